@@ -1,0 +1,18 @@
+"""People who sign in. The custom user model exists from the first migration on."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """A person. ``name`` is the display name (OIDC ``name`` claim)."""
+
+    name = models.CharField(max_length=255, blank=True)
+    mfa_required = models.BooleanField(
+        default=False, help_text="Require a second factor for this user whatever the policy."
+    )
+
+    def __str__(self) -> str:
+        return self.username

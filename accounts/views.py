@@ -1,0 +1,25 @@
+"""Sign-in and sign-out pages (server-rendered, CSRF-protected)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
+
+from accounts.session import record_login
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login view; the error never says whether the account exists (same message,
+    and Django's ModelBackend hashes a dummy password for unknown users to equalise timing)."""
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = False
+
+    def form_valid(self, form) -> HttpResponse:  # noqa: ANN001
+        response = super().form_valid(form)
+        record_login(self.request, amr=["pwd"], acr="1")
+        return response
+
+
+class LogoutView(auth_views.LogoutView):
+    template_name = "registration/logged_out.html"

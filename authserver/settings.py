@@ -1,0 +1,294 @@
+"""Settings for authserver, driven by the environment and safe by default.
+
+Two run modes share this file:
+- embedded (default): SQLite in ``var/``, in-process cache, Celery tasks run eagerly;
+- production: ``DATABASE_URL`` (PostgreSQL) and ``REDIS_URL`` (cache, rate limits, Celery broker).
+
+Every variable is documented in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from authserver.env import env_bool, env_int, env_list, env_str, persistent_secret
+from oauth.hooks import device_pre_token
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("AUTHSERVER_VAR_DIR", str(BASE_DIR / "var")))
+
+DATABASE_URL = env_str("DATABASE_URL")
+REDIS_URL = env_str("REDIS_URL")
+PRODUCTION = bool(DATABASE_URL)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured("SECRET_KEY is required when DATABASE_URL is set (production)")
+    SECRET_KEY = persistent_secret(VAR_DIR / "secret_key")
+# Older keys still accepted for signatures and for decrypting data at rest (comma-separated).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+
+PORT = env_int("PORT", 8000)
+ISSUER_URL = env_str("ISSUER_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "accounts",
+    "oauth",
+    "oauth2_provider",
+    "roles",
+    "mfa",
+]
+
+# Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,
+# discovery) are served by a second handler with MACHINE_MIDDLEWARE only: see authserver/wsgi.py.
+MIDDLEWARE = [
+    "authserver.middleware.SecurityHeadersMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+MACHINE_MIDDLEWARE = ["authserver.middleware.SecurityHeadersMiddleware"]
+MACHINE_PATH_PREFIXES = (
+    "/o/token/",
+    "/o/introspect/",
+    "/o/revoke_token/",
+    "/o/userinfo/",
+    "/o/jwks/",
+    "/o/device-authorization/",
+    "/.well-known/",
+    "/access/v1/",
+    "/bench/",
+)
+
+ROOT_URLCONF = "authserver.urls"
+WSGI_APPLICATION = "authserver.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
+    }
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "authserver.sqlite3")),
+            "OPTIONS": {
+                # WAL lets readers run beside the single writer; IMMEDIATE takes the write
+                # lock at BEGIN so two writers queue instead of failing with "locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "authserver",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Argon2id first (argon2-cffi); the HMAC hasher is for generated client secrets only (see README).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "oauth.hashers.ClientSecretHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True  # serve from the apps' static dirs; no collectstatic step
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Cookies: HttpOnly, SameSite=Lax, Secure when the issuer is https.
+SECURE_COOKIES = ISSUER_URL.startswith("https://")
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+SESSION_COOKIE_NAME = "__Host-sessionid" if SECURE_COOKIES else "sessionid"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if SECURE_COOKIES else "csrftoken"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+CSRF_TRUSTED_ORIGINS = [ISSUER_URL]
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+# --- Tokens -------------------------------------------------------------------------------
+ACCESS_TOKEN_LIFETIME = env_int("ACCESS_TOKEN_LIFETIME", 600)
+ID_TOKEN_LIFETIME = env_int("ID_TOKEN_LIFETIME", 600)
+AUTHORIZATION_CODE_LIFETIME = env_int("AUTHORIZATION_CODE_LIFETIME", 60)
+REFRESH_TOKEN_IDLE_LIFETIME = env_int("REFRESH_TOKEN_IDLE_LIFETIME", 7 * 86400)
+REFRESH_TOKEN_ABSOLUTE_LIFETIME = env_int("REFRESH_TOKEN_ABSOLUTE_LIFETIME", 30 * 86400)
+REFRESH_TOKEN_GRACE_PERIOD = env_int("REFRESH_TOKEN_GRACE_PERIOD", 0)
+ACCESS_TOKEN_ALGORITHM = env_str("ACCESS_TOKEN_ALGORITHM", "ES256")
+if ACCESS_TOKEN_ALGORITHM not in {"ES256", "RS256"}:
+    raise ImproperlyConfigured("ACCESS_TOKEN_ALGORITHM must be ES256 or RS256")
+# Keyed hash (HMAC-SHA256) pepper for generated secrets; defaults to one derived from SECRET_KEY.
+SECRET_PEPPER = env_str("SECRET_PEPPER")
+
+OIDC_SCOPES = {
+    "openid": "Sign you in",
+    "profile": "Your name and username",
+    "email": "Your email address",
+    "offline_access": "Stay signed in (refresh tokens)",
+    "roles": "Your roles",
+}
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.Client"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "oauth.validators.Validator",
+    "OAUTH2_SERVER_CLASS": "oauth.server.Server",
+    "OIDC_SERVER_CLASS": "oauth.server.Server",
+    "SCOPES_BACKEND_CLASS": "oauth.scopes.ClientScopes",
+    "SCOPES": OIDC_SCOPES,
+    "DEFAULT_SCOPES": [],
+    "ACCESS_TOKEN_GENERATOR": "oauth.tokens.generate_access_token",
+    "CLIENT_SECRET_HASHER": "hmac_sha256",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_LIFETIME,
+    "ID_TOKEN_EXPIRE_SECONDS": ID_TOKEN_LIFETIME,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": AUTHORIZATION_CODE_LIFETIME,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": REFRESH_TOKEN_IDLE_LIFETIME,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": REFRESH_TOKEN_GRACE_PERIOD,
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "PKCE_REQUIRED": True,
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": ISSUER_URL,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": True,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": [
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"],  # http is narrowed to loopback by Client
+    "ALLOW_URI_WILDCARDS": False,
+    "ALLOW_LOCALHOST_LOOPBACK": True,
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "OAUTH_DEVICE_VERIFICATION_URI": f"{ISSUER_URL}/device",
+    "DEVICE_FLOW_INTERVAL": 5,
+    "OAUTH_PRE_TOKEN_VALIDATION": [device_pre_token],
+    # RFC 9700 gates of django-oauth-toolkit 3.4: all on.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "UNAUTHENTICATED_USER": None,
+}
+
+# Bench mode adds the trivial "ceiling" view used by `make bench`; never on otherwise.
+BENCH_MODE = env_bool("AUTHSERVER_BENCH", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # DOT logs client ids and URIs at debug; keep it at warning so nothing sensitive leaks.
+        "oauth2_provider": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+    },
+}

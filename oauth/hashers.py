@@ -1,0 +1,36 @@
+"""The client-secret hasher: HMAC-SHA256 with a server-side pepper (see authserver/crypto.py).
+
+Registered in ``PASSWORD_HASHERS`` (never first: people's passwords use Argon2id) and selected
+for client secrets by ``OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"]``.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
+
+from authserver.crypto import keyed_hash
+
+
+class ClientSecretHasher(BasePasswordHasher):
+    algorithm = "hmac_sha256"
+
+    def salt(self) -> str:
+        return ""  # 256-bit random secrets need no salt; the pepper keys the hash
+
+    def encode(self, password: str, salt: str) -> str:
+        return f"{self.algorithm}$${keyed_hash(password, 'client-secret')}"
+
+    def decode(self, encoded: str) -> dict[str, str]:
+        algorithm, salt, digest = encoded.split("$", 2)
+        return {"algorithm": algorithm, "hash": digest, "salt": salt}
+
+    def verify(self, password: str, encoded: str) -> bool:
+        return hmac.compare_digest(encoded, self.encode(password, ""))
+
+    def safe_summary(self, encoded: str) -> dict[str, str]:
+        return {"algorithm": self.algorithm, "hash": mask_hash(self.decode(encoded)["hash"])}
+
+    def harden_runtime(self, password: str, encoded: str) -> None:
+        return None

@@ -1,0 +1,160 @@
+"""JWT signing keys: generated on first use, encrypted at rest, rotated, published as JWKS.
+
+The newest un-retired key of an algorithm signs. A retired key stays in JWKS for
+``key_retention_seconds()`` after it was retired, so every token it signed can still be verified
+until it expires. Keys are cached per process for ``KEY_CACHE_SECONDS`` and reloaded at once
+when a token names an unknown ``kid``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from jwcrypto import jwk
+
+from authserver.crypto import decrypt, encrypt
+from oauth.models import Client, SigningKey
+
+KEY_CACHE_SECONDS = 30
+ALGORITHMS = ("RS256", "ES256")
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    kid: str
+    algorithm: str
+    private_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    public_jwk: dict
+    retired: bool
+
+
+class _KeyRing:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded_at = 0.0
+        self._keys: list[LoadedKey] = []
+
+    def keys(self, *, force: bool = False) -> list[LoadedKey]:
+        if force or time.monotonic() - self._loaded_at > KEY_CACHE_SECONDS or not self._keys:
+            with self._lock:
+                self._keys = _load_published()
+                self._loaded_at = time.monotonic()
+        return self._keys
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys = []
+            self._loaded_at = 0.0
+
+
+_ring = _KeyRing()
+
+
+def key_retention_seconds() -> int:
+    """How long a retired key must stay published: the longest token lifetime in force."""
+    longest_client = Client.objects.aggregate(m=Max("access_token_lifetime"))["m"] or 0
+    return max(settings.ACCESS_TOKEN_LIFETIME, settings.ID_TOKEN_LIFETIME, longest_client) + 60
+
+
+def _generate(algorithm: str) -> SigningKey:
+    if algorithm == "RS256":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    else:
+        private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_jwk = jwk.JWK.from_pem(pem).export_public(as_dict=True)
+    kid = public_jwk_thumbprint(public_jwk)
+    return SigningKey.objects.create(kid=kid, algorithm=algorithm, private_key=encrypt(pem))
+
+
+def public_jwk_thumbprint(public_jwk: dict) -> str:
+    """RFC 7638 JWK thumbprint (SHA-256, base64url), used as ``kid``."""
+    required = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}[public_jwk["kty"]]
+    canonical = json.dumps({k: public_jwk[k] for k in required}, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _load_published() -> list[LoadedKey]:
+    cutoff = timezone.now() - timedelta(seconds=key_retention_seconds())
+    rows = list(
+        SigningKey.objects.filter(retired_at__isnull=True)
+        | SigningKey.objects.filter(retired_at__gt=cutoff)
+    )
+    present = {row.algorithm for row in rows if row.retired_at is None}
+    missing = [alg for alg in ALGORITHMS if alg not in present]
+    if missing:
+        with transaction.atomic():
+            rows.extend(_generate(alg) for alg in missing)
+    rows.sort(key=lambda row: row.created_at, reverse=True)
+    loaded = []
+    for row in rows:
+        pem = decrypt(row.private_key)
+        public_jwk = jwk.JWK.from_pem(pem).export_public(as_dict=True)
+        public_jwk.update(kid=row.kid, alg=row.algorithm, use="sig")
+        loaded.append(
+            LoadedKey(
+                kid=row.kid,
+                algorithm=row.algorithm,
+                private_key=serialization.load_pem_private_key(pem, password=None),
+                public_jwk=public_jwk,
+                retired=row.retired_at is not None,
+            )
+        )
+    return loaded
+
+
+def signing_key(algorithm: str) -> LoadedKey:
+    """The key that signs new tokens with ``algorithm`` (the newest active one)."""
+    for key in _ring.keys():
+        if key.algorithm == algorithm and not key.retired:
+            return key
+    for key in _ring.keys(force=True):
+        if key.algorithm == algorithm and not key.retired:
+            return key
+    raise LookupError(f"no active {algorithm} signing key")
+
+
+def verification_key(kid: str) -> LoadedKey | None:
+    for force in (False, True):
+        for key in _ring.keys(force=force):
+            if key.kid == kid:
+                return key
+    return None
+
+
+def jwks() -> dict:
+    return {"keys": [key.public_jwk for key in _ring.keys()]}
+
+
+def jwk_set() -> jwk.JWKSet:
+    return jwk.JWKSet.from_json(json.dumps(jwks()))
+
+
+def rotate() -> list[SigningKey]:
+    """Retire every active key and create a new one per algorithm."""
+    with transaction.atomic():
+        SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=timezone.now())
+        created = [_generate(alg) for alg in ALGORITHMS]
+    _ring.clear()
+    return created
+
+
+def clear_cache() -> None:
+    _ring.clear()

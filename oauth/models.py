@@ -1,0 +1,189 @@
+"""OAuth/OIDC state that django-oauth-toolkit does not model itself.
+
+- ``Client`` swaps DOT's Application (``OAUTH2_PROVIDER_APPLICATION_MODEL``) to add a list of
+  grant types, allowed scopes, per-client token lifetime, the authentication method and JWKS.
+- ``SigningKey``: the rotating JWT signing keys, private halves encrypted at rest.
+- ``AuthContext``: how and when the user authenticated, carried from the authorization request
+  to the code exchange and on to every refresh of the token family.
+- ``Generation``: counters bumped in the same transaction as a change, so per-process caches
+  know when to reload (one indexed read per request instead of one query per cached object).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from oauth2_provider.models import AbstractApplication
+
+GRANT_AUTHORIZATION_CODE = "authorization_code"
+GRANT_CLIENT_CREDENTIALS = "client_credentials"
+GRANT_REFRESH_TOKEN = "refresh_token"
+GRANT_DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_TYPES = (
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS,
+    GRANT_REFRESH_TOKEN,
+    GRANT_DEVICE_CODE,
+)
+# DOT's own grant constants, as passed to ``allows_grant_type``, mapped to ours.
+_DOT_GRANTS = {
+    AbstractApplication.GRANT_AUTHORIZATION_CODE: GRANT_AUTHORIZATION_CODE,
+    AbstractApplication.GRANT_CLIENT_CREDENTIALS: GRANT_CLIENT_CREDENTIALS,
+    AbstractApplication.GRANT_DEVICE_CODE: GRANT_DEVICE_CODE,
+}
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+ID_TOKEN_ALGORITHMS = ("RS256", "ES256")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_redirect_uri(uri: str) -> None:
+    """Exact https URIs, or http on a loopback IP literal (RFC 8252 §7.3); no fragments."""
+    parts = urlsplit(uri)
+    if parts.fragment or "#" in uri:
+        raise ValidationError(f"{uri}: a redirect URI must not contain a fragment")
+    if "*" in (parts.hostname or ""):
+        raise ValidationError(f"{uri}: wildcards are not allowed in redirect URIs")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return
+    raise ValidationError(
+        f"{uri}: redirect URIs must be https, or http on 127.0.0.1 / [::1] for native apps"
+    )
+
+
+class Client(AbstractApplication):
+    """An OAuth client (DOT Application) with the settings our policy needs."""
+
+    grant_types = models.JSONField(default=list, blank=True)
+    allowed_scopes = models.JSONField(default=list, blank=True)
+    access_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
+    token_endpoint_auth_method = models.CharField(
+        max_length=32,
+        choices=[(m, m) for m in AUTH_METHODS],
+        default="client_secret_basic",
+    )
+    jwks = models.JSONField(null=True, blank=True)
+    jwks_uri = models.URLField(blank=True, default="")
+    id_token_signed_response_alg = models.CharField(
+        max_length=8, choices=[(a, a) for a in ID_TOKEN_ALGORITHMS], default="RS256"
+    )
+    require_mfa = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+    def allows_grant_type(self, *grant_types: str) -> bool:
+        return any(_DOT_GRANTS.get(g, g) in self.grant_types for g in grant_types)
+
+    def is_usable(self, request: object) -> bool:
+        return self.is_active
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        for uri in self.redirect_uris.split():
+            try:
+                validate_redirect_uri(uri)
+            except ValidationError as exc:
+                errors.setdefault("redirect_uris", []).extend(exc.messages)
+        unknown = [g for g in self.grant_types if g not in GRANT_TYPES]
+        if unknown:
+            errors["grant_types"] = [f"unsupported grant type(s): {', '.join(unknown)}"]
+        if GRANT_AUTHORIZATION_CODE in self.grant_types and not self.redirect_uris.split():
+            errors.setdefault("redirect_uris", []).append(
+                "authorization_code needs at least one redirect URI"
+            )
+        is_public = self.client_type == self.CLIENT_PUBLIC
+        if is_public and self.token_endpoint_auth_method != "none":
+            errors["token_endpoint_auth_method"] = ["a public client authenticates with 'none'"]
+        if not is_public and self.token_endpoint_auth_method == "none":
+            errors["token_endpoint_auth_method"] = ["a confidential client must authenticate"]
+        if is_public and GRANT_CLIENT_CREDENTIALS in self.grant_types:
+            errors["grant_types"] = ["client_credentials needs a confidential client"]
+        if self.token_endpoint_auth_method == "private_key_jwt" and not (
+            self.jwks or self.jwks_uri
+        ):
+            errors["jwks"] = ["private_key_jwt needs jwks or jwks_uri"]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def jwk_key(self):  # noqa: ANN201 - DOT's interface (a jwcrypto key or key set)
+        """Our published signing keys, used by DOT to verify ``id_token_hint`` at logout."""
+        from oauth import keys
+
+        return keys.jwk_set()
+
+
+class SigningKey(models.Model):
+    """A JWT signing key. Published in JWKS until every token it signed has expired."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=8, choices=[(a, a) for a in ID_TOKEN_ALGORITHMS])
+    private_key = models.TextField(help_text="PEM, encrypted with authserver.crypto")
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["algorithm", "retired_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm} {self.kid}"
+
+
+class AuthContext(models.Model):
+    """How the user authenticated, bound to an authorization code and then a token family."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    grant = models.OneToOneField(
+        "oauth2_provider.Grant",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="auth_context",
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    client = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    auth_time = models.DateTimeField()
+    amr = models.JSONField(default=list)
+    acr = models.CharField(max_length=16, default="1")
+    sid = models.CharField(max_length=64, blank=True, default="")
+    # Filled at the code exchange: the code (hashed) for replay detection, and the tokens.
+    code_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    token_family = models.UUIDField(null=True, blank=True, unique=True)
+    first_access_token = models.ForeignKey(
+        "oauth2_provider.AccessToken",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"auth context {self.id}"
+
+
+class Generation(models.Model):
+    """A named counter; bumping it tells every process to drop its cache for that name."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

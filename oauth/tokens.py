@@ -1,0 +1,97 @@
+"""JWT access tokens (RFC 9068) and ID-token signing.
+
+``generate_access_token`` is DOT's ``ACCESS_TOKEN_GENERATOR``: oauthlib calls it with the
+validated request, after client authentication and scope checks. Claim contributions from other
+apps (roles, MFA context) come through ``token_claims`` on the request's auth context and the
+``claim_providers`` registry, so this module stays free of RBAC and MFA logic.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+from django.conf import settings
+
+from oauth import keys
+
+# Callables (request) -> dict of extra access-token claims, registered by other apps' ready().
+claim_providers: list[Callable[[Any], dict[str, Any]]] = []
+
+
+def access_token_lifetime(request: Any) -> int:
+    """Seconds an access token lives: the client's override, else ``ACCESS_TOKEN_LIFETIME``."""
+    client = getattr(request, "client", None)
+    override = getattr(client, "access_token_lifetime", None)
+    return int(override or settings.ACCESS_TOKEN_LIFETIME)
+
+
+def sign(claims: dict[str, Any], *, algorithm: str, typ: str) -> str:
+    key = keys.signing_key(algorithm)
+    return jwt.encode(claims, key.private_key, algorithm=algorithm, headers={"kid": key.kid, "typ": typ})
+
+
+def unverified_claims(token: str) -> dict[str, Any] | None:
+    """The payload of a compact JWS without checking it; None when it is not one.
+
+    Only for tokens already proven ours some other way (their hash is a stored row).
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def verify(token: str, *, typ: str | None = None, audience: str | None = None) -> dict[str, Any]:
+    """Verify signature, ``exp``/``iat`` and issuer; raise ``jwt.InvalidTokenError`` if bad."""
+    header = jwt.get_unverified_header(token)
+    if typ is not None and header.get("typ") != typ:
+        raise jwt.InvalidTokenError("unexpected typ")
+    key = keys.verification_key(str(header.get("kid", "")))
+    if key is None:
+        raise jwt.InvalidTokenError("unknown kid")
+    return jwt.decode(
+        token,
+        key.private_key.public_key(),
+        algorithms=[key.algorithm],
+        issuer=settings.ISSUER_URL,
+        audience=audience,
+        options={"verify_aud": audience is not None, "require": ["exp", "iat", "iss"]},
+    )
+
+
+def generate_access_token(request: Any, refresh_token: bool = False) -> str:
+    """RFC 9068 access token for the request oauthlib is answering."""
+    now = int(time.time())
+    client = request.client
+    user = getattr(request, "user", None)
+    claims: dict[str, Any] = {
+        "iss": settings.ISSUER_URL,
+        "sub": str(user.pk) if user is not None else client.client_id,
+        "aud": list(getattr(request, "resource", None) or []) or settings.ISSUER_URL,
+        "exp": now + access_token_lifetime(request),
+        "iat": now,
+        "jti": secrets.token_urlsafe(16),
+        "client_id": client.client_id,
+        "scope": " ".join(request.scopes or []),
+    }
+    context = getattr(request, "auth_context", None)
+    if user is not None and context is not None:
+        claims["auth_time"] = int(context.auth_time.timestamp())
+        claims["amr"] = list(context.amr)
+        claims["acr"] = context.acr
+        if context.sid:
+            claims["sid"] = context.sid
+    for provider in claim_providers:
+        claims.update(provider(request))
+    return sign(claims, algorithm=settings.ACCESS_TOKEN_ALGORITHM, typ="at+jwt")

@@ -1,0 +1,344 @@
+"""Our django-oauth-toolkit validator: DOT's documented hooks, overridden where policy differs.
+
+What changes against DOT's ``OAuth2Validator``:
+- clients come from a per-process cache (``oauth.selectors.client_get``), secrets are checked
+  with the HMAC hasher, and ``private_key_jwt`` (RFC 7523) is accepted for registered clients;
+- a client may use exactly the grant types listed on it; only ``response_type=code``;
+- authorization codes are consumed under a row lock, and a replayed code revokes what it issued;
+- refresh tokens are issued only with ``offline_access``, rotate with reuse detection (DOT), and
+  also die at an absolute lifetime measured from the original sign-in;
+- how the user authenticated (``auth_time``, ``amr``, ``acr``, ``sid``) travels in ``AuthContext``
+  from the authorization request into every token of the family;
+- ID tokens are signed with our rotating keys (RS256 by default, ES256 per client).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import requests
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
+from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from authserver.crypto import sha256_hex
+from oauth import tokens
+from oauth.models import (
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_DEVICE_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_TYPES,
+    AuthContext,
+    Client,
+)
+from oauth.selectors import client_get
+
+log = logging.getLogger(__name__)
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
+# Claims released per scope (OIDC Core §5.4), plus our ``roles`` scope.
+CLAIM_SCOPES = {
+    **OAuth2Validator.oidc_claim_scope,
+    "roles": "roles",
+}
+
+
+def token_endpoint_url() -> str:
+    return f"{settings.ISSUER_URL}/o/token/"
+
+
+class Validator(OAuth2Validator):
+    oidc_claim_scope = CLAIM_SCOPES
+
+    # --- clients ---------------------------------------------------------------------------
+    def _load_application(self, client_id: str, request: Any) -> Client | None:
+        client = client_get(client_id)
+        if client is None or not client.is_usable(request):
+            return None
+        request.client = client
+        return client
+
+    def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        params = dict(request.decoded_body or [])
+        has_basic = bool(self._extract_basic_auth(request))
+        if "client_assertion_type" in params or "client_assertion" in params:
+            return not has_basic and self._authenticate_private_key_jwt(request, params)
+        if has_basic and params.get("client_secret"):
+            return False  # RFC 6749 §2.3: one authentication method per request
+        if not super().authenticate_client(request, *args, **kwargs):
+            return False
+        client = request.client
+        if client.client_type == Client.CLIENT_PUBLIC:
+            return client.token_endpoint_auth_method == "none"
+        return client.token_endpoint_auth_method.startswith("client_secret") and bool(
+            client.client_secret
+        )
+
+    def _authenticate_private_key_jwt(self, request: Any, params: dict[str, str]) -> bool:
+        """RFC 7523 §2.2 client authentication with a JWT signed by the client's key."""
+        assertion = params.get("client_assertion", "")
+        if params.get("client_assertion_type") != CLIENT_ASSERTION_TYPE or not assertion:
+            return False
+        unverified = tokens.unverified_claims(assertion) or {}
+        client_id = unverified.get("sub")
+        if not isinstance(client_id, str) or unverified.get("iss") != client_id:
+            return False
+        if params.get("client_id") not in (None, client_id):
+            return False
+        client = self._load_application(client_id, request)
+        if client is None or client.token_endpoint_auth_method != "private_key_jwt":
+            return False
+        try:
+            header = jwt.get_unverified_header(assertion)
+            key = _client_key(client, header.get("kid"))
+            claims = jwt.decode(
+                assertion,
+                key,
+                algorithms=ASSERTION_ALGORITHMS,
+                audience=[token_endpoint_url(), settings.ISSUER_URL],
+                options={"require": ["exp", "iss", "sub", "aud", "jti"]},
+                leeway=30,
+            )
+        except (jwt.InvalidTokenError, LookupError, ValueError) as exc:
+            log.info("private_key_jwt rejected for client %s: %s", client_id, type(exc).__name__)
+            return False
+        lifetime = int(claims["exp"]) - int(time.time())
+        if lifetime > 600:
+            return False  # an assertion must be short-lived
+        replay_key = f"oauth:assertion-jti:{sha256_hex(client_id + ':' + str(claims['jti']))}"
+        if not cache.add(replay_key, 1, timeout=max(lifetime + 60, 60)):
+            return False  # RFC 7523 §3: a jti may be used once
+        request.client_id = client_id
+        return True
+
+    def client_authentication_required(self, request: Any, *args: Any, **kwargs: Any) -> bool:
+        params = dict(request.decoded_body or [])
+        if "client_assertion" in params:
+            return True
+        return super().client_authentication_required(request, *args, **kwargs)
+
+    # --- grants ----------------------------------------------------------------------------
+    def validate_grant_type(
+        self, client_id: str, grant_type: str, client: Client, request: Any, *a: Any, **k: Any
+    ) -> bool:
+        return grant_type in GRANT_TYPES and grant_type in request.client.grant_types
+
+    def validate_response_type(
+        self, client_id: str, response_type: str, client: Client, request: Any, *a: Any, **k: Any
+    ) -> bool:
+        return response_type == "code" and GRANT_AUTHORIZATION_CODE in client.grant_types
+
+    # --- authorization codes -----------------------------------------------------------------
+    def save_authorization_code(self, client_id: str, code: dict, request: Any, *a: Any, **k: Any):
+        grant = self._create_authorization_code(request, code)
+        data = getattr(request, "auth_context_data", None) or {}
+        AuthContext.objects.create(
+            grant=grant,
+            user=request.user,
+            client=request.client,
+            auth_time=datetime.fromtimestamp(data.get("auth_time", time.time()), tz=UTC),
+            amr=list(data.get("amr", ["pwd"])),
+            acr=str(data.get("acr", "1")),
+            sid=str(data.get("sid", "")),
+        )
+
+    def validate_code(
+        self, client_id: str, code: str, client: Client, request: Any, *a: Any, **k: Any
+    ) -> bool:
+        # The token view runs code exchanges in a transaction: the row lock makes two
+        # concurrent redemptions of one code queue, and the second finds it gone.
+        grant = (
+            get_grant_model()
+            .objects.select_for_update()
+            .filter(code=code, application=client)
+            .select_related("auth_context")
+            .first()
+        )
+        if grant is None:
+            revoke_replayed_code(code)
+            return False
+        if not super().validate_code(client_id, code, client, request, *a, **k):
+            return False
+        context = getattr(grant, "auth_context", None)
+        if context is None or not request.user.is_active:
+            return False
+        request.auth_context = context
+        return True
+
+    # --- tokens ------------------------------------------------------------------------------
+    def _may_issue_refresh_token(self, request: Any) -> bool:
+        if request.grant_type == GRANT_REFRESH_TOKEN:
+            return True
+        return (
+            request.grant_type in (GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE)
+            and GRANT_REFRESH_TOKEN in request.client.grant_types
+            and "offline_access" in (request.scopes or [])
+        )
+
+    def _save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
+        if not self._may_issue_refresh_token(request):
+            token.pop("refresh_token", None)
+        super()._save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type in (GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE):
+            self._bind_context(token, request)
+
+    def _bind_context(self, token: dict, request: Any) -> None:
+        """Tie the sign-in context to what this exchange issued (replay and refresh use it)."""
+        context: AuthContext = request.auth_context
+        access_token_model = get_access_token_model()
+        context.first_access_token = access_token_model.objects.filter(
+            token_checksum=sha256_hex(token["access_token"])
+        ).first()
+        if "refresh_token" in token:
+            context.token_family = (
+                get_refresh_token_model()
+                .objects.filter(token_checksum=sha256_hex(token["refresh_token"]))
+                .values_list("token_family", flat=True)
+                .first()
+            )
+        if request.grant_type == GRANT_AUTHORIZATION_CODE:
+            context.code_hash = sha256_hex(request.code)
+        context.save()
+
+    def validate_refresh_token(
+        self, refresh_token: str, client: Client, request: Any, *a: Any, **k: Any
+    ) -> bool:
+        # Lock the row first (the token view runs refreshes in a transaction), so concurrent
+        # uses of one refresh token are serialised and reuse detection sees the first rotation.
+        refresh_model = get_refresh_token_model()
+        list(
+            refresh_model.objects.select_for_update().filter(
+                token_checksum=sha256_hex(refresh_token)
+            )
+        )
+        if not super().validate_refresh_token(refresh_token, client, request, *a, **k):
+            return False
+        family = request.refresh_token_instance.token_family
+        context = AuthContext.objects.filter(token_family=family).first() if family else None
+        if context is None or not request.user.is_active:
+            return False
+        absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
+        if context.created_at + absolute <= timezone.now():
+            return False
+        request.auth_context = context
+        return True
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Any) -> bool:
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        return request.user is None or request.user.is_active
+
+    # --- OpenID Connect ----------------------------------------------------------------------
+    def get_additional_claims(self, request: Any) -> dict[str, Any]:
+        user = request.user
+        return {
+            "name": user.name or user.get_full_name() or user.username,
+            "preferred_username": user.username,
+            "email": user.email,
+            "email_verified": False,
+        }
+
+    def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any):
+        claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        expiration_time = timezone.now() + timedelta(seconds=settings.ID_TOKEN_LIFETIME)
+        claims["exp"] = int(expiration_time.timestamp())
+        context = getattr(request, "auth_context", None)
+        if context is not None:
+            claims["auth_time"] = int(context.auth_time.timestamp())
+            claims["amr"] = list(context.amr)
+            claims["acr"] = context.acr
+            if context.sid:
+                claims["sid"] = context.sid
+        return claims, expiration_time
+
+    def finalize_id_token(self, id_token: dict, token: dict, token_handler: Any, request: Any) -> str:
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        signed = tokens.sign(
+            id_token, algorithm=request.client.id_token_signed_response_alg, typ="JWT"
+        )
+        # DOT keeps a row per ID token (jti) to check ``id_token_hint`` at logout.
+        request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)
+        return signed
+
+    def _load_id_token(self, token: str):
+        """Verify an ``id_token_hint`` against our published keys (expired ones allowed)."""
+        try:
+            header = jwt.get_unverified_header(token)
+            from oauth import keys
+
+            key = keys.verification_key(str(header.get("kid", "")))
+            if key is None:
+                return None
+            claims = jwt.decode(
+                token,
+                key.private_key.public_key(),
+                algorithms=[key.algorithm],
+                options={"verify_aud": False, "verify_exp": False},
+            )
+        except jwt.InvalidTokenError:
+            return None
+        return get_id_token_model().objects.filter(jti=claims.get("jti")).first()
+
+
+def revoke_replayed_code(code: str) -> None:
+    """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it."""
+    context = AuthContext.objects.filter(code_hash=sha256_hex(code)).first()
+    if context is None:
+        return
+    log.warning("authorization code replayed; revoking its tokens (client %s)", context.client_id)
+    if context.token_family:
+        get_refresh_token_model().revoke_family(context.token_family)
+    if context.first_access_token_id:
+        get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()
+
+
+def attach_device_context(request: Any) -> Any:
+    """OAUTH_PRE_TOKEN_VALIDATION hook: the device grant's sign-in context (password only)."""
+    user = getattr(request, "user", None)
+    if user is not None and getattr(request, "client", None) is not None:
+        request.auth_context = AuthContext(
+            user=user,
+            client=request.client,
+            auth_time=user.last_login or timezone.now(),
+            amr=["pwd"],
+            acr="1",
+        )
+    return request
+
+
+_jwks_cache: dict[str, tuple[float, dict]] = {}
+
+
+def _client_key(client: Client, kid: str | None) -> Any:
+    """The client's public key for ``kid`` from its inline JWKS or its (https) ``jwks_uri``."""
+    jwks = client.jwks
+    if not jwks and client.jwks_uri:
+        cached = _jwks_cache.get(client.jwks_uri)
+        if cached is None or cached[0] < time.monotonic():
+            if not client.jwks_uri.startswith("https://"):
+                raise LookupError("jwks_uri must be https")
+            response = requests.get(client.jwks_uri, timeout=3, allow_redirects=False)
+            response.raise_for_status()
+            cached = (time.monotonic() + 300, response.json())
+            _jwks_cache[client.jwks_uri] = cached
+        jwks = cached[1]
+    key_set = jwt.PyJWKSet.from_dict(jwks or {"keys": []})
+    candidates = [k for k in key_set.keys if kid is None or k.key_id == kid]
+    if not candidates:
+        raise LookupError("no matching client key")
+    return candidates[0]
