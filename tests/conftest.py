@@ -1,0 +1,87 @@
+"""Shared fixtures: factories for clients and users, a signed-in browser, cache resets."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.cache import cache
+
+from accounts import services as account_services
+from oauth import generations, keys
+from oauth import services as client_services
+
+PASSWORD = "correct horse battery staple"
+REDIRECT_URI = "https://app.example.com/callback"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Tests roll the database back, so per-process caches must not outlive a test."""
+    generations.clear_all()
+    keys.clear_cache()
+    cache.clear()
+    yield
+    generations.clear_all()
+    keys.clear_cache()
+
+
+@pytest.fixture
+def make_client(db):
+    """Factory: ``make_client(**spec)`` -> (Client, secret) using the same service as apply."""
+
+    def make(**spec: Any):
+        spec.setdefault("type", "confidential")
+        spec.setdefault("grant_types", ["client_credentials"])
+        return client_services.client_create(spec=spec)
+
+    return make
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str = "alice", password: str = PASSWORD, **fields: Any):
+        fields.setdefault("email", f"{username}@example.com")
+        return account_services.user_create(username=username, password=password, **fields)
+
+    return make
+
+
+@pytest.fixture
+def web_client(make_client):
+    """A confidential OIDC web app: code + refresh, consent skipped."""
+    return make_client(
+        client_id="webapp",
+        name="Web App",
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=[REDIRECT_URI],
+        scopes=["openid", "profile", "email", "offline_access"],
+        skip_consent=True,
+    )
+
+
+@pytest.fixture
+def resource_server(make_client):
+    """A confidential client that introspects tokens."""
+    return make_client(client_id="rs1", name="Resource server")
+
+
+def basic_auth(client_id: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def login(browser, username: str, password: str = PASSWORD):
+    """Sign in through the real login form (CSRF token and all) with Django's test client."""
+    page = browser.get("/accounts/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
+    return browser.post(
+        "/accounts/login/",
+        {"username": username, "password": password, "csrfmiddlewaretoken": token},
+    )
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
