@@ -91,7 +91,9 @@ def grant_list(value: Any) -> list[str]:
     grants = string_list(value)
     unknown = [g for g in grants if g not in GRANT_NAMES and g != GRANT_DEVICE_CODE]
     if unknown:
-        raise ValueError(f"unsupported grant type {unknown[0]!r} (allowed: {', '.join(GRANT_NAMES)})")
+        raise ValueError(
+            f"unsupported grant type {unknown[0]!r} (allowed: {', '.join(GRANT_NAMES)})"
+        )
     return [GRANT_ALIASES.get(g, g) for g in grants]
 
 

@@ -19,8 +19,9 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}; includeSubDomains"
         self.headers = {
-            "Strict-Transport-Security": f"max-age={settings.SECURE_HSTS_SECONDS}; includeSubDomains",
+            "Strict-Transport-Security": hsts,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
             "X-Frame-Options": "DENY",

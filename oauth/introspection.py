@@ -59,7 +59,9 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp <= time.time() or not client_active:
         return INACTIVE
-    if user_active is False or (user_active is None and claims.get("sub") != claims.get("client_id")):
+    if user_active is False or (
+        user_active is None and claims.get("sub") != claims.get("client_id")
+    ):
         return INACTIVE
     response: dict[str, Any] = {
         "active": True,

@@ -11,7 +11,6 @@ from django.db import transaction
 from oauth import generations
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
-    GRANT_CLIENT_CREDENTIALS,
     GRANT_DEVICE_CODE,
     Client,
 )
@@ -68,9 +67,13 @@ def _assign(client: Client, spec: dict[str, Any]) -> None:
 
 
 def _needs_secret(client: Client) -> bool:
-    return client.client_type == Client.CLIENT_CONFIDENTIAL and client.token_endpoint_auth_method in (
-        "client_secret_basic",
-        "client_secret_post",
+    return (
+        client.client_type == Client.CLIENT_CONFIDENTIAL
+        and client.token_endpoint_auth_method
+        in (
+            "client_secret_basic",
+            "client_secret_post",
+        )
     )
 
 

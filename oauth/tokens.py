@@ -33,7 +33,9 @@ def access_token_lifetime(request: Any) -> int:
 
 def sign(claims: dict[str, Any], *, algorithm: str, typ: str) -> str:
     key = keys.signing_key(algorithm)
-    return jwt.encode(claims, key.private_key, algorithm=algorithm, headers={"kid": key.kid, "typ": typ})
+    return jwt.encode(
+        claims, key.private_key, algorithm=algorithm, headers={"kid": key.kid, "typ": typ}
+    )
 
 
 def unverified_claims(token: str) -> dict[str, Any] | None:

@@ -263,7 +263,9 @@ class Validator(OAuth2Validator):
                 claims["sid"] = context.sid
         return claims, expiration_time
 
-    def finalize_id_token(self, id_token: dict, token: dict, token_handler: Any, request: Any) -> str:
+    def finalize_id_token(
+        self, id_token: dict, token: dict, token_handler: Any, request: Any
+    ) -> str:
         claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
         id_token.update(claims)
         if "nonce" not in id_token and request.nonce:
