@@ -157,6 +157,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True  # serve from the apps' static dirs; no collectstatic step
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
@@ -214,6 +215,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": OIDC_SCOPES,
     "DEFAULT_SCOPES": [],
     "ACCESS_TOKEN_GENERATOR": "oauth.tokens.generate_access_token",
+    "REFRESH_TOKEN_GENERATOR": "oauth.tokens.generate_refresh_token",
     "CLIENT_SECRET_HASHER": "hmac_sha256",
     "ACCESS_TOKEN_EXPIRE_SECONDS": ACCESS_TOKEN_LIFETIME,
     "ID_TOKEN_EXPIRE_SECONDS": ID_TOKEN_LIFETIME,

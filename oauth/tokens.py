@@ -72,6 +72,11 @@ def verify(token: str, *, typ: str | None = None, audience: str | None = None) -
     )
 
 
+def generate_refresh_token(request: Any, refresh_token: bool = False) -> str:
+    """An opaque 256-bit refresh token (only its SHA-256 is stored)."""
+    return secrets.token_urlsafe(32)
+
+
 def generate_access_token(request: Any, refresh_token: bool = False) -> str:
     """RFC 9068 access token for the request oauthlib is answering."""
     now = int(time.time())

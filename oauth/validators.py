@@ -241,6 +241,15 @@ class Validator(OAuth2Validator):
         return request.user is None or request.user.is_active
 
     # --- OpenID Connect ----------------------------------------------------------------------
+    def validate_silent_login(self, request: Any) -> bool:
+        """``prompt=none``: only with a signed-in user (else ``login_required``)."""
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated)
+
+    def validate_silent_authorization(self, request: Any) -> bool:
+        """``prompt=none``: consent is decided by the authorization view (skip or remembered)."""
+        return self.validate_silent_login(request)
+
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
         user = request.user
         return {

@@ -85,3 +85,75 @@ def login(browser, username: str, password: str = PASSWORD):
 
 def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A fresh (verifier, S256 challenge) pair, RFC 7636 §4.1/§4.2."""
+    import hashlib
+    import secrets
+
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def authorize_params(client_id: str, challenge: str | None, **extra: str) -> dict[str, str]:
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid profile email offline_access",
+        "state": "st-123",
+        "nonce": "n-456",
+    }
+    if challenge is not None:
+        params.update(code_challenge=challenge, code_challenge_method="S256")
+    params.update(extra)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+@pytest.fixture
+def signed_in(client, make_user):
+    """Django's test client, signed in as alice through the login form."""
+    user = make_user("alice")
+    login(client, "alice")
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def code_flow(signed_in, web_client):
+    """Run /o/authorize/ and the code exchange; returns a helper with the pieces."""
+
+    class Flow:
+        client_obj, secret = web_client
+        browser = signed_in
+
+        def authorize(self, challenge: str | None = None, **extra: str):
+            params = authorize_params(self.client_obj.client_id, challenge, **extra)
+            return self.browser.get("/o/authorize/", params)
+
+        def code(self, **extra: str) -> tuple[str, str]:
+            verifier, challenge = pkce_pair()
+            response = self.authorize(challenge, **extra)
+            assert response.status_code == 302, response.content
+            return query_of(response["Location"])["code"], verifier
+
+        def exchange(self, code: str, verifier: str | None, **extra: str):
+            data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+            if verifier is not None:
+                data["code_verifier"] = verifier
+            data.update(extra)
+            return self.browser.post(
+                "/o/token/",
+                data,
+                HTTP_AUTHORIZATION=basic_auth(self.client_obj.client_id, self.secret),
+            )
+
+        def tokens(self, **extra: str) -> dict:
+            code, verifier = self.code(**extra)
+            response = self.exchange(code, verifier)
+            assert response.status_code == 200, response.content
+            return response.json()
+
+    return Flow()

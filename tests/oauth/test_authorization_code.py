@@ -1,0 +1,202 @@
+"""Authorization code + PKCE (RFC 6749 §4.1, RFC 7636, RFC 9207, OIDC Core §3.1)."""
+
+import jwt
+import pytest
+from django.conf import settings
+
+from tests.conftest import REDIRECT_URI, basic_auth, pkce_pair, query_of
+
+pytestmark = pytest.mark.django_db
+
+
+def introspect(browser, rs, token):
+    client_obj, secret = rs
+    response = browser.post(
+        "/o/introspect/",
+        {"token": token},
+        HTTP_AUTHORIZATION=basic_auth(client_obj.client_id, secret),
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_code_flow_issues_tokens_and_a_valid_id_token(code_flow, client):
+    verifier, challenge = pkce_pair()
+    response = code_flow.authorize(challenge)
+    assert response.status_code == 302
+    params = query_of(response["Location"])
+    assert response["Location"].startswith(REDIRECT_URI)
+    assert params["state"] == "st-123"
+    assert params["iss"] == settings.ISSUER_URL  # RFC 9207
+
+    token_response = code_flow.exchange(params["code"], verifier)
+    assert token_response.status_code == 200
+    assert token_response["Cache-Control"] == "no-store"
+    body = token_response.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 600
+    assert {"access_token", "refresh_token", "id_token"} <= body.keys()
+
+    jwks = jwt.PyJWKSet.from_dict(client.get("/o/jwks/").json())
+    header = jwt.get_unverified_header(body["id_token"])
+    assert header["alg"] == "RS256"
+    key = next(k for k in jwks.keys if k.key_id == header["kid"])
+    claims = jwt.decode(
+        body["id_token"], key, algorithms=["RS256"], audience="webapp", issuer=settings.ISSUER_URL
+    )
+    assert claims["nonce"] == "n-456"
+    assert claims["sub"] == str(code_flow.browser.user.pk)
+    assert claims["email"] == "alice@example.com"
+    assert claims["amr"] == ["pwd"] and claims["acr"] == "1"
+    assert {"auth_time", "sid", "at_hash", "exp", "iat"} <= claims.keys()
+    # at_hash (OIDC Core §3.1.3.6): left half of SHA-256 of the access token, base64url
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(body["access_token"].encode()).digest()
+    assert claims["at_hash"] == base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+def test_access_token_is_an_rfc9068_jwt(code_flow, client):
+    body = code_flow.tokens()
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "ES256"
+    jwks = jwt.PyJWKSet.from_dict(client.get("/o/jwks/").json())
+    key = next(k for k in jwks.keys if k.key_id == header["kid"])
+    claims = jwt.decode(
+        body["access_token"],
+        key,
+        algorithms=["ES256"],
+        audience=settings.ISSUER_URL,
+        issuer=settings.ISSUER_URL,
+    )
+    assert claims["client_id"] == "webapp"
+    assert claims["scope"] == "openid profile email offline_access"
+    assert claims["sub"] == str(code_flow.browser.user.pk)
+    assert {"jti", "iat", "exp", "auth_time"} <= claims.keys()
+    assert claims["exp"] - claims["iat"] == 600
+
+
+def test_missing_pkce_is_rejected(code_flow):
+    response = code_flow.authorize(None)
+    assert response.status_code == 302
+    assert query_of(response["Location"])["error"] == "invalid_request"
+
+
+def test_plain_pkce_is_rejected(code_flow):
+    response = code_flow.authorize("x" * 43, code_challenge_method="plain")
+    assert response.status_code == 302
+    assert query_of(response["Location"])["error"] == "invalid_request"
+
+
+def test_wrong_or_missing_verifier_is_rejected(code_flow):
+    code, _verifier = code_flow.code()
+    wrong = code_flow.exchange(code, pkce_pair()[0])
+    assert wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
+    code, _verifier = code_flow.code()
+    missing = code_flow.exchange(code, None)
+    assert missing.status_code == 400 and missing.json()["error"] in {
+        "invalid_grant",
+        "invalid_request",
+    }
+
+
+def test_rfc7636_appendix_b_vector(code_flow):
+    verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    response = code_flow.authorize(challenge)
+    code = query_of(response["Location"])["code"]
+    assert code_flow.exchange(code, verifier).status_code == 200
+
+
+def test_unregistered_redirect_uri_is_not_redirected_to(code_flow):
+    _v, challenge = pkce_pair()
+    response = code_flow.authorize(challenge, redirect_uri="https://evil.example/cb")
+    assert response.status_code == 400
+    assert "Location" not in response
+    assert b"evil.example" not in response.content or b"invalid" in response.content.lower()
+
+
+def test_redirect_uri_must_match_exactly(code_flow):
+    _v, challenge = pkce_pair()
+    for uri in (REDIRECT_URI + "/", REDIRECT_URI + "?x=1", REDIRECT_URI.upper()):
+        response = code_flow.authorize(challenge, redirect_uri=uri)
+        assert response.status_code == 400, uri
+        assert "Location" not in response
+
+
+def test_implicit_response_type_is_refused(code_flow):
+    _v, challenge = pkce_pair()
+    response = code_flow.authorize(challenge, response_type="token")
+    assert response.status_code in (302, 400)
+    location = response.get("Location", "")
+    assert "access_token" not in location
+    if location:
+        assert query_of(location)["error"] in {"unsupported_response_type", "unauthorized_client"}
+
+
+def test_unknown_scope_redirects_with_invalid_scope(code_flow):
+    _v, challenge = pkce_pair()
+    response = code_flow.authorize(challenge, scope="openid bogus")
+    params = query_of(response["Location"])
+    assert params["error"] == "invalid_scope" and params["state"] == "st-123"
+
+
+def test_code_replay_fails_and_revokes_what_the_code_issued(code_flow, client, resource_server):
+    code, verifier = code_flow.code()
+    first = code_flow.exchange(code, verifier)
+    assert first.status_code == 200
+    tokens = first.json()
+    assert introspect(client, resource_server, tokens["access_token"])["active"] is True
+
+    replay = code_flow.exchange(code, verifier)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert introspect(client, resource_server, tokens["access_token"]) == {"active": False}
+    refresh = client.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth("webapp", code_flow.secret),
+    )
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+
+
+def test_code_is_bound_to_its_client(code_flow, make_client):
+    other, other_secret = make_client(
+        client_id="other",
+        grant_types=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+        scopes=["openid"],
+    )
+    code, verifier = code_flow.code()
+    response = code_flow.browser.post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        HTTP_AUTHORIZATION=basic_auth("other", other_secret),
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_no_refresh_token_without_offline_access(code_flow):
+    body = code_flow.tokens(scope="openid profile")
+    assert "refresh_token" not in body and "id_token" in body
+
+
+def test_prompt_none_without_a_session_returns_login_required(client, web_client):
+    _v, challenge = pkce_pair()
+    from tests.conftest import authorize_params
+
+    response = client.get("/o/authorize/", authorize_params("webapp", challenge, prompt="none"))
+    assert response.status_code == 302
+    assert query_of(response["Location"])["error"] == "login_required"
+
+
+def test_unauthenticated_user_is_sent_to_login(client, web_client):
+    _v, challenge = pkce_pair()
+    from tests.conftest import authorize_params
+
+    response = client.get("/o/authorize/", authorize_params("webapp", challenge))
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -1,0 +1,136 @@
+"""Client credentials grant and the token endpoint's error handling (RFC 6749 §2.3, §4.4, §5)."""
+
+import pytest
+
+from tests.conftest import basic_auth
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def service(make_client):
+    return make_client(client_id="svc", scopes=["orders:read", "orders:write"])
+
+
+def token(client, data, auth=None, **extra):
+    headers = {"HTTP_AUTHORIZATION": auth} if auth else {}
+    return client.post("/o/token/", data, **headers, **extra)
+
+
+def test_client_credentials_issues_a_short_lived_access_token_only(client, service):
+    svc, secret = service
+    response = token(
+        client,
+        {"grant_type": "client_credentials", "scope": "orders:read"},
+        basic_auth("svc", secret),
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store" and response["Pragma"] == "no-cache"
+    body = response.json()
+    assert body["scope"] == "orders:read" and body["expires_in"] == 600
+    assert "refresh_token" not in body and "id_token" not in body
+
+
+def test_client_secret_post_works_too(client, service):
+    _svc, secret = service
+    data = {"grant_type": "client_credentials", "client_id": "svc", "client_secret": secret}
+    assert token(client, data).status_code == 200
+
+
+def test_per_client_lifetime(client, make_client):
+    _c, secret = make_client(client_id="short", access_token_lifetime=120)
+    response = token(client, {"grant_type": "client_credentials"}, basic_auth("short", secret))
+    assert response.json()["expires_in"] == 120
+
+
+def test_scope_beyond_the_client_is_invalid_scope(client, service):
+    _svc, secret = service
+    response = token(
+        client, {"grant_type": "client_credentials", "scope": "admin"}, basic_auth("svc", secret)
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [basic_auth("svc", "wrong"), basic_auth("nobody", "x"), "Basic !!!notbase64", None],
+)
+def test_bad_client_authentication_is_invalid_client(client, service, auth):
+    response = token(client, {"grant_type": "client_credentials"}, auth)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_two_authentication_methods_at_once_are_refused(client, service):
+    _svc, secret = service
+    data = {"grant_type": "client_credentials", "client_secret": secret}
+    response = token(client, data, basic_auth("svc", secret))
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in {"invalid_request", "invalid_client"}
+
+
+def test_password_grant_is_not_supported(client, service, make_user):
+    make_user("alice")
+    _svc, secret = service
+    data = {
+        "grant_type": "password",
+        "username": "alice",
+        "password": "correct horse battery staple",
+    }
+    response = token(client, data, basic_auth("svc", secret))
+    assert response.status_code == 400
+    assert response.json()["error"] == "unsupported_grant_type"
+    assert "access_token" not in response.json()
+
+
+def test_missing_or_unknown_grant_type(client, service):
+    _svc, secret = service
+    missing = token(client, {}, basic_auth("svc", secret))
+    assert missing.status_code == 400 and missing.json()["error"] == "invalid_request"
+    unknown = token(client, {"grant_type": "foo"}, basic_auth("svc", secret))
+    assert unknown.status_code == 400 and unknown.json()["error"] == "unsupported_grant_type"
+
+
+def test_grant_not_registered_for_the_client_is_unauthorized(client, make_client):
+    _c, secret = make_client(
+        client_id="web", grant_types=["authorization_code"], redirect_uris=["https://a.example/cb"]
+    )
+    response = token(client, {"grant_type": "client_credentials"}, basic_auth("web", secret))
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] == "unauthorized_client"
+
+
+def test_get_json_and_multipart_never_500(client, service):
+    _svc, secret = service
+    assert client.get("/o/token/").status_code == 405
+    as_json = client.post(
+        "/o/token/",
+        '{"grant_type": "client_credentials"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic_auth("svc", secret),
+    )
+    assert as_json.status_code == 400
+    assert as_json["Cache-Control"] == "no-store"
+
+
+def test_public_client_cannot_use_client_credentials(make_client):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        make_client(client_id="spa", type="public", grant_types=["client_credentials"])
+
+
+def test_disabled_client_gets_no_token(client, service):
+    from oauth import services
+
+    svc, secret = service
+    services.client_update(client=svc, spec={"is_active": False})
+    response = token(client, {"grant_type": "client_credentials"}, basic_auth("svc", secret))
+    assert response.status_code == 401
+
+
+def test_secret_is_stored_as_a_keyed_hash(service):
+    svc, secret = service
+    svc.refresh_from_db()
+    assert svc.client_secret.startswith("hmac_sha256$") and secret not in svc.client_secret
+    assert len(secret) >= 43  # 256 bits, base64url

@@ -1,0 +1,100 @@
+"""RFC 7662 introspection."""
+
+import pytest
+
+from tests.conftest import basic_auth
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cc_token(client, make_client):
+    _svc, secret = make_client(client_id="svc", scopes=["orders:read"])
+    response = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "scope": "orders:read"},
+        HTTP_AUTHORIZATION=basic_auth("svc", secret),
+    )
+    return response.json()["access_token"]
+
+
+def introspect(client, rs, token, **extra):
+    rs_client, secret = rs
+    return client.post(
+        "/o/introspect/",
+        {"token": token},
+        HTTP_AUTHORIZATION=basic_auth(rs_client.client_id, secret),
+        **extra,
+    )
+
+
+def test_active_token_has_the_standard_members(client, resource_server, cc_token):
+    response = introspect(client, resource_server, cc_token)
+    assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+    body = response.json()
+    assert body["active"] is True
+    assert body["client_id"] == "svc" and body["sub"] == "svc" and body["scope"] == "orders:read"
+    assert body["token_type"] == "Bearer"
+    assert {"aud", "iss", "exp", "iat", "jti"} <= body.keys()
+
+
+def test_user_token_carries_username(code_flow, client, resource_server):
+    body = introspect(client, resource_server, code_flow.tokens()["access_token"]).json()
+    assert body["username"] == "alice" and body["sub"] == str(code_flow.browser.user.pk)
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "x" * 10_000, "a.b.c", "eyJ.eyJ.sig"])
+def test_invalid_tokens_are_exactly_inactive(client, resource_server, token):
+    response = introspect(client, resource_server, token)
+    assert response.status_code == 200 and response.json() == {"active": False}
+
+
+def test_forged_jwt_with_our_claims_is_inactive(client, resource_server, cc_token):
+    header, payload, _sig = cc_token.split(".")
+    assert introspect(client, resource_server, f"{header}.{payload}.AAAA").json() == {
+        "active": False
+    }
+
+
+def test_id_token_is_not_an_access_token(code_flow, client, resource_server):
+    id_token = code_flow.tokens()["id_token"]
+    assert introspect(client, resource_server, id_token).json() == {"active": False}
+
+
+def test_expired_token_is_inactive(client, resource_server, cc_token, monkeypatch):
+    import time
+
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 601)
+    assert introspect(client, resource_server, cc_token).json() == {"active": False}
+
+
+def test_unauthenticated_or_public_callers_are_refused(client, cc_token, make_client):
+    assert client.post("/o/introspect/", {"token": cc_token}).status_code == 401
+    bad = client.post(
+        "/o/introspect/", {"token": cc_token}, HTTP_AUTHORIZATION=basic_auth("rs1", "nope")
+    )
+    assert bad.status_code == 401 and bad["WWW-Authenticate"].startswith("Basic")
+    make_client(
+        client_id="spa",
+        type="public",
+        grant_types=["authorization_code"],
+        redirect_uris=["http://127.0.0.1/cb"],
+    )
+    public = client.post("/o/introspect/", {"token": cc_token, "client_id": "spa"})
+    assert public.status_code == 401
+
+
+def test_get_is_not_allowed(client, resource_server):
+    assert client.get("/o/introspect/").status_code == 405
+
+
+def test_refresh_token_is_introspectable_only_by_its_client(code_flow, client, resource_server):
+    tokens = code_flow.tokens()
+    assert introspect(client, resource_server, tokens["refresh_token"]).json() == {"active": False}
+    own = client.post(
+        "/o/introspect/",
+        {"token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth("webapp", code_flow.secret),
+    ).json()
+    assert own["active"] is True and own["token_type"] == "refresh_token"
