@@ -13,7 +13,7 @@ urlpatterns = [
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", views.IntrospectView.as_view(), name="introspect"),
     path("jwks/", views.jwks, name="jwks-info"),
-    path("userinfo/", dot_views.UserInfoView.as_view(), name="user-info"),
+    path("userinfo/", views.UserInfoView.as_view(), name="user-info"),
     path("logout/", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
     path(
         "device-authorization/",

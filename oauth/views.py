@@ -110,6 +110,21 @@ class IntrospectView(View):
         return JsonResponse(result, headers=NO_STORE)
 
 
+@method_decorator(csrf_exempt, name="dispatch")
+class UserInfoView(dot_views.UserInfoView):
+    """DOT's userinfo; a token in the URL query is refused (RFC 9700 §2.5, OAuth 2.1)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "access_token" in request.GET:
+            return oauth_error(
+                "invalid_request",
+                "Send the access token in the Authorization header.",
+                status=401,
+                **{"WWW-Authenticate": 'Bearer error="invalid_request"'},
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+
 def jwks(request: HttpRequest) -> JsonResponse:
     return JsonResponse(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 

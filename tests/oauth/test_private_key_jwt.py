@@ -1,0 +1,102 @@
+"""private_key_jwt client authentication (RFC 7523 §2.2, OIDC Core §9)."""
+
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = f"{settings.ISSUER_URL}/o/token/"
+
+
+@pytest.fixture
+def signer(make_client):
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    public_jwk.update(kid="k1", use="sig", alg="RS256")
+    make_client(
+        client_id="jwtclient",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks={"keys": [public_jwk]},
+        scopes=["orders:read"],
+    )
+
+    def assertion(**overrides):
+        now = int(time.time())
+        claims = {
+            "iss": "jwtclient",
+            "sub": "jwtclient",
+            "aud": TOKEN_URL,
+            "iat": now,
+            "exp": now + 60,
+            "jti": str(uuid.uuid4()),
+        }
+        claims.update(overrides)
+        return jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
+
+    return assertion
+
+
+def request_token(client, assertion):
+    return client.post(
+        "/o/token/",
+        {
+            "grant_type": "client_credentials",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": assertion,
+            "scope": "orders:read",
+        },
+    )
+
+
+def test_signed_assertion_authenticates_the_client(client, signer):
+    response = request_token(client, signer())
+    assert response.status_code == 200, response.content
+    claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+    assert claims["client_id"] == "jwtclient"
+
+
+def test_an_assertion_is_single_use(client, signer):
+    assertion = signer()
+    assert request_token(client, assertion).status_code == 200
+    replay = request_token(client, assertion)
+    assert replay.status_code == 401 and replay.json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"aud": "https://other.example/token"},
+        {"exp": int(time.time()) - 120},
+        {"iss": "someone-else"},
+        {"exp": int(time.time()) + 3600},
+    ],
+)
+def test_bad_assertions_are_rejected(client, signer, overrides):
+    response = request_token(client, signer(**overrides))
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def test_assertion_signed_by_another_key_is_rejected(client, signer):
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    forged = jwt.encode(
+        {"iss": "jwtclient", "sub": "jwtclient", "aud": TOKEN_URL, "exp": now + 60, "jti": "x"},
+        stranger,
+        algorithm="RS256",
+        headers={"kid": "k1"},
+    )
+    assert request_token(client, forged).status_code == 401
+
+
+def test_jwt_client_cannot_fall_back_to_a_secret(client, signer):
+    response = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "client_id": "jwtclient", "client_secret": ""},
+    )
+    assert response.status_code == 401
