@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 
@@ -14,6 +17,15 @@ class LoginView(auth_views.LoginView):
 
     template_name = "registration/login.html"
     redirect_authenticated_user = False
+
+    def get_initial(self) -> dict[str, Any]:
+        """Pre-fill the username from an OIDC ``login_hint`` on the pending authorization."""
+        initial = super().get_initial()
+        query = parse_qs(urlsplit(self.get_redirect_url() or "").query)
+        hint = query.get("login_hint", [""])[0]
+        if hint and len(hint) <= 150:
+            initial["username"] = hint
+        return initial
 
     def form_valid(self, form) -> HttpResponse:  # noqa: ANN001
         response = super().form_valid(form)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
@@ -46,8 +47,8 @@ class AuthorizationView(dot_views.AuthorizationView):
                 too_old = state is None or time.time() - state["auth_time"] > int(max_age)
             except ValueError:
                 too_old = False  # a malformed max_age is ignored, as unknown parameters are
-            if too_old:
-                return self.handle_prompt_login()
+            if too_old:  # OIDC Core §3.1.2.1: re-authenticate, then come back here
+                return redirect_to_login(request.get_full_path())
         return super().get(request, *args, **kwargs)
 
     def create_authorization_response(self, request, scopes, credentials, allow):  # noqa: ANN001, ANN201

@@ -200,3 +200,89 @@ def test_unauthenticated_user_is_sent_to_login(client, web_client):
 
     response = client.get("/o/authorize/", authorize_params("webapp", challenge))
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_max_age_forces_a_fresh_login(code_flow):
+    from accounts.session import SESSION_KEY
+
+    session = code_flow.browser.session
+    state = session[SESSION_KEY]
+    state["auth_time"] -= 120
+    session[SESSION_KEY] = state
+    session.save()
+    _v, challenge = pkce_pair()
+    stale = code_flow.authorize(challenge, max_age="60")
+    assert stale.status_code == 302 and "/accounts/login/" in stale["Location"]
+    fresh = code_flow.authorize(challenge, max_age="3600")
+    assert fresh.status_code == 302 and fresh["Location"].startswith(REDIRECT_URI)
+
+
+def test_prompt_login_forces_a_fresh_login(code_flow):
+    _v, challenge = pkce_pair()
+    response = code_flow.authorize(challenge, prompt="login")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_login_hint_prefills_the_username(client, web_client):
+    _v, challenge = pkce_pair()
+    from tests.conftest import authorize_params
+
+    response = client.get(
+        "/o/authorize/", authorize_params("webapp", challenge, login_hint="bob"), follow=True
+    )
+    assert b'value="bob"' in response.content
+
+
+def test_consent_page_when_the_client_does_not_skip_it(signed_in, make_client):
+    make_client(
+        client_id="thirdparty",
+        grant_types=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+        scopes=["openid", "email"],
+    )
+    verifier, challenge = pkce_pair()
+    from tests.conftest import authorize_params
+
+    params = authorize_params("thirdparty", challenge, scope="openid email")
+    page = signed_in.get("/o/authorize/", params)
+    assert page.status_code == 200 and b"Allow" in page.content
+    form = {**params, "scope": "openid email", "allow": "Authorize"}
+    approved = signed_in.post(
+        "/o/authorize/?" + __import__("urllib.parse").parse.urlencode(params), form
+    )
+    assert approved.status_code == 302 and "code=" in approved["Location"]
+    denied = signed_in.post(
+        "/o/authorize/?" + __import__("urllib.parse").parse.urlencode(params),
+        {k: v for k, v in form.items() if k != "allow"},
+    )
+    assert query_of(denied["Location"])["error"] == "access_denied"
+
+
+def test_es256_id_tokens_for_clients_that_ask(signed_in, make_client, client):
+    _c, secret = make_client(
+        client_id="es",
+        grant_types=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+        scopes=["openid"],
+        skip_consent=True,
+        id_token_signed_response_alg="ES256",
+    )
+    verifier, challenge = pkce_pair()
+    from tests.conftest import authorize_params
+
+    code = query_of(
+        signed_in.get("/o/authorize/", authorize_params("es", challenge, scope="openid"))[
+            "Location"
+        ]
+    )["code"]
+    body = client.post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        HTTP_AUTHORIZATION=basic_auth("es", secret),
+    ).json()
+    assert jwt.get_unverified_header(body["id_token"])["alg"] == "ES256"
