@@ -82,6 +82,12 @@ class TokenView(dot_views.TokenView):
                 response = self._token_response(request)
         for name, value in NO_STORE.items():
             response[name] = value
+        if (
+            response.status_code == 401
+            and request.META.get("HTTP_AUTHORIZATION", "")[:6].lower() == "basic "
+        ):
+            # RFC 6749 §5.2: answer in the authentication scheme the client used
+            response["WWW-Authenticate"] = 'Basic realm="authserver", error="invalid_client"'
         return response
 
     def _token_response(self, request: HttpRequest) -> HttpResponse:

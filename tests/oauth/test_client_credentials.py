@@ -59,6 +59,9 @@ def test_bad_client_authentication_is_invalid_client(client, service, auth):
     response = token(client, {"grant_type": "client_credentials"}, auth)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
+    assert response["Cache-Control"] == "no-store"
+    if auth and auth.startswith("Basic"):
+        assert response["WWW-Authenticate"].startswith("Basic")
 
 
 def test_two_authentication_methods_at_once_are_refused(client, service):
