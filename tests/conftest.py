@@ -73,6 +73,18 @@ def basic_auth(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
+def introspect(http, resource_server: tuple, token: str) -> dict:
+    """Introspect ``token`` as the resource server ``(client, secret)`` does (RFC 7662)."""
+    rs_client, secret = resource_server
+    response = http.post(
+        "/o/introspect/",
+        {"token": token},
+        HTTP_AUTHORIZATION=basic_auth(rs_client.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
 def login(browser, username: str, password: str = PASSWORD):
     """Sign in through the real login form (CSRF token and all) with Django's test client."""
     page = browser.get("/accounts/login/")

@@ -4,20 +4,9 @@ import jwt
 import pytest
 from django.conf import settings
 
-from tests.conftest import REDIRECT_URI, basic_auth, pkce_pair, query_of
+from tests.conftest import REDIRECT_URI, basic_auth, introspect, pkce_pair, query_of
 
 pytestmark = pytest.mark.django_db
-
-
-def introspect(browser, rs, token):
-    client_obj, secret = rs
-    response = browser.post(
-        "/o/introspect/",
-        {"token": token},
-        HTTP_AUTHORIZATION=basic_auth(client_obj.client_id, secret),
-    )
-    assert response.status_code == 200
-    return response.json()
 
 
 def test_code_flow_issues_tokens_and_a_valid_id_token(code_flow, client):

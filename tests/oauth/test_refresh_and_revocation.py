@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from oauth.models import AuthContext
-from tests.conftest import basic_auth
+from tests.conftest import basic_auth, introspect
 
 pytestmark = pytest.mark.django_db
 
@@ -16,16 +16,6 @@ def refresh(flow, refresh_token, **extra):
     return flow.browser.post(
         "/o/token/", data, HTTP_AUTHORIZATION=basic_auth("webapp", flow.secret)
     )
-
-
-def introspect(client, rs, token):
-    rs_client, secret = rs
-    response = client.post(
-        "/o/introspect/",
-        {"token": token},
-        HTTP_AUTHORIZATION=basic_auth(rs_client.client_id, secret),
-    )
-    return response.json()
 
 
 def revoke(flow, token, **extra):
