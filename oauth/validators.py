@@ -43,6 +43,7 @@ from oauth.models import (
     Client,
 )
 from oauth.selectors import client_get
+from roles.selectors import user_roles
 
 log = logging.getLogger(__name__)
 
@@ -248,6 +249,8 @@ class Validator(OAuth2Validator):
             "preferred_username": user.username,
             "email": user.email,
             "email_verified": False,
+            # Evaluated only when the ``roles`` scope was granted (DOT calls callables lazily).
+            "roles": lambda r: user_roles(r.user),
         }
 
     def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any):
