@@ -7,9 +7,10 @@ class RolesConfig(AppConfig):
 
     def ready(self) -> None:
         from oauth import introspection, tokens
-        from roles import hooks
+        from roles import config, hooks
 
         if hooks.access_token_claims not in tokens.claim_providers:
             tokens.claim_providers.append(hooks.access_token_claims)
         if hooks.introspection_members not in introspection.enrichers:
             introspection.enrichers.append(hooks.introspection_members)
+        config.register()
