@@ -43,14 +43,14 @@ def client_credentials_token(http, client_id: str, secret: str, scope: str = "")
     return response.json()["access_token"]
 
 
-def authorize(http, username: str, *, scope: str = "openid") -> Any:
-    """Sign in ``username`` and run the authorization request of the ``webapp`` client."""
+def authorize(http, username: str, *, scope: str = "openid", client_id: str = "webapp") -> Any:
+    """Sign in ``username`` and run an authorization request of ``client_id``."""
     login(http, username)
     verifier = secrets.token_urlsafe(32)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     params = {
         "response_type": "code",
-        "client_id": "webapp",
+        "client_id": client_id,
         "redirect_uri": REDIRECT_URI,
         "scope": scope,
         "state": "xyz",
@@ -63,9 +63,9 @@ def authorize(http, username: str, *, scope: str = "openid") -> Any:
 
 
 def user_tokens(http, web_client, username: str, *, scope: str = "openid") -> dict[str, Any]:
-    """Tokens for ``username`` from the full code flow of the ``webapp`` client."""
+    """Tokens for ``username`` from the full code flow of ``web_client`` (client, secret)."""
     client, secret = web_client
-    response = authorize(http, username, scope=scope)
+    response = authorize(http, username, scope=scope, client_id=client.client_id)
     assert response.status_code == 302, response.content
     code = query_of(response["Location"])["code"]
     token = http.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 
@@ -391,3 +392,19 @@ def test_authzen_configuration(client, settings) -> None:
         "access_evaluation_endpoint": f"{base}/access/v1/evaluation",
         "access_evaluations_endpoint": f"{base}/access/v1/evaluations",
     }
+
+
+def test_the_view_needs_no_middleware(catalogue, pdp_caller) -> None:
+    """Machine endpoints run without session, CSRF or auth middleware (authserver/wsgi.py)."""
+    from django.test import RequestFactory
+
+    from roles import views
+
+    gateway, secret = pdp_caller
+    request = RequestFactory().post(
+        EVALUATION,
+        json.dumps(request_for(ALICE, "GET", "/api/orders/1")),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic_auth(gateway.client_id, secret),
+    )
+    assert json.loads(views.evaluation(request).content) == {"decision": True}

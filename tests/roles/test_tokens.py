@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from oauthlib.common import Request as OAuthlibRequest
+from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from oauth import tokens
+from oauth.models import GRANT_DEVICE_CODE
+from oauth.validators import attach_device_context
 from roles import services
 from roles.models import Role
 from roles.services import AssignmentSpec
@@ -140,3 +144,36 @@ def test_a_user_holding_a_require_mfa_role_is_refused(
     assert "multi-factor" in location["error_description"]
     assert location["state"] == "xyz"
     assert "code" not in location
+
+
+def test_a_require_mfa_role_gained_after_sign_in_stops_refreshes(
+    client, make_user, catalogue, make_client
+):
+    offline, secret = make_client(
+        client_id="offline",
+        name="Offline",
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=["https://app.example.com/callback"],
+        scopes=["openid", "offline_access"],
+        skip_consent=True,
+    )
+    bob = make_user("bob")
+    issued = user_tokens(client, (offline, secret), "bob", scope="openid offline_access")
+    services.user_roles_set(user=bob, assignments=[AssignmentSpec("admin")])
+    response = client.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth("offline", secret),
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
+
+
+def test_device_grant_refuses_a_require_mfa_user(make_user, catalogue, make_client) -> None:
+    device_client, _ = make_client(client_id="tv", grant_types=[GRANT_DEVICE_CODE])
+    bob = make_user("bob")
+    services.user_roles_set(user=bob, assignments=[AssignmentSpec("admin")])
+    request = OAuthlibRequest("https://as.example/o/token/")
+    request.user, request.client = bob, device_client
+    with pytest.raises(DeviceAccessDenied):
+        attach_device_context(request)
