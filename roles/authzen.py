@@ -46,7 +46,9 @@ def _entity(body: dict[str, Any], name: str) -> dict[str, Any]:
     for key in ENTITIES[name]:
         member = value.get(key)
         if not isinstance(member, str) or not member or len(member) > MAX_ID_LENGTH:
-            raise RequestError(f"'{name}.{key}' must be a non-empty string")
+            raise RequestError(
+                f"'{name}.{key}' must be a non-empty string of at most {MAX_ID_LENGTH} characters"
+            )
     if not isinstance(value.get("properties", {}), dict):
         raise RequestError(f"'{name}.properties' must be an object")
     return value

@@ -41,7 +41,8 @@ def role_graph() -> policy.RoleGraph:
 
 
 def _load_graph() -> policy.RoleGraph:
-    names = dict(Role.objects.values_list("id", "name"))
+    rows = list(Role.objects.values_list("id", "name", "require_mfa"))
+    names = {role_id: name for role_id, name, _ in rows}
     parents: dict[int, list[str]] = {}
     for child_id, parent_id in Role.parents.through.objects.values_list(
         "from_role_id", "to_role_id"
@@ -57,7 +58,7 @@ def _load_graph() -> policy.RoleGraph:
             permissions=frozenset(permissions.get(role_id, ())),
             require_mfa=require_mfa,
         )
-        for role_id, name, require_mfa in Role.objects.values_list("id", "name", "require_mfa")
+        for role_id, name, require_mfa in rows
     )
 
 
