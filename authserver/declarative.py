@@ -138,6 +138,14 @@ class Section:
     key: str  # the field that names an entry
     apply: Callable[[list[dict[str, Any]], Result], None]
     key_optional: bool = False
+    # Callables (entry, result) run after ``apply`` for each entry, in the same transaction:
+    # how other apps handle fields they add to ``schema`` (e.g. ``roles`` on users).
+    after: list[Callable[[dict[str, Any], Result], None]] = field(default_factory=list)
+
+
+# Callables (path, checked document) run after the shape checks and before anything is
+# written; they raise ConfigError for problems spanning entries or sections (unknown names).
+CHECKS: list[Callable[[str, dict[str, list[dict[str, Any]]]], None]] = []
 
 
 def _where(path: str, section: str, index: int, entry: dict[str, Any], key: str) -> str:
@@ -191,6 +199,10 @@ SECTIONS: list[Section] = [
 ]
 
 
+def section(name: str) -> Section:
+    return next(s for s in SECTIONS if s.name == name)
+
+
 def _check(path: str, document: Any) -> dict[str, list[dict[str, Any]]]:
     if document is None:
         return {}
@@ -242,12 +254,16 @@ def apply_file(path: str | Path) -> Result:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     cleaned = _check(path, document)
+    for check in CHECKS:
+        check(path, cleaned)
     result = Result()
     with transaction.atomic():
         for section in SECTIONS:
             for index, entry in enumerate(cleaned.get(section.name, [])):
                 try:
                     section.apply([entry], result)
+                    for hook in section.after:
+                        hook(entry, result)
                 except ValidationError as exc:
                     where = _where(path, section.name, index, entry, section.key)
                     raise ConfigError(f"{where}: {_validation_message(exc)}") from None

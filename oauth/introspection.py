@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -44,24 +44,48 @@ def _access_sql() -> str:
     return _ACCESS_SQL
 
 
+class ActiveToken(NamedTuple):
+    claims: dict[str, Any]
+    username: str | None  # None for a client's own (client-credentials) token
+
+
+def active_access_token(token: str) -> ActiveToken | None:
+    """The claims of an access token we issued that is active now, else None.
+
+    The same checks as introspection (stored row, expiry, active client and user), for other
+    endpoints that accept access tokens (AuthZEN subjects and callers, the gateway).
+    """
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    claims = tokens.unverified_claims(token)
+    return None if claims is None else _check_access_token(token, claims)
+
+
+def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_access_sql(), [sha256_hex(token)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    _expires, user_active, username, client_active = row
+    exp = claims.get("exp")
+    if not isinstance(exp, int) or exp <= time.time() or not client_active:
+        return None
+    if user_active is False or (
+        user_active is None and claims.get("sub") != claims.get("client_id")
+    ):
+        return None
+    return ActiveToken(claims, username)
+
+
 def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return INACTIVE
     claims = tokens.unverified_claims(token)
     if claims is None:
         return _introspect_refresh_token(token, caller)
-    with connection.cursor() as cursor:
-        cursor.execute(_access_sql(), [sha256_hex(token)])
-        row = cursor.fetchone()
-    if row is None:
-        return INACTIVE
-    _expires, user_active, username, client_active = row
-    exp = claims.get("exp")
-    if not isinstance(exp, int) or exp <= time.time() or not client_active:
-        return INACTIVE
-    if user_active is False or (
-        user_active is None and claims.get("sub") != claims.get("client_id")
-    ):
+    active = _check_access_token(token, claims)
+    if active is None:
         return INACTIVE
     response: dict[str, Any] = {
         "active": True,
@@ -71,12 +95,12 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
         "sub": claims.get("sub"),
         "aud": claims.get("aud"),
         "iss": claims.get("iss"),
-        "exp": exp,
+        "exp": claims["exp"],
         "iat": claims.get("iat"),
         "jti": claims.get("jti"),
     }
-    if username:
-        response["username"] = username
+    if active.username:
+        response["username"] = active.username
     for name in ("auth_time", "amr", "acr"):
         if name in claims:
             response[name] = claims[name]

@@ -31,6 +31,7 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from authserver.crypto import sha256_hex
 from oauth import tokens
@@ -43,6 +44,7 @@ from oauth.models import (
     Client,
 )
 from oauth.selectors import client_get
+from roles.selectors import user_requires_mfa, user_roles
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +231,8 @@ class Validator(OAuth2Validator):
         context = AuthContext.objects.filter(token_family=family).first() if family else None
         if context is None or not request.user.is_active:
             return False
+        if user_requires_mfa(request.user):
+            return False  # a require_mfa role was gained after sign-in (MFA issue: check amr)
         absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
         if context.created_at + absolute <= timezone.now():
             return False
@@ -257,6 +261,8 @@ class Validator(OAuth2Validator):
             "preferred_username": user.username,
             "email": user.email,
             "email_verified": False,
+            # Evaluated only when the ``roles`` scope was granted (DOT calls callables lazily).
+            "roles": lambda r: user_roles(r.user),
         }
 
     def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any):
@@ -321,6 +327,11 @@ def revoke_replayed_code(code: str) -> None:
 def attach_device_context(request: Any) -> Any:
     """OAUTH_PRE_TOKEN_VALIDATION hook: the device grant's sign-in context (password only)."""
     user = getattr(request, "user", None)
+    if user is not None and user_requires_mfa(user):
+        raise DeviceAccessDenied(
+            description="A role of this account requires multi-factor authentication.",
+            request=request,
+        )
     if user is not None and getattr(request, "client", None) is not None:
         request.auth_context = AuthContext(
             user=user,

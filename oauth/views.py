@@ -17,12 +17,15 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
+from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_device_grant_model
+from oauthlib.oauth2 import AccessDeniedError
 
 from accounts.session import auth_state
 from oauth import introspection, keys
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
+from roles.selectors import user_requires_mfa
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -52,6 +55,13 @@ class AuthorizationView(dot_views.AuthorizationView):
         return super().get(request, *args, **kwargs)
 
     def create_authorization_response(self, request, scopes, credentials, allow):  # noqa: ANN001, ANN201
+        if allow and user_requires_mfa(request.user):
+            # Until second factors exist (MFA issue), a role with require_mfa means no token.
+            error = AccessDeniedError(
+                description="A role of this account requires multi-factor authentication.",
+                state=credentials.get("state"),
+            )
+            raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
         credentials = {**credentials, "auth_context_data": auth_state(request) or {}}
         return super().create_authorization_response(request, scopes, credentials, allow)
 

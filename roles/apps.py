@@ -4,3 +4,13 @@ from django.apps import AppConfig
 class RolesConfig(AppConfig):
     name = "roles"
     verbose_name = "Roles and permissions"
+
+    def ready(self) -> None:
+        from oauth import introspection, tokens
+        from roles import config, hooks
+
+        if hooks.access_token_claims not in tokens.claim_providers:
+            tokens.claim_providers.append(hooks.access_token_claims)
+        if hooks.introspection_members not in introspection.enrichers:
+            introspection.enrichers.append(hooks.introspection_members)
+        config.register()

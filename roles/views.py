@@ -1,0 +1,105 @@
+"""AuthZEN endpoints (machine endpoints: no session, no CSRF, JSON in and out).
+
+Callers authenticate as a client, with HTTP Basic (client secret) or a Bearer access token of
+the client's own (client credentials); none or bad credentials get 401, a client whose roles do
+not grant ``authz:evaluate`` gets 403. Errors are RFC 9457 problem details. ``X-Request-ID`` is
+echoed (AuthZEN §11.1) when it is printable ASCII of sane length.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from oauth.clientauth import authenticate_client
+from roles import authzen, decisions
+
+EVALUATE_PERMISSION = "authz:evaluate"
+NO_STORE = {"Cache-Control": "no-store"}
+REQUEST_ID_RE = re.compile(r"[ -~]{1,200}")
+CHALLENGE = 'Basic realm="authserver", Bearer realm="authserver"'
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+}
+
+
+def problem(status: int, detail: str, **headers: str) -> HttpResponse:
+    """An RFC 9457 problem details response."""
+    body = {"type": "about:blank", "title": TITLES[status], "status": status, "detail": detail}
+    return HttpResponse(
+        json.dumps(body),
+        status=status,
+        content_type="application/problem+json",
+        headers={**NO_STORE, **headers},
+    )
+
+
+def caller_principal(request: HttpRequest) -> decisions.Principal | None:
+    """The calling client, proven by HTTP Basic or by its own Bearer access token."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    if scheme.lower() == "bearer":
+        principal = decisions.principal_for_token(value.strip())
+        return principal if principal is not None and principal.username is None else None
+    client = authenticate_client(request)
+    return decisions.principal_for_client(client.client_id) if client is not None else None
+
+
+def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> HttpResponse:
+    if request.method != "POST":
+        return problem(405, "Use POST.", Allow="POST")
+    caller = caller_principal(request)
+    if caller is None:
+        return problem(401, "Client authentication failed.", **{"WWW-Authenticate": CHALLENGE})
+    if not caller.grant.allows(EVALUATE_PERMISSION, None, None):
+        return problem(403, f"This client lacks the {EVALUATE_PERMISSION} permission.")
+    if request.content_type != "application/json":
+        return problem(415, "The body must be application/json.")
+    try:
+        body = json.loads(request.body)
+    except RequestDataTooBig:
+        return problem(413, "The body is too large.")
+    except (ValueError, RecursionError):
+        return problem(400, "The body is not valid JSON.")
+    try:
+        return JsonResponse(evaluate(body), headers=NO_STORE)
+    except authzen.RequestError as exc:
+        return problem(400, str(exc))
+
+
+def _endpoint(evaluate: Callable[[Any], dict[str, Any]]) -> Callable[[HttpRequest], HttpResponse]:
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        response = _handle(request, evaluate)
+        request_id = request.headers.get("X-Request-ID")
+        if request_id and REQUEST_ID_RE.fullmatch(request_id):
+            response["X-Request-ID"] = request_id
+        return response
+
+    return view
+
+
+evaluation = _endpoint(authzen.evaluate)
+evaluations = _endpoint(authzen.evaluate_batch)
+
+
+def configuration(request: HttpRequest) -> JsonResponse:
+    """AuthZEN §9 policy decision point metadata."""
+    base = settings.ISSUER_URL
+    document = {
+        "policy_decision_point": base,
+        "access_evaluation_endpoint": f"{base}/access/v1/evaluation",
+        "access_evaluations_endpoint": f"{base}/access/v1/evaluations",
+    }
+    return JsonResponse(document, headers={"Cache-Control": "public, max-age=300"})

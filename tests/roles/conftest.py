@@ -1,0 +1,86 @@
+"""Fixtures for roles tests: roles, tokens obtained through the real endpoints, AuthZEN calls."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+from typing import Any
+
+import pytest
+
+from roles import services
+from roles.services import AssignmentSpec
+from tests.conftest import REDIRECT_URI, basic_auth, login, query_of
+
+
+@pytest.fixture
+def make_role(db):
+    def make(name: str, *, parents=(), permissions=(), require_mfa: bool = False):
+        return services.role_create(
+            name=name, parents=parents, permissions=permissions, require_mfa=require_mfa
+        )
+
+    return make
+
+
+@pytest.fixture
+def pdp_caller(make_client, make_role):
+    """A resource server allowed to ask for decisions: (client, secret)."""
+    make_role("pdp-caller", permissions=["authz:evaluate"])
+    client, secret = make_client(client_id="gateway", name="Gateway")
+    services.client_roles_set(client=client, assignments=[AssignmentSpec("pdp-caller")])
+    return client, secret
+
+
+def client_credentials_token(http, client_id: str, secret: str, scope: str = "") -> str:
+    data = {"grant_type": "client_credentials"}
+    if scope:
+        data["scope"] = scope
+    response = http.post("/o/token/", data, HTTP_AUTHORIZATION=basic_auth(client_id, secret))
+    assert response.status_code == 200, response.content
+    return response.json()["access_token"]
+
+
+def authorize(http, username: str, *, scope: str = "openid", client_id: str = "webapp") -> Any:
+    """Sign in ``username`` and run an authorization request of ``client_id``."""
+    login(http, username)
+    verifier = secrets.token_urlsafe(32)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": scope,
+        "state": "xyz",
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
+    }
+    response = http.get("/o/authorize/", params)
+    response.verifier = verifier
+    return response
+
+
+def user_tokens(http, web_client, username: str, *, scope: str = "openid") -> dict[str, Any]:
+    """Tokens for ``username`` from the full code flow of ``web_client`` (client, secret)."""
+    client, secret = web_client
+    response = authorize(http, username, scope=scope, client_id=client.client_id)
+    assert response.status_code == 302, response.content
+    code = query_of(response["Location"])["code"]
+    token = http.post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": response.verifier,
+        },
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    assert token.status_code == 200, token.content
+    return token.json()
+
+
+def post_json(http, path: str, body: Any, **headers: str):
+    return http.post(path, json.dumps(body), content_type="application/json", **headers)
