@@ -75,6 +75,7 @@ MACHINE_PATH_PREFIXES = (
     "/o/device-authorization/",
     "/.well-known/",
     "/access/v1/",
+    "/gateway/",
     "/bench/",
 )
 
@@ -282,6 +283,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
 }
+
+# Requests per minute one client (or user, or API key) may make through the gateway endpoint.
+GATEWAY_RATE_LIMIT = env_int("GATEWAY_RATE_LIMIT", 600)
 
 # Bench mode adds the trivial "ceiling" view used by `make bench`; never on otherwise.
 BENCH_MODE = env_bool("AUTHSERVER_BENCH", False)

@@ -1,4 +1,5 @@
-"""URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /accounts/ (sign-in),
+"""URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
+enforcement), /accounts/ (sign-in),
 /device (device flow)."""
 
 from django.conf import settings
@@ -7,6 +8,7 @@ from django.urls import include, path
 from oauth2_provider import views as dot_views
 
 from oauth.urls import wellknown_urlpatterns
+from roles import gateway
 from roles import views as roles_views
 
 urlpatterns = [
@@ -14,6 +16,9 @@ urlpatterns = [
     path(".well-known/", include(wellknown_urlpatterns)),
     path(".well-known/authzen-configuration", roles_views.configuration, name="authzen-config"),
     path("access/v1/", include("roles.urls")),
+    path("gateway/auth", gateway.nginx_auth, name="gateway-nginx"),
+    path("gateway/envoy", gateway.envoy_auth, name="gateway-envoy-root"),
+    path("gateway/envoy/<path:path>", gateway.envoy_auth, name="gateway-envoy"),
     path("accounts/", include("accounts.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("", lambda request: redirect("accounts:login")),

@@ -1,0 +1,112 @@
+"""Security posture checks, run by ``python manage.py check --deploy``.
+
+Each finding has a stable id and says how to fix it. They read the database (roles, clients,
+keys), so a database that is not migrated yet is skipped rather than reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.hashers import get_hasher
+from django.core.checks import Tags, Warning, register
+from django.db import DatabaseError
+
+from oauth.models import Client, is_loopback_host
+from roles import policy
+from roles.models import Role
+
+MAX_ACCESS_TOKEN_LIFETIME = 3600
+ARGON2_MIN_MEMORY_KIB = 19 * 1024  # OWASP Password Storage Cheat Sheet floor
+ARGON2_MIN_TIME_COST = 2
+
+
+def _is_admin_like(role: Role, rules: list[policy.EndpointRule]) -> bool:
+    return "admin" in role.name.lower() or any(
+        r.method == "*" and "**" in r.segments for r in rules
+    )
+
+
+def _rules(role: Role) -> list[policy.EndpointRule]:
+    parsed = (policy.parse_permission(p.value) for p in role.permissions.all())
+    return [p for p in parsed if isinstance(p, policy.EndpointRule)]
+
+
+def check_roles() -> Iterable[Warning]:
+    for role in Role.objects.prefetch_related("permissions"):
+        rules = _rules(role)
+        if _is_admin_like(role, rules) and not role.require_mfa:
+            yield Warning(
+                f"Role {role.name!r} grants administrative access without require_mfa.",
+                hint="Set require_mfa: true on the role (apply file or management API).",
+                obj=role.name,
+                id="authserver.W001",
+            )
+        if "admin" not in role.name.lower() and any(r.method == "*" for r in rules):
+            yield Warning(
+                f"Role {role.name!r} has a wildcard-method endpoint rule.",
+                hint="List the methods it needs (GET, POST, ...) instead of '*'.",
+                obj=role.name,
+                id="authserver.W002",
+            )
+
+
+def check_clients() -> Iterable[Warning]:
+    if settings.ACCESS_TOKEN_LIFETIME > MAX_ACCESS_TOKEN_LIFETIME:
+        yield Warning(
+            f"ACCESS_TOKEN_LIFETIME is {settings.ACCESS_TOKEN_LIFETIME} s (over 1 hour).",
+            hint="Keep access tokens short-lived (default 600 s); use refresh tokens.",
+            id="authserver.W004",
+        )
+    for client in Client.objects.all():
+        if (client.access_token_lifetime or 0) > MAX_ACCESS_TOKEN_LIFETIME:
+            yield Warning(
+                f"Client {client.client_id!r} issues access tokens for "
+                f"{client.access_token_lifetime} s (over 1 hour).",
+                hint="Lower access_token_lifetime to 3600 or less.",
+                obj=client.client_id,
+                id="authserver.W004",
+            )
+        for uri in client.redirect_uris.split():
+            parts = urlsplit(uri)
+            if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+                yield Warning(
+                    f"Client {client.client_id!r} has an http redirect URI off loopback: {uri}",
+                    hint="Use https, or http://127.0.0.1 / http://[::1] for native apps.",
+                    obj=client.client_id,
+                    id="authserver.W005",
+                )
+
+
+def check_settings() -> Iterable[Warning]:
+    if settings.DEBUG:
+        yield Warning(
+            "DEBUG is on.",
+            hint="Unset DEBUG (it defaults to false); it leaks settings and tracebacks.",
+            id="authserver.W006",
+        )
+    argon2 = get_hasher("argon2")
+    if argon2.memory_cost < ARGON2_MIN_MEMORY_KIB or argon2.time_cost < ARGON2_MIN_TIME_COST:
+        yield Warning(
+            f"Argon2 parameters are weak (memory {argon2.memory_cost} KiB, "
+            f"time {argon2.time_cost}).",
+            hint="Use at least m=19 MiB, t=2 (Django's default is m=100 MiB, t=2).",
+            id="authserver.W007",
+        )
+
+
+CHECKS = [check_settings, check_roles, check_clients]
+
+
+@register(Tags.security, deploy=True)
+def security_posture(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    findings: list[Warning] = []
+    for check in CHECKS:
+        try:
+            findings.extend(check())
+        except DatabaseError:
+            continue  # not migrated yet: nothing stored to judge
+    return findings

@@ -1,0 +1,65 @@
+"""Security posture checks in ``manage.py check --deploy``: each fires, and says how to fix it."""
+
+import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.checks import run_checks
+
+from oauth.models import Client
+from roles import services
+
+pytestmark = pytest.mark.django_db
+
+
+def findings(id_: str):
+    return [m for m in run_checks(include_deployment_checks=True) if m.id == id_]
+
+
+def test_a_clean_setup_has_no_posture_findings(make_client):
+    services.role_create(name="admin", permissions=["* /api/**"], require_mfa=True)
+    services.role_create(name="reader", permissions=["GET /api/orders/**"])
+    make_client(
+        client_id="web", grant_types=["authorization_code"], redirect_uris=["https://a.example/cb"]
+    )
+    ours = [m for m in run_checks(include_deployment_checks=True) if m.id.startswith("authserver.")]
+    assert ours == []
+
+
+def test_admin_role_without_mfa():
+    services.role_create(name="ops", permissions=["* /**"])
+    (finding,) = findings("authserver.W001")
+    assert "ops" in finding.msg and "require_mfa" in finding.hint
+
+
+def test_wildcard_method_on_a_non_admin_role():
+    services.role_create(name="helpdesk", permissions=["* /api/tickets/*"])
+    (finding,) = findings("authserver.W002")
+    assert "helpdesk" in finding.msg and finding.hint
+
+
+def test_long_lived_access_tokens(make_client, settings):
+    make_client(client_id="slow", access_token_lifetime=7200)
+    assert [f.obj for f in findings("authserver.W004")] == ["slow"]
+    settings.ACCESS_TOKEN_LIFETIME = 86400
+    assert len(findings("authserver.W004")) == 2
+
+
+def test_http_redirect_uri_off_loopback(make_client):
+    client, _ = make_client(
+        client_id="legacy",
+        grant_types=["authorization_code"],
+        redirect_uris=["https://a.example/cb"],
+    )
+    Client.objects.filter(pk=client.pk).update(redirect_uris="http://a.example/cb")  # a legacy row
+    (finding,) = findings("authserver.W005")
+    assert "http://a.example/cb" in finding.msg and "https" in finding.hint
+
+
+def test_debug_on(settings):
+    settings.DEBUG = True
+    assert findings("authserver.W006")
+
+
+def test_weak_argon2(monkeypatch):
+    monkeypatch.setattr(Argon2PasswordHasher, "memory_cost", 4096)
+    (finding,) = findings("authserver.W007")
+    assert "19 MiB" in finding.hint

@@ -1,0 +1,23 @@
+"""Fixtures for gateway tests: an API catalogue and tokens for a reader and a service."""
+
+import pytest
+
+from roles import services
+from roles.services import AssignmentSpec
+from tests.roles.conftest import client_credentials_token
+
+
+@pytest.fixture
+def tokens(client, make_client):
+    services.role_create(name="orders-reader", permissions=["GET /api/orders/**"])
+    services.role_create(
+        name="orders-writer", parents=["orders-reader"], permissions=["POST /api/orders"]
+    )
+    reader, reader_secret = make_client(client_id="reader-svc")
+    services.client_roles_set(client=reader, assignments=[AssignmentSpec("orders-reader")])
+    writer, writer_secret = make_client(client_id="writer-svc")
+    services.client_roles_set(client=writer, assignments=[AssignmentSpec("orders-writer")])
+    return {
+        "reader": client_credentials_token(client, "reader-svc", reader_secret),
+        "writer": client_credentials_token(client, "writer-svc", writer_secret),
+    }

@@ -1,0 +1,72 @@
+"""The gateway decision endpoint, called as nginx auth_request and Envoy ext_authz call it."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def nginx(client, method, uri, token=None, **headers):
+    if token:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client.get(
+        "/gateway/auth", HTTP_X_ORIGINAL_METHOD=method, HTTP_X_ORIGINAL_URI=uri, **headers
+    )
+
+
+def test_permitted_request_gets_identity_headers(client, tokens):
+    response = nginx(client, "GET", "/api/orders/42?expand=items", tokens["writer"])
+    assert response.status_code == 200
+    assert response["X-Auth-Subject"] == "writer-svc"
+    assert response["X-Auth-Client"] == "writer-svc"
+    assert response["X-Auth-Roles"] == "orders-reader,orders-writer"
+
+
+def test_no_or_bad_credential_is_401_with_a_challenge(client, tokens):
+    missing = nginx(client, "GET", "/api/orders/1")
+    assert missing.status_code == 401 and missing["WWW-Authenticate"].startswith("Bearer")
+    bad = nginx(client, "GET", "/api/orders/1", "not-a-token")
+    assert bad.status_code == 401 and 'error="invalid_token"' in bad["WWW-Authenticate"]
+
+
+def test_policy_denial_is_403(client, tokens):
+    assert nginx(client, "POST", "/api/orders", tokens["reader"]).status_code == 403
+    assert nginx(client, "GET", "/api/admin/users", tokens["writer"]).status_code == 403
+    assert nginx(client, "GET", "/api/orders/../admin", tokens["writer"]).status_code == 403
+
+
+def test_missing_original_request_headers_fail_closed(client, tokens):
+    response = client.get("/gateway/auth", HTTP_AUTHORIZATION=f"Bearer {tokens['writer']}")
+    assert response.status_code == 403
+
+
+def test_revoked_token_is_refused_at_once(client, tokens, make_client):
+    from oauth2_provider.models import AccessToken
+
+    assert nginx(client, "GET", "/api/orders/1", tokens["reader"]).status_code == 200
+    AccessToken.objects.all().delete()
+    assert nginx(client, "GET", "/api/orders/1", tokens["reader"]).status_code == 401
+
+
+def test_envoy_ext_authz_uses_the_request_line(client, tokens):
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens['reader']}"}
+    assert client.get("/gateway/envoy/api/orders/7", **auth).status_code == 200
+    assert client.post("/gateway/envoy/api/orders", **auth).status_code == 403
+    assert client.delete("/gateway/envoy/api/orders/7", **auth).status_code == 403
+
+
+def test_rate_limit_per_principal(client, tokens, settings):
+    settings.GATEWAY_RATE_LIMIT = 3
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens['reader']}"}
+    statuses = [client.get("/gateway/envoy/api/orders/1", **auth).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = client.get("/gateway/envoy/api/orders/1", **auth)
+    assert int(limited["Retry-After"]) >= 1
+    via_nginx = nginx(client, "GET", "/api/orders/1", tokens["reader"])
+    assert via_nginx.status_code == 403 and via_nginx["X-Auth-Reason"] == "rate_limited"
+    # another principal has its own budget
+    assert (
+        client.get(
+            "/gateway/envoy/api/orders/1", HTTP_AUTHORIZATION=f"Bearer {tokens['writer']}"
+        ).status_code
+        == 200
+    )
