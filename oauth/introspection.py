@@ -20,10 +20,16 @@ from authserver.crypto import sha256_hex
 from oauth import tokens
 from oauth.models import Client
 
+
+class ActiveToken(NamedTuple):
+    claims: dict[str, Any]
+    username: str | None  # None for a client's own (client-credentials) token
+
+
 INACTIVE: dict[str, Any] = {"active": False}
 MAX_TOKEN_LENGTH = 8192
-# Callables (claims dict, caller client) -> extra members, registered by other apps' ready().
-enrichers: list[Callable[[dict[str, Any], Client], dict[str, Any]]] = []
+# Callables (active token, caller client) -> extra members, registered by other apps' ready().
+enrichers: list[Callable[[ActiveToken, Client], dict[str, Any]]] = []
 
 _ACCESS_SQL: str | None = None
 
@@ -42,11 +48,6 @@ def _access_sql() -> str:
             f"LEFT JOIN {users_table} u ON u.id = t.user_id WHERE t.token_checksum = %s"
         )
     return _ACCESS_SQL
-
-
-class ActiveToken(NamedTuple):
-    claims: dict[str, Any]
-    username: str | None  # None for a client's own (client-credentials) token
 
 
 def active_access_token(token: str) -> ActiveToken | None:
@@ -105,7 +106,7 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
         if name in claims:
             response[name] = claims[name]
     for enrich in enrichers:
-        response.update(enrich(claims, caller))
+        response.update(enrich(active, caller))
     return response
 
 

@@ -77,12 +77,3 @@ def evaluate(
     return policy.decide(
         principal.grant, action=action, resource_type=resource_type, resource_id=resource_id
     )
-
-
-def grant_of_claims(claims: dict) -> policy.Grant:
-    """The grant of an access token's subject: the client for a client's own token
-    (``sub == client_id``), else the user ``sub``."""
-    sub = claims.get("sub")
-    if sub is not None and sub == claims.get("client_id"):
-        return selectors.client_grant_by_id(sub) or policy.NO_GRANT
-    return selectors.user_grant(sub)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from oauth.introspection import ActiveToken
 from oauth.models import Client
-from roles import decisions, selectors
+from roles import policy, selectors
 
 
 def access_token_claims(request: Any) -> dict[str, Any]:
@@ -20,7 +21,13 @@ def access_token_claims(request: Any) -> dict[str, Any]:
     return {"roles": sorted(grant.roles)}
 
 
-def introspection_members(claims: dict[str, Any], caller: Client) -> dict[str, Any]:
-    """``oauth.introspection.enrichers``: effective ``roles`` and ``permissions``, sorted."""
-    grant = decisions.grant_of_claims(claims)
+def introspection_members(active: ActiveToken, caller: Client) -> dict[str, Any]:
+    """``oauth.introspection.enrichers``: effective ``roles`` and ``permissions``, sorted.
+
+    A user's token (the row names a user) resolves the user ``sub``; a client's own token
+    resolves its client, so a numeric client_id can never borrow a user's roles."""
+    if active.username is not None:
+        grant = selectors.user_grant(active.claims.get("sub"))
+    else:
+        grant = selectors.client_grant_by_id(active.claims.get("client_id")) or policy.NO_GRANT
     return {"roles": sorted(grant.roles), "permissions": sorted(grant.permissions.strings)}
