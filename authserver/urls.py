@@ -1,4 +1,5 @@
-"""URL map: /o/ (OAuth/OIDC), /.well-known/, /accounts/ (sign-in), /device (device flow)."""
+"""URL map: /o/ (OAuth/OIDC), /.well-known/, /accounts/ (sign-in), /mfa/ (second factors),
+/device (device flow)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -11,6 +12,7 @@ urlpatterns = [
     path("o/", include("oauth.urls")),
     path(".well-known/", include(wellknown_urlpatterns)),
     path("accounts/", include("accounts.urls")),
+    path("mfa/", include("mfa.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("", lambda request: redirect("accounts:login")),
 ]
