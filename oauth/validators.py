@@ -241,6 +241,18 @@ class Validator(OAuth2Validator):
         return request.user is None or request.user.is_active
 
     # --- OpenID Connect ----------------------------------------------------------------------
+    def validate_silent_login(self, request: Any) -> bool:
+        """``prompt=none`` (DOT leaves this to us): the authorization view only validates for a
+        signed-in user (its login check runs first), and it answers ``interaction_required``
+        itself when the session lacks a second factor the request needs."""
+        return True
+
+    def validate_silent_authorization(self, request: Any) -> bool:
+        """``prompt=none`` without a consent screen: only for clients that skip consent;
+        others get ``consent_required`` rather than a page the user cannot see."""
+        client = getattr(request, "client", None) or client_get(request.client_id)
+        return bool(client is not None and client.skip_authorization)
+
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
         user = request.user
         return {

@@ -96,12 +96,12 @@ class AuthorizationView(dot_views.AuthorizationView):
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
         error = InteractionRequired(
-            description="A second factor is required.",
-            state=credentials.get("state"),
-            redirect_uri=credentials["redirect_uri"],
+            description="A second factor is required.", state=credentials.get("state")
         )
         application = client_get(credentials["client_id"])
-        return self.error_response(OAuthToolkitError(error=error), application)
+        return self.error_response(
+            OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), application
+        )
 
     def handle_prompt_login(self) -> HttpResponse:
         """Back to the sign-in page, then here without ``prompt``/``max_age`` (which would
