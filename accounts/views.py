@@ -72,7 +72,7 @@ class LoginView(auth_views.LoginView):
             throttle.login_succeeded(form.cleaned_data["username"])
         except ThrottleUnavailable:
             return self._failed(form, status=503, unavailable=True)
-        second_step = mfa_flows.after_password(self.request, user, self.get_success_url())
+        second_step = mfa_flows.after_password(self.request, user, self.get_redirect_url())
         if second_step is not None:
             return HttpResponseRedirect(second_step)
         response = super().form_valid(form)
