@@ -321,11 +321,35 @@ def revoke_replayed_code(code: str) -> None:
         get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()
 
 
+def _device_context_key(device_code: str) -> str:
+    return sha256_hex(f"device:{device_code}")
+
+
+def remember_device_approval(device_code: str, *, user: Any, client: Client, state: dict) -> None:
+    """At device approval: keep how the approving user signed in (``accounts.session``
+    state), for the tokens the device will poll for."""
+    AuthContext.objects.update_or_create(
+        code_hash=_device_context_key(device_code),
+        defaults={
+            "user": user,
+            "client": client,
+            "auth_time": datetime.fromtimestamp(state.get("auth_time", time.time()), tz=UTC),
+            "amr": list(state.get("amr", ["pwd"])),
+            "acr": str(state.get("acr", "1")),
+            "sid": str(state.get("sid", "")),
+        },
+    )
+
+
 def attach_device_context(request: Any) -> Any:
-    """OAUTH_PRE_TOKEN_VALIDATION hook: the device grant's sign-in context (password only)."""
+    """OAUTH_PRE_TOKEN_VALIDATION hook: the context saved at approval, else password only."""
     user = getattr(request, "user", None)
     if user is not None and getattr(request, "client", None) is not None:
-        request.auth_context = AuthContext(
+        request.auth_context = AuthContext.objects.filter(
+            code_hash=_device_context_key(str(request._params.get("device_code", ""))),
+            user=user,
+            client=request.client,
+        ).first() or AuthContext(
             user=user,
             client=request.client,
             auth_time=user.last_login or timezone.now(),

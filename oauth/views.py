@@ -32,6 +32,7 @@ from oauth import introspection, keys, throttle
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
 from oauth.selectors import client_get
+from oauth.validators import remember_device_approval
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -128,6 +129,19 @@ class DeviceConfirmView(dot_views.DeviceConfirmView):
             if step_up is not None:
                 return redirect(step_up)
         return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        device = self.get_object()
+        response = super().form_valid(form)
+        client = client_get(device.client_id)
+        if form.cleaned_data["action"] == "accept" and client is not None:
+            remember_device_approval(
+                device.device_code,
+                user=self.request.user,
+                client=client,
+                state=auth_state(self.request) or {},
+            )
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")
