@@ -204,6 +204,14 @@ def may_change_factors(request: HttpRequest, subject: Subject) -> bool:
     return policy.is_multi_factor(state) or not selectors.has_factor(subject.user)
 
 
+def may_remove(user: Any, authenticator: Any) -> bool:
+    """The last sign-in factor of a user who must use MFA stays until another is added."""
+    if not policy.user_requires_mfa(user):
+        return True
+    others = [a for a in selectors.authenticators_of(user) if a.pk != authenticator.pk]
+    return any(a.type != a.Type.RECOVERY_CODES for a in others)
+
+
 def totp_setup_secret(request: HttpRequest) -> str:
     """The seed offered on the setup page, kept (encrypted) in the session until confirmed."""
     stored = request.session.get(TOTP_SETUP)

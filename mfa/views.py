@@ -134,8 +134,11 @@ class ManageView(View):
         return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, self._context(request))
+
+    def _context(self, request: HttpRequest) -> dict[str, Any]:
         authenticators = selectors.authenticators_of(request.user)
-        context = {
+        return {
             "authenticators": authenticators,
             "has_totp": any(a.type == Authenticator.Type.TOTP for a in authenticators),
             "recovery": next(
@@ -143,7 +146,6 @@ class ManageView(View):
             ),
             "locked_seconds": services.lockout_remaining(user=request.user),
         }
-        return render(request, self.template_name, context)
 
     def post(self, request: HttpRequest) -> HttpResponse:
         """Remove the factor named by ``remove`` (a fresh sign-in with MFA is required)."""
@@ -153,6 +155,12 @@ class ManageView(View):
         if not pk.isdigit():
             return redirect("mfa:manage")
         authenticator = get_object_or_404(Authenticator, pk=int(pk), user=request.user)
+        if not flows.may_remove(request.user, authenticator):
+            context = self._context(request)
+            context["error"] = (
+                "Your account needs a second factor: add another before removing this one."
+            )
+            return render(request, self.template_name, context, status=409)
         services.authenticator_delete(authenticator=authenticator, request=request)
         return redirect("mfa:manage")
 

@@ -149,3 +149,15 @@ def test_manage_page_lists_factors(client, totp_user, clock):
     full_login(client, secret, clock)
     page = client.get("/mfa/").content.decode()
     assert "Authenticator app" in page and "Add a passkey" in page
+
+
+def test_a_user_who_must_use_mfa_cannot_remove_the_last_factor(client, totp_user, clock):
+    user, secret = totp_user
+    user.mfa_required = True
+    user.save()
+    full_login(client, secret, clock)
+    factor = Authenticator.objects.get(user=user, type="totp")
+    response = client.post("/mfa/", {"remove": factor.pk})
+    assert response.status_code == 409
+    assert "add another before removing" in response.content.decode()
+    assert Authenticator.objects.filter(pk=factor.pk).exists()
