@@ -13,6 +13,7 @@ from audit.models import AuditEvent
 from audit.services import client_ip, record
 from authserver.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
+from mfa.policy import ACR_PASSWORD
 
 
 class LoginView(auth_views.LoginView):
@@ -76,7 +77,7 @@ class LoginView(auth_views.LoginView):
         if second_step is not None:
             return HttpResponseRedirect(second_step)
         response = super().form_valid(form)
-        record_login(self.request, amr=["pwd"], acr="1")
+        record_login(self.request, amr=["pwd"], acr=ACR_PASSWORD)
         record("login", actor=user.get_username(), request=self.request, amr=["pwd"])
         return response
 

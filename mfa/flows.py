@@ -31,7 +31,6 @@ TOTP_SETUP = "mfa.totp_setup"
 NEW_RECOVERY_CODES = "mfa.new_recovery_codes"
 
 AMR_OTP = "otp"
-AMR_HWK = "hwk"
 
 WRONG_CODE = "That code is not right, or it was already used. Check your app and try again."
 

@@ -31,8 +31,10 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from authserver.crypto import sha256_hex
+from mfa import policy as mfa_policy
 from oauth import tokens
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
@@ -229,6 +231,10 @@ class Validator(OAuth2Validator):
         context = AuthContext.objects.filter(token_family=family).first() if family else None
         if context is None or not request.user.is_active:
             return False
+        if mfa_policy.mfa_required(request.user, client=client) and not (
+            context.acr == mfa_policy.ACR_MFA
+        ):
+            return False  # MFA became required (user, role or client) after this sign-in
         absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
         if context.created_at + absolute <= timezone.now():
             return False
@@ -342,20 +348,29 @@ def remember_device_approval(device_code: str, *, user: Any, client: Client, sta
 
 
 def attach_device_context(request: Any) -> Any:
-    """OAUTH_PRE_TOKEN_VALIDATION hook: the context saved at approval, else password only."""
+    """OAUTH_PRE_TOKEN_VALIDATION hook: the context saved at approval, else password only;
+    no token when MFA is required and the approval did not use it."""
     user = getattr(request, "user", None)
-    if user is not None and getattr(request, "client", None) is not None:
+    client = getattr(request, "client", None)
+    if user is not None and client is not None:
         request.auth_context = AuthContext.objects.filter(
             code_hash=_device_context_key(str(request._params.get("device_code", ""))),
             user=user,
-            client=request.client,
+            client=client,
         ).first() or AuthContext(
             user=user,
-            client=request.client,
+            client=client,
             auth_time=user.last_login or timezone.now(),
             amr=["pwd"],
             acr="1",
         )
+        if mfa_policy.mfa_required(user, client=client) and not (
+            request.auth_context.acr == mfa_policy.ACR_MFA
+        ):
+            raise DeviceAccessDenied(
+                description="This sign-in requires multi-factor authentication.",
+                request=request,
+            )
     return request
 
 

@@ -22,12 +22,13 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_device_grant_model
+from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from accounts.session import auth_state
 from authserver.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
-from mfa.policy import ACR_VALUES_SUPPORTED
+from mfa import policy as mfa_policy
 from oauth import introspection, keys, throttle
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
@@ -114,7 +115,20 @@ class AuthorizationView(dot_views.AuthorizationView):
         return redirect_to_login(again, login_url, self.get_redirect_field_name())
 
     def create_authorization_response(self, request, scopes, credentials, allow):  # noqa: ANN001, ANN201
-        credentials = {**credentials, "auth_context_data": auth_state(request) or {}}
+        state = auth_state(request)
+        client = client_get(credentials.get("client_id", ""))
+        if (
+            allow
+            and mfa_policy.mfa_required(request.user, client=client)
+            and not mfa_policy.is_multi_factor(state)
+        ):
+            # Behind the step-up in get()/post(): never a code for a session that lacks MFA.
+            error = AccessDeniedError(
+                description="This sign-in requires multi-factor authentication.",
+                state=credentials.get("state"),
+            )
+            raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
+        credentials = {**credentials, "auth_context_data": state or {}}
         return super().create_authorization_response(request, scopes, credentials, allow)
 
 
@@ -295,7 +309,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
             "roles",
         ],
         "prompt_values_supported": ["none", "login", "consent"],
-        "acr_values_supported": ACR_VALUES_SUPPORTED,
+        "acr_values_supported": mfa_policy.ACR_VALUES_SUPPORTED,
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

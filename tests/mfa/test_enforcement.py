@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.utils import timezone
+from oauthlib.common import Request as OAuthlibRequest
 
 from accounts.session import SESSION_KEY as AUTH_STATE
 from mfa import policy
@@ -37,6 +38,16 @@ def authorize_url(client_id: str = "webapp", **extra: str) -> tuple[str, str]:
         **extra,
     }
     return f"/o/authorize/?{urlencode(params)}", verifier
+
+
+def token_request(user, client, device_code: str) -> OAuthlibRequest:
+    """The oauthlib request DOT's device grant hands to its pre-token hook."""
+    request = OAuthlibRequest(
+        "https://id.example.com/o/token/", http_method="POST", body={"device_code": device_code}
+    )
+    request.user = user
+    request.client = client
+    return request
 
 
 def redeem(browser, location: str, verifier: str, secret: str) -> dict:
@@ -399,8 +410,6 @@ def test_device_flow_tokens_carry_the_approvers_mfa(client, make_client, totp_us
 def test_device_approval_context_reaches_the_token_request(make_client, totp_user):
     """The part of the device flow that is ours: what approval saved is what the token
     request gets (password-only when nothing was saved)."""
-    from types import SimpleNamespace
-
     from oauth.validators import attach_device_context, remember_device_approval
 
     tv, _ = make_client(
@@ -413,11 +422,90 @@ def test_device_approval_context_reaches_the_token_request(make_client, totp_use
     user, _secret = totp_user
     state = {"auth_time": 1_800_000_000, "amr": ["pwd", "otp", "mfa"], "acr": "2", "sid": "x"}
     remember_device_approval("dc-1", user=user, client=tv, state=state)
-    request = attach_device_context(
-        SimpleNamespace(user=user, client=tv, _params={"device_code": "dc-1"})
-    )
+    request = attach_device_context(token_request(user, tv, "dc-1"))
     assert request.auth_context.acr == "2" and request.auth_context.amr == state["amr"]
-    other = attach_device_context(
-        SimpleNamespace(user=user, client=tv, _params={"device_code": "dc-2"})
-    )
+    other = attach_device_context(token_request(user, tv, "dc-2"))
     assert other.auth_context.acr == "1" and other.auth_context.amr == ["pwd"]
+
+
+def refresh(browser, refresh_token: str, secret: str):
+    return browser.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        HTTP_AUTHORIZATION=basic_auth("webapp", secret),
+    )
+
+
+def test_refresh_is_refused_once_mfa_is_required_for_a_password_only_family(
+    client, web_client, password_user, app_secret
+):
+    login(client, "alice")
+    url, verifier = authorize_url(scope="openid offline_access")
+    token = redeem(client, client.get(url)["Location"], verifier, app_secret)
+    password_user.mfa_required = True  # e.g. an admin role granted after the sign-in
+    password_user.save()
+    response = refresh(client, token["refresh_token"], app_secret)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_refresh_of_an_mfa_family_keeps_working_when_mfa_is_required(
+    client, web_client, totp_user, clock, app_secret
+):
+    user, secret = totp_user
+    url, verifier = authorize_url(scope="openid offline_access")
+    next_url = query_of(client.get(url)["Location"])["next"]
+    client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "correct horse battery staple", "next": next_url},
+    )
+    back = client.post("/mfa/authenticate/", {"code": code_now(secret, clock)})
+    token = redeem(client, client.get(back["Location"])["Location"], verifier, app_secret)
+    user.mfa_required = True
+    user.save()
+    response = refresh(client, token["refresh_token"], app_secret)
+    assert response.status_code == 200
+    assert claims_of(response.json()["access_token"])["acr"] == "2"
+
+
+def test_no_code_for_a_session_without_mfa_even_past_the_step_up(
+    client, make_client, password_user, monkeypatch
+):
+    """Defence in depth: if the step-up were skipped, code issuance itself refuses."""
+    from mfa import flows
+
+    make_client(
+        client_id="strict",
+        name="Strict",
+        grant_types=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+        scopes=["openid"],
+        skip_consent=True,
+        require_mfa=True,
+    )
+    monkeypatch.setattr(flows, "step_up_url", lambda *a, **k: None)
+    login(client, "alice")
+    url, _verifier = authorize_url("strict", scope="openid")
+    response = client.get(url)
+    params = query_of(response["Location"])
+    assert params["error"] == "access_denied" and "code" not in params
+
+
+def test_device_token_is_refused_when_the_approval_lacked_required_mfa(make_client, totp_user):
+    from oauthlib.oauth2.rfc8628.errors import AccessDenied
+
+    from oauth.validators import attach_device_context, remember_device_approval
+
+    tv, _ = make_client(
+        client_id="tv2",
+        name="TV",
+        type="public",
+        token_endpoint_auth_method="none",
+        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
+        require_mfa=True,
+    )
+    user, _secret = totp_user
+    remember_device_approval(
+        "dc-pwd", user=user, client=tv, state={"auth_time": 1, "amr": ["pwd"], "acr": "1"}
+    )
+    with pytest.raises(AccessDenied):
+        attach_device_context(token_request(user, tv, "dc-pwd"))
