@@ -10,7 +10,7 @@ from django.db import transaction
 
 from accounts.models import User
 
-USER_FIELDS = ("email", "name", "is_active")
+USER_FIELDS = ("email", "name", "is_active", "mfa_required")
 
 
 def _validate_password(password: str, user: User) -> None:

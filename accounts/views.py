@@ -6,14 +6,24 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from accounts import throttle
 from accounts.session import record_login
+from audit.models import AuditEvent
+from audit.services import client_ip, record
+from authserver.throttle import ThrottleUnavailable
+from mfa import flows as mfa_flows
+from mfa.policy import ACR_PASSWORD
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login view; the error never says whether the account exists (same message,
-    and Django's ModelBackend hashes a dummy password for unknown users to equalise timing)."""
+    """Django's login view, throttled, with a second step when the user has (or needs) a factor.
+
+    Every failure (unknown user, wrong password, inactive account, throttled) renders the same
+    page with the same message; Django's ModelBackend hashes a dummy password for unknown users
+    to equalise timing. Failures are counted per typed username and per client IP.
+    """
 
     template_name = "registration/login.html"
     redirect_authenticated_user = False
@@ -27,9 +37,65 @@ class LoginView(auth_views.LoginView):
             initial["username"] = hint
         return initial
 
-    def form_valid(self, form) -> HttpResponse:  # noqa: ANN001
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        username = request.POST.get("username", "")[:150]
+        try:
+            wait = throttle.login_retry_after(username, client_ip(request))
+        except ThrottleUnavailable:
+            return self._failed(self.get_form(), status=503, unavailable=True)
+        if wait:
+            record(
+                "login",
+                target=username,
+                outcome=AuditEvent.Outcome.DENIED,
+                request=request,
+                reason="throttled",
+            )
+            return self._failed(self.get_form())
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        username = str(form.data.get("username", ""))[:150]
+        record(
+            "login",
+            target=username,
+            outcome=AuditEvent.Outcome.FAILURE,
+            request=self.request,
+            reason="credentials",
+        )
+        try:
+            blocked = throttle.login_failed(username, client_ip(self.request))
+        except ThrottleUnavailable:
+            return self._failed(form, status=503, unavailable=True)
+        if blocked:
+            record(
+                "login.throttled",
+                target=username,
+                outcome=AuditEvent.Outcome.DENIED,
+                request=self.request,
+                seconds=blocked,
+            )
+        return self._failed(form)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        try:
+            throttle.login_succeeded(form.cleaned_data["username"])
+        except ThrottleUnavailable:
+            return self._failed(form, status=503, unavailable=True)
+        second_step = mfa_flows.after_password(self.request, user, self.get_redirect_url())
+        if second_step is not None:
+            return HttpResponseRedirect(second_step)
         response = super().form_valid(form)
-        record_login(self.request, amr=["pwd"], acr="1")
+        record_login(self.request, amr=["pwd"], acr=ACR_PASSWORD)
+        record("login", actor=user.get_username(), request=self.request, amr=["pwd"])
+        return response
+
+    def _failed(self, form: Any, *, status: int = 200, unavailable: bool = False) -> HttpResponse:
+        context = self.get_context_data(form=form, login_failed=True, unavailable=unavailable)
+        response = self.render_to_response(context, status=status)
+        if unavailable:
+            response["Retry-After"] = "30"
         return response
 
 

@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts import services as account_services
 from accounts.models import User
+from mfa import services as mfa_services
+from mfa import totp
 from oauth import services as client_services
 from oauth.models import AUTH_METHODS, GRANT_DEVICE_CODE, ID_TOKEN_ALGORITHMS, Client
 
@@ -128,6 +131,8 @@ USER_SCHEMA: dict[str, Callable[[Any], Any]] = {
     "password": text,
     "name": text,
     "is_active": boolean,
+    "mfa_required": boolean,
+    "mfa": choice("totp"),
 }
 
 
@@ -191,6 +196,20 @@ def apply_users(entries: list[dict[str, Any]], result: Result) -> None:
             result.changes.append(f"created user {user.username}")
         elif account_services.user_update(user=user, **fields):
             result.changes.append(f"updated user {user.username}")
+        if entry.get("mfa") == "totp":
+            _enrol_totp(user, result)
+
+
+def _enrol_totp(user: User, result: Result) -> None:
+    """``mfa: totp``: enrol once; the seed, its URI and recovery codes are returned once."""
+    secret = mfa_services.authenticator_totp_provision(user=user)
+    if secret is None:
+        return
+    codes = mfa_services.recovery_codes_generate(user=user)
+    uri = totp.provisioning_uri(secret, account=user.username, issuer=settings.MFA_TOTP_ISSUER)
+    data = {"totp_secret": secret, "otpauth_uri": uri, "recovery_codes": codes}
+    result.sections.setdefault("users", {}).setdefault(user.username, {}).update(data)
+    result.changes.append(f"enrolled TOTP for user {user.username}")
 
 
 SECTIONS: list[Section] = [

@@ -265,6 +265,25 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
+# --- MFA and brute-force limits (documented in docs/mfa.md) ------------------------------
+MFA_REQUIRED = env_bool("MFA_REQUIRED", False)  # every user needs a second factor
+MFA_MAX_ATTEMPTS = env_int("MFA_MAX_ATTEMPTS", 5)  # wrong codes before the factor locks
+MFA_LOCKOUT_SECONDS = env_int("MFA_LOCKOUT_SECONDS", 30)  # first lock; doubles per lock
+MFA_LOCKOUT_MAX_SECONDS = env_int("MFA_LOCKOUT_MAX_SECONDS", 3600)
+MFA_PENDING_SECONDS = env_int("MFA_PENDING_SECONDS", 300)  # password done, factor pending
+MFA_REAUTH_SECONDS = env_int("MFA_REAUTH_SECONDS", 600)  # fresh sign-in for factor changes
+MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "authserver")
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID")  # default: the host of ISSUER_URL
+WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "authserver")
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_IP = env_int("LOGIN_FAILURES_PER_IP", 100)
+LOGIN_THROTTLE_WINDOW = env_int("LOGIN_THROTTLE_WINDOW", 900)
+LOGIN_BACKOFF_SECONDS = env_int("LOGIN_BACKOFF_SECONDS", 30)
+TOKEN_AUTH_FAILURES_PER_CLIENT = env_int("TOKEN_AUTH_FAILURES_PER_CLIENT", 10)
+TOKEN_AUTH_FAILURES_PER_IP = env_int("TOKEN_AUTH_FAILURES_PER_IP", 100)
+TOKEN_AUTH_THROTTLE_WINDOW = env_int("TOKEN_AUTH_THROTTLE_WINDOW", 900)
+TOKEN_AUTH_BACKOFF_SECONDS = env_int("TOKEN_AUTH_BACKOFF_SECONDS", 10)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None

@@ -1,6 +1,5 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
-enforcement), /accounts/ (sign-in),
-/device (device flow)."""
+enforcement), /accounts/ (sign-in), /mfa/ (second factors), /device (device flow)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -20,6 +19,7 @@ urlpatterns = [
     path("gateway/envoy", gateway.envoy_auth, name="gateway-envoy-root"),
     path("gateway/envoy/<path:path>", gateway.envoy_auth, name="gateway-envoy"),
     path("accounts/", include("accounts.urls")),
+    path("mfa/", include("mfa.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("", lambda request: redirect("accounts:login")),
 ]

@@ -22,7 +22,7 @@ urlpatterns = [
     ),
     path(
         "device-confirm/<slug:client_id>/<slug:user_code>",
-        dot_views.DeviceConfirmView.as_view(),
+        views.DeviceConfirmView.as_view(),
         name="device-confirm",
     ),
     path(

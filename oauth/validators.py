@@ -34,6 +34,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from authserver.crypto import sha256_hex
+from mfa import policy as mfa_policy
 from oauth import tokens
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
@@ -44,7 +45,7 @@ from oauth.models import (
     Client,
 )
 from oauth.selectors import client_get
-from roles.selectors import user_requires_mfa, user_roles
+from roles.selectors import user_roles
 
 log = logging.getLogger(__name__)
 
@@ -231,8 +232,10 @@ class Validator(OAuth2Validator):
         context = AuthContext.objects.filter(token_family=family).first() if family else None
         if context is None or not request.user.is_active:
             return False
-        if user_requires_mfa(request.user):
-            return False  # a require_mfa role was gained after sign-in (MFA issue: check amr)
+        if mfa_policy.mfa_required(request.user, client=client) and not (
+            context.acr == mfa_policy.ACR_MFA
+        ):
+            return False  # MFA became required (user, role or client) after this sign-in
         absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
         if context.created_at + absolute <= timezone.now():
             return False
@@ -246,13 +249,16 @@ class Validator(OAuth2Validator):
 
     # --- OpenID Connect ----------------------------------------------------------------------
     def validate_silent_login(self, request: Any) -> bool:
-        """``prompt=none``: only with a signed-in user (else ``login_required``)."""
-        user = getattr(request, "user", None)
-        return bool(user is not None and user.is_authenticated)
+        """``prompt=none`` (DOT leaves this to us): the authorization view only validates for a
+        signed-in user (its login check runs first), and it answers ``interaction_required``
+        itself when the session lacks a second factor the request needs."""
+        return True
 
     def validate_silent_authorization(self, request: Any) -> bool:
-        """``prompt=none``: consent is decided by the authorization view (skip or remembered)."""
-        return self.validate_silent_login(request)
+        """``prompt=none`` without a consent screen: only for clients that skip consent;
+        others get ``consent_required`` rather than a page the user cannot see."""
+        client = getattr(request, "client", None) or client_get(request.client_id)
+        return bool(client is not None and client.skip_authorization)
 
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
         user = request.user
@@ -324,22 +330,50 @@ def revoke_replayed_code(code: str) -> None:
         get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()
 
 
+def _device_context_key(device_code: str) -> str:
+    return sha256_hex(f"device:{device_code}")
+
+
+def remember_device_approval(device_code: str, *, user: Any, client: Client, state: dict) -> None:
+    """At device approval: keep how the approving user signed in (``accounts.session``
+    state), for the tokens the device will poll for."""
+    AuthContext.objects.update_or_create(
+        code_hash=_device_context_key(device_code),
+        defaults={
+            "user": user,
+            "client": client,
+            "auth_time": datetime.fromtimestamp(state.get("auth_time", time.time()), tz=UTC),
+            "amr": list(state.get("amr", ["pwd"])),
+            "acr": str(state.get("acr", "1")),
+            "sid": str(state.get("sid", "")),
+        },
+    )
+
+
 def attach_device_context(request: Any) -> Any:
-    """OAUTH_PRE_TOKEN_VALIDATION hook: the device grant's sign-in context (password only)."""
+    """OAUTH_PRE_TOKEN_VALIDATION hook: the context saved at approval, else password only;
+    no token when MFA is required and the approval did not use it."""
     user = getattr(request, "user", None)
-    if user is not None and user_requires_mfa(user):
-        raise DeviceAccessDenied(
-            description="A role of this account requires multi-factor authentication.",
-            request=request,
-        )
-    if user is not None and getattr(request, "client", None) is not None:
-        request.auth_context = AuthContext(
+    client = getattr(request, "client", None)
+    if user is not None and client is not None:
+        request.auth_context = AuthContext.objects.filter(
+            code_hash=_device_context_key(str(request._params.get("device_code", ""))),
             user=user,
-            client=request.client,
+            client=client,
+        ).first() or AuthContext(
+            user=user,
+            client=client,
             auth_time=user.last_login or timezone.now(),
             amr=["pwd"],
             acr="1",
         )
+        if mfa_policy.mfa_required(user, client=client) and not (
+            request.auth_context.acr == mfa_policy.ACR_MFA
+        ):
+            raise DeviceAccessDenied(
+                description="This sign-in requires multi-factor authentication.",
+                request=request,
+            )
     return request
 
 

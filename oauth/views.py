@@ -8,24 +8,32 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, resolve_url
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_device_grant_model
-from oauthlib.oauth2 import AccessDeniedError
+from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
+from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from accounts.session import auth_state
-from oauth import introspection, keys
+from authserver.throttle import ThrottleUnavailable
+from mfa import flows as mfa_flows
+from mfa import policy as mfa_policy
+from oauth import introspection, keys, throttle
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
-from roles.selectors import user_requires_mfa
+from oauth.selectors import client_get
+from oauth.validators import remember_device_approval
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -40,7 +48,8 @@ def oauth_error(error: str, description: str, status: int = 400, **headers: str)
 
 
 class AuthorizationView(dot_views.AuthorizationView):
-    """DOT's authorization endpoint, plus ``max_age`` and the sign-in context of the session."""
+    """DOT's authorization endpoint, plus ``max_age``, MFA step-up and the session's sign-in
+    context. DOT handles ``prompt=login`` (a fresh sign-in, with the second factor)."""
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         max_age = request.GET.get("max_age")
@@ -50,20 +59,103 @@ class AuthorizationView(dot_views.AuthorizationView):
                 too_old = state is None or time.time() - state["auth_time"] > int(max_age)
             except ValueError:
                 too_old = False  # a malformed max_age is ignored, as unknown parameters are
-            if too_old:  # OIDC Core §3.1.2.1: re-authenticate, then come back here
-                return redirect_to_login(request.get_full_path())
+            if too_old:
+                return self.handle_prompt_login()
+        prompt = set(request.GET.get("prompt", "").split())
+        if request.user.is_authenticated and "login" not in prompt:
+            step_up = self._step_up(request, request.GET, request.get_full_path())
+            if step_up is not None:
+                if "none" in prompt:
+                    return self._interaction_required(request)
+                return redirect(step_up)
         return super().get(request, *args, **kwargs)
 
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            params = {
+                k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "allow")
+            }
+            again = f"{reverse('oauth2_provider:authorize')}?{urlencode(params)}"
+            step_up = self._step_up(request, request.POST, again)
+            if step_up is not None:
+                return redirect(step_up)
+        return super().post(request, *args, **kwargs)
+
+    def _step_up(self, request: HttpRequest, params: Any, next_url: str) -> str | None:
+        """MFA demanded by the user, their roles, the client or the request, not yet done."""
+        return mfa_flows.step_up_url(
+            request,
+            client=client_get(params.get("client_id", "")),
+            next_url=next_url,
+            acr_values=params.get("acr_values"),
+            claims=params.get("claims"),
+        )
+
+    def _interaction_required(self, request: HttpRequest) -> HttpResponse:
+        """``prompt=none`` but a second factor is needed: OIDC Core §3.1.2.6 error."""
+        try:
+            _scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        error = InteractionRequired(
+            description="A second factor is required.", state=credentials.get("state")
+        )
+        application = client_get(credentials["client_id"])
+        return self.error_response(
+            OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), application
+        )
+
+    def handle_prompt_login(self) -> HttpResponse:
+        """Back to the sign-in page, then here without ``prompt``/``max_age`` (which would
+        ask again forever)."""
+        login_url = resolve_url(self.get_login_url())
+        parts = urlsplit(self.request.get_full_path())
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("prompt", "max_age")]
+        again = parts._replace(query=urlencode(query)).geturl()
+        return redirect_to_login(again, login_url, self.get_redirect_field_name())
+
     def create_authorization_response(self, request, scopes, credentials, allow):  # noqa: ANN001, ANN201
-        if allow and user_requires_mfa(request.user):
-            # Until second factors exist (MFA issue), a role with require_mfa means no token.
+        state = auth_state(request)
+        client = client_get(credentials.get("client_id", ""))
+        if (
+            allow
+            and mfa_policy.mfa_required(request.user, client=client)
+            and not mfa_policy.is_multi_factor(state)
+        ):
+            # Behind the step-up in get()/post(): never a code for a session that lacks MFA.
             error = AccessDeniedError(
-                description="A role of this account requires multi-factor authentication.",
+                description="This sign-in requires multi-factor authentication.",
                 state=credentials.get("state"),
             )
             raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
-        credentials = {**credentials, "auth_context_data": auth_state(request) or {}}
+        credentials = {**credentials, "auth_context_data": state or {}}
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+class DeviceConfirmView(dot_views.DeviceConfirmView):
+    """DOT's device approval page; approving needs the same MFA as the authorization endpoint."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            step_up = mfa_flows.step_up_url(
+                request, client=client_get(kwargs.get("client_id", "")), next_url=request.path
+            )
+            if step_up is not None:
+                return redirect(step_up)
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        device = self.get_object()
+        response = super().form_valid(form)
+        client = client_get(device.client_id)
+        if form.cleaned_data["action"] == "accept" and client is not None:
+            remember_device_approval(
+                device.device_code,
+                user=self.request.user,
+                client=client,
+                state=auth_state(self.request) or {},
+            )
+        return response
 
 
 @method_decorator(csrf_exempt, name="dispatch")
@@ -74,6 +166,30 @@ class TokenView(dot_views.TokenView):
     http_method_names = ["post", "options"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Refuse with 429 while the claimed client or the IP has too many failed client
+        authentications; count each new failure."""
+        try:
+            wait = throttle.token_retry_after(request)
+            if wait:
+                return oauth_error(
+                    "slow_down",
+                    "Too many failed client authentications; retry later.",
+                    status=429,
+                    **{"Retry-After": str(wait)},
+                )
+            response = self._grant(request, *args, **kwargs)
+            if throttle.is_client_auth_failure(response):
+                throttle.token_auth_failed(request)
+        except ThrottleUnavailable:
+            return oauth_error(
+                "temporarily_unavailable",
+                "The server cannot serve this request right now.",
+                status=503,
+                **{"Retry-After": "30"},
+            )
+        return response
+
+    def _grant(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         grant_type = request.POST.get("grant_type")
         if not grant_type:
             return oauth_error("invalid_request", "Missing grant_type parameter.")
@@ -214,6 +330,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
             "roles",
         ],
         "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": mfa_policy.ACR_VALUES_SUPPORTED,
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -1,0 +1,48 @@
+"""Failed sign-in throttling per username and per client IP (``authserver.throttle``).
+
+The per-account limit protects one account from guessing, and is keyed by the typed username
+whether or not such an account exists, so a block reveals nothing. The per-IP limit is far
+higher, so a busy office behind one NAT address is not locked out by a few mistyped passwords.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from authserver.throttle import Limit, record_failure, reset, retry_after
+
+
+def _account() -> Limit:
+    return Limit(
+        "login-account",
+        settings.LOGIN_FAILURES_PER_ACCOUNT,
+        settings.LOGIN_THROTTLE_WINDOW,
+        settings.LOGIN_BACKOFF_SECONDS,
+    )
+
+
+def _ip() -> Limit:
+    return Limit(
+        "login-ip",
+        settings.LOGIN_FAILURES_PER_IP,
+        settings.LOGIN_THROTTLE_WINDOW,
+        settings.LOGIN_BACKOFF_SECONDS,
+    )
+
+
+def _username_key(username: str) -> str:
+    return username.strip().casefold()
+
+
+def login_retry_after(username: str, ip: str | None) -> int:
+    return retry_after((_account(), _username_key(username)), (_ip(), ip or ""))
+
+
+def login_failed(username: str, ip: str | None) -> int:
+    """Count a failed sign-in; returns the seconds of a block it started (0 if none)."""
+    return max(record_failure(_account(), _username_key(username)), record_failure(_ip(), ip or ""))
+
+
+def login_succeeded(username: str) -> None:
+    """A right password resets the account's count (the IP's count stays)."""
+    reset(_account(), _username_key(username))

@@ -1,0 +1,89 @@
+"""Failure counters with exponential backoff, kept in the Django cache (Redis in production).
+
+A ``Limit`` allows ``failures`` failed attempts per identity within ``window`` seconds; the
+failure that reaches the limit blocks the identity for ``backoff`` seconds, and every further
+failure doubles the block (never longer than ``window``, so a block is always temporary).
+Only failures are counted. Identities are hashed before they become cache keys.
+
+Cache errors raise ``ThrottleUnavailable``: callers fail closed (refuse with 503) instead of
+silently not limiting.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from authserver.crypto import sha256_hex
+
+MAX_DOUBLINGS = 16
+
+
+class ThrottleUnavailable(Exception):
+    """The cache holding the counters cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    failures: int
+    window: int
+    backoff: int
+
+    def block_seconds(self, count: int) -> int:
+        """How long the ``count``-th failure in the window blocks (0: not blocked)."""
+        if count < self.failures:
+            return 0
+        doublings = min(count - self.failures, MAX_DOUBLINGS)
+        return min(self.backoff * 2**doublings, self.window)
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _key(limit: Limit, kind: str, identity: str) -> str:
+    return f"throttle:{limit.name}:{kind}:{sha256_hex(identity)}"
+
+
+def retry_after(*checks: tuple[Limit, str]) -> int:
+    """Seconds until every ``(limit, identity)`` allows another attempt; 0 if none blocks."""
+    keys = [_key(limit, "block", identity) for limit, identity in checks if identity]
+    try:
+        blocked_until = cache.get_many(keys)
+    except Exception as exc:
+        raise ThrottleUnavailable(str(exc)) from exc
+    now = _now()
+    waits = [math.ceil(until - now) for until in blocked_until.values() if until > now]
+    return max(waits, default=0)
+
+
+def record_failure(limit: Limit, identity: str) -> int:
+    """Count one failure; returns the seconds of the block it started (0 if none)."""
+    if not identity:
+        return 0
+    count_key = _key(limit, "count", identity)
+    try:
+        cache.add(count_key, 0, timeout=limit.window)
+        try:
+            count = cache.incr(count_key)
+        except ValueError:  # expired between add and incr
+            cache.set(count_key, 1, timeout=limit.window)
+            count = 1
+        seconds = limit.block_seconds(count)
+        if seconds:
+            cache.set(_key(limit, "block", identity), _now() + seconds, timeout=seconds)
+    except Exception as exc:
+        raise ThrottleUnavailable(str(exc)) from exc
+    return seconds
+
+
+def reset(limit: Limit, identity: str) -> None:
+    """Forget the failures of ``identity`` (after a success)."""
+    try:
+        cache.delete_many([_key(limit, "count", identity), _key(limit, "block", identity)])
+    except Exception as exc:
+        raise ThrottleUnavailable(str(exc)) from exc

@@ -1,0 +1,369 @@
+"""Use cases of the second factor: the pending sign-in, verification, enrolment, step-up.
+
+Sign-in is two steps. The password step does not log the user in when a second factor is due:
+it keeps ``PENDING`` in the (rotated) session, so nothing that needs a signed-in user (authorize,
+consent, device approval, factor management) can be reached with the password alone. The
+second step verifies a factor and only then calls ``django.contrib.auth.login`` (which rotates
+the session key again) and records ``amr``/``acr`` for the tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model, login
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.session import auth_state, record_login
+from audit.models import AuditEvent
+from audit.services import record
+from authserver.crypto import decrypt, encrypt, keyed_hash
+from mfa import passkeys, policy, recovery_codes, selectors, services, totp
+
+PENDING = "mfa.pending"
+TOTP_SETUP = "mfa.totp_setup"
+NEW_RECOVERY_CODES = "mfa.new_recovery_codes"
+
+AMR_OTP = "otp"
+
+WRONG_CODE = "That code is not right, or it was already used. Check your app and try again."
+
+
+def safe_next(request: HttpRequest, candidate: str | None) -> str | None:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
+
+
+# --- the pending sign-in -------------------------------------------------------------------
+
+
+def after_password(request: HttpRequest, user: Any, next_url: str) -> str | None:
+    """Called once the password is right. Returns where to go for the second factor, or None
+    when no second factor is due (the caller then logs the user in with ``pwd``)."""
+    enrolled = selectors.has_factor(user)
+    if not enrolled and not policy.user_requires_mfa(user):
+        return None
+    request.session.cycle_key()
+    request.session[PENDING] = {
+        "user": user.pk,
+        "backend": user.backend,
+        "at": services._now(),
+        "next": next_url,
+        "enrol": not enrolled,
+    }
+    return reverse("mfa:authenticate" if enrolled else "mfa:totp-setup")
+
+
+def _pending(request: HttpRequest) -> dict[str, Any] | None:
+    pending = request.session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    if services._now() - pending.get("at", 0) > settings.MFA_PENDING_SECONDS:
+        del request.session[PENDING]
+        return None
+    return pending
+
+
+def _pending_user(pending: dict[str, Any]) -> Any:
+    return get_user_model().objects.filter(pk=pending["user"], is_active=True).first()
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whose second factor a page is about, and whether that completes a sign-in."""
+
+    user: Any
+    pending: dict[str, Any] | None
+
+    @property
+    def must_enrol(self) -> bool:
+        return bool(self.pending and self.pending.get("enrol"))
+
+
+def challenge_subject(request: HttpRequest) -> Subject | None:
+    """The user being asked for a second factor: a pending sign-in, else the signed-in user
+    (step-up); None when there is neither."""
+    pending = _pending(request)
+    if pending is not None:
+        user = _pending_user(pending)
+        return Subject(user, pending) if user is not None else None
+    if request.user.is_authenticated:
+        return Subject(request.user, None)
+    return None
+
+
+def next_url(request: HttpRequest, subject: Subject) -> str:
+    chosen = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if chosen is None and subject.pending:
+        chosen = safe_next(request, subject.pending.get("next"))
+    return chosen or reverse("mfa:manage")
+
+
+def _complete(request: HttpRequest, subject: Subject, factor_amr: str) -> None:
+    """The second factor passed: sign in (or step up), rotating the session key."""
+    request.session.pop(PENDING, None)
+    backend = (subject.pending or {}).get("backend") or request.session.get(BACKEND_SESSION_KEY)
+    login(request, subject.user, backend=backend)
+    amr = ["pwd", factor_amr, "mfa"]
+    record_login(request, amr=amr, acr=policy.ACR_MFA)
+    record("login", actor=subject.user.username, request=request, amr=amr)
+
+
+# --- verifying a code ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    error: str = ""
+    status: int = 200
+
+
+def verify_code(request: HttpRequest, subject: Subject, code: str) -> Verification:
+    """Check a TOTP or recovery code, under the lockout; audit every outcome."""
+    user = subject.user
+    remaining = services.lockout_remaining(user=user)
+    if remaining:
+        record(
+            "mfa.verify",
+            actor=user.username,
+            request=request,
+            outcome=AuditEvent.Outcome.DENIED,
+            reason="locked",
+        )
+        return Verification(False, _locked_message(remaining), status=429)
+    with transaction.atomic():
+        factor = _consume(user, code)
+        if factor is None:
+            failure = services.lockout_record_failure(user=user)
+            record(
+                "mfa.verify",
+                actor=user.username,
+                request=request,
+                outcome=AuditEvent.Outcome.FAILURE,
+                reason="wrong",
+            )
+            if failure.locked_seconds:
+                record(
+                    "mfa.locked",
+                    actor=user.username,
+                    target=user.username,
+                    request=request,
+                    outcome=AuditEvent.Outcome.DENIED,
+                    seconds=failure.locked_seconds,
+                )
+                return Verification(False, _locked_message(failure.locked_seconds), status=429)
+            return Verification(False, WRONG_CODE)
+        services.lockout_reset(user=user)
+        record("mfa.verify", actor=user.username, request=request, factor=factor)
+    _complete(request, subject, AMR_OTP)
+    return Verification(True)
+
+
+def _consume(user: Any, code: str) -> str | None:
+    code = code.strip()[:64]
+    authenticator = selectors.totp_of(user)
+    if authenticator is not None and services.totp_consume(authenticator, code):
+        return "totp"
+    if recovery_codes.looks_like_recovery_code(code) and services.recovery_code_consume(
+        user=user, code=code
+    ):
+        return "recovery_code"
+    return None
+
+
+def _locked_message(seconds: int) -> str:
+    minutes = (seconds + 59) // 60
+    wait = f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
+    return f"Too many wrong codes. Codes are locked for {wait}; try again after that."
+
+
+# --- enrolment -----------------------------------------------------------------------------
+
+
+def may_change_factors(request: HttpRequest, subject: Subject) -> bool:
+    """Adding or removing a factor needs a sign-in in the last ``MFA_REAUTH_SECONDS`` that used
+    the second factor when the user has one (a pending enrolment is such a fresh sign-in)."""
+    if subject.must_enrol:
+        return True
+    if subject.pending is not None:
+        return False
+    state = auth_state(request)
+    if state is None or services._now() - state.get("auth_time", 0) > settings.MFA_REAUTH_SECONDS:
+        return False
+    return policy.is_multi_factor(state) or not selectors.has_factor(subject.user)
+
+
+def may_remove(user: Any, authenticator: Any) -> bool:
+    """The last sign-in factor of a user who must use MFA stays until another is added."""
+    if not policy.user_requires_mfa(user):
+        return True
+    others = [a for a in selectors.authenticators_of(user) if a.pk != authenticator.pk]
+    return any(a.type != a.Type.RECOVERY_CODES for a in others)
+
+
+def totp_setup_secret(request: HttpRequest) -> str:
+    """The seed offered on the setup page, kept (encrypted) in the session until confirmed."""
+    stored = request.session.get(TOTP_SETUP)
+    if isinstance(stored, str):
+        return decrypt(stored).decode()
+    secret = totp.generate_secret()
+    request.session[TOTP_SETUP] = encrypt(secret.encode())
+    return secret
+
+
+def totp_activate(request: HttpRequest, subject: Subject, code: str) -> bool:
+    """Confirm the offered seed with one code; on success the factor is active, recovery codes
+    exist (new ones are kept in the session to be shown once) and the session is multi-factor."""
+    secret = totp_setup_secret(request)
+    user = subject.user
+    with transaction.atomic():
+        if services.authenticator_totp_activate(user=user, secret=secret, code=code) is None:
+            record(
+                "mfa.enrol",
+                actor=user.username,
+                request=request,
+                outcome=AuditEvent.Outcome.FAILURE,
+                factor="totp",
+            )
+            return False
+        codes = None
+        if selectors.recovery_codes_of(user) is None:
+            codes = services.recovery_codes_generate(user=user)
+    request.session.pop(TOTP_SETUP, None)
+    _complete(request, subject, AMR_OTP)
+    if codes:
+        request.session[NEW_RECOVERY_CODES] = codes
+    return True
+
+
+def regenerate_recovery_codes(request: HttpRequest, user: Any) -> None:
+    request.session[NEW_RECOVERY_CODES] = services.recovery_codes_generate(user=user)
+
+
+def pop_new_recovery_codes(request: HttpRequest) -> list[str]:
+    codes = request.session.pop(NEW_RECOVERY_CODES, None)
+    return codes if isinstance(codes, list) else []
+
+
+# --- step-up at the authorization endpoint and device approval -----------------------------
+
+
+def step_up_url(
+    request: HttpRequest,
+    *,
+    client: Any,
+    next_url: str,
+    acr_values: str | None = None,
+    claims: Any = None,
+) -> str | None:
+    """Where a signed-in user must go before a code (or device approval) is issued: the
+    second-factor page, or enrolment when they have no factor; None when the session suffices."""
+    user = request.user
+    required = policy.mfa_required(user, client=client, acr_values=acr_values, claims=claims)
+    if not required or policy.is_multi_factor(auth_state(request)):
+        return None
+    target = "mfa:authenticate" if selectors.has_factor(user) else "mfa:totp-setup"
+    return f"{reverse(target)}?{urlencode({'next': next_url})}"
+
+
+# --- passkeys (WebAuthn) -------------------------------------------------------------------
+
+REGISTER_CHALLENGE = "mfa.webauthn.register"
+AUTHENTICATE_CHALLENGE = "mfa.webauthn.authenticate"
+
+
+def _user_handle(user: Any) -> bytes:
+    """A stable, opaque WebAuthn user handle (no username or database id leaves the server)."""
+    return bytes.fromhex(keyed_hash(str(user.pk), "webauthn-user-handle"))[:32]
+
+
+def passkey_register_options(request: HttpRequest, subject: Subject) -> str:
+    existing = [a.data for a in selectors.passkeys_of(subject.user)]
+    options, challenge = passkeys.registration_options(
+        user_handle=_user_handle(subject.user),
+        username=subject.user.get_username(),
+        existing=existing,
+    )
+    request.session[REGISTER_CHALLENGE] = challenge
+    return options
+
+
+def passkey_register(request: HttpRequest, subject: Subject, credential: dict, name: str) -> bool:
+    """Verify a new credential and store it; like a TOTP activation, it makes the session
+    multi-factor and creates recovery codes when there are none."""
+    challenge = request.session.pop(REGISTER_CHALLENGE, None)
+    user = subject.user
+    try:
+        if not isinstance(challenge, str):
+            raise passkeys.CeremonyFailed("no challenge")
+        data = passkeys.verify_registration(credential, challenge)
+    except passkeys.CeremonyFailed as exc:
+        record(
+            "mfa.enrol",
+            actor=user.username,
+            request=request,
+            outcome=AuditEvent.Outcome.FAILURE,
+            factor="webauthn",
+            reason=str(exc),
+        )
+        return False
+    amr = passkeys.AMR_SOFTWARE if data["multi_device"] else passkeys.AMR_HARDWARE
+    with transaction.atomic():
+        services.authenticator_passkey_add(
+            user=user, name=name.strip()[:64] or "Passkey", data=data
+        )
+        codes = None
+        if selectors.recovery_codes_of(user) is None:
+            codes = services.recovery_codes_generate(user=user)
+    _complete(request, subject, amr)
+    if codes:
+        request.session[NEW_RECOVERY_CODES] = codes
+    return True
+
+
+def passkey_authenticate_options(request: HttpRequest, subject: Subject) -> str:
+    credentials = [a.data for a in selectors.passkeys_of(subject.user)]
+    options, challenge = passkeys.authentication_options(credentials)
+    request.session[AUTHENTICATE_CHALLENGE] = challenge
+    return options
+
+
+def passkey_authenticate(request: HttpRequest, subject: Subject, credential: dict) -> bool:
+    """Verify an assertion by one of the subject's credentials (one use per challenge)."""
+    challenge = request.session.pop(AUTHENTICATE_CHALLENGE, None)
+    user = subject.user
+    try:
+        if not isinstance(challenge, str):
+            raise passkeys.CeremonyFailed("no challenge")
+        wanted = passkeys.credential_id_of(credential)
+        stored = next(
+            (a for a in selectors.passkeys_of(user) if a.data["credential_id"] == wanted), None
+        )
+        if stored is None:
+            raise passkeys.CeremonyFailed("unknown credential")
+        assertion = passkeys.verify_assertion(credential, challenge, stored.data)
+        if not services.passkey_record_use(stored, assertion.new_sign_count):
+            raise passkeys.CeremonyFailed("sign count raced")
+    except passkeys.CeremonyFailed as exc:
+        record(
+            "mfa.verify",
+            actor=user.username,
+            request=request,
+            outcome=AuditEvent.Outcome.FAILURE,
+            factor="webauthn",
+            reason=str(exc),
+        )
+        return False
+    record("mfa.verify", actor=user.username, request=request, factor="webauthn")
+    _complete(request, subject, assertion.amr)
+    return True

@@ -1,0 +1,216 @@
+"""Writes: activating and removing factors, consuming codes, counting wrong codes.
+
+Every consumption is a conditional write, so two parallel submissions of one code give
+exactly one success, and the state lives in the database (it survives a cache flush).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from audit.services import record
+from authserver.crypto import decrypt, encrypt
+from mfa import recovery_codes, totp
+from mfa.models import Authenticator, Lockout
+
+
+def _now() -> float:
+    """The clock of this app (tests replace it instead of sleeping)."""
+    return time.time()
+
+
+def _now_dt() -> datetime:
+    return datetime.fromtimestamp(_now(), tz=UTC)
+
+
+# --- TOTP ----------------------------------------------------------------------------------
+
+
+def totp_secret(authenticator: Authenticator) -> str:
+    return decrypt(authenticator.data["secret"]).decode()
+
+
+@transaction.atomic
+def authenticator_totp_activate(*, user: Any, secret: str, code: str) -> Authenticator | None:
+    """Activate ``secret`` for ``user`` if ``code`` proves the app has it; None otherwise.
+
+    The confirming code is used up (its step is the first ``last_used_step``). An existing TOTP
+    is replaced.
+    """
+    step = totp.matching_step(secret, code, now=_now())
+    if step is None:
+        return None
+    Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
+    authenticator = Authenticator.objects.create(
+        user=user,
+        type=Authenticator.Type.TOTP,
+        name="Authenticator app",
+        data={"secret": encrypt(secret.encode()), "last_used_step": step},
+        last_used_at=_now_dt(),
+    )
+    record("mfa.enrol", actor=user.username, target=user.username, factor="totp")
+    return authenticator
+
+
+@transaction.atomic
+def authenticator_totp_provision(*, user: Any) -> str | None:
+    """Enrol TOTP for ``user`` without a confirming code (``manage.py apply``); returns the new
+    seed, or None when the user already has one (the seed is never shown twice)."""
+    if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        return None
+    secret = totp.generate_secret()
+    Authenticator.objects.create(
+        user=user,
+        type=Authenticator.Type.TOTP,
+        name="Authenticator app",
+        data={"secret": encrypt(secret.encode()), "last_used_step": -1},
+    )
+    record("mfa.enrol", actor="apply", target=user.username, factor="totp")
+    return secret
+
+
+def totp_consume(authenticator: Authenticator, code: str) -> bool:
+    """Accept ``code`` once: the step must be later than the last one used, checked by the
+    UPDATE itself so a concurrent request with the same code finds nothing to update."""
+    last = authenticator.data.get("last_used_step")
+    step = totp.matching_step(totp_secret(authenticator), code, now=_now(), last_used_step=last)
+    if step is None:
+        return False
+    data = {**authenticator.data, "last_used_step": step}
+    updated = Authenticator.objects.filter(
+        pk=authenticator.pk, data__last_used_step__lt=step
+    ).update(data=data, last_used_at=_now_dt())
+    if updated:
+        authenticator.data = data
+    return bool(updated)
+
+
+# --- recovery codes ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def recovery_codes_generate(*, user: Any) -> list[str]:
+    """A fresh set of codes (plaintext returned once); the old set stops working."""
+    codes = recovery_codes.generate()
+    Authenticator.objects.update_or_create(
+        user=user,
+        type=Authenticator.Type.RECOVERY_CODES,
+        defaults={
+            "name": "Recovery codes",
+            "data": {"hashes": [recovery_codes.hash_code(c) for c in codes]},
+        },
+    )
+    record("mfa.recovery_codes.generate", actor=user.username, target=user.username)
+    return codes
+
+
+@transaction.atomic
+def recovery_code_consume(*, user: Any, code: str) -> bool:
+    row = (
+        Authenticator.objects.select_for_update()
+        .filter(user=user, type=Authenticator.Type.RECOVERY_CODES)
+        .first()
+    )
+    if row is None:
+        return False
+    hashes = list(row.data.get("hashes", []))
+    index = recovery_codes.find(code, hashes)
+    if index is None:
+        return False
+    del hashes[index]
+    row.data = {**row.data, "hashes": hashes}
+    row.last_used_at = _now_dt()
+    row.save(update_fields=["data", "last_used_at"])
+    return True
+
+
+# --- passkeys -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def authenticator_passkey_add(*, user: Any, name: str, data: dict[str, Any]) -> Authenticator:
+    authenticator = Authenticator.objects.create(
+        user=user,
+        type=Authenticator.Type.WEBAUTHN,
+        name=name,
+        data=data,
+        last_used_at=_now_dt(),
+    )
+    record("mfa.enrol", actor=user.username, target=user.username, factor="webauthn", name=name)
+    return authenticator
+
+
+def passkey_record_use(authenticator: Authenticator, new_sign_count: int) -> bool:
+    """Store the new signature counter, only if nobody moved it meanwhile (a parallel or
+    replayed assertion with the same counter loses)."""
+    old = authenticator.data.get("sign_count", 0)
+    data = {**authenticator.data, "sign_count": new_sign_count}
+    updated = Authenticator.objects.filter(pk=authenticator.pk, data__sign_count=old).update(
+        data=data, last_used_at=_now_dt()
+    )
+    return bool(updated)
+
+
+# --- removal -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def authenticator_delete(*, authenticator: Authenticator, request: Any = None) -> None:
+    user = authenticator.user
+    kind = authenticator.type
+    authenticator.delete()
+    remaining = Authenticator.objects.filter(user=user).exclude(
+        type=Authenticator.Type.RECOVERY_CODES
+    )
+    if not remaining.exists():  # recovery codes only make sense beside a factor
+        Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).delete()
+    record("mfa.remove", actor=user.username, target=user.username, request=request, factor=kind)
+
+
+# --- lockout (NIST SP 800-63B-4 §3.2.2) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    locked_seconds: int  # > 0 when this failure locked the factor
+
+
+def lockout_remaining(*, user: Any) -> int:
+    """Seconds the user's second factor stays locked (0: not locked)."""
+    row = Lockout.objects.filter(user=user).first()
+    if row is None or row.locked_until is None:
+        return 0
+    return max(0, int((row.locked_until - _now_dt()).total_seconds() + 0.999))
+
+
+def lock_seconds(locks: int) -> int:
+    """The growing backoff: ``MFA_LOCKOUT_SECONDS`` doubled per lock, capped."""
+    base = settings.MFA_LOCKOUT_SECONDS
+    return min(base * 2 ** min(locks - 1, 16), settings.MFA_LOCKOUT_MAX_SECONDS)
+
+
+@transaction.atomic
+def lockout_record_failure(*, user: Any) -> Failure:
+    Lockout.objects.get_or_create(user=user)
+    Lockout.objects.filter(user=user).update(failures=F("failures") + 1)
+    row = Lockout.objects.select_for_update().get(user=user)
+    if row.failures < settings.MFA_MAX_ATTEMPTS:
+        return Failure(locked_seconds=0)
+    row.locks += 1
+    row.failures = 0
+    seconds = lock_seconds(row.locks)
+    row.locked_until = _now_dt() + timedelta(seconds=seconds)
+    row.save(update_fields=["locks", "failures", "locked_until"])
+    return Failure(locked_seconds=seconds)
+
+
+def lockout_reset(*, user: Any) -> None:
+    """A correct code resets the count and the backoff (NIST: SHOULD reset on success)."""
+    Lockout.objects.filter(user=user).delete()

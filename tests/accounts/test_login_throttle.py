@@ -1,0 +1,146 @@
+"""Failed sign-in throttling: per account and per IP, temporary, no account enumeration."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+
+from audit.models import AuditEvent
+from authserver import throttle
+from tests.conftest import PASSWORD, login
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(throttle, "_now", lambda: now[0])
+    return now
+
+
+def body_without_csrf(response) -> str:
+    return re.sub(r'value="[^"]+"', "", response.content.decode())
+
+
+def fail(browser, username: str = "alice", ip: str = "203.0.113.7"):
+    return browser.post(
+        "/accounts/login/", {"username": username, "password": "wrong"}, REMOTE_ADDR=ip
+    )
+
+
+def test_account_is_blocked_after_five_failures_even_with_the_right_password(
+    client, make_user, clock
+):
+    make_user("alice")
+    for _ in range(5):
+        assert fail(client).status_code == 200
+    response = login(client, "alice")
+    assert response.status_code == 200
+    assert SESSION_KEY not in client.session
+    assert AuditEvent.objects.filter(event="login.throttled").count() == 1
+    assert AuditEvent.objects.filter(event="login", outcome="denied").count() == 1
+
+
+def test_block_is_temporary_and_the_backoff_grows(client, make_user, clock, settings):
+    make_user("alice")
+    for _ in range(5):
+        fail(client)
+    clock[0] += settings.LOGIN_BACKOFF_SECONDS + 1
+    fail(client)  # the sixth failure blocks twice as long
+    clock[0] += settings.LOGIN_BACKOFF_SECONDS + 1
+    assert SESSION_KEY not in client.session
+    assert login(client, "alice").status_code == 200  # still blocked (60 s)
+    clock[0] += settings.LOGIN_BACKOFF_SECONDS
+    assert login(client, "alice").status_code == 302  # the real user gets in
+
+
+def test_unknown_user_wrong_password_and_blocked_look_the_same(client, make_user, clock):
+    make_user("alice")
+    wrong = fail(client, "alice")
+    unknown = fail(client, "nobody-here")
+    for _ in range(5):
+        fail(client, "alice")
+    blocked = login(client, "alice")
+    assert wrong.status_code == unknown.status_code == blocked.status_code == 200
+    assert body_without_csrf(wrong) == body_without_csrf(unknown) == body_without_csrf(blocked)
+
+
+def test_unknown_usernames_are_throttled_like_real_ones(client, clock):
+    for _ in range(5):
+        fail(client, "ghost")
+    assert AuditEvent.objects.filter(event="login.throttled", target="ghost").count() == 1
+
+
+def test_a_right_password_resets_the_account_count(client, make_user, clock):
+    make_user("alice")
+    for _ in range(4):
+        fail(client)
+    assert login(client, "alice").status_code == 302
+    client.logout()
+    for _ in range(4):
+        fail(client)
+    assert login(client, "alice").status_code == 302
+
+
+def test_password_spraying_from_one_ip_is_throttled_per_ip(client, make_user, clock, settings):
+    settings.LOGIN_FAILURES_PER_IP = 6
+    make_user("victim")
+    for n in range(6):
+        fail(client, f"user{n}", ip="198.51.100.1")
+    blocked = client.post(
+        "/accounts/login/",
+        {"username": "victim", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.1",
+    )
+    assert blocked.status_code == 200 and SESSION_KEY not in client.session
+    other_ip = client.post(
+        "/accounts/login/",
+        {"username": "victim", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.2",
+    )
+    assert other_ip.status_code == 302
+
+
+def test_ip_limit_sits_far_above_the_account_limit(settings):
+    assert settings.LOGIN_FAILURES_PER_IP >= 10 * settings.LOGIN_FAILURES_PER_ACCOUNT
+
+
+def test_cache_outage_fails_closed(client, make_user, monkeypatch):
+    make_user("alice")
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr("django.core.cache.cache.get_many", broken)
+    response = login(client, "alice")
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert SESSION_KEY not in client.session
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL not set: no shared Redis")
+def test_two_processes_sharing_redis_share_the_counters(monkeypatch):
+    """Two independent cache clients (one per server process) on one Redis: failures counted
+    through either add up, and a block set through one is seen through the other."""
+    from django.core.cache.backends.redis import RedisCache
+
+    def process_cache() -> RedisCache:
+        return RedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": "authserver-test-throttle"})
+
+    first, second = process_cache(), process_cache()
+    limit = throttle.Limit("login-account", 5, 900, 30)
+    first.clear()
+    try:
+        for n in range(5):
+            monkeypatch.setattr(throttle, "cache", first if n % 2 else second)
+            assert throttle.retry_after((limit, "alice")) == 0
+            throttle.record_failure(limit, "alice")
+        for shared in (first, second):
+            monkeypatch.setattr(throttle, "cache", shared)
+            assert throttle.retry_after((limit, "alice")) > 0
+    finally:
+        first.clear()
