@@ -365,11 +365,6 @@ def test_device_approval_needs_mfa_when_the_client_requires_it(
     assert page.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="foundation: DOT 3.4.1 with oauthlib 4.0.1 cannot redeem a device code "
-    "(Validator has no validate_device_code); remove this mark when the device grant works",
-)
 def test_device_flow_tokens_carry_the_approvers_mfa(client, make_client, totp_user, clock):
     make_client(
         client_id="tv",
