@@ -55,6 +55,8 @@ INSTALLED_APPS = [
 # Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,
 # discovery) are served by a second handler with MACHINE_MIDDLEWARE only: see authserver/wsgi.py.
 MIDDLEWARE = [
+    "authserver.middleware.RequestIdMiddleware",
+    "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -65,7 +67,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-MACHINE_MIDDLEWARE = ["authserver.middleware.SecurityHeadersMiddleware"]
+MACHINE_MIDDLEWARE = [
+    "authserver.middleware.RequestIdMiddleware",
+    "authserver.middleware.DatabaseUnavailableMiddleware",
+    "authserver.middleware.SecurityHeadersMiddleware",
+]
 MACHINE_PATH_PREFIXES = (
     "/o/token/",
     "/o/introspect/",
@@ -76,6 +82,7 @@ MACHINE_PATH_PREFIXES = (
     "/.well-known/",
     "/access/v1/",
     "/bench/",
+    "/health/",
 )
 
 ROOT_URLCONF = "authserver.urls"
@@ -120,7 +127,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Fails soft to a process-local cache while Redis is down (authserver/cache.py).
+            "BACKEND": "authserver.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "authserver",
         }
@@ -287,8 +295,16 @@ BENCH_MODE = env_bool("AUTHSERVER_BENCH", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One JSON object per line, each with the request id (authserver/logs.py).
+    "filters": {"request_id": {"()": "authserver.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "authserver.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # DOT logs client ids and URIs at debug; keep it at warning so nothing sensitive leaks.

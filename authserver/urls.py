@@ -5,13 +5,18 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from oauth2_provider import views as dot_views
 
+from authserver import ops
 from oauth.urls import wellknown_urlpatterns
+
+handler500 = ops.server_error
 
 urlpatterns = [
     path("o/", include("oauth.urls")),
     path(".well-known/", include(wellknown_urlpatterns)),
     path("accounts/", include("accounts.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
+    path("health/live", ops.live, name="health-live"),
+    path("health/ready", ops.ready, name="health-ready"),
     path("", lambda request: redirect("accounts:login")),
 ]
 
