@@ -131,6 +131,7 @@ if REDIS_URL:
             "BACKEND": "authserver.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "authserver",
+            "RETRY_SECONDS": env_int("CACHE_RETRY_SECONDS", 5),
         }
     }
 else:
