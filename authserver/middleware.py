@@ -32,6 +32,8 @@ class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         hsts = f"max-age={settings.SECURE_HSTS_SECONDS}; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
         self.headers = {
             "Strict-Transport-Security": hsts,
             "X-Content-Type-Options": "nosniff",

@@ -166,8 +166,8 @@ def production_env(database_url: str, redis_url: str, var_dir: Path, **extra: st
         SECRET_KEY="test-only-secret-key-" + "x" * 40,
         AUTHSERVER_VAR_DIR=str(var_dir),
         PYTHONPATH=str(ROOT),
-        **extra,
     )
+    env.update(extra)
     return env
 
 
@@ -217,7 +217,7 @@ class AppServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> None:
+    def start(self, base: str | None = None, verify: str | bool = True) -> None:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [
@@ -231,13 +231,17 @@ class AppServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        wait_for(self._live, f"gunicorn on port {self.port}")
+        wait_for(lambda: self._live(base or self.base, verify), f"gunicorn on port {self.port}")
 
-    def _live(self) -> bool:
+    def start_tls(self, ca: Path) -> None:
+        """Start with TLS_CERTFILE/TLS_KEYFILE set; ready when HTTPS answers."""
+        self.start(base=f"https://localhost:{self.port}", verify=str(ca))
+
+    def _live(self, base: str, verify: str | bool) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError(f"gunicorn exited:\n{self.log()}")
         try:
-            return requests.get(f"{self.base}/health/live", timeout=5).status_code == 200
+            return requests.get(f"{base}/health/live", timeout=5, verify=verify).ok
         except requests.RequestException:
             return False
 
