@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from authserver.env import env_bool, env_int, env_list, env_str, persistent_secret
@@ -292,7 +293,22 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON log configuration in w
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-log": {"task": "audit.tasks.seal_audit_log_task", "schedule": 10.0},
+    "clear-expired-tokens": {
+        "task": "oauth.tasks.clear_expired_tokens_task",
+        "schedule": crontab(minute=7),
+    },
+    "export-audit-log": {
+        "task": "audit.tasks.export_audit_log_task",
+        "schedule": crontab(hour=0, minute=15),
+    },
+    "purge-audit-log": {
+        "task": "audit.tasks.purge_audit_log_task",
+        "schedule": crontab(hour=1, minute=15),
+    },
 }
+# Audit events older than this are exported (JSON lines) and then deleted.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 400)
+AUDIT_EXPORT_DIR = Path(env_str("AUDIT_EXPORT_DIR", str(VAR_DIR / "audit")))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import logging
-import secrets
 from collections.abc import Iterator
 
 import pytest
 
 from authserver.logs import JsonFormatter, RequestIdFilter
-from tests.conftest import PASSWORD, REDIRECT_URI, basic_auth, login, query_of
+from tests.conftest import PASSWORD, basic_auth, login
+from tests.flows import authorize, exchange
 
 pytestmark = pytest.mark.django_db
 
@@ -65,12 +63,6 @@ def test_a_username_with_newlines_stays_on_one_escaped_line(client, log_lines):
     assert json.loads(log_lines[0])["message"] == f"login failed for {forged}"
 
 
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def test_a_full_flow_logs_no_secret(client, make_user, web_client, resource_server, log_lines):
     """Login, authorize with PKCE, code exchange, refresh, introspection, revocation, client
     credentials, plus failures: no log line contains a password, secret, code or token."""
@@ -81,33 +73,10 @@ def test_a_full_flow_logs_no_secret(client, make_user, web_client, resource_serv
 
     assert login(client, "alice", "wrong password!").status_code == 200  # failed attempt
     assert login(client, "alice").status_code == 302
-    verifier, challenge = _pkce()
-    response = client.get(
-        "/o/authorize/",
-        {
-            "response_type": "code",
-            "client_id": web.client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid offline_access",
-            "state": "st",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-    )
-    assert response.status_code == 302
-    code = query_of(response["Location"])["code"]
+    code, verifier = authorize(client, web.client_id)
     secrets_seen |= {code, verifier}
     auth = basic_auth(web.client_id, web_secret)
-    tokens = client.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=auth,
-    ).json()
+    tokens = exchange(client, web.client_id, web_secret, code, verifier).json()
     secrets_seen |= {tokens["access_token"], tokens["refresh_token"], tokens["id_token"]}
     refreshed = client.post(
         "/o/token/",
@@ -134,17 +103,7 @@ def test_a_full_flow_logs_no_secret(client, make_user, web_client, resource_serv
         "/o/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=rs_auth
     ).json()
     secrets_seen.add(machine["access_token"])
-    replay = client.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=auth,
-    )
-    assert replay.status_code == 400
+    assert exchange(client, web.client_id, web_secret, code, verifier).status_code == 400
 
     assert log_lines, "the flow should have logged something (failed login, 4xx answers)"
     for line in log_lines:
