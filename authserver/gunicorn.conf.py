@@ -9,6 +9,8 @@ worker, see docs/monitoring.md).
 import multiprocessing
 import os
 import ssl
+import tempfile
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
@@ -29,6 +31,23 @@ secure_scheme_headers: dict[str, str] = {}
 
 certfile = os.environ.get("TLS_CERTFILE") or None
 keyfile = os.environ.get("TLS_KEYFILE") or None
+
+
+def on_starting(server):  # noqa: ANN001, ANN201 - gunicorn hook
+    """Metrics from every worker: a shared multiprocess directory, emptied at start."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="authserver-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    for stale in Path(directory).glob("*.db"):
+        stale.unlink()
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def ssl_context(config, default_ssl_context_factory):  # noqa: ANN001, ANN201 - gunicorn hook

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
 # discovery) are served by a second handler with MACHINE_MIDDLEWARE only: see authserver/wsgi.py.
 MIDDLEWARE = [
     "authserver.middleware.RequestIdMiddleware",
+    "authserver.metrics.MetricsMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -70,6 +71,7 @@ MIDDLEWARE = [
 ]
 MACHINE_MIDDLEWARE = [
     "authserver.middleware.RequestIdMiddleware",
+    "authserver.metrics.MetricsMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
 ]
@@ -84,6 +86,7 @@ MACHINE_PATH_PREFIXES = (
     "/access/v1/",
     "/bench/",
     "/health/",
+    "/metrics",
 )
 
 ROOT_URLCONF = "authserver.urls"
@@ -315,6 +318,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
 }
+
+# /metrics: bearer token for the scraper; unset -> loopback callers only.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
 
 # Bench mode adds the trivial "ceiling" view used by `make bench`; never on otherwise.
 BENCH_MODE = env_bool("AUTHSERVER_BENCH", False)

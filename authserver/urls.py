@@ -6,6 +6,7 @@ from django.urls import include, path
 from oauth2_provider import views as dot_views
 
 from authserver import ops
+from authserver.metrics import metrics_view
 from oauth.urls import wellknown_urlpatterns
 
 handler500 = ops.server_error
@@ -17,6 +18,7 @@ urlpatterns = [
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("health/live", ops.live, name="health-live"),
     path("health/ready", ops.ready, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("", lambda request: redirect("accounts:login")),
 ]
 

@@ -32,6 +32,7 @@ from oauth2_provider.models import (
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
+from authserver import metrics
 from authserver.crypto import sha256_hex
 from oauth import tokens
 from oauth.models import (
@@ -218,12 +219,14 @@ class Validator(OAuth2Validator):
         # Lock the row first (the token view runs refreshes in a transaction), so concurrent
         # uses of one refresh token are serialised and reuse detection sees the first rotation.
         refresh_model = get_refresh_token_model()
-        list(
+        presented = list(
             refresh_model.objects.select_for_update().filter(
                 token_checksum=sha256_hex(refresh_token)
             )
         )
         if not super().validate_refresh_token(refresh_token, client, request, *a, **k):
+            if any(row.revoked is not None for row in presented):
+                metrics.REFRESH_TOKEN_REUSE.inc()  # DOT has just revoked the family
             return False
         family = request.refresh_token_instance.token_family
         context = AuthContext.objects.filter(token_family=family).first() if family else None
