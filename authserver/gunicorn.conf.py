@@ -29,18 +29,19 @@ logger_class = "authserver.gunicorn_logging.JsonLogger"
 # (authserver/proxy.py); gunicorn's own handling is switched off so there is one rule.
 secure_scheme_headers: dict[str, str] = {}
 
+# Metrics from every worker go to one directory (set before logger_class imports the app's
+# package, which defines the metrics); a private one when the operator names none.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
 certfile = os.environ.get("TLS_CERTFILE") or None
 keyfile = os.environ.get("TLS_KEYFILE") or None
 
 
 def on_starting(server):  # noqa: ANN001, ANN201 - gunicorn hook
-    """Metrics from every worker: a shared multiprocess directory, emptied at start."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        directory = tempfile.mkdtemp(prefix="authserver-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    Path(directory).mkdir(parents=True, exist_ok=True)
-    for stale in Path(directory).glob("*.db"):
+    """Samples of a previous run are not ours: start from an empty directory."""
+    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
         stale.unlink()
 
 

@@ -75,17 +75,29 @@ def prod_stack(private_postgres, private_redis, tmp_path_factory) -> dict:
     return {"env": env, "secrets": secrets, "workdir": var_dir}
 
 
-@pytest.fixture
-def start_app(prod_stack, tmp_path) -> Iterator[Callable[..., AppServer]]:
-    """Factory: ``start_app(**env)`` -> a running gunicorn, stopped after the test."""
+def _app_factory(env: dict, workdir: Path) -> Iterator[Callable[..., AppServer]]:
     started: list[AppServer] = []
 
     def start(**extra_env: str) -> AppServer:
-        server = AppServer(prod_stack["env"], Path(tmp_path), **extra_env)
+        server = AppServer(env, workdir, **extra_env)
         started.append(server)
         server.start()
         return server
 
-    yield start
-    for server in started:
-        server.stop()
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def start_app(prod_stack, tmp_path) -> Iterator[Callable[..., AppServer]]:
+    """Factory: ``start_app(**env)`` -> a running gunicorn, stopped after the test."""
+    yield from _app_factory(prod_stack["env"], Path(tmp_path))
+
+
+@pytest.fixture(scope="module")
+def start_shared_app(prod_stack, tmp_path_factory) -> Iterator[Callable[..., AppServer]]:
+    """Like ``start_app``, for servers shared by the tests of a module."""
+    yield from _app_factory(prod_stack["env"], tmp_path_factory.mktemp("apps"))

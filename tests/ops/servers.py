@@ -9,6 +9,7 @@ import glob
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -199,7 +200,13 @@ print(json.dumps(made))
 
 def seed(env: dict, password: str, specs: list[dict]) -> dict[str, str]:
     """Create user ``alice`` and the given clients; returns ``{client_id: secret}``."""
-    out = manage(env, "shell", "-c", SEED.format(password=password, specs=specs))
+    return python_in(env, SEED.format(password=password, specs=specs))
+
+
+def python_in(env: dict, code: str) -> object:
+    """Run ``code`` in the server's environment (``manage.py shell``); its last line of
+    output is parsed as JSON and returned."""
+    out = manage(env, "shell", "-c", code)
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -250,7 +257,7 @@ class AppServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
+            self.proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
