@@ -2,6 +2,7 @@
 
 - ``RequestIdMiddleware``: a request id on every response and every log line;
 - ``DatabaseUnavailableMiddleware``: a database outage answers 503 + ``Retry-After``;
+- ``PlainHttpRefusedMiddleware``: credential-bearing machine endpoints refuse plain http;
 - ``SecurityHeadersMiddleware``: the response headers every endpoint sends.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from authserver import ops
 from authserver.logs import request_id_var, reset_request_id
@@ -75,6 +76,44 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+# Endpoints that receive client secrets, tokens or codes. Browser pages are redirected to
+# https by Django's SecurityMiddleware instead; health probes and /metrics stay reachable.
+CREDENTIAL_PATHS = (
+    "/o/token/",
+    "/o/introspect/",
+    "/o/revoke_token/",
+    "/o/userinfo/",
+    "/o/device-authorization/",
+    "/access/",
+)
+
+
+class PlainHttpRefusedMiddleware:
+    """With ``SECURE_SSL_REDIRECT`` on, answer plain http on a credential-bearing endpoint
+    with 403 rather than a redirect: a redirect would have the client send its secret or
+    token again, after it already crossed the network in clear (RFC 9700 §4.16, ASVS 12.1)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.SECURE_SSL_REDIRECT
+            and not request.is_secure()
+            and request.path_info.startswith(CREDENTIAL_PATHS)
+        ):
+            return JsonResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": "This endpoint requires https. Behind a proxy that "
+                    "terminates TLS, list it in TRUSTED_PROXIES.",
+                },
+                status=403,
+                headers={"Cache-Control": "no-store"},
+            )
+        return self.get_response(request)
 
 
 class DatabaseUnavailableMiddleware:

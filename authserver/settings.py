@@ -9,6 +9,7 @@ Every variable is documented in the README's configuration table.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "authserver.middleware.RequestIdMiddleware",
     "authserver.metrics.MetricsMiddleware",
+    "authserver.middleware.PlainHttpRefusedMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -72,6 +74,7 @@ MIDDLEWARE = [
 MACHINE_MIDDLEWARE = [
     "authserver.middleware.RequestIdMiddleware",
     "authserver.metrics.MetricsMiddleware",
+    "authserver.middleware.PlainHttpRefusedMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
 ]
@@ -196,6 +199,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # redirected. Machine endpoints never redirect (no SecurityMiddleware in their stack).
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_COOKIES)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_COOKIES)
+# Same answer whichever stack serves a machine path (wsgi.py or the test client's full stack).
+SECURE_REDIRECT_EXEMPT = [rf"^{re.escape(p.lstrip('/'))}" for p in MACHINE_PATH_PREFIXES]
 # Reverse proxies (CIDRs) whose X-Forwarded-For/-Proto are believed (authserver/proxy.py).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

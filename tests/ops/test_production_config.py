@@ -132,3 +132,15 @@ def test_tls_1_3_only(tls_server):
     entry = json.loads(line)
     assert entry["path"] == "/health/live" and entry["status"] == 200
     assert entry["logger"] == "gunicorn.access"
+
+
+@pytest.mark.django_db
+def test_with_https_required_token_endpoints_refuse_plain_http(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    refused = client.post("/o/token/", {"grant_type": "client_credentials"})
+    assert refused.status_code == 403 and "Location" not in refused
+    assert refused.json()["error"] == "invalid_request"
+    assert client.get("/health/live").status_code == 200  # probes stay plain-http
+    assert client.get("/accounts/login/").status_code == 301  # pages are redirected
+    over_tls = client.post("/o/token/", {"grant_type": "client_credentials"}, secure=True)
+    assert over_tls.status_code == 401  # reaches the endpoint (no client credentials given)
