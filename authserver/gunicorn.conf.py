@@ -30,19 +30,14 @@ logger_class = "authserver.gunicorn_logging.JsonLogger"
 secure_scheme_headers: dict[str, str] = {}
 
 # Metrics from every worker go to one directory (set before logger_class imports the app's
-# package, which defines the metrics); a private one when the operator names none.
+# package, which defines the metrics): a fresh private one when the operator names none. A
+# named directory must be emptied by whoever starts the processes (make run-prod does).
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
 Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 certfile = os.environ.get("TLS_CERTFILE") or None
 keyfile = os.environ.get("TLS_KEYFILE") or None
-
-
-def on_starting(server):  # noqa: ANN001, ANN201 - gunicorn hook
-    """Samples of a previous run are not ours: start from an empty directory."""
-    for stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
-        stale.unlink()
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
