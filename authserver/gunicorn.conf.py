@@ -8,6 +8,7 @@ worker, see docs/monitoring.md).
 
 import multiprocessing
 import os
+import shutil
 import ssl
 import tempfile
 from pathlib import Path
@@ -32,12 +33,18 @@ secure_scheme_headers: dict[str, str] = {}
 # Metrics from every worker go to one directory (set before logger_class imports the app's
 # package, which defines the metrics): a fresh private one when the operator names none. A
 # named directory must be emptied by whoever starts the processes (make run-prod does).
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_private_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _private_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
 Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 certfile = os.environ.get("TLS_CERTFILE") or None
 keyfile = os.environ.get("TLS_KEYFILE") or None
+
+
+def on_exit(server):  # noqa: ANN001, ANN201 - gunicorn hook
+    if _private_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook

@@ -1,4 +1,4 @@
-"""gunicorn's access log as one JSON object per line (``logger_class`` in gunicorn.conf.py).
+"""gunicorn's logs as one JSON object per line (``logger_class`` in gunicorn.conf.py).
 
 The query string and the Referer are left out: they can carry an ``id_token_hint`` or a code.
 """
@@ -12,6 +12,8 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from authserver.logs import JsonFormatter
+
 
 def _header(headers: list[tuple[str, str]], name: str) -> str:
     for key, value in headers:
@@ -21,6 +23,11 @@ def _header(headers: list[tuple[str, str]], name: str) -> str:
 
 
 class JsonLogger(Logger):
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:
             return

@@ -43,6 +43,11 @@ INTROSPECTION_SECONDS = Histogram(
     "Time to answer a token introspection request.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
+DECISION_SECONDS = Histogram(
+    "authserver_decision_seconds",
+    "Time to answer an authorization decision request (/access/).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
 HTTP_RESPONSES = Counter(
     "authserver_http_responses",
     "Responses by endpoint and status class.",
@@ -140,7 +145,7 @@ def count_login_failure(**kwargs: Any) -> None:
 
 
 class MetricsMiddleware:
-    """Counts every response; times introspection; feeds the token counter."""
+    """Counts every response; times introspection and decisions; feeds the token counter."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -152,6 +157,8 @@ class MetricsMiddleware:
         response = self.get_response(request)
         if endpoint == "introspect":
             INTROSPECTION_SECONDS.observe(time.perf_counter() - started)
+        elif endpoint == "access":
+            DECISION_SECONDS.observe(time.perf_counter() - started)
         elif endpoint == "token" and request.method == "POST":
             observe_token(request, response)
         if response.status_code == 429:
