@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, REDIRECT_URI
+from tests.flows import pkce_pair
 
 
 def client_credentials(base: str, client_id: str, secret: str) -> requests.Response:
@@ -39,4 +41,48 @@ def login(
         data={"username": username, "password": password, "csrfmiddlewaretoken": token},
         allow_redirects=False,
         timeout=10,
+    )
+
+
+def authorize(base: str, browser: requests.Session, client_id: str = "webapp") -> tuple[str, str]:
+    """A signed-in ``browser`` gets a code (PKCE, offline_access); returns (code, verifier)."""
+    verifier, challenge = pkce_pair()
+    response = browser.get(
+        f"{base}/o/authorize/",
+        params={
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid offline_access",
+            "state": "s",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text
+    return parse_qs(urlsplit(response.headers["Location"]).query)["code"][0], verifier
+
+
+def exchange(base: str, code: str, verifier: str, client: tuple[str, str]) -> requests.Response:
+    return requests.post(
+        f"{base}/o/token/",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        auth=client,
+        timeout=30,
+    )
+
+
+def refresh(base: str, refresh_token: str, client: tuple[str, str]) -> requests.Response:
+    return requests.post(
+        f"{base}/o/token/",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=client,
+        timeout=30,
     )

@@ -7,13 +7,9 @@ the workers of an instance.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 import requests
 
-from tests.conftest import REDIRECT_URI
-from tests.flows import pkce_pair
 from tests.ops import live
 from tests.ops.servers import python_in
 
@@ -31,52 +27,18 @@ def test_tokens_move_freely_between_instances(two_instances, prod_stack):
 
     browser = requests.Session()
     assert live.login(a.base, browser=browser).status_code == 302  # signed in on A ...
-    verifier, challenge = pkce_pair()
-    authorized = browser.get(  # ... and authorized on B, with the same session
-        f"{b.base}/o/authorize/",
-        params={
-            "response_type": "code",
-            "client_id": "webapp",
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid offline_access",
-            "state": "s",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert authorized.status_code == 302
-    code = parse_qs(urlsplit(authorized.headers["Location"]).query)["code"][0]
-    tokens = requests.post(
-        f"{a.base}/o/token/",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        auth=("webapp", web_secret),
-        timeout=10,
-    )
+    code, verifier = live.authorize(b.base, browser)  # ... and authorized on B
+    web = ("webapp", web_secret)
+    tokens = live.exchange(a.base, code, verifier, web)
     assert tokens.status_code == 200, tokens.text
     tokens = tokens.json()
 
     assert live.introspect(b.base, tokens["access_token"], "rs1", rs_secret).json()["active"]
-    refreshed = requests.post(
-        f"{b.base}/o/token/",
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        auth=("webapp", web_secret),
-        timeout=10,
-    )
+    refreshed = live.refresh(b.base, tokens["refresh_token"], web)
     assert refreshed.status_code == 200
     new = refreshed.json()
-    replay = requests.post(  # the rotated-out refresh token, replayed on the other instance
-        f"{a.base}/o/token/",
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        auth=("webapp", web_secret),
-        timeout=10,
-    )
+    # The rotated-out refresh token, replayed on the other instance:
+    replay = live.refresh(a.base, tokens["refresh_token"], web)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
     # Reuse detection revoked the family everywhere: the new tokens are dead on both.
     assert not live.introspect(a.base, new["access_token"], "rs1", rs_secret).json()["active"]
