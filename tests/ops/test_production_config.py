@@ -17,15 +17,15 @@ from authserver.proxy import TrustedProxies, parse_networks
 from tests.ops.servers import ROOT, AppServer, manage, production_env, wait_for
 
 
-def test_deploy_checks_are_clean_in_production():
-    env = production_env(
-        "postgres://authserver@db.internal:5432/authserver",
-        "redis://cache.internal:6379/0",
-        ROOT / "var",
-        ISSUER_URL="https://auth.example.com",
-        ALLOWED_HOSTS="auth.example.com",
-        SECRET_KEY="a-production-grade-secret-key-" + "k" * 40,
-    )
+@pytest.mark.live
+def test_deploy_checks_are_clean_in_production(prod_stack):
+    """Against the migrated production database, so checks that read it run too."""
+    env = {
+        **prod_stack["env"],
+        "ISSUER_URL": "https://auth.example.com",
+        "ALLOWED_HOSTS": "auth.example.com",
+        "SECRET_KEY": "a-production-grade-secret-key-" + "k" * 40,
+    }
     out = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert "no issues" in out
 
