@@ -75,6 +75,7 @@ ENDPOINTS = (
     ("/.well-known/", "discovery"),
     ("/accounts/login/", "login"),
     ("/access/", "access"),
+    ("/gateway/", "gateway"),
     ("/health/", "health"),
     ("/metrics", "metrics"),
 )
