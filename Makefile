@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
 
-.PHONY: install migrate run test lint format bench clean
+.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench clean
 
 install: $(STAMP)
 
@@ -22,12 +22,49 @@ migrate: install
 run: migrate
 	$(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
 
+# Production: gunicorn + a Celery worker + Celery beat against PostgreSQL and Redis.
+run-prod: install
+	@test -n "$$SECRET_KEY" || { echo "run-prod needs SECRET_KEY (and DATABASE_URL, REDIS_URL)" >&2; exit 2; }
+	@test -n "$$DATABASE_URL" || { echo "run-prod needs DATABASE_URL (PostgreSQL)" >&2; exit 2; }
+	@test -n "$$REDIS_URL" || { echo "run-prod needs REDIS_URL (cache and Celery broker)" >&2; exit 2; }
+	mkdir -p var
+	export PROMETHEUS_MULTIPROC_DIR=$${PROMETHEUS_MULTIPROC_DIR:-$(CURDIR)/var/prometheus}; \
+	mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && rm -f "$$PROMETHEUS_MULTIPROC_DIR"/*.db; \
+	$(PY) manage.py migrate --noinput || exit 1; \
+	trap 'kill $$worker $$beat 2>/dev/null; wait' EXIT INT TERM; \
+	$(VENV)/bin/celery -A authserver worker --loglevel INFO & worker=$$!; \
+	$(VENV)/bin/celery -A authserver beat --loglevel INFO --schedule var/celerybeat-schedule & beat=$$!; \
+	GUNICORN_ACCESS_LOG=$${GUNICORN_ACCESS_LOG:--} $(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
+
+# A local CA + localhost certificate in var/tls/ (TLS_CERTFILE/TLS_KEYFILE for gunicorn).
+dev-cert:
+	sh scripts/dev-cert.sh var/tls
+
 test: install
 	$(VENV)/bin/pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Security checks: bandit and ruff's S rules (offline), then pip-audit against the public
+# advisory database (needs internet; says so plainly when it cannot run).
+APP_PACKAGES := accounts audit authserver mfa oauth roles
+audit: install
+	$(VENV)/bin/bandit -q -c pyproject.toml -r $(APP_PACKAGES) -x '*/migrations/*'
+	$(VENV)/bin/ruff check --select S --ignore S101,S105,S106 .  # exceptions as in pyproject
+	VENV=$(VENV) sh scripts/pip-audit.sh requirements.lock
+
+# CycloneDX SBOM of what production installs: the hash-locked runtime requirements.
+sbom: install
+	mkdir -p var
+	$(VENV)/bin/cyclonedx-py requirements --output-reproducible --of JSON -o var/sbom.cdx.json requirements.lock
+	@echo "wrote var/sbom.cdx.json"
+
+# Refresh the hash-locked requirements from pyproject.toml (see docs/security-maintenance.md).
+lock: install
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --upgrade -o requirements.lock pyproject.toml
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --upgrade --extra dev -o requirements-dev.lock pyproject.toml
 
 format: install
 	$(VENV)/bin/ruff format .

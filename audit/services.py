@@ -22,6 +22,8 @@ from audit.models import AuditEvent
 
 log = logging.getLogger("authserver.audit")
 
+# Written by audit.retention.purge; holds the hash the remaining chain starts from.
+RETENTION_EVENT = "audit.retention"
 SENSITIVE = ("password", "secret", "token", "code", "key", "otp", "assertion", "authorization")
 
 
@@ -113,7 +115,7 @@ def seal(batch: int = 5000) -> int:
     sealed = 0
     with transaction.atomic():
         last = AuditEvent.objects.select_for_update().exclude(hash="").order_by("-id").first()
-        prev = last.hash if last else ""
+        prev = last.hash if last else _chain_start()  # a purge may have removed every row
         start = last.pk if last else 0
         rows = list(AuditEvent.objects.filter(pk__gt=start, hash="").order_by("id")[:batch])
         for row in rows:
@@ -136,9 +138,15 @@ class Verification:
         return self.broken_at is None
 
 
+def _chain_start() -> str:
+    """The hash before the oldest kept row: empty, or the last one a retention purge deleted."""
+    anchor = AuditEvent.objects.filter(event=RETENTION_EVENT).order_by("-id").first()
+    return str(anchor.data.get("last_hash", "")) if anchor else ""
+
+
 def verify() -> Verification:
     """Walk the sealed chain in id order; report the first row whose hash does not hold."""
-    prev = ""
+    prev = _chain_start()
     checked = 0
     for row in AuditEvent.objects.exclude(hash="").order_by("id").iterator(chunk_size=2000):
         if row.prev_hash != prev or chain_hash(row, prev) != row.hash:

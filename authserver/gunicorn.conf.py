@@ -1,15 +1,60 @@
-"""gunicorn configuration used by `make run` (and by the benchmark)."""
+"""gunicorn configuration used by `make run`, `make run-prod` and the benchmark.
+
+Environment: HOST, PORT, WEB_CONCURRENCY (default 2 x CPUs + 1), GUNICORN_TIMEOUT,
+GUNICORN_MAX_REQUESTS, GUNICORN_ACCESS_LOG ("-" for stdout; JSON lines), TLS_CERTFILE and
+TLS_KEYFILE (terminate TLS here, TLS 1.3 only), PROMETHEUS_MULTIPROC_DIR (metrics from every
+worker, see docs/monitoring.md).
+"""
 
 import multiprocessing
 import os
+import shutil
+import ssl
+import tempfile
+from pathlib import Path
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
 limit_request_line = 8190
+limit_request_fields = 100
 limit_request_field_size = 16384
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+logger_class = "authserver.gunicorn_logging.JsonLogger"
+# X-Forwarded-For/-Proto are honoured by the application, from TRUSTED_PROXIES only
+# (authserver/proxy.py); gunicorn's own handling is switched off so there is one rule.
+secure_scheme_headers: dict[str, str] = {}
+
+# Metrics from every worker go to one directory (set before logger_class imports the app's
+# package, which defines the metrics): a fresh private one when the operator names none. A
+# named directory must be emptied by whoever starts the processes (make run-prod does).
+_private_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _private_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="authserver-metrics-")
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+certfile = os.environ.get("TLS_CERTFILE") or None
+keyfile = os.environ.get("TLS_KEYFILE") or None
+
+
+def on_exit(server):  # noqa: ANN001, ANN201 - gunicorn hook
+    if _private_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def ssl_context(config, default_ssl_context_factory):  # noqa: ANN001, ANN201 - gunicorn hook
+    """TLS 1.3 only: older protocol versions are refused at the handshake."""
+    context = default_ssl_context_factory()
+    context.minimum_version = ssl.TLSVersion.TLSv1_3
+    return context

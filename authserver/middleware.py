@@ -1,11 +1,24 @@
-"""Response headers every endpoint sends, browser page or machine endpoint alike."""
+"""Middleware shared by both stacks (browser pages and machine endpoints, see wsgi.py).
+
+- ``RequestIdMiddleware``: a request id on every response and every log line;
+- ``DatabaseUnavailableMiddleware``: a database outage answers 503 + ``Retry-After``;
+- ``PlainHttpRefusedMiddleware``: credential-bearing machine endpoints refuse plain http;
+- ``SecurityHeadersMiddleware``: the response headers every endpoint sends.
+"""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.core.signals import request_finished
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from authserver import ops
+from authserver.logs import request_id_var, reset_request_id
 
 # Pages are server-rendered with no inline script: a strict policy costs nothing.
 CONTENT_SECURITY_POLICY = (
@@ -20,6 +33,8 @@ class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         hsts = f"max-age={settings.SECURE_HSTS_SECONDS}; includeSubDomains"
+        if settings.SECURE_HSTS_PRELOAD:
+            hsts += "; preload"
         self.headers = {
             "Strict-Transport-Security": hsts,
             "X-Content-Type-Options": "nosniff",
@@ -34,3 +49,87 @@ class SecurityHeadersMiddleware:
             if name not in response:
                 response[name] = value
         return response
+
+
+# Accepted from a caller (load balancer, gateway): short, and nothing that could forge a log
+# field or a header. Anything else is replaced by a fresh id.
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+class RequestIdMiddleware:
+    """Take ``X-Request-ID`` when it is sane, else generate one; echo it and log with it.
+
+    The id is also written back into ``request.META`` so the audit log records the sanitised
+    value. The context variable is cleared on ``request_finished`` (``authserver.logs``), after
+    Django has logged the response.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        request_finished.connect(reset_request_id, dispatch_uid="authserver.logs.reset")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        supplied = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = supplied if REQUEST_ID_PATTERN.fullmatch(supplied) else uuid.uuid4().hex
+        request.META["HTTP_X_REQUEST_ID"] = request_id
+        request_id_var.set(request_id)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+# Endpoints that receive client secrets, tokens or codes. Browser pages are redirected to
+# https by Django's SecurityMiddleware instead; health probes and /metrics stay reachable.
+CREDENTIAL_PATHS = (
+    "/o/token/",
+    "/o/introspect/",
+    "/o/revoke_token/",
+    "/o/userinfo/",
+    "/o/device-authorization/",
+    "/access/",
+)
+
+
+class PlainHttpRefusedMiddleware:
+    """With ``SECURE_SSL_REDIRECT`` on, answer plain http on a credential-bearing endpoint
+    with 403 rather than a redirect: a redirect would have the client send its secret or
+    token again, after it already crossed the network in clear (RFC 9700 §4.16, ASVS 12.1)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.SECURE_SSL_REDIRECT
+            and not request.is_secure()
+            and request.path_info.startswith(CREDENTIAL_PATHS)
+        ):
+            return JsonResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": "This endpoint requires https. Behind a proxy that "
+                    "terminates TLS, list it in TRUSTED_PROXIES.",
+                },
+                status=403,
+                headers={"Cache-Control": "no-store"},
+            )
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that cannot reach the database answers 503 + ``Retry-After`` (JSON), not a 500.
+
+    Errors raised outside views (in other middleware) reach ``authserver.ops.server_error``,
+    the ``handler500``, which gives the same answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return ops.service_unavailable("database")
+        return None

@@ -9,9 +9,11 @@ Every variable is documented in the README's configuration table.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from authserver.env import env_bool, env_int, env_list, env_str, persistent_secret
@@ -55,6 +57,10 @@ INSTALLED_APPS = [
 # Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,
 # discovery) are served by a second handler with MACHINE_MIDDLEWARE only: see authserver/wsgi.py.
 MIDDLEWARE = [
+    "authserver.middleware.RequestIdMiddleware",
+    "authserver.metrics.MetricsMiddleware",
+    "authserver.middleware.PlainHttpRefusedMiddleware",
+    "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -65,7 +71,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-MACHINE_MIDDLEWARE = ["authserver.middleware.SecurityHeadersMiddleware"]
+MACHINE_MIDDLEWARE = [
+    "authserver.middleware.RequestIdMiddleware",
+    "authserver.metrics.MetricsMiddleware",
+    "authserver.middleware.PlainHttpRefusedMiddleware",
+    "authserver.middleware.DatabaseUnavailableMiddleware",
+    "authserver.middleware.SecurityHeadersMiddleware",
+]
 MACHINE_PATH_PREFIXES = (
     "/o/token/",
     "/o/introspect/",
@@ -77,6 +89,8 @@ MACHINE_PATH_PREFIXES = (
     "/access/v1/",
     "/gateway/",
     "/bench/",
+    "/health/",
+    "/metrics",
 )
 
 ROOT_URLCONF = "authserver.urls"
@@ -117,13 +131,18 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# DOT's RFC 9700 check flags any "http" redirect scheme; ours is narrowed to loopback IP
+# literals by oauth.models.validate_redirect_uri (RFC 8252 §7.3, which RFC 9700 §2.1 allows).
+SILENCED_SYSTEM_CHECKS = ["oauth2_provider.E003"]
 
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Fails soft to a process-local cache while Redis is down (authserver/cache.py).
+            "BACKEND": "authserver.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "authserver",
+            "RETRY_SECONDS": env_int("CACHE_RETRY_SECONDS", 5),
         }
     }
 else:
@@ -178,6 +197,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# Production (https issuer) is secure by default; the http://127.0.0.1 embedded mode is not
+# redirected. Machine endpoints never redirect (no SecurityMiddleware in their stack).
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_COOKIES)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_COOKIES)
+# Same answer whichever stack serves a machine path (wsgi.py or the test client's full stack).
+SECURE_REDIRECT_EXEMPT = [rf"^{re.escape(p.lstrip('/'))}" for p in MACHINE_PATH_PREFIXES]
+# Reverse proxies (CIDRs) whose X-Forwarded-For/-Proto are believed (authserver/proxy.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
@@ -292,10 +319,26 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON log configuration in workers
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "seal-audit-log": {"task": "audit.tasks.seal_audit_log_task", "schedule": 10.0},
+    "clear-expired-tokens": {
+        "task": "oauth.tasks.clear_expired_tokens_task",
+        "schedule": crontab(minute=7),
+    },
+    "export-audit-log": {
+        "task": "audit.tasks.export_audit_log_task",
+        "schedule": crontab(hour=0, minute=15),
+    },
+    "purge-audit-log": {
+        "task": "audit.tasks.purge_audit_log_task",
+        "schedule": crontab(hour=1, minute=15),
+    },
 }
+# Audit events older than this are exported (JSON lines) and then deleted.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 400)
+AUDIT_EXPORT_DIR = Path(env_str("AUDIT_EXPORT_DIR", str(VAR_DIR / "audit")))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -306,14 +349,25 @@ REST_FRAMEWORK = {
 # Requests per minute one client (or user, or API key) may make through the gateway endpoint.
 GATEWAY_RATE_LIMIT = env_int("GATEWAY_RATE_LIMIT", 600)
 
+# /metrics: bearer token for the scraper; unset -> loopback callers only.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # Bench mode adds the trivial "ceiling" view used by `make bench`; never on otherwise.
 BENCH_MODE = env_bool("AUTHSERVER_BENCH", False)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One JSON object per line, each with the request id (authserver/logs.py).
+    "filters": {"request_id": {"()": "authserver.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "authserver.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # DOT logs client ids and URIs at debug; keep it at warning so nothing sensitive leaks.

@@ -6,9 +6,13 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from oauth2_provider import views as dot_views
 
+from authserver import ops
+from authserver.metrics import metrics_view
 from oauth.urls import wellknown_urlpatterns
 from roles import gateway
 from roles import views as roles_views
+
+handler500 = ops.server_error
 
 urlpatterns = [
     path("o/", include("oauth.urls")),
@@ -21,6 +25,9 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("mfa/", include("mfa.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
+    path("health/live", ops.live, name="health-live"),
+    path("health/ready", ops.ready, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("", lambda request: redirect("accounts:login")),
 ]
 

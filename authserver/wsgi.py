@@ -3,6 +3,7 @@
 Machine endpoints (token, introspection, revocation, userinfo, JWKS, discovery, decisions) carry
 no cookies and need no session, CSRF, auth or message middleware, so they are served by a handler
 built from ``MACHINE_MIDDLEWARE``; every other path gets the full ``MIDDLEWARE`` stack.
+Both sit behind ``TrustedProxies`` (X-Forwarded-* believed only from ``TRUSTED_PROXIES``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authserver.settings")
 import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
+
+from authserver.proxy import TrustedProxies, parse_networks  # noqa: E402
 
 django.setup(set_prefix=False)
 
@@ -44,4 +47,7 @@ class PathRouter:
         return handler(environ, start_response)
 
 
-application = PathRouter(MachineHandler(), WSGIHandler(), settings.MACHINE_PATH_PREFIXES)
+application = TrustedProxies(
+    PathRouter(MachineHandler(), WSGIHandler(), settings.MACHINE_PATH_PREFIXES),
+    parse_networks(settings.TRUSTED_PROXIES),
+)

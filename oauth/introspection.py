@@ -42,8 +42,9 @@ def _access_sql() -> str:
         tokens_table = get_access_token_model()._meta.db_table
         clients_table = Client._meta.db_table
         users_table = get_user_model()._meta.db_table
+        # Only table names from model metadata are interpolated; the token is a parameter.
         _ACCESS_SQL = (
-            f"SELECT t.expires, u.is_active, u.username, c.is_active "  # noqa: S608 (table names)
+            f"SELECT t.expires, u.is_active, u.username, c.is_active "  # noqa: S608  # nosec B608
             f"FROM {tokens_table} t JOIN {clients_table} c ON c.id = t.application_id "
             f"LEFT JOIN {users_table} u ON u.id = t.user_id WHERE t.token_checksum = %s"
         )

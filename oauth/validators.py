@@ -33,6 +33,7 @@ from oauth2_provider.models import (
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
+from authserver import metrics
 from authserver.crypto import sha256_hex
 from mfa import policy as mfa_policy
 from oauth import tokens
@@ -161,10 +162,11 @@ class Validator(OAuth2Validator):
         self, client_id: str, code: str, client: Client, request: Any, *a: Any, **k: Any
     ) -> bool:
         # The token view runs code exchanges in a transaction: the row lock makes two
-        # concurrent redemptions of one code queue, and the second finds it gone.
+        # concurrent redemptions of one code queue, and the second finds it gone. Only the
+        # grant row is locked: PostgreSQL refuses FOR UPDATE on the outer-joined context.
         grant = (
             get_grant_model()
-            .objects.select_for_update()
+            .objects.select_for_update(of=("self",))
             .filter(code=code, application=client)
             .select_related("auth_context")
             .first()
@@ -221,12 +223,14 @@ class Validator(OAuth2Validator):
         # Lock the row first (the token view runs refreshes in a transaction), so concurrent
         # uses of one refresh token are serialised and reuse detection sees the first rotation.
         refresh_model = get_refresh_token_model()
-        list(
+        presented = list(
             refresh_model.objects.select_for_update().filter(
                 token_checksum=sha256_hex(refresh_token)
             )
         )
         if not super().validate_refresh_token(refresh_token, client, request, *a, **k):
+            if any(row.revoked is not None for row in presented):
+                metrics.REFRESH_TOKEN_REUSE.inc()  # DOT has just revoked the family
             return False
         family = request.refresh_token_instance.token_family
         context = AuthContext.objects.filter(token_family=family).first() if family else None

@@ -1,0 +1,50 @@
+"""gunicorn's logs as one JSON object per line (``logger_class`` in gunicorn.conf.py).
+
+The query string and the Referer are left out: they can carry an ``id_token_hint`` or a code.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from authserver.logs import JsonFormatter
+
+
+def _header(headers: list[tuple[str, str]], name: str) -> str:
+    for key, value in headers:
+        if key.lower() == name:
+            return value
+    return "-"
+
+
+class JsonLogger(Logger):
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        entry = {
+            "ts": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "request_id": _header(resp.headers, "x-request-id"),
+            "remote": environ.get("REMOTE_ADDR", "-"),
+            "method": environ.get("REQUEST_METHOD", "-"),
+            "path": environ.get("PATH_INFO", "-"),
+            "status": resp.status_code,
+            "bytes": getattr(resp, "sent", 0),
+            "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            "user_agent": environ.get("HTTP_USER_AGENT", "-")[:256],
+        }
+        try:
+            self.access_log.info(json.dumps(entry, ensure_ascii=False))
+        except Exception:  # noqa: BLE001 - gunicorn's own behaviour: report, never crash
+            self.error(traceback.format_exc())

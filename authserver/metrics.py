@@ -1,0 +1,221 @@
+"""Prometheus metrics: what operators alert on, cheap on the hot path, bounded labels.
+
+Under gunicorn every worker writes its samples to ``PROMETHEUS_MULTIPROC_DIR`` (set by
+gunicorn.conf.py) and ``/metrics`` merges them; ``child_exit`` marks dead workers. Labels
+take values from fixed sets (endpoints, grant types, OAuth error codes, registered clients,
+registered tasks), never from free request input.
+
+``/metrics`` needs ``Authorization: Bearer $METRICS_TOKEN``; with no token configured it
+answers loopback callers only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.signals import user_login_failed
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+TOKEN_REQUESTS = Counter(
+    "authserver_token_requests",
+    "Token endpoint answers by grant type, client and outcome (issued or the OAuth error).",
+    ["grant_type", "client", "outcome"],
+)
+INTROSPECTION_SECONDS = Histogram(
+    "authserver_introspection_seconds",
+    "Time to answer a token introspection request.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+DECISION_SECONDS = Histogram(
+    "authserver_decision_seconds",
+    "Time to answer an authorization decision request (/access/).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+HTTP_RESPONSES = Counter(
+    "authserver_http_responses",
+    "Responses by endpoint and status class.",
+    ["endpoint", "status"],
+)
+LOGIN_FAILURES = Counter("authserver_login_failures", "Failed sign-in attempts.")
+RATE_LIMITED = Counter(
+    "authserver_rate_limited", "Requests refused with 429 by endpoint.", ["endpoint"]
+)
+REFRESH_TOKEN_REUSE = Counter(
+    "authserver_refresh_token_reuse",
+    "Revoked refresh tokens presented again (the token family is revoked).",
+)
+CELERY_TASKS = Counter("authserver_celery_tasks", "Celery task outcomes.", ["task", "outcome"])
+
+# Path prefix -> endpoint label; first match wins.
+ENDPOINTS = (
+    ("/o/token/", "token"),
+    ("/o/introspect/", "introspect"),
+    ("/o/revoke_token/", "revoke"),
+    ("/o/authorize/", "authorize"),
+    ("/o/userinfo/", "userinfo"),
+    ("/o/jwks/", "jwks"),
+    ("/o/device-authorization/", "device"),
+    ("/.well-known/", "discovery"),
+    ("/accounts/login/", "login"),
+    ("/access/", "access"),
+    ("/gateway/", "gateway"),
+    ("/health/", "health"),
+    ("/metrics", "metrics"),
+)
+OAUTH_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "authorization_pending",
+        "slow_down",
+        "access_denied",
+        "expired_token",
+        "temporarily_unavailable",
+        "server_error",
+    }
+)
+
+
+def endpoint_of(path: str) -> str:
+    for prefix, name in ENDPOINTS:
+        if path.startswith(prefix):
+            return name
+    return "other"
+
+
+def _token_client(request: HttpRequest, response: HttpResponse) -> str:
+    """The client id as a label only if it names a registered client (per-process cache)."""
+    from oauth.clientauth import basic_credentials
+    from oauth.selectors import client_get
+
+    if response.status_code == 503:
+        return "unknown"  # the database is down: no lookup
+    credentials = basic_credentials(request)
+    client_id = credentials[0] if credentials else request.POST.get("client_id", "")
+    try:
+        known = bool(client_id) and len(client_id) <= 100 and client_get(client_id) is not None
+    except DatabaseError:
+        known = False
+    return client_id if known else "unknown"
+
+
+def _token_outcome(response: HttpResponse) -> str:
+    if response.status_code == 200:
+        return "issued"
+    try:
+        error = json.loads(response.content).get("error", "")
+    except (ValueError, AttributeError):
+        error = ""
+    return error if error in OAUTH_ERRORS else "error"
+
+
+def observe_token(request: HttpRequest, response: HttpResponse) -> None:
+    from oauth.models import GRANT_TYPES
+
+    grant_type = request.POST.get("grant_type", "")
+    TOKEN_REQUESTS.labels(
+        grant_type=grant_type if grant_type in GRANT_TYPES else "other",
+        client=_token_client(request, response),
+        outcome=_token_outcome(response),
+    ).inc()
+
+
+def count_login_failure(**kwargs: Any) -> None:
+    LOGIN_FAILURES.inc()
+
+
+class MetricsMiddleware:
+    """Counts every response; times introspection and decisions; feeds the token counter."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        user_login_failed.connect(count_login_failure, dispatch_uid="authserver.metrics.login")
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        endpoint = endpoint_of(request.path_info)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        if endpoint == "introspect":
+            INTROSPECTION_SECONDS.observe(time.perf_counter() - started)
+        elif endpoint == "access":
+            DECISION_SECONDS.observe(time.perf_counter() - started)
+        elif endpoint == "token" and request.method == "POST":
+            observe_token(request, response)
+        if response.status_code == 429:
+            RATE_LIMITED.labels(endpoint=endpoint).inc()
+        HTTP_RESPONSES.labels(endpoint=endpoint, status=f"{response.status_code // 100}xx").inc()
+        return response
+
+
+# --- Celery ---------------------------------------------------------------------------------
+
+
+def _task_name(sender: Any) -> str:
+    return str(getattr(sender, "name", "unknown"))
+
+
+def task_succeeded(sender: Any = None, **kwargs: Any) -> None:
+    CELERY_TASKS.labels(task=_task_name(sender), outcome="success").inc()
+
+
+def task_failed(sender: Any = None, **kwargs: Any) -> None:
+    CELERY_TASKS.labels(task=_task_name(sender), outcome="failure").inc()
+
+
+def task_retried(sender: Any = None, **kwargs: Any) -> None:
+    CELERY_TASKS.labels(task=_task_name(sender), outcome="retry").inc()
+
+
+# --- /metrics -------------------------------------------------------------------------------
+
+
+def _allowed(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    if token:
+        scheme, _, presented = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return scheme.lower() == "bearer" and secrets.compare_digest(
+            presented.strip().encode(), token.encode()
+        )
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
+
+
+def registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        return merged
+    return REGISTRY
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    if not _allowed(request):
+        return JsonResponse(
+            {"error": "unauthorized", "error_description": "A scrape token is required."},
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
+    return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

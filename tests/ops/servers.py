@@ -1,0 +1,266 @@
+"""Throwaway servers on spare loopback ports: PostgreSQL, Redis and the app under gunicorn.
+
+Tests stop and start these (never the machine's shared services). Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f}s")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def postgres_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+class RedisServer:
+    def __init__(self, workdir: Path) -> None:
+        self.binary = shutil.which("redis-server")
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        assert self.binary
+        self.proc = subprocess.Popen(
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: port_open(self.port), "redis-server")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+class PostgresServer:
+    """A private cluster in a temp dir, run as the ``postgres`` user when we are root."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.initdb = postgres_bin("initdb")
+        self.pg_ctl = postgres_bin("pg_ctl")
+        self.datadir = workdir / "pgdata"
+        self.workdir = workdir
+        self.port = free_port()
+
+    @property
+    def available(self) -> bool:
+        return bool(self.initdb and self.pg_ctl)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/authserver"
+
+    def _run(self, *args: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        done = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=60)
+        if done.returncode:
+            raise RuntimeError(f"{args[0]} failed: {done.stderr or done.stdout}")
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres")
+        self._run(
+            self.initdb, "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "--no-sync"
+        )
+        self.start()
+        self._run(
+            postgres_bin("createdb") or "createdb",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "authserver",
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.datadir),
+            "-o",
+            options,
+            "-l",
+            str(self.workdir / "pg.log"),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self._run(self.pg_ctl, "-D", str(self.datadir), "-m", "fast", "-w", "-t", "30", "stop")
+
+    @property
+    def running(self) -> bool:
+        return port_open(self.port)
+
+
+def production_env(database_url: str, redis_url: str, var_dir: Path, **extra: str) -> dict:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SECRET_KEY="test-only-secret-key-" + "x" * 40,
+        AUTHSERVER_VAR_DIR=str(var_dir),
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+def manage(env: dict, *args: str) -> str:
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), str(ROOT / "manage.py"), *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return result.stdout
+
+
+SEED = """
+import json
+from accounts import services as accounts
+from oauth import services as clients
+accounts.user_create(username="alice", password={password!r}, email="alice@example.com")
+made = {{}}
+for spec in {specs!r}:
+    client, secret = clients.client_create(spec=spec)
+    made[client.client_id] = secret
+print(json.dumps(made))
+"""
+
+
+def seed(env: dict, password: str, specs: list[dict]) -> dict[str, str]:
+    """Create user ``alice`` and the given clients; returns ``{client_id: secret}``."""
+    return python_in(env, SEED.format(password=password, specs=specs))
+
+
+def python_in(env: dict, code: str) -> object:
+    """Run ``code`` in the server's environment (``manage.py shell``); its last line of
+    output is parsed as JSON and returned."""
+    out = manage(env, "shell", "-c", code)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+class AppServer:
+    """``gunicorn -c authserver/gunicorn.conf.py`` on a spare port, with output kept."""
+
+    def __init__(self, env: dict, workdir: Path, **extra_env: str) -> None:
+        self.port = free_port()
+        self.env = {**env, "PORT": str(self.port), "WEB_CONCURRENCY": "1", **extra_env}
+        self.env.setdefault("ISSUER_URL", f"http://127.0.0.1:{self.port}")
+        self.log_path = workdir / f"gunicorn-{self.port}.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, base: str | None = None, verify: str | bool = True) -> None:
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    str(VENV_BIN / "gunicorn"),
+                    "-c",
+                    "authserver/gunicorn.conf.py",
+                    "authserver.wsgi:application",
+                ],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(lambda: self._live(base or self.base, verify), f"gunicorn on port {self.port}")
+
+    def start_tls(self, ca: Path) -> None:
+        """Start with TLS_CERTFILE/TLS_KEYFILE set; ready when HTTPS answers."""
+        self.start(base=f"https://localhost:{self.port}", verify=str(ca))
+
+    def _live(self, base: str, verify: str | bool) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited:\n{self.log()}")
+        try:
+            return requests.get(f"{base}/health/live", timeout=5, verify=verify).ok
+        except requests.RequestException:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+            self.proc = None
