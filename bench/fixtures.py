@@ -250,11 +250,19 @@ def add_filler_tokens(count: int, application_id: int, batch: int = 20_000) -> N
             cursor.executemany(sql, chunk)
 
 
+def settle_database() -> None:
+    """After a bulk write: fresh planner statistics (PostgreSQL), an empty WAL (SQLite)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("VACUUM ANALYZE oauth2_provider_accesstoken")
+        else:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def remove_filler_tokens() -> None:
     from oauth2_provider.models import get_access_token_model
 
     table = get_access_token_model()._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE scope = %s", [FILLER_SCOPE])  # noqa: S608
-        if connection.vendor == "postgresql":
-            cursor.execute(f"VACUUM ANALYZE {table}")
+    settle_database()

@@ -280,6 +280,7 @@ def run_target(
     request = target.request
     if pool is not None:
         request = Request(request.method, request.path, request.body, request.headers, pool)
+    server.settle()
     rss_reset = server.reset_peak_rss()
     result = run_wrk(
         server.base,
@@ -332,9 +333,7 @@ def introspection_scaling(
             started = time.monotonic()
             if missing > 0:
                 fixtures.add_filler_tokens(missing, application_id)
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE oauth2_provider_accesstoken")
+            fixtures.settle_database()
             seeded = time.monotonic() - started
             connection.close()
             result = run_target(server, target, args)
