@@ -44,19 +44,25 @@ class Server:
             self.process = subprocess.Popen(  # noqa: S603 (fixed argv)
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + 60
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def _wait_until_up(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited; see {self.log}")
             try:
-                if requests.get(f"{self.base}/bench/ceiling", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
+                if requests.get(f"{self.base}/bench/ceiling", timeout=10).status_code == 200:
+                    return
+            except requests.RequestException:
                 pass
             time.sleep(0.2)
-        else:
-            raise RuntimeError(f"gunicorn did not answer within 60 s; see {self.log}")
-        return self
+        raise RuntimeError(f"gunicorn did not answer within {timeout:g} s; see {self.log}")
 
     def __exit__(self, *exc: object) -> None:
         if self.process is not None and self.process.poll() is None:

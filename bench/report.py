@@ -108,7 +108,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"{m['nproc']} CPUs ({m['cpu_model']}), Linux {m['kernel']}, Python {m['python']}; "
         f"gunicorn {s['gunicorn_workers']} sync workers; wrk -t{s['threads']} "
-        f"-c{s['connections']}, {s['rounds']} interleaved rounds of {s['duration_s']:g} s.",
+        f"-c{s['connections']}, {s['rounds']} interleaved rounds of {s['duration_s']:g} s; "
+        f"load average {m['loadavg_1m_at_start']:.1f} before, {m['loadavg_1m_at_end']:.1f} after.",
         "",
         "| Path | req/s | × ceiling | mean ms | p99 ms | errors (≥400 / socket) "
         "| peak RSS/worker MiB | bar |",

@@ -155,6 +155,7 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "date": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+        "loadavg_1m_at_end": float(Path("/proc/loadavg").read_text().split()[0]),
         "commit": commit,
     }
 
@@ -385,7 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.db import connection
 
-    log(f"mode {mode}: migrating and applying the bench config")
+    load = float(Path("/proc/loadavg").read_text().split()[0])
+    log(f"mode {mode}, load average {load:.1f}: migrating and applying the bench config")
     reset_database()
     sections = fixtures.available_sections()
     creds = fixtures.apply_config(fixtures.bench_config(sections), OUT / "config.yaml")
@@ -412,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
                 role_scaling = decision_scaling(server, decision, args, log)
 
     results = report.summarise(
-        machine={**machine(), "mode": mode},
+        machine={**machine(), "mode": mode, "loadavg_1m_at_start": load},
         settings={
             "duration_s": args.duration,
             "rounds": args.rounds,
