@@ -47,7 +47,7 @@ bench: $(VENV)/.bench-stamp
 
 # In-process micro-benchmarks (pytest-benchmark), outside the test suite.
 bench-micro: $(VENV)/.bench-stamp
-	$(VENV)/bin/pytest bench/micro --benchmark-only --benchmark-columns=min,mean,median,ops,rounds
+	$(VENV)/bin/pytest bench/micro -rs --benchmark-only --benchmark-columns=min,mean,median,ops,rounds
 
 $(VENV)/.bench-stamp: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
