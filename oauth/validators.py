@@ -159,10 +159,11 @@ class Validator(OAuth2Validator):
         self, client_id: str, code: str, client: Client, request: Any, *a: Any, **k: Any
     ) -> bool:
         # The token view runs code exchanges in a transaction: the row lock makes two
-        # concurrent redemptions of one code queue, and the second finds it gone.
+        # concurrent redemptions of one code queue, and the second finds it gone. Only the
+        # grant row is locked: PostgreSQL refuses FOR UPDATE on the outer join's nullable side.
         grant = (
             get_grant_model()
-            .objects.select_for_update()
+            .objects.select_for_update(of=("self",))
             .filter(code=code, application=client)
             .select_related("auth_context")
             .first()
