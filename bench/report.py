@@ -47,7 +47,7 @@ def _scaling_step(run: dict[str, Any], key: str) -> dict[str, Any]:
         "p50_ms": round(run["latency_us"]["percentiles"]["50"] / 1000, 2),
         "p99_ms": round(run["latency_us"]["percentiles"]["99"] / 1000, 2),
         "errors": sum(run["errors"].values()),
-        **({"seed_seconds": run["seed_seconds"]} if "seed_seconds" in run else {}),
+        **{k: run[k] for k in ("seed_seconds", "lookup_us") if k in run},
     }
 
 
@@ -138,17 +138,20 @@ def markdown(results: dict[str, Any]) -> str:
         steps = results["scaling"][key]
         if not steps:
             continue
+        in_process = all("lookup_us" in step for step in steps)
         lines += [
             "",
             f"{title}:",
             "",
-            f"| {unit} | req/s | mean ms | p50 ms | p99 ms | errors |",
-            "|--:|--:|--:|--:|--:|--:|",
+            f"| {unit} | req/s | mean ms | p50 ms | p99 ms | errors |"
+            + (" in-process lookup µs |" if in_process else ""),
+            "|--:|--:|--:|--:|--:|--:|" + ("--:|" if in_process else ""),
         ]
         for step in steps:
             lines.append(
                 f"| {step[unit]:,} | {step['req_s']:,.0f} | {step['mean_ms']:.2f} "
                 f"| {step['p50_ms']:.2f} | {step['p99_ms']:.2f} | {step['errors']} |"
+                + (f" {step['lookup_us']:.0f} |" if in_process else "")
             )
     notes = [f"- {r['label']}: {r['note']}" for r in results["targets"].values() if r["note"]]
     if notes:

@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "bench"
@@ -318,6 +319,22 @@ def run_rounds(
             log(f"round {round_index + 1}/{args.rounds} {target.name}: {report.one_line(result)}")
 
 
+def lookup_microseconds(token: str, caller: Any, calls: int = 400, batches: int = 5) -> float:
+    """Median time of one in-process ``introspect()`` call (the SQL lookup and decoding),
+    steadier than a load test on a busy machine."""
+    from oauth import introspection
+
+    if not introspection.introspect(token, caller=caller)["active"]:
+        raise RuntimeError("the probe token is not active")
+    per_call = []
+    for _ in range(batches):
+        started = time.perf_counter()
+        for _ in range(calls):
+            introspection.introspect(token, caller=caller)
+        per_call.append((time.perf_counter() - started) / calls * 1e6)
+    return round(statistics.median(per_call), 1)
+
+
 def introspection_scaling(
     server: Server, target: Target, args: argparse.Namespace, log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
@@ -328,6 +345,8 @@ def introspection_scaling(
 
     steps = []
     application_id = Client.objects.get(client_id="bench-m2m").pk
+    caller = Client.objects.get(client_id="bench-rs")
+    token = parse_qs(target.request.body)["token"][0] if target.request else ""
     try:
         for rows in counts(args.token_rows):
             missing = rows - fixtures.access_token_rows()
@@ -336,10 +355,12 @@ def introspection_scaling(
                 fixtures.add_filler_tokens(missing, application_id)
             fixtures.settle_database()
             seeded = time.monotonic() - started
+            lookup = lookup_microseconds(token, caller)
             connection.close()
             result = run_target(server, target, args)
             result["rows"] = fixtures.access_token_rows()
             result["seed_seconds"] = round(seeded, 1)
+            result["lookup_us"] = lookup
             connection.close()
             steps.append(result)
             log(f"introspection with {result['rows']:,} rows: {report.one_line(result)}")
