@@ -384,7 +384,7 @@ def decision_scaling(
             *fixtures.role_chains(max(1, roles // 10)),
             {"name": "bench-evaluator", "permissions": [fixtures.EVALUATE_PERMISSION]},
         ]
-        config["api_keys"] = []
+        config.pop("api_keys", None)  # the key exists already; apply leaves it alone
         fixtures.apply_config(config, OUT / f"roles-{roles}.yaml")
         connection.close()
         result = run_target(server, target, args)
