@@ -255,6 +255,7 @@ def settle_database() -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("VACUUM ANALYZE oauth2_provider_accesstoken")
+            cursor.execute("CHECKPOINT")  # flush now, not during the measurement
         else:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
