@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
 
-.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench clean
+.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench bench-micro clean
 
 install: $(STAMP)
 
@@ -69,6 +69,26 @@ lock: install
 format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Load benchmark of the hot paths (not part of `make test`); see docs/benchmarks.md.
+# SQLite by default; PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set (a *bench* database).
+bench: $(VENV)/.bench-stamp
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
+	  else \
+	    echo "wrk is missing: install it with 'sudo apt-get install wrk' (Debian/Ubuntu)"; exit 1; \
+	  fi; }
+	$(PY) bench/run.py
+	$(MAKE) bench-micro
+
+# In-process micro-benchmarks (pytest-benchmark), outside the test suite.
+bench-micro: $(VENV)/.bench-stamp
+	$(VENV)/bin/pytest bench/micro -rs --benchmark-only --benchmark-columns=min,mean,median,ops,rounds
+
+$(VENV)/.bench-stamp: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	touch $@
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*

@@ -121,6 +121,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "authserver.sqlite3")),
+            # Keep the connection: opening one per request re-runs the PRAGMAs, and closing
+            # the last one checkpoints the WAL to disk (a sync) on every request.
+            "CONN_MAX_AGE": 600,
             "OPTIONS": {
                 # WAL lets readers run beside the single writer; IMMEDIATE takes the write
                 # lock at BEGIN so two writers queue instead of failing with "locked".

@@ -49,7 +49,7 @@ class _KeyRing:
     def keys(self, *, force: bool = False) -> list[LoadedKey]:
         if force or time.monotonic() - self._loaded_at > KEY_CACHE_SECONDS or not self._keys:
             with self._lock:
-                self._keys = _load_published()
+                self._keys = _load_published({(k.kid, k.retired): k for k in self._keys})
                 self._loaded_at = time.monotonic()
         return self._keys
 
@@ -91,7 +91,11 @@ def public_jwk_thumbprint(public_jwk: dict) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _load_published() -> list[LoadedKey]:
+def _load_published(parsed: dict[tuple[str, bool], LoadedKey] | None = None) -> list[LoadedKey]:
+    """The published keys, newest first. ``parsed`` holds keys loaded before, by (kid, retired):
+    they are reused, since decrypting and parsing a key (RSA above all) takes many ms and a
+    ``kid`` is the thumbprint of its key."""
+    parsed = parsed or {}
     cutoff = timezone.now() - timedelta(seconds=key_retention_seconds())
     rows = list(
         SigningKey.objects.filter(retired_at__isnull=True)
@@ -105,6 +109,10 @@ def _load_published() -> list[LoadedKey]:
     rows.sort(key=lambda row: row.created_at, reverse=True)
     loaded = []
     for row in rows:
+        known = parsed.get((row.kid, row.retired_at is not None))
+        if known is not None:
+            loaded.append(known)
+            continue
         pem = decrypt(row.private_key)
         public_jwk = jwk.JWK.from_pem(pem).export_public(as_dict=True)
         public_jwk.update(kid=row.kid, alg=row.algorithm, use="sig")

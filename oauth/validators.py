@@ -39,6 +39,7 @@ from mfa import policy as mfa_policy
 from oauth import tokens
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS,
     GRANT_DEVICE_CODE,
     GRANT_REFRESH_TOKEN,
     GRANT_TYPES,
@@ -191,6 +192,14 @@ class Validator(OAuth2Validator):
             and GRANT_REFRESH_TOKEN in request.client.grant_types
             and "offline_access" in (request.scopes or [])
         )
+
+    def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
+        """DOT wraps the save in a transaction; client credentials write exactly one row (an
+        INSERT is atomic by itself), and on SQLite the explicit transaction would hold the
+        database's write lock across the ORM's Python work, serialising the workers."""
+        if request.grant_type == GRANT_CLIENT_CREDENTIALS:
+            return self._save_bearer_token(token, request, *args, **kwargs)
+        return super().save_bearer_token(token, request, *args, **kwargs)
 
     def _save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
         if not self._may_issue_refresh_token(request):
