@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "roles",
     "mfa",
     "audit",
+    "console",
 ]
 
 # Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,

@@ -1,5 +1,5 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /accounts/ (sign-in),
-/device (device flow)."""
+/device (device flow), /console/ (admin console)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -15,6 +15,7 @@ urlpatterns = [
     path(".well-known/authzen-configuration", roles_views.configuration, name="authzen-config"),
     path("access/v1/", include("roles.urls")),
     path("accounts/", include("accounts.urls")),
+    path("console/", include("console.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("", lambda request: redirect("accounts:login")),
 ]
