@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
@@ -60,8 +61,14 @@ class Session:
     last_used: datetime
 
 
-def live_sessions(user: User | None = None) -> list[Session]:
-    rows = get_refresh_token_model().objects.filter(revoked__isnull=True).exclude(token_family=None)
+def live_sessions(now: datetime, user: User | None = None) -> list[Session]:
+    """Families whose current refresh token is unrevoked and not past its idle lifetime."""
+    fresh = now - timedelta(seconds=settings.REFRESH_TOKEN_IDLE_LIFETIME)
+    rows = (
+        get_refresh_token_model()
+        .objects.filter(revoked__isnull=True, created__gt=fresh)
+        .exclude(token_family=None)
+    )
     if user is not None:
         rows = rows.filter(user=user)
     families = rows.values("token_family", "user_id", "application__name", "application__client_id")

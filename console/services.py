@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from oauth2_provider.models import (
@@ -110,8 +111,15 @@ def user_roles_set(*, actor: User, request: HttpRequest, user: User, roles: Sequ
 
 
 def _guard_role(actor: User, name: str, parents: Sequence[str], permissions: Sequence[str]) -> None:
-    """The role as it will be (own plus inherited permissions) must be within the actor's."""
-    canonical = {policy.canonical_permission(p) for p in permissions}
+    """The role as it will be (own plus inherited permissions) must be within the actor's.
+
+    Runs before the domain service writes (and bumps the roles generation), so a refused
+    change never loads a graph that is then rolled back.
+    """
+    try:
+        canonical = {policy.canonical_permission(p) for p in permissions}
+    except policy.PolicyError as exc:
+        raise ValidationError({"permissions": [str(exc)]}) from None
     effective = canonical | _role_permissions(parents)
     require_covers(actor.pk, effective, what=f"Role {name!r}")
 
@@ -127,6 +135,7 @@ def role_create(
     permissions: Sequence[str],
     require_mfa: bool,
 ) -> Role:
+    _guard_role(actor, name, parents, permissions)
     role = role_services.role_create(
         name=name,
         description=description,
@@ -134,7 +143,6 @@ def role_create(
         permissions=permissions,
         require_mfa=require_mfa,
     )
-    _guard_role(actor, name, parents, permissions)
     _record(
         "role.created",
         actor=actor,
@@ -159,6 +167,7 @@ def role_update(
 ) -> None:
     """Change ``role``; the actor must hold what it grants now and what it will grant."""
     require_covers(actor.pk, _role_permissions([role.name]), what=f"Role {role.name!r}")
+    _guard_role(actor, role.name, parents, permissions)
     changed = role_services.role_update(
         role=role,
         description=description,
@@ -166,7 +175,6 @@ def role_update(
         permissions=permissions,
         require_mfa=require_mfa,
     )
-    _guard_role(actor, role.name, parents, permissions)
     if changed:
         _record(
             "role.updated",

@@ -21,7 +21,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chart": chart,
         "issued_total": sum(row.issued for row in activity),
         "failed_total": sum(row.failed_logins for row in activity),
-        "sessions": selectors.live_sessions(),
+        "sessions": selectors.live_sessions(now),
         "disabled": selectors.disabled_users(),
     }
     return render(request, "console/dashboard.html", context)

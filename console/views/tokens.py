@@ -15,7 +15,7 @@ from console.views.common import page_of
 @access.console_view(access.TOKENS_READ)
 def token_list(request: HttpRequest) -> HttpResponse:
     context = {
-        "sessions": selectors.live_sessions(),
+        "sessions": selectors.live_sessions(selectors.now()),
         "page": page_of(request, selectors.live_access_tokens(selectors.now())),
     }
     return render(request, "console/tokens/list.html", context)

@@ -52,7 +52,7 @@ def _detail(request: HttpRequest, user: User, roles_form: UserRolesForm) -> Http
         "assignments": assignments,
         "roles_form": roles_form,
         "effective_roles": sorted(role_selectors.user_grant(user.pk).roles),
-        "sessions": selectors.live_sessions(user),
+        "sessions": selectors.live_sessions(selectors.now(), user),
     }
     return render(request, "console/users/detail.html", context)
 
