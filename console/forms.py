@@ -136,19 +136,22 @@ class ClientForm(ConsoleForm):
 
     def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if client is not None:
+        self.editing = client is not None
+        if self.editing:
             self.fields["type"].disabled = True
 
     def spec(self) -> dict[str, Any]:
+        """The ``oauth.services`` client spec. An edit leaves the type out: giving it would
+        reset the authentication method (and so the secret) to the type's default."""
         data = self.cleaned_data
-        return {
+        spec = {
             "name": data["name"],
-            "type": data["type"],
             "grant_types": data["grant_types"],
             "redirect_uris": lines(data["redirect_uris"]),
             "scopes": lines(data["scopes"]),
             "skip_consent": data["skip_consent"],
         }
+        return spec if self.editing else {**spec, "type": data["type"]}
 
     @staticmethod
     def initial_for(client: Client) -> dict[str, Any]:

@@ -304,6 +304,21 @@ def test_editing_redirect_uris_and_grants(console, make_client):
     assert events("client.updated")[0].data["fields"][0] == "grant_types"
 
 
+def test_editing_keeps_the_authentication_method_and_secret(console, make_client):
+    client, secret = make_client(
+        client_id="post", name="Poster", token_endpoint_auth_method="client_secret_post"
+    )
+    response = console.post(
+        f"/console/clients/{client.pk}/edit/",
+        {"name": "Renamed", "grant_types": ["client_credentials"], "type": "public"},
+    )
+    assert response.status_code == 302  # saved; no new secret page
+    client.refresh_from_db()
+    assert client.name == "Renamed" and client.client_type == "confidential"
+    assert client.token_endpoint_auth_method == "client_secret_post"
+    assert check_password(secret, client.client_secret)
+
+
 def test_rotating_a_secret_confirms_then_shows_the_new_one_once(console, make_client):
     client, old = make_client(client_id="svc", name="Service")
     confirm = text(console.get(f"/console/clients/{client.pk}/rotate-secret/"))
