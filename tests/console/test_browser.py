@@ -131,6 +131,7 @@ def test_create_a_role_under_another_and_assign_it(signed_in, admin, grant_roles
     page.get_by_label("Search users").fill("dav")
     page.get_by_role("button", name="Search").click()
     assert page.get_by_role("link", name="root").count() == 0
+    shot(page, "06a-user-search")
     page.get_by_role("link", name="dave").click()
     page.get_by_role("checkbox", name="support-lead").check()
     page.get_by_role("button", name="Save roles").click()
@@ -147,6 +148,7 @@ def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in
     page.get_by_label("Name").fill("Billing")
     page.get_by_role("checkbox", name=re.compile("Authorization code")).uncheck()
     page.get_by_role("checkbox", name=re.compile("Client credentials")).check()
+    shot(page, "06b-client-form")
     page.get_by_role("button", name="Create client").click()
     assert page.get_by_text("It is shown only this once").is_visible()
     client_id = page.locator("#client-id").inner_text()
@@ -168,6 +170,9 @@ def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in
         timeout=10,
     )
     assert token.status_code == 200, token.text
+    nav(page, "Dashboard")
+    assert page.locator(".stat", has_text="access tokens issued").get_by_text("1").is_visible()
+    shot(page, "07a-dashboard-activity")
     nav(page, "Sessions & tokens")
     row = page.locator("tr", has_text="Billing")
     assert row.count() == 1
