@@ -42,6 +42,19 @@ def _role_permissions(names: Sequence[str]) -> frozenset[str]:
     return policy.effective_permissions(selectors.role_graph(), names)
 
 
+def _guard_user(actor: User, user: User) -> None:
+    """Acting on an account (its password, status, roles) needs every permission it holds:
+    otherwise resetting a stronger admin's password would be a way up."""
+    held = selectors.user_grant(user.pk).permissions.strings
+    require_covers(actor.pk, held, what=f"User {user.username!r}")
+
+
+def _guard_client(actor: User, client: Client) -> None:
+    """Changing a client or its secret needs every permission the client holds itself."""
+    held = selectors.client_grant(client).permissions.strings
+    require_covers(actor.pk, held, what=f"Client {client.client_id!r}")
+
+
 # --- users ------------------------------------------------------------------------------------
 
 
@@ -70,6 +83,7 @@ def _end_sessions(user: User) -> None:
 @transaction.atomic
 def user_set_active(*, actor: User, request: HttpRequest, user: User, active: bool) -> None:
     """Enable or disable ``user``; disabling also ends all of the user's sessions and tokens."""
+    _guard_user(actor, user)
     if account_services.user_update(user=user, is_active=active):
         event = "user.enabled" if active else "user.disabled"
         _record(event, actor=actor, request=request, target=user.username)
@@ -80,6 +94,7 @@ def user_set_active(*, actor: User, request: HttpRequest, user: User, active: bo
 @transaction.atomic
 def user_set_password(*, actor: User, request: HttpRequest, user: User, password: str) -> None:
     """Set a new password (validated) and end the user's sessions (ASVS 7.4.3)."""
+    _guard_user(actor, user)
     account_services.user_update(user=user, password=password)
     _end_sessions(user)
     _record("user.password_set", actor=actor, request=request, target=user.username)
@@ -89,8 +104,9 @@ def user_set_password(*, actor: User, request: HttpRequest, user: User, password
 def user_roles_set(*, actor: User, request: HttpRequest, user: User, roles: Sequence[str]) -> None:
     """Make ``roles`` the user's directly held roles (kept ones keep their expiry).
 
-    The actor must hold every permission of each role given or taken away.
+    The actor must hold every permission of the user and of each role given or taken away.
     """
+    _guard_user(actor, user)
     current = {
         a.role.name: a.expires_at for a in UserRole.objects.filter(user=user).select_related("role")
     }
@@ -213,6 +229,7 @@ def client_update(
     *, actor: User, request: HttpRequest, client: Client, spec: dict[str, Any]
 ) -> str | None:
     """Update a client; returns a new secret when the change made one necessary."""
+    _guard_client(actor, client)
     changed, secret = client_services.client_update(client=client, spec=spec)
     if changed:
         fields = sorted(spec)
@@ -225,6 +242,7 @@ def client_update(
 @transaction.atomic
 def client_rotate_secret(*, actor: User, request: HttpRequest, client: Client) -> str:
     """A new secret replaces the old one at once; returned here and never again."""
+    _guard_client(actor, client)
     secret = client_services.client_rotate_secret(client=client)
     _record("client.secret_rotated", actor=actor, request=request, target=client.client_id)
     return secret

@@ -85,6 +85,12 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "This client does not authenticate with a client secret.")
         return redirect("console:client-detail", pk=client.pk)
     if request.method == "POST":
-        secret = services.client_rotate_secret(actor=request.user, request=request, client=client)
+        try:
+            secret = services.client_rotate_secret(
+                actor=request.user, request=request, client=client
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("console:client-detail", pk=client.pk)
         return _show_secret(request, client, secret, created=False)
     return render(request, "console/clients/confirm_rotate.html", {"client": client})

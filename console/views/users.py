@@ -89,10 +89,14 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if user.pk == request.user.pk:
             messages.error(request, "You cannot disable your own account.")
-        else:
+            return redirect("console:user-detail", pk=user.pk)
+        try:
             services.user_set_active(
                 actor=request.user, request=request, user=user, active=not user.is_active
             )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
             state = "enabled" if user.is_active else "disabled"
             messages.success(request, f"User {user.username} {state}.")
         return redirect("console:user-detail", pk=user.pk)

@@ -17,7 +17,8 @@ from audit.models import AuditEvent
 from audit.services import record
 from oauth.models import Client as OAuthClient
 from roles.models import Role
-from tests.conftest import REDIRECT_URI, basic_auth
+from tests.conftest import PASSWORD, REDIRECT_URI, basic_auth
+from tests.console.conftest import sign_in
 from tests.roles.conftest import user_tokens
 
 
@@ -127,6 +128,20 @@ def test_nobody_hands_out_permissions_they_lack(console, make_user, make_role):
     response = console.post("/console/roles/new/", {"name": "sneaky", "parents": ["payroll"]})
     assert "carries permissions you do not hold yourself: payroll:approve" in text(response)
     assert not Role.objects.filter(name="sneaky").exists()
+
+
+def test_nobody_acts_on_an_account_stronger_than_their_own(client, admin, make_user, grant_roles):
+    helpdesk = make_user("hal")
+    grant_roles(helpdesk, "console:access", "users:read", "users:write")
+    sign_in(client, helpdesk)
+    path = f"/console/users/{admin.pk}/password/"
+    response = client.post(path, {"password": "taken over now!", "confirm": "taken over now!"})
+    assert "User &#x27;root&#x27; carries permissions you do not hold yourself" in text(response)
+    response = client.post(f"/console/users/{admin.pk}/active/", follow=True)
+    assert "carries permissions you do not hold yourself" in text(response)
+    admin.refresh_from_db()
+    assert admin.is_active and admin.check_password(PASSWORD)
+    assert not events("user.password_set") and not events("user.disabled")
 
 
 def test_an_unknown_role_choice_is_a_form_error(console, make_user):
@@ -317,6 +332,24 @@ def test_editing_keeps_the_authentication_method_and_secret(console, make_client
     assert client.name == "Renamed" and client.client_type == "confidential"
     assert client.token_endpoint_auth_method == "client_secret_post"
     assert check_password(secret, client.client_secret)
+
+
+def test_nobody_takes_over_a_client_stronger_than_themselves(
+    client, make_client, make_user, grant_roles
+):
+    from roles import services as role_services
+    from roles.services import AssignmentSpec
+
+    service, secret = make_client(client_id="payroll", name="Payroll")
+    role_services.role_create(name="payroll-bot", permissions=["payroll:approve"])
+    role_services.client_roles_set(client=service, assignments=[AssignmentSpec("payroll-bot")])
+    operator = make_user("olly")
+    grant_roles(operator, "console:access", "clients:read", "clients:write")
+    sign_in(client, operator)
+    response = client.post(f"/console/clients/{service.pk}/rotate-secret/", follow=True)
+    assert "carries permissions you do not hold yourself: payroll:approve" in text(response)
+    service.refresh_from_db()
+    assert check_password(secret, service.client_secret)
 
 
 def test_rotating_a_secret_confirms_then_shows_the_new_one_once(console, make_client):
