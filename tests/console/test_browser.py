@@ -27,6 +27,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+expect = sync_api.expect
+
 pytestmark = [
     pytest.mark.live,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium"),
@@ -35,7 +38,6 @@ pytestmark = [
 
 @pytest.fixture
 def page(monkeypatch):
-    sync_api = pytest.importorskip("playwright.sync_api")
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
     # (fixtures, the session seam) are plain synchronous code all the same.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -81,16 +83,14 @@ def signed_in(page, live_server, admin):
 
 def test_password_only_session_is_sent_to_sign_in_with_a_second_factor(page, live_server, admin):
     sign_in(page, live_server.url, admin.username)
-    assert page.get_by_role("heading", name="Sign in with a second factor").is_visible()
-    assert page.get_by_text("signed in with a password only").is_visible()
+    expect(page.get_by_role("heading", name="Sign in with a second factor")).to_be_visible()
+    expect(page.get_by_text("signed in with a password only")).to_be_visible()
     shot(page, "01-needs-mfa")
     make_multi_factor(page)
     page.goto(f"{live_server.url}/console/")
-    assert page.get_by_role("heading", name="Dashboard").is_visible()
-    assert (
-        page.get_by_role("img", name="Access tokens issued and failed sign-ins per hour").count()
-        == 1
-    )
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    chart = page.get_by_role("img", name="Access tokens issued and failed sign-ins per hour")
+    expect(chart).to_be_visible()
     shot(page, "02-dashboard")
 
 
@@ -104,7 +104,7 @@ def test_create_a_role_under_another_and_assign_it(signed_in, admin, grant_roles
     page.get_by_label("Name").fill("support")
     page.get_by_label("Permissions").fill("tickets:read")
     page.get_by_role("button", name="Create role").click()
-    assert page.get_by_text("Role support created.").is_visible()
+    expect(page.get_by_text("Role support created.")).to_be_visible()
 
     page.get_by_role("link", name="Add a role under it").click()
     assert page.get_by_role("checkbox", name="support").is_checked()
@@ -113,10 +113,9 @@ def test_create_a_role_under_another_and_assign_it(signed_in, admin, grant_roles
     shot(page, "03-role-form")
     page.get_by_role("button", name="Create role").click()
     rows = page.locator("table.data tbody tr")
-    assert rows.filter(has_text="tickets:close").filter(has_text="own").count() == 1
-    assert (
-        rows.filter(has_text="tickets:read").filter(has_text="inherited from support").count() == 1
-    )
+    expect(rows.filter(has_text="tickets:close").filter(has_text="own")).to_have_count(1)
+    inherited = rows.filter(has_text="tickets:read").filter(has_text="inherited from support")
+    expect(inherited).to_have_count(1)
     shot(page, "04-role-detail")
 
     nav(page, "Roles")
@@ -124,20 +123,20 @@ def test_create_a_role_under_another_and_assign_it(signed_in, admin, grant_roles
     nested = tree.locator("li", has=page.get_by_role("link", name="support", exact=True)).locator(
         "ul"
     )
-    assert nested.get_by_role("link", name="support-lead", exact=True).is_visible()
+    expect(nested.get_by_role("link", name="support-lead", exact=True)).to_be_visible()
     shot(page, "05-role-tree")
 
     nav(page, "Users")
     page.get_by_label("Search users").fill("dav")
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_role("link", name="root").count() == 0
+    expect(page.get_by_role("link", name="root")).to_have_count(0)
     shot(page, "06a-user-search")
     page.get_by_role("link", name="dave").click()
     page.get_by_role("checkbox", name="support-lead").check()
     page.get_by_role("button", name="Save roles").click()
-    assert page.get_by_text("Roles of dave saved.").is_visible()
+    expect(page.get_by_text("Roles of dave saved.")).to_be_visible()
     effective = page.locator("dd", has_text="support-lead")
-    assert effective.get_by_text("support", exact=True).is_visible()  # inherited
+    expect(effective.get_by_text("support", exact=True)).to_be_visible()  # inherited
     shot(page, "06-user-roles")
 
 
@@ -150,14 +149,14 @@ def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in
     page.get_by_role("checkbox", name=re.compile("Client credentials")).check()
     shot(page, "06b-client-form")
     page.get_by_role("button", name="Create client").click()
-    assert page.get_by_text("It is shown only this once").is_visible()
+    expect(page.get_by_text("It is shown only this once")).to_be_visible()
     client_id = page.locator("#client-id").inner_text()
     secret = page.locator("#client-secret").inner_text()
     assert len(secret) >= 43
     shot(page, "07-client-secret-once")
 
     page.get_by_role("link", name="I have stored it: continue").click()
-    assert page.get_by_text("stored hashed; it cannot be shown again").is_visible()
+    expect(page.get_by_text("stored hashed; it cannot be shown again")).to_be_visible()
     assert secret not in page.content()
     page.reload()
     assert secret not in page.content()
@@ -171,17 +170,17 @@ def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in
     )
     assert token.status_code == 200, token.text
     nav(page, "Dashboard")
-    assert page.locator(".stat", has_text="access tokens issued").get_by_text("1").is_visible()
+    expect(page.locator(".stat", has_text="access tokens issued").get_by_text("1")).to_be_visible()
     shot(page, "07a-dashboard-activity")
     nav(page, "Sessions & tokens")
     row = page.locator("tr", has_text="Billing")
-    assert row.count() == 1
+    expect(row).to_have_count(1)
     shot(page, "08-tokens")
     row.get_by_role("link", name=re.compile("Revoke")).click()
-    assert page.get_by_role("heading", name=re.compile("Revoke access token")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile("Revoke access token"))).to_be_visible()
     page.get_by_role("button", name="Revoke token").click()
-    assert page.get_by_text("revoked.").is_visible()
-    assert page.locator("tr", has_text="Billing").count() == 0
+    expect(page.get_by_text("revoked.")).to_be_visible()
+    expect(page.locator("tr", has_text="Billing")).to_have_count(0)
     shot(page, "09-token-revoked")
 
 
@@ -194,22 +193,22 @@ def test_filter_the_audit_log(signed_in, live_server, make_user):
     page.get_by_role("checkbox", name="auditor").check()
     page.get_by_role("button", name="Save roles").click()
     page.get_by_role("link", name="Disable").click()
-    assert page.get_by_role("heading", name="Disable erin?").is_visible()
+    expect(page.get_by_role("heading", name="Disable erin?")).to_be_visible()
     page.get_by_role("button", name="Disable erin").click()
-    assert page.get_by_text("User erin disabled.").is_visible()
+    expect(page.get_by_text("User erin disabled.")).to_be_visible()
 
     nav(page, "Audit log")
     page.get_by_label("Event").fill("user.")
     page.get_by_label("Outcome").select_option("success")
     page.get_by_role("button", name="Filter").click()
     rows = page.locator("table.data tbody tr")
-    assert rows.count() == 1
-    assert rows.first.get_by_text("user.disabled").is_visible()
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_text("user.disabled")).to_be_visible()
     shot(page, "10-audit-filtered")
 
     page.get_by_label("Event").fill("role.")
     page.get_by_role("button", name="Filter").click()
-    assert page.locator("table.data tbody tr", has_text="role.assigned").count() == 1
+    expect(page.locator("table.data tbody tr", has_text="role.assigned")).to_have_count(1)
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
     text = Path(download.value.path()).read_text()
@@ -219,6 +218,11 @@ def test_filter_the_audit_log(signed_in, live_server, make_user):
 
 def test_keyboard_reaches_the_navigation_with_a_visible_focus(signed_in):
     page = signed_in
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # brand, sign out, then the skip link appears
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    shot(page, "11-skip-link")
     for _ in range(12):
         page.keyboard.press("Tab")
         if page.evaluate("document.activeElement.textContent") == "Users":
@@ -228,4 +232,4 @@ def test_keyboard_reaches_the_navigation_with_a_visible_focus(signed_in):
     assert outline != "none"
     page.keyboard.press("Enter")
     page.wait_for_url("**/console/users/")
-    assert page.get_by_role("heading", name="Users").is_visible()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
