@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "roles",
     "mfa",
     "audit",
+    "console",
 ]
 
 # Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,

@@ -1,5 +1,6 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
-enforcement), /accounts/ (sign-in), /mfa/ (second factors), /device (device flow)."""
+enforcement), /accounts/ (sign-in), /mfa/ (second factors), /device (device flow), /console/
+(admin console)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -24,6 +25,7 @@ urlpatterns = [
     path("gateway/envoy/<path:path>", gateway.envoy_auth, name="gateway-envoy"),
     path("accounts/", include("accounts.urls")),
     path("mfa/", include("mfa.urls")),
+    path("console/", include("console.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("health/live", ops.live, name="health-live"),
     path("health/ready", ops.ready, name="health-ready"),

@@ -1,0 +1,202 @@
+"""Console forms: parse and validate input; the services decide and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from audit.models import AuditEvent
+from oauth.models import GRANT_TYPES, Client
+from roles.models import Role
+
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> shows and sends
+
+
+class ConsoleForm(forms.Form):
+    """Labels without Django's trailing colon (the stylesheet sets labels apart)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+def lines(text: str) -> list[str]:
+    """Non-empty lines (or whitespace-separated words) of a textarea, in order, de-duplicated."""
+    return list(dict.fromkeys(text.split()))
+
+
+class UserSearchForm(ConsoleForm):
+    q = forms.CharField(label="Search users", required=False, max_length=150)
+
+
+class UserCreateForm(ConsoleForm):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False)
+    name = forms.CharField(label="Display name", max_length=255, required=False)
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 12 characters; common passwords are refused.",
+    )
+
+
+class PasswordResetForm(ConsoleForm):
+    password = forms.CharField(
+        label="New password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 12 characters. The user's sessions and tokens end at once.",
+    )
+    confirm = forms.CharField(
+        label="New password again",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("confirm"):
+            self.add_error("confirm", "The two passwords differ.")
+        return data
+
+
+class RoleChoiceField(forms.ModelMultipleChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("to_field_name", "name")
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(queryset=Role.objects.order_by("name"), **kwargs)
+
+    def label_from_instance(self, obj: Role) -> str:
+        return obj.name
+
+
+class UserRolesForm(ConsoleForm):
+    roles = RoleChoiceField(label="Roles held directly")
+
+
+class RoleForm(ConsoleForm):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    parents = RoleChoiceField(label="Inherits from (parents)")
+    permissions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="One per line: a named permission such as orders:read, "
+        "or an endpoint rule such as GET /api/orders/**.",
+    )
+    require_mfa = forms.BooleanField(
+        label="Holders must sign in with a second factor", required=False
+    )
+
+    def __init__(self, *args: Any, role: Role | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if role is not None:
+            self.fields["name"].disabled = True
+            self.fields["parents"].queryset = Role.objects.exclude(pk=role.pk).order_by("name")
+
+    def clean_permissions(self) -> list[str]:
+        return [
+            line.strip() for line in self.cleaned_data["permissions"].splitlines() if line.strip()
+        ]
+
+
+GRANT_LABELS = {
+    "authorization_code": "Authorization code (browser sign-in, with PKCE)",
+    "refresh_token": "Refresh token",
+    "client_credentials": "Client credentials (machine to machine)",
+    "urn:ietf:params:oauth:grant-type:device_code": "Device code",
+}
+
+
+class ClientForm(ConsoleForm):
+    name = forms.CharField(max_length=255)
+    type = forms.ChoiceField(
+        label="Client type",
+        choices=[
+            (Client.CLIENT_CONFIDENTIAL, "Confidential (has a secret)"),
+            (Client.CLIENT_PUBLIC, "Public (native or single-page app, PKCE only)"),
+        ],
+    )
+    grant_types = forms.MultipleChoiceField(
+        choices=[(g, GRANT_LABELS[g]) for g in GRANT_TYPES], widget=forms.CheckboxSelectMultiple
+    )
+    redirect_uris = forms.CharField(
+        label="Redirect URIs",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="One per line; https, or http on 127.0.0.1 for native apps. Exact match.",
+    )
+    scopes = forms.CharField(
+        label="Allowed scopes",
+        required=False,
+        help_text="Separated by spaces, e.g. openid profile email offline_access.",
+    )
+    skip_consent = forms.BooleanField(
+        label="First-party app: skip the consent page", required=False
+    )
+
+    def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.editing = client is not None
+        if self.editing:
+            self.fields["type"].disabled = True
+
+    def spec(self) -> dict[str, Any]:
+        """The ``oauth.services`` client spec. An edit leaves the type out: giving it would
+        reset the authentication method (and so the secret) to the type's default."""
+        data = self.cleaned_data
+        spec = {
+            "name": data["name"],
+            "grant_types": data["grant_types"],
+            "redirect_uris": lines(data["redirect_uris"]),
+            "scopes": lines(data["scopes"]),
+            "skip_consent": data["skip_consent"],
+        }
+        return spec if self.editing else {**spec, "type": data["type"]}
+
+    @staticmethod
+    def initial_for(client: Client) -> dict[str, Any]:
+        return {
+            "name": client.name,
+            "type": client.client_type,
+            "grant_types": client.grant_types,
+            "redirect_uris": "\n".join(client.redirect_uris.split()),
+            "scopes": " ".join(client.allowed_scopes),
+            "skip_consent": client.skip_authorization,
+        }
+
+
+class AuditFilterForm(ConsoleForm):
+    actor = forms.CharField(label="Actor or target", required=False, max_length=255)
+    event = forms.CharField(
+        label="Event",
+        required=False,
+        max_length=64,
+        help_text="A name or prefix, e.g. role.",
+        widget=forms.TextInput(attrs={"list": "event-names"}),
+    )
+    outcome = forms.ChoiceField(
+        choices=[("", "Any outcome"), *AuditEvent.Outcome.choices], required=False
+    )
+    since = forms.DateTimeField(
+        label="From (UTC)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
+    )
+    until = forms.DateTimeField(
+        label="Until (UTC)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        since, until = data.get("since"), data.get("until")
+        if since and until and since >= until:
+            self.add_error("until", "Must be later than the start.")
+        return data
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters (an invalid form filters nothing: its errors are shown)."""
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v not in ("", None)}

@@ -1,0 +1,190 @@
+"""Console reads: dashboard series, sessions and tokens, the role tree, audit filtering."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models.functions import TruncHour
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from accounts.models import User
+from audit.models import AuditEvent
+from roles import policy, selectors
+from roles.models import ClientRole, Role, UserRole
+
+FAILED_LOGIN = Q(event="login", outcome__in=[AuditEvent.Outcome.FAILURE, AuditEvent.Outcome.DENIED])
+
+
+# --- dashboard --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HourCount:
+    hour: datetime
+    issued: int
+    failed_logins: int
+
+
+def _per_hour(rows: QuerySet, column: str) -> dict[datetime, int]:
+    counted = rows.annotate(hour=TruncHour(column)).values("hour").annotate(n=Count("pk"))
+    return {row["hour"]: row["n"] for row in counted}
+
+
+def hourly_activity(now: datetime, hours: int = 24) -> list[HourCount]:
+    """Per hour of the last ``hours`` (oldest first): access tokens issued (the rows DOT still
+    stores: revoked ones are deleted) and failed sign-ins (``login`` audit events that failed
+    or were refused)."""
+    last = now.replace(minute=0, second=0, microsecond=0)
+    first = last - timedelta(hours=hours - 1)
+    issued = _per_hour(get_access_token_model().objects.filter(created__gte=first), "created")
+    failed = _per_hour(AuditEvent.objects.filter(FAILED_LOGIN, ts__gte=first), "ts")
+    slots = [first + timedelta(hours=i) for i in range(hours)]
+    return [HourCount(h, issued.get(h, 0), failed.get(h, 0)) for h in slots]
+
+
+# --- sessions and tokens ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    """A live refresh-token family: one sign-in of a user at a client, across rotations."""
+
+    family: uuid.UUID
+    user: User
+    client_name: str
+    started: datetime
+    last_used: datetime
+
+
+def live_sessions(now: datetime, user: User | None = None) -> list[Session]:
+    """Families whose current refresh token is unrevoked and not past its idle lifetime."""
+    fresh = now - timedelta(seconds=settings.REFRESH_TOKEN_IDLE_LIFETIME)
+    rows = (
+        get_refresh_token_model()
+        .objects.filter(revoked__isnull=True, created__gt=fresh)
+        .exclude(token_family=None)
+    )
+    if user is not None:
+        rows = rows.filter(user=user)
+    families = rows.values("token_family", "user_id", "application__name", "application__client_id")
+    summary = families.annotate(started=Min("created"), last_used=Max("updated")).order_by(
+        "-last_used"
+    )
+    users = User.objects.in_bulk({row["user_id"] for row in summary})
+    return [
+        Session(
+            family=row["token_family"],
+            user=users[row["user_id"]],
+            client_name=row["application__name"] or row["application__client_id"],
+            started=row["started"],
+            last_used=row["last_used"],
+        )
+        for row in summary
+    ]
+
+
+def live_access_tokens(now: datetime) -> QuerySet:
+    """Unexpired access tokens, newest first (their refresh families are listed separately)."""
+    return (
+        get_access_token_model()
+        .objects.filter(expires__gt=now)
+        .select_related("user", "application")
+        .order_by("-created")
+    )
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RoleNode:
+    role: Role
+    children: list[RoleNode] = field(default_factory=list)
+    other_parents: list[str] = field(default_factory=list)
+
+
+def role_tree() -> list[RoleNode]:
+    """Roles as a forest under their parents. A role with several parents appears under each,
+    listing the others, so the whole hierarchy is visible without drawing a graph."""
+    roles = list(Role.objects.prefetch_related("parents").order_by("name"))
+    parents = {role.pk: sorted(p.name for p in role.parents.all()) for role in roles}
+    children: dict[str, list[Role]] = {}
+    for role in roles:
+        for name in parents[role.pk]:
+            children.setdefault(name, []).append(role)
+
+    def node(role: Role, via: str | None) -> RoleNode:
+        others = [p for p in parents[role.pk] if p != via]
+        return RoleNode(role, [node(c, role.name) for c in children.get(role.name, [])], others)
+
+    return [node(role, None) for role in roles if not parents[role.pk]]
+
+
+@dataclass(frozen=True)
+class RolePermissions:
+    own: list[str]
+    inherited: list[tuple[str, str]]  # (permission, from role)
+
+
+def role_permissions(role: Role) -> RolePermissions:
+    """The role's own permissions, and those it inherits with the ancestor each comes from."""
+    graph = selectors.role_graph()
+    own = sorted(graph.roles[role.name].permissions)
+    inherited: dict[str, str] = {}
+    for ancestor in sorted(policy.effective_roles(graph, [role.name]) - {role.name}):
+        for permission in graph.roles[ancestor].permissions:
+            if permission not in own:
+                inherited.setdefault(permission, ancestor)
+    return RolePermissions(own, sorted(inherited.items()))
+
+
+def role_holders(role: Role) -> tuple[QuerySet, QuerySet]:
+    """Direct assignments of ``role`` to users and to clients."""
+    users = UserRole.objects.filter(role=role).select_related("user").order_by("user__username")
+    clients = ClientRole.objects.filter(role=role).select_related("client")
+    return users, clients.order_by("client__client_id")
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+
+def audit_events(
+    *,
+    actor: str = "",
+    event: str = "",
+    outcome: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet:
+    """Audit events, newest first, filtered by actor or target (substring), event name
+    (prefix: ``role.`` finds every role event), outcome and time range."""
+    rows = AuditEvent.objects.order_by("-id")
+    if actor:
+        rows = rows.filter(Q(actor__icontains=actor) | Q(target__icontains=actor))
+    if event:
+        rows = rows.filter(event__startswith=event)
+    if outcome:
+        rows = rows.filter(outcome=outcome)
+    if since is not None:
+        rows = rows.filter(ts__gte=since)
+    if until is not None:
+        rows = rows.filter(ts__lt=until)
+    return rows
+
+
+def audit_event_names() -> list[str]:
+    return list(AuditEvent.objects.order_by("event").values_list("event", flat=True).distinct())
+
+
+def disabled_users() -> QuerySet:
+    return User.objects.filter(is_active=False).order_by("username")
+
+
+def now() -> datetime:
+    """The console's clock (a seam for tests)."""
+    return timezone.now()

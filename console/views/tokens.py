@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from console import access, selectors, services
+from console.views.common import page_of
+
+
+@access.console_view(access.TOKENS_READ)
+def token_list(request: HttpRequest) -> HttpResponse:
+    context = {
+        "sessions": selectors.live_sessions(selectors.now()),
+        "page": page_of(request, selectors.live_access_tokens(selectors.now())),
+    }
+    return render(request, "console/tokens/list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.TOKENS_WRITE)
+def session_revoke(request: HttpRequest, family: uuid.UUID) -> HttpResponse:
+    """Confirm, then end a session (its refresh-token family and the access tokens from it)."""
+    member = (
+        get_refresh_token_model()
+        .objects.filter(token_family=family, revoked__isnull=True)
+        .select_related("user", "application")
+        .first()
+    )
+    if member is None:
+        raise Http404("no live session with this id")
+    if request.method == "POST":
+        services.session_revoke(
+            actor=request.user, request=request, family=family, user=member.user
+        )
+        messages.success(request, f"Session of {member.user.username} ended.")
+        return redirect("console:token-list")
+    context = {"kind": "session", "user": member.user, "client": member.application}
+    return render(request, "console/tokens/confirm_revoke.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.TOKENS_WRITE)
+def access_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(
+        get_access_token_model().objects.select_related("user", "application"), pk=pk
+    )
+    if request.method == "POST":
+        services.access_token_revoke(actor=request.user, request=request, token=token)
+        messages.success(request, f"Access token #{pk} revoked.")
+        return redirect("console:token-list")
+    context = {"kind": "token", "token": token, "user": token.user, "client": token.application}
+    return render(request, "console/tokens/confirm_revoke.html", context)

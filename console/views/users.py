@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import User
+from console import access, selectors, services
+from console.forms import PasswordResetForm, UserCreateForm, UserRolesForm, UserSearchForm
+from console.views.common import add_errors, page_of
+from roles import selectors as role_selectors
+from roles.models import UserRole
+
+
+@access.console_view(access.USERS_READ)
+def user_list(request: HttpRequest) -> HttpResponse:
+    form = UserSearchForm(request.GET)
+    users = User.objects.order_by("username")
+    q = form.cleaned_data["q"] if form.is_valid() else ""
+    if q:
+        users = users.filter(
+            Q(username__icontains=q) | Q(email__icontains=q) | Q(name__icontains=q)
+        )
+    query = urlencode({"q": q}) if q else ""
+    context = {"form": form, "page": page_of(request, users), "query": query}
+    return render(request, "console/users/list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+def user_create(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"User {user.username} created.")
+            return redirect("console:user-detail", pk=user.pk)
+    return render(request, "console/users/create.html", {"form": form})
+
+
+def _detail(request: HttpRequest, user: User, roles_form: UserRolesForm) -> HttpResponse:
+    assignments = UserRole.objects.filter(user=user).select_related("role").order_by("role__name")
+    context = {
+        "subject": user,
+        "assignments": assignments,
+        "roles_form": roles_form,
+        "effective_roles": sorted(role_selectors.user_grant(user.pk).roles),
+        "sessions": selectors.live_sessions(selectors.now(), user),
+    }
+    return render(request, "console/users/detail.html", context)
+
+
+@access.console_view(access.USERS_READ)
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    held = list(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
+    return _detail(request, user, UserRolesForm(initial={"roles": held}))
+
+
+@require_POST
+@access.console_view(access.USERS_WRITE)
+def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    form = UserRolesForm(request.POST)
+    if form.is_valid():
+        names = [role.name for role in form.cleaned_data["roles"]]
+        try:
+            services.user_roles_set(actor=request.user, request=request, user=user, roles=names)
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Roles of {user.username} saved.")
+            return redirect("console:user-detail", pk=user.pk)
+    return _detail(request, user, form)
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+def user_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Disable (or enable) a user: a confirmation page, then the POST that does it."""
+    user = get_object_or_404(User, pk=pk)
+    if request.method == "POST":
+        if user.pk == request.user.pk:
+            messages.error(request, "You cannot disable your own account.")
+            return redirect("console:user-detail", pk=user.pk)
+        try:
+            services.user_set_active(
+                actor=request.user, request=request, user=user, active=not user.is_active
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            state = "enabled" if user.is_active else "disabled"
+            messages.success(request, f"User {user.username} {state}.")
+        return redirect("console:user-detail", pk=user.pk)
+    return render(request, "console/users/confirm_active.html", {"subject": user})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+def user_password(request: HttpRequest, pk: int) -> HttpResponse:
+    user = get_object_or_404(User, pk=pk)
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_set_password(
+                actor=request.user,
+                request=request,
+                user=user,
+                password=form.cleaned_data["password"],
+            )
+        except ValidationError as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Password of {user.username} reset; their sessions ended.")
+            return redirect("console:user-detail", pk=user.pk)
+    return render(request, "console/users/password.html", {"subject": user, "form": form})

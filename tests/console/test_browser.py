@@ -1,0 +1,235 @@
+"""The console's main journeys in a real browser (Playwright + Debian chromium, headless).
+
+Screenshots of every step land in ``var/screenshots/``. The multi-factor sign-in is made with
+the test-only ``mark_multi_factor`` seam described in ``tests/console/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+from roles import services as role_services
+from tests.conftest import PASSWORD
+from tests.console.conftest import mark_multi_factor
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
+expect = sync_api.expect
+
+pytestmark = [
+    pytest.mark.live,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
+    # (fixtures, the session seam) are plain synchronous code all the same.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 860})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"console-{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/console/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def nav(page, section: str) -> None:
+    page.get_by_role("navigation", name="Console").get_by_role("link", name=section).click()
+
+
+def make_multi_factor(page) -> None:
+    session = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
+    mark_multi_factor(session["value"])
+
+
+@pytest.fixture
+def signed_in(page, live_server, admin):
+    """The admin signed in with a password, then (test seam) with a second factor."""
+    sign_in(page, live_server.url, admin.username)
+    make_multi_factor(page)
+    page.goto(f"{live_server.url}/console/")
+    return page
+
+
+def test_password_only_session_is_sent_to_sign_in_with_a_second_factor(page, live_server, admin):
+    sign_in(page, live_server.url, admin.username)
+    expect(page.get_by_role("heading", name="Sign in with a second factor")).to_be_visible()
+    expect(page.get_by_text("signed in with a password only")).to_be_visible()
+    shot(page, "01-needs-mfa")
+    make_multi_factor(page)
+    page.goto(f"{live_server.url}/console/")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    chart = page.get_by_role("img", name="Access tokens issued and failed sign-ins per hour")
+    expect(chart).to_be_visible()
+    shot(page, "02-dashboard")
+
+
+def test_create_a_role_under_another_and_assign_it(signed_in, admin, grant_roles, make_user):
+    page = signed_in
+    make_user("dave")
+    # Nobody hands out permissions they lack (the hierarchy guard): the admin holds these.
+    grant_roles(admin, "tickets:read", "tickets:close", "GET /api/tickets/**")
+    nav(page, "Roles")
+    page.get_by_role("link", name="New role").click()
+    page.get_by_label("Name").fill("support")
+    page.get_by_label("Permissions").fill("tickets:read")
+    page.get_by_role("button", name="Create role").click()
+    expect(page.get_by_text("Role support created.")).to_be_visible()
+
+    page.get_by_role("link", name="Add a role under it").click()
+    assert page.get_by_role("checkbox", name="support").is_checked()
+    page.get_by_label("Name").fill("support-lead")
+    page.get_by_label("Permissions").fill("tickets:close\nGET /api/tickets/**")
+    shot(page, "03-role-form")
+    page.get_by_role("button", name="Create role").click()
+    rows = page.locator("table.data tbody tr")
+    expect(rows.filter(has_text="tickets:close").filter(has_text="own")).to_have_count(1)
+    inherited = rows.filter(has_text="tickets:read").filter(has_text="inherited from support")
+    expect(inherited).to_have_count(1)
+    shot(page, "04-role-detail")
+
+    nav(page, "Roles")
+    tree = page.get_by_role("list", name="Role hierarchy")
+    nested = tree.locator("li", has=page.get_by_role("link", name="support", exact=True)).locator(
+        "ul"
+    )
+    expect(nested.get_by_role("link", name="support-lead", exact=True)).to_be_visible()
+    shot(page, "05-role-tree")
+
+    nav(page, "Users")
+    page.get_by_label("Search users").fill("dav")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="root")).to_have_count(0)
+    shot(page, "06a-user-search")
+    page.get_by_role("link", name="dave").click()
+    page.get_by_role("checkbox", name="support-lead").check()
+    page.get_by_role("button", name="Save roles").click()
+    expect(page.get_by_text("Roles of dave saved.")).to_be_visible()
+    effective = page.locator("dd", has_text="support-lead")
+    expect(effective.get_by_text("support", exact=True)).to_be_visible()  # inherited
+    shot(page, "06-user-roles")
+
+
+def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in, live_server):
+    page = signed_in
+    nav(page, "Clients")
+    page.get_by_role("link", name="New client").click()
+    page.get_by_label("Name").fill("Billing")
+    page.get_by_role("checkbox", name=re.compile("Authorization code")).uncheck()
+    page.get_by_role("checkbox", name=re.compile("Client credentials")).check()
+    shot(page, "06b-client-form")
+    page.get_by_role("button", name="Create client").click()
+    expect(page.get_by_text("It is shown only this once")).to_be_visible()
+    client_id = page.locator("#client-id").inner_text()
+    secret = page.locator("#client-secret").inner_text()
+    assert len(secret) >= 43
+    shot(page, "07-client-secret-once")
+
+    page.get_by_role("link", name="I have stored it: continue").click()
+    expect(page.get_by_text("stored hashed; it cannot be shown again")).to_be_visible()
+    assert secret not in page.content()
+    page.reload()
+    assert secret not in page.content()
+
+    # The secret works: a machine client gets a token with it, which the console then revokes.
+    token = requests.post(
+        f"{live_server.url}/o/token/",
+        data={"grant_type": "client_credentials"},
+        auth=(client_id, secret),
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    nav(page, "Dashboard")
+    expect(page.locator(".stat", has_text="access tokens issued").get_by_text("1")).to_be_visible()
+    shot(page, "07a-dashboard-activity")
+    nav(page, "Sessions & tokens")
+    row = page.locator("tr", has_text="Billing")
+    expect(row).to_have_count(1)
+    shot(page, "08-tokens")
+    row.get_by_role("link", name=re.compile("Revoke")).click()
+    expect(page.get_by_role("heading", name=re.compile("Revoke access token"))).to_be_visible()
+    page.get_by_role("button", name="Revoke token").click()
+    expect(page.get_by_text("revoked.")).to_be_visible()
+    expect(page.locator("tr", has_text="Billing")).to_have_count(0)
+    shot(page, "09-token-revoked")
+
+
+def test_filter_the_audit_log(signed_in, live_server, make_user):
+    page = signed_in
+    make_user("erin")
+    role_services.role_create(name="auditor", permissions=["audit:read"])
+    nav(page, "Users")
+    page.get_by_role("link", name="erin").click()
+    page.get_by_role("checkbox", name="auditor").check()
+    page.get_by_role("button", name="Save roles").click()
+    page.get_by_role("link", name="Disable").click()
+    expect(page.get_by_role("heading", name="Disable erin?")).to_be_visible()
+    page.get_by_role("button", name="Disable erin").click()
+    expect(page.get_by_text("User erin disabled.")).to_be_visible()
+
+    nav(page, "Audit log")
+    page.get_by_label("Event").fill("user.")
+    page.get_by_label("Outcome").select_option("success")
+    page.get_by_role("button", name="Filter").click()
+    rows = page.locator("table.data tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_text("user.disabled")).to_be_visible()
+    shot(page, "10-audit-filtered")
+
+    page.get_by_label("Event").fill("role.")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.data tbody tr", has_text="role.assigned")).to_have_count(1)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    text = Path(download.value.path()).read_text()
+    assert text.splitlines()[0].startswith("id,ts,event,outcome,actor,target")
+    assert "role.assigned" in text and "user.disabled" not in text
+
+
+def test_keyboard_reaches_the_navigation_with_a_visible_focus(signed_in):
+    page = signed_in
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # brand, sign out, then the skip link appears
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    shot(page, "11-skip-link")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent") == "Users":
+            break
+    assert page.evaluate("document.activeElement.textContent") == "Users"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/users/")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
