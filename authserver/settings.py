@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "roles",
     "mfa",
+    "audit",
 ]
 
 # Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,
@@ -270,6 +271,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "seal-audit-log": {"task": "audit.tasks.seal_audit_log_task", "schedule": 10.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
