@@ -1,5 +1,5 @@
-"""URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /accounts/ (sign-in),
-/device (device flow)."""
+"""URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /api/ (management API),
+/accounts/ (sign-in), /device (device flow)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -14,6 +14,7 @@ urlpatterns = [
     path(".well-known/", include(wellknown_urlpatterns)),
     path(".well-known/authzen-configuration", roles_views.configuration, name="authzen-config"),
     path("access/v1/", include("roles.urls")),
+    path("api/", include("mgmt.api.urls")),
     path("accounts/", include("accounts.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("", lambda request: redirect("accounts:login")),
