@@ -82,12 +82,10 @@ def require_permission(principal: Principal, permission: str) -> None:
 
 
 def require_covers(principal: Principal, permissions: Iterable[str], *, what: str) -> None:
-    """Raise ``EscalationDenied`` unless the caller holds every one of ``permissions``.
-
-    Holding means holding the same permission string (endpoint rules in canonical form); a
-    broader rule is not taken to cover a narrower one, which errs on the side of refusing.
-    """
-    missing = set(permissions) - principal.grant.permissions.strings
+    """Raise ``EscalationDenied`` unless the caller holds every one of ``permissions``:
+    a named permission as such, an endpoint rule within one of its own (``policy.covers``)."""
+    held = principal.grant.permissions
+    missing = {p for p in permissions if not policy.covers(held, p)}
     if missing:
         raise EscalationDenied(what, missing)
 

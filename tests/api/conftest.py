@@ -10,7 +10,7 @@ import pytest
 from roles import services as role_services
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
-from tests.roles.conftest import client_credentials_token
+from tests.roles.conftest import client_credentials_token, make_role  # noqa: F401 (fixture)
 
 
 class Api:
@@ -62,10 +62,15 @@ def caller(client, make_client):
     return make
 
 
+# Everything the tests hand out: the management permissions, the named permissions used in
+# example roles, and every endpoint rule (``* /**`` covers them all).
+ADMIN_PERMISSIONS = (*MANAGEMENT_PERMISSIONS, "orders:read", "orders:write", "* /**")
+
+
 @pytest.fixture
 def admin(caller):
-    """A caller holding every management permission."""
-    return caller(*MANAGEMENT_PERMISSIONS, name="admin")
+    """A caller holding every permission the tests use."""
+    return caller(*ADMIN_PERMISSIONS, name="admin")
 
 
 @pytest.fixture
