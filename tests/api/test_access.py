@@ -130,3 +130,14 @@ def test_problem_shapes(admin):
 def test_api_sets_no_session_or_csrf_cookie(admin):
     response = admin.get("/api/v1/users/")
     assert not response.cookies
+
+
+def test_an_unexpected_error_is_a_bare_500_problem(admin, monkeypatch):
+    from mgmt import selectors
+
+    def explode(**kwargs):
+        raise RuntimeError("SELECT secret FROM /work/wt-api/db")
+
+    monkeypatch.setattr(selectors, "user_list", explode)
+    body = assert_problem(admin.get("/api/v1/users/"), 500, "internal-error")
+    assert "secret" not in str(body)
