@@ -16,9 +16,10 @@ from tests.roles.conftest import client_credentials_token, make_role  # noqa: F4
 class Api:
     """Django's test client speaking JSON with a bearer token."""
 
-    def __init__(self, http: Any, token: str | None) -> None:
+    def __init__(self, http: Any, token: str | None, credentials: tuple[str, str] = ("", "")):
         self.http = http
         self.token = token
+        self.credentials = credentials  # (client_id, secret) of the caller's own client
 
     def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
         if self.token is not None:
@@ -57,7 +58,7 @@ def caller(client, make_client):
         role_services.role_create(name=f"{name}-role", permissions=permissions)
         app, secret = make_client(client_id=name, name=name)
         role_services.client_roles_set(client=app, assignments=[AssignmentSpec(f"{name}-role")])
-        return Api(client, client_credentials_token(client, name, secret))
+        return Api(client, client_credentials_token(client, name, secret), (name, secret))
 
     return make
 

@@ -43,7 +43,9 @@ class ManagementApi(APIView):
     permission_classes = [HasManagementPermission]
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
-    metadata_class = None  # OPTIONS answers 405 instead of describing the endpoint
+    # No OPTIONS (it would describe the endpoint) and no TRACE: both answer 405, and Allow
+    # lists only what an endpoint implements.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
     pagination_class = Pagination
     read_permission: ClassVar[str]
     write_permission: ClassVar[str]
