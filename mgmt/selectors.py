@@ -12,7 +12,11 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    get_access_token_model,
+    get_refresh_token_model,
+)
 
 from accounts.models import User
 from audit.models import AuditEvent
@@ -79,7 +83,7 @@ def client_list(*, ordering: str = "client_id", is_active: bool | None = None) -
     return clients.order_by(ordering, "id")
 
 
-def user_access_tokens(user: User) -> QuerySet:
+def user_access_tokens(user: User) -> QuerySet[AbstractAccessToken]:
     """The user's access tokens that have not expired (revoked ones no longer exist)."""
     return (
         get_access_token_model()
@@ -89,7 +93,7 @@ def user_access_tokens(user: User) -> QuerySet:
     )
 
 
-def user_access_token(user: User, token_id: int):  # noqa: ANN201 - DOT's swappable model
+def user_access_token(user: User, token_id: int) -> AbstractAccessToken | None:
     """One live access token of ``user``, or None (another user's token is None too)."""
     return user_access_tokens(user).filter(pk=token_id).first()
 

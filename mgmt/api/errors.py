@@ -124,7 +124,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's ``EXCEPTION_HANDLER`` for the management API: everything becomes a problem."""
     set_rollback()
     request = context.get("request")
-    if isinstance(exc, access.NotFound) or isinstance(exc, Http404):
+    if isinstance(exc, (access.NotFound, Http404)):
         return _response(NOT_FOUND, "The requested resource does not exist.")
     if isinstance(exc, access.AccessError):
         if request is not None:

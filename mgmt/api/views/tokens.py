@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
+from oauth2_provider.models import AbstractAccessToken
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,7 +40,7 @@ class SessionOutput(serializers.Serializer):
     last_refreshed = serializers.DateTimeField(allow_null=True)
 
 
-def present_token(token: Any) -> dict[str, Any]:
+def present_token(token: AbstractAccessToken) -> dict[str, Any]:
     return AccessTokenOutput(token).data
 
 
@@ -60,7 +61,7 @@ class UserTokensApi(TokenApi):
 
 
 class UserTokenApi(TokenApi):
-    def _token(self, username: str, token_id: int, *, for_write: bool) -> Any:
+    def _token(self, username: str, token_id: int, *, for_write: bool) -> AbstractAccessToken:
         user = access.access_user(self.principal, username, for_write=for_write)
         token = selectors.user_access_token(user, token_id)
         if token is None:
