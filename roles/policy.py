@@ -197,8 +197,9 @@ def _segments_cover(held: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
     """Whether every path ``wanted`` matches is matched by ``held`` (both rule patterns).
 
     ``*`` in ``held`` covers a literal or ``*``; only ``**`` covers ``**`` (which may be zero
-    or many segments); a literal covers only the same literal. Sound, and exact for the
-    patterns rules can express.
+    or many segments); a literal covers only the same literal. Sound: it never answers True
+    for a pattern that matches a path ``held`` does not; it may answer False for an equivalent
+    spelling (``/*/**`` against ``/**/*``), which only means refusing.
     """
 
     @functools.cache
@@ -225,7 +226,6 @@ def covers(held: PermissionSet, permission: str) -> bool:
         return wanted in held.named
     return any(
         rule.method in (ANY_METHOD, wanted.method)
-        and (wanted.method != ANY_METHOD or rule.method == ANY_METHOD)
         and _segments_cover(rule.segments, wanted.segments)
         for rule in held.rules
     )
