@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "oauth",
     "oauth2_provider",
@@ -92,6 +94,7 @@ MACHINE_PATH_PREFIXES = (
     "/bench/",
     "/health/",
     "/metrics",
+    "/api/",  # management API: bearer tokens only, no session or CSRF (mgmt/api)
 )
 
 ROOT_URLCONF = "authserver.urls"
@@ -348,6 +351,23 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "mgmt.api.schema.ProblemAutoSchema",
+}
+
+# OpenAPI for the management API (/api/v1/schema/), docs assets served locally (sidecar).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "authserver management API",
+    "DESCRIPTION": "Users, roles, role assignments, clients, tokens and the audit log. "
+    "Callers present an access token of ours (`Authorization: Bearer`); every operation "
+    "needs a named permission held through the caller's roles. Errors are RFC 9457 "
+    "problem details.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Requests per minute one client (or user, or API key) may make through the gateway endpoint.

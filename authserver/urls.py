@@ -1,6 +1,6 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
-enforcement), /accounts/ (sign-in), /mfa/ (second factors), /device (device flow), /console/
-(admin console)."""
+enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /device
+(device flow), /console/ (admin console)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -23,6 +23,7 @@ urlpatterns = [
     path("gateway/auth", gateway.nginx_auth, name="gateway-nginx"),
     path("gateway/envoy", gateway.envoy_auth, name="gateway-envoy-root"),
     path("gateway/envoy/<path:path>", gateway.envoy_auth, name="gateway-envoy"),
+    path("api/", include("mgmt.api.urls")),
     path("accounts/", include("accounts.urls")),
     path("mfa/", include("mfa.urls")),
     path("console/", include("console.urls")),

@@ -17,6 +17,7 @@ Rules are compiled once per permission set into one regular expression per metho
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -190,6 +191,44 @@ def compile_permissions(permissions: Iterable[str]) -> PermissionSet:
         for method, patterns in by_method.items()
     }
     return PermissionSet(frozenset(named), tuple(sorted(rules, key=str)), matchers)
+
+
+def _segments_cover(held: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
+    """Whether every path ``wanted`` matches is matched by ``held`` (both rule patterns).
+
+    ``*`` in ``held`` covers a literal or ``*``; only ``**`` covers ``**`` (which may be zero
+    or many segments); a literal covers only the same literal. Sound: it never answers True
+    for a pattern that matches a path ``held`` does not; it may answer False for an equivalent
+    spelling (``/*/**`` against ``/**/*``), which only means refusing.
+    """
+
+    @functools.cache
+    def match(i: int, j: int) -> bool:
+        if i == len(held):
+            return j == len(wanted)
+        if held[i] == "**":
+            return match(i + 1, j) or (j < len(wanted) and match(i, j + 1))
+        if j == len(wanted) or wanted[j] == "**":
+            return False
+        if held[i] == "*" or held[i] == wanted[j]:
+            return match(i + 1, j + 1)
+        return False
+
+    return match(0, 0)
+
+
+def covers(held: PermissionSet, permission: str) -> bool:
+    """Whether holding ``held`` includes everything ``permission`` allows: a named permission
+    must be held as such; an endpoint rule must fall within a held rule (same method or
+    ``*``, and a pattern matching every path the rule matches)."""
+    wanted = parse_permission(permission)
+    if not isinstance(wanted, EndpointRule):
+        return wanted in held.named
+    return any(
+        rule.method in (ANY_METHOD, wanted.method)
+        and _segments_cover(rule.segments, wanted.segments)
+        for rule in held.rules
+    )
 
 
 # --- roles and the graph ----------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""OpenAPI generation (drf-spectacular): problem-details responses and the Bearer scheme.
+
+Every operation documents the problem details it can answer with, so schema-driven clients and
+Schemathesis see error bodies as part of the contract, not as surprises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+from mgmt.api import errors
+
+# Errors any operation of the API may answer with (500 is a bug, not a contract).
+ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 415)
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.URLField(help_text="Stable URI identifying the kind of problem.")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.JSONField(
+        required=False, help_text="Validation messages by field (validation-error only)."
+    )
+
+    class Meta:
+        ref_name = "Problem"
+
+
+class ProblemAutoSchema(AutoSchema):
+    def get_serializer_name(self, serializer: serializers.Serializer, direction: str) -> str:
+        """Nested serializers (``UsersApi.CreateInput``) are named after their view too, so
+        the many ``CreateInput`` classes become distinct components."""
+        cls = serializer if isinstance(serializer, type) else type(serializer)
+        return cls.__qualname__.replace(".", "")
+
+    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for status in ERROR_STATUSES:
+            responses.setdefault(
+                str(status),
+                self._get_response_for_code(
+                    ProblemSerializer(),
+                    str(status),
+                    media_types=[errors.PROBLEM_CONTENT_TYPE],
+                    direction=direction,
+                ),
+            )
+        return responses
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "mgmt.api.authentication.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

@@ -1,0 +1,105 @@
+"""A user's live access tokens and sign-in sessions (token families): list, read, revoke.
+
+A token or session is looked up *under* its user, so an id that belongs to someone else is
+the same 404 as an id that does not exist (OWASP API1). Revoking needs the hierarchy guard on
+the user, like any other write to that user.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from oauth2_provider.models import AbstractAccessToken
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from mgmt import selectors, services
+from mgmt.api.views.base import ManagementApi
+from oauth.models import AuthContext
+from roles import access
+
+
+class AccessTokenOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    client_id = serializers.CharField(source="application.client_id")
+    scope = serializers.CharField(allow_blank=True)
+    created = serializers.DateTimeField()
+    expires = serializers.DateTimeField()
+
+
+class SessionOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    client_id = serializers.CharField(source="client.client_id")
+    auth_time = serializers.DateTimeField()
+    amr = serializers.ListField(child=serializers.CharField())
+    acr = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    last_refreshed = serializers.DateTimeField(allow_null=True)
+
+
+def present_token(token: AbstractAccessToken) -> dict[str, Any]:
+    return AccessTokenOutput(token).data
+
+
+def present_session(session: AuthContext) -> dict[str, Any]:
+    return SessionOutput(session).data
+
+
+class TokenApi(ManagementApi):
+    read_permission = access.TOKENS_READ
+    write_permission = access.TOKENS_WRITE
+
+
+class UserTokensApi(TokenApi):
+    @extend_schema(responses=AccessTokenOutput(many=True))
+    def get(self, request: Request, username: str) -> Response:
+        user = access.access_user(self.principal, username, for_write=False)
+        return self.paginate(selectors.user_access_tokens(user), present_token)
+
+
+class UserTokenApi(TokenApi):
+    def _token(self, username: str, token_id: int, *, for_write: bool) -> AbstractAccessToken:
+        user = access.access_user(self.principal, username, for_write=for_write)
+        token = selectors.user_access_token(user, token_id)
+        if token is None:
+            raise access.NotFound("token")
+        return token
+
+    @extend_schema(responses=AccessTokenOutput)
+    def get(self, request: Request, username: str, token_id: int) -> Response:
+        return Response(present_token(self._token(username, token_id, for_write=False)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, username: str, token_id: int) -> Response:
+        token = self._token(username, token_id, for_write=True)
+        services.access_token_revoke(actor=self.principal, request=request, token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserSessionsApi(TokenApi):
+    @extend_schema(responses=SessionOutput(many=True))
+    def get(self, request: Request, username: str) -> Response:
+        user = access.access_user(self.principal, username, for_write=False)
+        return self.paginate(selectors.user_sessions(user), present_session)
+
+
+class UserSessionApi(TokenApi):
+    def _session(self, username: str, session_id: uuid.UUID, *, for_write: bool) -> AuthContext:
+        user = access.access_user(self.principal, username, for_write=for_write)
+        session = selectors.user_session(user, session_id)
+        if session is None:
+            raise access.NotFound("session")
+        return session
+
+    @extend_schema(responses=SessionOutput)
+    def get(self, request: Request, username: str, session_id: uuid.UUID) -> Response:
+        return Response(present_session(self._session(username, session_id, for_write=False)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, username: str, session_id: uuid.UUID) -> Response:
+        session = self._session(username, session_id, for_write=True)
+        services.session_revoke(actor=self.principal, request=request, session=session)
+        return Response(status=status.HTTP_204_NO_CONTENT)

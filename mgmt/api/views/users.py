@@ -1,0 +1,111 @@
+"""Users: list, create, read, update, disable/enable, set password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from mgmt import selectors, services
+from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from roles import access
+from roles.selectors import user_roles
+
+
+class UserOutput(serializers.Serializer):
+    username = serializers.CharField()
+    email = serializers.EmailField(allow_blank=True)
+    name = serializers.CharField(allow_blank=True)
+    is_active = serializers.BooleanField()
+    mfa_required = serializers.BooleanField()
+    date_joined = serializers.DateTimeField()
+    last_login = serializers.DateTimeField(allow_null=True)
+    roles = serializers.ListField(
+        child=serializers.CharField(), help_text="Effective roles, inherited ones included."
+    )
+
+
+def present_user(user: User) -> dict[str, Any]:
+    return UserOutput({**vars(user), "roles": user_roles(user)}).data
+
+
+class UserApi(ManagementApi):
+    read_permission = access.USERS_READ
+    write_permission = access.USERS_WRITE
+
+
+class UsersApi(UserApi):
+    class FilterInput(StrictSerializer):
+        ordering = serializers.ChoiceField(
+            choices=selectors.USER_ORDERINGS, required=False, default="username"
+        )
+        is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+        username = serializers.CharField(
+            required=False, max_length=150, help_text="Username prefix."
+        )
+
+    class CreateInput(StrictSerializer):
+        username = serializers.CharField(max_length=150)
+        email = serializers.EmailField(required=False, default="")
+        name = serializers.CharField(required=False, default="", max_length=255)
+        password = serializers.CharField(
+            required=False, max_length=4096, write_only=True, trim_whitespace=False
+        )
+
+    @extend_schema(parameters=[FilterInput], responses=UserOutput(many=True))
+    def get(self, request: Request) -> Response:
+        return self.paginate(selectors.user_list(**query(self.FilterInput, request)), present_user)
+
+    @extend_schema(request=CreateInput, responses={201: UserOutput})
+    def post(self, request: Request) -> Response:
+        data = validated(self.CreateInput, request.data)
+        user = services.user_create(actor=self.principal, request=request, **data)
+        return Response(present_user(user), status=status.HTTP_201_CREATED)
+
+
+class UserDetailApi(UserApi):
+    class UpdateInput(StrictSerializer):
+        email = serializers.EmailField(required=False)
+        name = serializers.CharField(required=False, max_length=255, allow_blank=True)
+
+    @extend_schema(responses=UserOutput)
+    def get(self, request: Request, username: str) -> Response:
+        return Response(present_user(access.access_user(self.principal, username, for_write=False)))
+
+    @extend_schema(request=UpdateInput, responses=UserOutput)
+    def patch(self, request: Request, username: str) -> Response:
+        data = validated(self.UpdateInput, request.data)
+        user = access.access_user(self.principal, username, for_write=True)
+        services.user_update(actor=self.principal, request=request, user=user, **data)
+        return Response(present_user(user))
+
+
+class UserActiveApi(UserApi):
+    """``POST .../disable`` or ``.../enable`` (``active`` is set per route). Disabling ends
+    every session and token of the user at once."""
+
+    active: bool = True
+
+    @extend_schema(request=None, responses=UserOutput)
+    def post(self, request: Request, username: str) -> Response:
+        user = access.access_user(self.principal, username, for_write=True)
+        services.user_set_active(
+            actor=self.principal, request=request, user=user, active=self.active
+        )
+        return Response(present_user(user))
+
+
+class UserPasswordApi(UserApi):
+    class Input(StrictSerializer):
+        password = serializers.CharField(max_length=4096, write_only=True, trim_whitespace=False)
+
+    @extend_schema(request=Input, responses={204: None})
+    def post(self, request: Request, username: str) -> Response:
+        data = validated(self.Input, request.data)
+        user = access.access_user(self.principal, username, for_write=True)
+        services.user_set_password(actor=self.principal, request=request, user=user, **data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

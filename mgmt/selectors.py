@@ -1,0 +1,139 @@
+"""Management reads: list querysets with their filters and orderings.
+
+Filters and orderings are keyword arguments already validated by the caller (the API's filter
+serializers allow only the fields named here), so no user input reaches ``order_by`` or a
+lookup name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    get_access_token_model,
+    get_refresh_token_model,
+)
+
+from accounts.models import User
+from audit.models import AuditEvent
+from oauth.models import AuthContext, Client
+from roles import policy, selectors
+from roles.models import ClientRole, Role, UserRole
+
+USER_ORDERINGS = ("username", "-username", "date_joined", "-date_joined", "id", "-id")
+ROLE_ORDERINGS = ("name", "-name", "created_at", "-created_at")
+CLIENT_ORDERINGS = ("client_id", "-client_id", "name", "-name", "created", "-created")
+
+
+def user_list(
+    *, ordering: str = "username", is_active: bool | None = None, username: str = ""
+) -> QuerySet[User]:
+    users = User.objects.all()
+    if is_active is not None:
+        users = users.filter(is_active=is_active)
+    if username:
+        users = users.filter(username__startswith=username)
+    return users.order_by(ordering, "id")
+
+
+def role_list(*, ordering: str = "name") -> QuerySet[Role]:
+    return Role.objects.prefetch_related("parents", "permissions").order_by(ordering, "id")
+
+
+@dataclass(frozen=True)
+class RoleView:
+    """A role with its permissions split into own and inherited, and its ancestors."""
+
+    role: Role
+    parents: list[str]
+    own_permissions: list[str]
+    inherited_permissions: list[str]
+    ancestors: list[str]
+
+
+def role_view(role: Role) -> RoleView:
+    graph = selectors.role_graph()
+    own = {p.value for p in role.permissions.all()}
+    effective = policy.effective_permissions(graph, [role.name])
+    return RoleView(
+        role=role,
+        parents=sorted(p.name for p in role.parents.all()),
+        own_permissions=sorted(own),
+        inherited_permissions=sorted(effective - own),
+        ancestors=sorted(policy.effective_roles(graph, [role.name]) - {role.name}),
+    )
+
+
+def user_assignments(user: User) -> QuerySet[UserRole]:
+    return UserRole.objects.filter(user=user).select_related("role").order_by("role__name")
+
+
+def client_assignments(client: Client) -> QuerySet[ClientRole]:
+    return ClientRole.objects.filter(client=client).select_related("role").order_by("role__name")
+
+
+def client_list(*, ordering: str = "client_id", is_active: bool | None = None) -> QuerySet[Client]:
+    clients = Client.objects.all()
+    if is_active is not None:
+        clients = clients.filter(is_active=is_active)
+    return clients.order_by(ordering, "id")
+
+
+def user_access_tokens(user: User) -> QuerySet[AbstractAccessToken]:
+    """The user's access tokens that have not expired (revoked ones no longer exist)."""
+    return (
+        get_access_token_model()
+        .objects.filter(user=user, expires__gt=timezone.now())
+        .select_related("application")
+        .order_by("-created", "-id")
+    )
+
+
+def user_access_token(user: User, token_id: int) -> AbstractAccessToken | None:
+    """One live access token of ``user``, or None (another user's token is None too)."""
+    return user_access_tokens(user).filter(pk=token_id).first()
+
+
+def user_sessions(user: User) -> QuerySet[AuthContext]:
+    """Sign-ins of ``user`` whose refresh-token family still has a live member."""
+    family = get_refresh_token_model().objects.filter(token_family=OuterRef("token_family"))
+    latest = family.order_by("-created").values("created")[:1]
+    return (
+        AuthContext.objects.filter(user=user, token_family__isnull=False)
+        .filter(Exists(family.filter(revoked__isnull=True)))
+        .annotate(last_refreshed=Subquery(latest))
+        .select_related("client")
+        .order_by("-created_at")
+    )
+
+
+def user_session(user: User, session_id: object) -> AuthContext | None:
+    return user_sessions(user).filter(pk=session_id).first()
+
+
+def audit_events(
+    *,
+    actor: str = "",
+    event: str = "",
+    outcome: str = "",
+    target: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """Audit events matching every filter given, newest first."""
+    events = AuditEvent.objects.all()
+    exact = {"actor": actor, "event": event, "outcome": outcome, "target": target}
+    events = events.filter(**{field: value for field, value in exact.items() if value})
+    if since is not None:
+        events = events.filter(ts__gte=since)
+    if until is not None:
+        events = events.filter(ts__lt=until)
+    return events.order_by("-ts", "-id")
+
+
+def audit_event(event_id: int) -> AuditEvent | None:
+    return AuditEvent.objects.filter(pk=event_id).first()

@@ -1,0 +1,388 @@
+"""Management writes: guard, change, audit, all in one transaction.
+
+Each function takes the acting ``Principal`` and the request (for the audit row's ip, user agent
+and request id) keyword-only, applies the hierarchy guard of ``roles.access`` where the change
+could hand out permissions, calls the domain service (``accounts``, ``roles``, ``oauth``) and
+records one audit event. The transaction covers all three, so an event exists exactly when its
+change does, and a refused or failed change leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    get_access_token_model,
+    get_refresh_token_model,
+    revoke_access_token,
+)
+
+from accounts import services as account_services
+from accounts.models import User
+from audit.services import record
+from oauth import services as client_services
+from oauth.models import AuthContext, Client
+from roles import access, policy
+from roles import services as role_services
+from roles.decisions import Principal
+from roles.models import Assignment, ClientRole, Role, UserRole
+from roles.services import AssignmentSpec
+
+
+def actor_name(principal: Principal) -> str:
+    """How a principal appears in the audit log: a username, or ``client:<client_id>``."""
+    return principal.username or f"client:{principal.client_id}"
+
+
+def _record(event: str, *, actor: Principal, request: HttpRequest | None, **data: Any) -> None:
+    record(event, actor=actor_name(actor), request=request, **data)
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Principal,
+    request: HttpRequest | None,
+    username: str,
+    password: str | None = None,
+    email: str = "",
+    name: str = "",
+) -> User:
+    user = account_services.user_create(
+        username=username, password=password, email=email, name=name
+    )
+    _record("user.created", actor=actor, request=request, target=user.username)
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *, actor: Principal, request: HttpRequest | None, user: User, **fields: str
+) -> User:
+    """Set ``email``/``name`` (only those: anything privileged is not a parameter here)."""
+    changes = {k: v for k, v in fields.items() if k in ("email", "name")}
+    if account_services.user_update(user=user, **changes):
+        _record(
+            "user.updated",
+            actor=actor,
+            request=request,
+            target=user.username,
+            fields=sorted(changes),
+        )
+    return user
+
+
+def _end_sessions(user: User) -> None:
+    """Revoke every refresh-token family and access token of ``user`` (RFC 9700 §4.14.2)."""
+    refresh_model = get_refresh_token_model()
+    families = (
+        refresh_model.objects.filter(user=user, revoked__isnull=True)
+        .exclude(token_family=None)
+        .values_list("token_family", flat=True)
+        .distinct()
+    )
+    for family in list(families):
+        refresh_model.revoke_family(family)
+    for refresh in refresh_model.objects.filter(user=user, revoked__isnull=True):
+        refresh.revoke()
+    get_access_token_model().objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def user_set_active(
+    *, actor: Principal, request: HttpRequest | None, user: User, active: bool
+) -> User:
+    """Enable or disable ``user``; disabling also ends all of the user's sessions and tokens."""
+    if account_services.user_update(user=user, is_active=active):
+        _record(
+            "user.enabled" if active else "user.disabled",
+            actor=actor,
+            request=request,
+            target=user.username,
+        )
+    if not active:
+        _end_sessions(user)
+    return user
+
+
+@transaction.atomic
+def user_set_password(
+    *, actor: Principal, request: HttpRequest | None, user: User, password: str
+) -> None:
+    """Set a new password (validated) and end the user's sessions (ASVS 7.4.3)."""
+    account_services.user_update(user=user, password=password)
+    _end_sessions(user)
+    _record("user.password_set", actor=actor, request=request, target=user.username)
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+def _canonical(permissions: Sequence[str]) -> list[str]:
+    try:
+        return sorted({policy.canonical_permission(p) for p in permissions})
+    except policy.PolicyError as exc:
+        raise ValidationError({"permissions": [str(exc)]}) from None
+
+
+def _guard_role_shape(
+    actor: Principal, name: str, parents: Sequence[str], permissions: Sequence[str]
+) -> None:
+    """The role as it will be (own plus inherited permissions) must be within the caller's."""
+    effective = set(_canonical(permissions)) | access.role_permissions(parents)
+    access.require_covers(actor, effective, what=f"Role {name!r}")
+
+
+@transaction.atomic
+def role_create(
+    *,
+    actor: Principal,
+    request: HttpRequest | None,
+    name: str,
+    description: str = "",
+    parents: Sequence[str] = (),
+    permissions: Sequence[str] = (),
+    require_mfa: bool = False,
+) -> Role:
+    _guard_role_shape(actor, name, parents, permissions)
+    role = role_services.role_create(
+        name=name,
+        description=description,
+        parents=parents,
+        permissions=permissions,
+        require_mfa=require_mfa,
+    )
+    _record(
+        "role.created",
+        actor=actor,
+        request=request,
+        target=role.name,
+        parents=sorted(parents),
+        permissions=_canonical(permissions),
+        require_mfa=require_mfa,
+    )
+    return role
+
+
+@transaction.atomic
+def role_update(
+    *,
+    actor: Principal,
+    request: HttpRequest | None,
+    role: Role,
+    description: str | None = None,
+    parents: Sequence[str] | None = None,
+    permissions: Sequence[str] | None = None,
+    require_mfa: bool | None = None,
+) -> Role:
+    """Change ``role``; the caller must hold what it has now (``access_role(for_write=True)``)
+    and what it will have."""
+    new_parents = parents if parents is not None else role.parents.values_list("name", flat=True)
+    new_permissions = (
+        permissions if permissions is not None else role.permissions.values_list("value", flat=True)
+    )
+    _guard_role_shape(actor, role.name, list(new_parents), list(new_permissions))
+    changed = role_services.role_update(
+        role=role,
+        description=description,
+        parents=parents,
+        permissions=permissions,
+        require_mfa=require_mfa,
+    )
+    if changed:
+        given = {
+            "description": description,
+            "parents": parents,
+            "permissions": permissions,
+            "require_mfa": require_mfa,
+        }
+        _record(
+            "role.updated",
+            actor=actor,
+            request=request,
+            target=role.name,
+            fields=sorted(k for k, v in given.items() if v is not None),
+        )
+    return role
+
+
+@transaction.atomic
+def role_delete(
+    *, actor: Principal, request: HttpRequest | None, role: Role, force: bool = False
+) -> None:
+    name = role.name
+    role_services.role_delete(role=role, force=force)
+    _record("role.deleted", actor=actor, request=request, target=name, force=force)
+
+
+# --- role assignments -------------------------------------------------------------------------
+
+
+def _specs(rows: Sequence[Assignment]) -> dict[str, datetime | None]:
+    return {row.role.name: row.expires_at for row in rows}
+
+
+def _change_assignment(
+    *,
+    actor: Principal,
+    request: HttpRequest | None,
+    rows: Sequence[Assignment],
+    setter: Callable[[Sequence[AssignmentSpec]], bool],
+    target: str,
+    role: Role,
+    expires_at: datetime | None,
+    remove: bool,
+) -> bool:
+    """Add/update (or remove) one assignment among ``rows``; returns whether it was new/held."""
+    access.require_covers(actor, access.role_permissions([role.name]), what=f"Role {role.name!r}")
+    wanted = _specs(rows)
+    existed = role.name in wanted
+    if remove:
+        if not existed:
+            raise access.NotFound("role assignment")
+        del wanted[role.name]
+    else:
+        wanted[role.name] = expires_at
+    if setter([AssignmentSpec(name, expiry) for name, expiry in wanted.items()]):
+        _record(
+            "role.unassigned" if remove else "role.assigned",
+            actor=actor,
+            request=request,
+            target=target,
+            role=role.name,
+            expires_at=None if remove or expires_at is None else expires_at.isoformat(),
+        )
+    return existed
+
+
+def _user_rows(user: User) -> list[UserRole]:
+    return list(UserRole.objects.filter(user=user).select_related("role"))
+
+
+def _client_rows(client: Client) -> list[ClientRole]:
+    return list(ClientRole.objects.filter(client=client).select_related("role"))
+
+
+@transaction.atomic
+def user_role_set(
+    *,
+    actor: Principal,
+    request: HttpRequest | None,
+    user: User,
+    role: Role,
+    expires_at: datetime | None = None,
+    remove: bool = False,
+) -> bool:
+    """Give ``user`` the role (until ``expires_at``), or take it away; returns whether the user
+    held it before."""
+    return _change_assignment(
+        actor=actor,
+        request=request,
+        rows=_user_rows(user),
+        setter=lambda specs: role_services.user_roles_set(user=user, assignments=specs),
+        target=f"user:{user.username}",
+        role=role,
+        expires_at=expires_at,
+        remove=remove,
+    )
+
+
+@transaction.atomic
+def client_role_set(
+    *,
+    actor: Principal,
+    request: HttpRequest | None,
+    client: Client,
+    role: Role,
+    expires_at: datetime | None = None,
+    remove: bool = False,
+) -> bool:
+    """As ``user_role_set``, for what a client may do with its own tokens."""
+    return _change_assignment(
+        actor=actor,
+        request=request,
+        rows=_client_rows(client),
+        setter=lambda specs: role_services.client_roles_set(client=client, assignments=specs),
+        target=f"client:{client.client_id}",
+        role=role,
+        expires_at=expires_at,
+        remove=remove,
+    )
+
+
+# --- clients ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def client_create(
+    *, actor: Principal, request: HttpRequest | None, spec: dict[str, Any]
+) -> tuple[Client, str | None]:
+    """Create a client; returns it with its secret, to be shown once (None when it has none)."""
+    client, secret = client_services.client_create(spec=spec)
+    _record("client.created", actor=actor, request=request, target=client.client_id)
+    return client, secret
+
+
+@transaction.atomic
+def client_update(
+    *, actor: Principal, request: HttpRequest | None, client: Client, spec: dict[str, Any]
+) -> tuple[Client, str | None]:
+    """Update a client; returns it with a new secret when the change made one necessary."""
+    changed, secret = client_services.client_update(client=client, spec=spec)
+    if changed:
+        _record(
+            "client.updated",
+            actor=actor,
+            request=request,
+            target=client.client_id,
+            fields=sorted(spec),
+        )
+    return client, secret
+
+
+@transaction.atomic
+def client_rotate_secret(*, actor: Principal, request: HttpRequest | None, client: Client) -> str:
+    """A new secret replaces the old one at once; returned here and never again."""
+    if not client.client_secret:
+        raise ValidationError("This client does not authenticate with a client secret.")
+    secret = client_services.client_rotate_secret(client=client)
+    _record("client.secret_rotated", actor=actor, request=request, target=client.client_id)
+    return secret
+
+
+# --- tokens and sessions ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def access_token_revoke(
+    *, actor: Principal, request: HttpRequest | None, token: AbstractAccessToken
+) -> None:
+    """Revoke an access token and the refresh token bound to it (RFC 7009 §2.1)."""
+    target = f"user:{token.user.username}" if token.user else ""
+    data = {"access_id": token.pk, "client_id": token.application.client_id}
+    revoke_access_token(token)
+    _record("token.revoked", actor=actor, request=request, target=target, **data)
+
+
+@transaction.atomic
+def session_revoke(*, actor: Principal, request: HttpRequest | None, session: AuthContext) -> None:
+    """End a sign-in session: its whole refresh-token family and the access tokens from it."""
+    get_refresh_token_model().revoke_family(session.token_family)
+    get_access_token_model().objects.filter(pk=session.first_access_token_id).delete()
+    _record(
+        "session.revoked",
+        actor=actor,
+        request=request,
+        target=f"user:{session.user.username}",
+        session_id=str(session.pk),
+        client_id=session.client.client_id,
+    )

@@ -1,0 +1,124 @@
+"""The one choke point for management authorisation (Zulip's ``access_*_by_id`` style).
+
+Who may do what is decided here and nowhere else:
+- ``require_permission(principal, perm)``: the caller holds the named permission through its
+  roles (a user token: the user's effective permissions; a client's own token: the client's).
+  No superuser shortcut: Django's ``is_superuser``/``is_staff`` flags mean nothing here.
+- ``require_covers(principal, permissions)``: the hierarchy guard. A caller may only hand out,
+  create, change or take away what it holds itself, so a role manager cannot grant a role above
+  its own level, give itself more, or act on someone who outranks it.
+- ``access_user`` / ``access_role`` / ``access_client``: fetch one object for the caller. A
+  missing object raises ``NotFound`` (the same for every caller); ``for_write`` also applies the
+  hierarchy guard to what the object holds.
+
+Callers resolve the principal first (``roles.decisions.principal_for_token``); errors are typed
+data that the API maps to problem details in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from oauth.models import Client
+from roles import policy, selectors
+from roles.decisions import Principal
+from roles.models import Role
+
+# Named permissions of the management API (issue 7).
+USERS_READ = "users:read"
+USERS_WRITE = "users:write"
+ROLES_READ = "roles:read"
+ROLES_WRITE = "roles:write"
+CLIENTS_READ = "clients:read"
+CLIENTS_WRITE = "clients:write"
+TOKENS_READ = "tokens:read"
+TOKENS_WRITE = "tokens:write"
+AUDIT_READ = "audit:read"
+MANAGEMENT_PERMISSIONS = (
+    USERS_READ,
+    USERS_WRITE,
+    ROLES_READ,
+    ROLES_WRITE,
+    CLIENTS_READ,
+    CLIENTS_WRITE,
+    TOKENS_READ,
+    TOKENS_WRITE,
+    AUDIT_READ,
+)
+
+
+class AccessError(Exception):
+    """Base of the access decisions below; the message is safe to show to the caller."""
+
+
+class PermissionMissing(AccessError):
+    def __init__(self, permission: str) -> None:
+        super().__init__(f"This operation needs the {permission} permission.")
+        self.permission = permission
+
+
+class EscalationDenied(AccessError):
+    """The change would give (or take from) someone permissions the caller does not hold."""
+
+    def __init__(self, what: str, missing: Iterable[str]) -> None:
+        self.missing = sorted(missing)
+        super().__init__(
+            f"{what} carries permissions you do not hold yourself: {', '.join(self.missing)}."
+        )
+
+
+class NotFound(AccessError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"No such {kind}.")
+        self.kind = kind
+
+
+def require_permission(principal: Principal, permission: str) -> None:
+    if not principal.grant.allows(permission, None, None):
+        raise PermissionMissing(permission)
+
+
+def require_covers(principal: Principal, permissions: Iterable[str], *, what: str) -> None:
+    """Raise ``EscalationDenied`` unless the caller holds every one of ``permissions``:
+    a named permission as such, an endpoint rule within one of its own (``policy.covers``)."""
+    held = principal.grant.permissions
+    missing = {p for p in permissions if not policy.covers(held, p)}
+    if missing:
+        raise EscalationDenied(what, missing)
+
+
+def role_permissions(role_names: Iterable[str]) -> frozenset[str]:
+    """Effective permissions (own and inherited) of holding ``role_names``."""
+    return policy.effective_permissions(selectors.role_graph(), role_names)
+
+
+def access_user(principal: Principal, username: str, *, for_write: bool) -> AbstractBaseUser:
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise NotFound("user")
+    if for_write:
+        held = selectors.user_grant(user.pk).permissions.strings
+        require_covers(principal, held, what=f"User {user.get_username()!r}")
+    return user
+
+
+def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
+    role = Role.objects.filter(name=name).first()
+    if role is None:
+        raise NotFound("role")
+    if for_write:
+        require_covers(principal, role_permissions([role.name]), what=f"Role {role.name!r}")
+    return role
+
+
+def access_client(principal: Principal, client_id: str, *, for_write: bool) -> Client:
+    client = Client.objects.filter(client_id=client_id).first()
+    if client is None:
+        raise NotFound("client")
+    if for_write:
+        held = selectors.client_grant(client).permissions.strings
+        require_covers(principal, held, what=f"Client {client.client_id!r}")
+    return client

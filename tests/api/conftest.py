@@ -1,0 +1,93 @@
+"""Fixtures for the management API: callers holding chosen permissions, and a JSON client."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from roles import services as role_services
+from roles.access import MANAGEMENT_PERMISSIONS
+from roles.services import AssignmentSpec
+from tests.roles.conftest import client_credentials_token, make_role  # noqa: F401 (fixture)
+
+
+class Api:
+    """Django's test client speaking JSON with a bearer token."""
+
+    def __init__(self, http: Any, token: str | None, credentials: tuple[str, str] = ("", "")):
+        self.http = http
+        self.token = token
+        self.credentials = credentials  # (client_id, secret) of the caller's own client
+
+    def __call__(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        if self.token is not None:
+            headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {self.token}")
+        kwargs: dict[str, Any] = {}
+        if body is not None:
+            kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+        return self.http.generic(method, path, **kwargs, **headers)
+
+    def get(self, path: str, **headers: str) -> Any:
+        return self("GET", path, **headers)
+
+    def post(self, path: str, body: Any = None, **headers: str) -> Any:
+        return self("POST", path, body, **headers)
+
+    def patch(self, path: str, body: Any = None, **headers: str) -> Any:
+        return self("PATCH", path, body, **headers)
+
+    def put(self, path: str, body: Any = None, **headers: str) -> Any:
+        return self("PUT", path, body, **headers)
+
+    def delete(self, path: str, **headers: str) -> Any:
+        return self("DELETE", path, **headers)
+
+
+@pytest.fixture
+def caller(client, make_client):
+    """Factory: ``caller(*permissions)`` -> an ``Api`` whose token is a client-credentials
+    token of a fresh client holding exactly those permissions through a role."""
+    count = 0
+
+    def make(*permissions: str, name: str | None = None) -> Api:
+        nonlocal count
+        count += 1
+        name = name or f"caller{count}"
+        role_services.role_create(name=f"{name}-role", permissions=permissions)
+        app, secret = make_client(client_id=name, name=name)
+        role_services.client_roles_set(client=app, assignments=[AssignmentSpec(f"{name}-role")])
+        return Api(client, client_credentials_token(client, name, secret), (name, secret))
+
+    return make
+
+
+# Everything the tests hand out: the management permissions, the named permissions used in
+# example roles, and every endpoint rule (``* /**`` covers them all).
+ADMIN_PERMISSIONS = (*MANAGEMENT_PERMISSIONS, "orders:read", "orders:write", "* /**")
+
+
+@pytest.fixture
+def admin(caller):
+    """A caller holding every permission the tests use."""
+    return caller(*ADMIN_PERMISSIONS, name="admin")
+
+
+@pytest.fixture
+def anonymous(client):
+    return Api(client, None)
+
+
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    """An RFC 9457 body with our stable type URI, and no internals."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    body = response.json()
+    assert body["type"] == f"https://authserver.dev/problems/{slug}"
+    assert body["status"] == status
+    assert body["title"] and isinstance(body["detail"], str)
+    text = response.content.decode()
+    for leak in ("Traceback", 'File "', "SELECT ", "/work/", "site-packages"):
+        assert leak not in text
+    return body

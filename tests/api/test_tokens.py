@@ -1,0 +1,88 @@
+"""A user's tokens and sessions: list, revoke, and object-level checks (OWASP API1)."""
+
+from __future__ import annotations
+
+import pytest
+from oauth2_provider.models import get_refresh_token_model
+
+from roles.decisions import principal_for_token
+from tests.api.conftest import assert_problem
+from tests.conftest import basic_auth
+from tests.roles.conftest import user_tokens
+
+
+@pytest.fixture
+def signed_in(client, web_client, make_user):
+    """Factory: a user with a code-flow token family of the ``webapp`` client."""
+
+    def make(username: str) -> dict:
+        make_user(username)
+        return user_tokens(client, web_client, username, scope="openid offline_access")
+
+    return make
+
+
+def refresh_status(http, web_client, refresh_token: str) -> int:
+    client, secret = web_client
+    response = http.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    return response.status_code
+
+
+def test_list_and_revoke_an_access_token(admin, signed_in, web_client):
+    tokens = signed_in("pat")
+    listed = admin.get("/api/v1/users/pat/tokens/").json()["results"]
+    assert [t["client_id"] for t in listed] == ["webapp"]
+    assert tokens["access_token"] not in str(listed)
+    token_id = listed[0]["id"]
+    assert admin.get(f"/api/v1/users/pat/tokens/{token_id}/").json()["id"] == token_id
+    assert admin.delete(f"/api/v1/users/pat/tokens/{token_id}/").status_code == 204
+    assert principal_for_token(tokens["access_token"]) is None
+    assert refresh_status(admin.http, web_client, tokens["refresh_token"]) == 400
+    assert admin.get("/api/v1/users/pat/tokens/").json()["results"] == []
+
+
+def test_list_and_revoke_a_session(admin, signed_in, web_client):
+    tokens = signed_in("quinn")
+    sessions = admin.get("/api/v1/users/quinn/sessions/").json()["results"]
+    assert len(sessions) == 1 and sessions[0]["client_id"] == "webapp"
+    session_id = sessions[0]["id"]
+    assert admin.delete(f"/api/v1/users/quinn/sessions/{session_id}/").status_code == 204
+    assert refresh_status(admin.http, web_client, tokens["refresh_token"]) == 400
+    assert principal_for_token(tokens["access_token"]) is None
+    assert admin.get("/api/v1/users/quinn/sessions/").json()["results"] == []
+
+
+def test_another_users_token_or_session_is_the_same_404_as_none(admin, signed_in):
+    signed_in("rita")
+    signed_in("sam")
+    sam_token = admin.get("/api/v1/users/sam/tokens/").json()["results"][0]["id"]
+    sam_session = admin.get("/api/v1/users/sam/sessions/").json()["results"][0]["id"]
+    foreign = admin.get(f"/api/v1/users/rita/tokens/{sam_token}/")
+    missing = admin.get("/api/v1/users/rita/tokens/999999999/")
+    assert assert_problem(foreign, 404, "not-found") == assert_problem(missing, 404, "not-found")
+    assert_problem(admin.delete(f"/api/v1/users/rita/tokens/{sam_token}/"), 404, "not-found")
+    assert_problem(admin.delete(f"/api/v1/users/rita/sessions/{sam_session}/"), 404, "not-found")
+    assert_problem(
+        admin.get("/api/v1/users/rita/tokens/99999999999999999999999/"), 404, "not-found"
+    )
+    assert len(admin.get("/api/v1/users/sam/tokens/").json()["results"]) == 1
+
+
+def test_disabling_a_user_revokes_their_tokens(admin, signed_in, web_client):
+    tokens = signed_in("tess")
+    assert admin.post("/api/v1/users/tess/disable/").status_code == 200
+    assert principal_for_token(tokens["access_token"]) is None
+    assert refresh_status(admin.http, web_client, tokens["refresh_token"]) == 400
+    live = get_refresh_token_model().objects.filter(user__username="tess", revoked=None)
+    assert not live.exists()
+
+
+def test_token_reader_cannot_revoke(caller, signed_in):
+    signed_in("uma")
+    reader = caller("tokens:read")
+    token_id = reader.get("/api/v1/users/uma/tokens/").json()["results"][0]["id"]
+    assert_problem(reader.delete(f"/api/v1/users/uma/tokens/{token_id}/"), 403, "permission-denied")
