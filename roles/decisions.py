@@ -26,19 +26,37 @@ class Principal:
     grant: policy.Grant
 
 
-def principal_for_token(token: str) -> Principal | None:
-    """The subject of an active access token (same checks as introspection).
+# Other bearer credentials by prefix: (credential, presented directly by its holder?, the
+# holder's address) -> Principal | None. API keys register "ask_" (apikeys.apps).
+credential_resolvers: dict[str, Callable[[str, bool, str | None], Principal | None]] = {}
+# Callables (access-token claims) -> the grant the token is limited to, or None when the token
+# is not theirs (a token exchanged for an API key keeps the key's grant).
+claim_grants: list[Callable[[dict], policy.Grant | None]] = []
 
-    API keys (issue 6) are recognised here too, by their prefix, before the JWT lookup.
+
+def principal_for_token(
+    token: str, *, direct: bool = False, client_ip: str | None = None
+) -> Principal | None:
+    """The subject of an active access token (same checks as introspection) or API key.
+
+    ``direct``: the credential was presented to us by its holder from ``client_ip`` (the
+    gateway), so an API key's source allow-list applies; AuthZEN subjects are not.
     """
+    for prefix, resolve in credential_resolvers.items():
+        if token.startswith(prefix):
+            return resolve(token, direct, client_ip)
+    return principal_for_access_token(token)
+
+
+def principal_for_access_token(token: str) -> Principal | None:
+    """The subject of an active access token we issued (same checks as introspection)."""
     active = introspection.active_access_token(token)
     if active is None:
         return None
     claims = active.claims
     sub, client_id = str(claims.get("sub", "")), claims.get("client_id")
-    if active.username is not None:
-        return Principal(sub, active.username, client_id, selectors.user_grant(sub))
-    return principal_for_client(sub)
+    # A client's own token has sub == client_id (active_access_token checked its client).
+    return Principal(sub, active.username, client_id, grant_of_claims(claims))
 
 
 def principal_for_user(username: str) -> Principal | None:
@@ -82,6 +100,10 @@ def evaluate(
 def grant_of_claims(claims: dict) -> policy.Grant:
     """The grant of an access token's subject: the client for a client's own token
     (``sub == client_id``), else the user ``sub``."""
+    for grant_of in claim_grants:
+        grant = grant_of(claims)
+        if grant is not None:
+            return grant
     sub = claims.get("sub")
     if sub is not None and sub == claims.get("client_id"):
         return selectors.client_grant_by_id(sub) or policy.NO_GRANT

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from apikeys import services
+from apikeys import exchange, services
 from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.conftest import basic_auth
+from tests.roles.conftest import make_role, pdp_caller  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture
@@ -62,3 +63,13 @@ def introspect(client, resource_server):
         return response.json()
 
     return call
+
+
+def exchange_request(http, key: str, *, remote_addr: str = "127.0.0.1", **params: str):
+    data = {
+        "grant_type": exchange.GRANT_TYPE,
+        "subject_token": key,
+        "subject_token_type": exchange.API_KEY_TOKEN_TYPE,
+        **params,
+    }
+    return http.post("/o/token/", data, REMOTE_ADDR=remote_addr)
