@@ -6,7 +6,7 @@ class ApiKeysConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self) -> None:
-        from apikeys import credentials, exchange, hooks
+        from apikeys import config, credentials, exchange, hooks
         from oauth import introspection, server, validators
         from roles import decisions
 
@@ -17,3 +17,4 @@ class ApiKeysConfig(AppConfig):
             validators.revokers.append(hooks.revoke_key)
         if hooks.exchanged_token_grant not in decisions.claim_grants:
             decisions.claim_grants.append(hooks.exchanged_token_grant)
+        config.register()
