@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
 
-from apikeys import network
+from apikeys import credentials, network
 from apikeys.models import ApiKey, ApiKeyRole
 from oauth.generations import ProcessCache
 from oauth.selectors import client_get
@@ -139,3 +140,35 @@ def key_grant(record: KeyRecord, owner: Owner) -> policy.Grant:
     own = role_selectors.grant_for_roles(held).roles
     effective = own & owner.grant.roles
     return role_selectors.grant_for_roles(effective) if effective else policy.NO_GRANT
+
+
+# What a listing may show: the public key id (as the ``ask_<key id>_`` prefix), never a hash.
+LISTED_FIELDS = (
+    "key_id",
+    "name",
+    "description",
+    "expires_at",
+    "allowed_ips",
+    "created_at",
+    "last_used_at",
+    "last_used_ip",
+    "revoked_at",
+)
+
+
+def api_key_list(*, user: object = None, client: object = None) -> list[dict[str, Any]]:
+    """The keys of one owner (user or client), newest first, for display."""
+    if (user is None) == (client is None):
+        raise ValueError("list the keys of exactly one user or one client")
+    keys = ApiKey.objects.filter(**({"user": user} if user is not None else {"client": client}))
+    roles: dict[int, list[str]] = {}
+    for key_pk, name in ApiKeyRole.objects.filter(key__in=keys).values_list("key_id", "role__name"):
+        roles.setdefault(key_pk, []).append(name)
+    return [
+        {
+            **{field: row[field] for field in LISTED_FIELDS},
+            "prefix": f"{credentials.PREFIX}{row['key_id']}_",
+            "roles": sorted(roles.get(row["pk"], [])),
+        }
+        for row in keys.values("pk", *LISTED_FIELDS)
+    ]

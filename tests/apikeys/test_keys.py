@@ -197,3 +197,18 @@ def test_last_used_is_written_at_most_once_a_minute(alice, make_key) -> None:
         authentication.authenticate(full, direct=True, client_ip="192.0.2.3")
     key.refresh_from_db()
     assert key.last_used_at > first and key.last_used_ip == "192.0.2.3"
+
+
+def test_listing_shows_the_prefix_and_never_a_hash(alice, make_key) -> None:
+    key, full = make_key(user=alice, roles=["reader", "editor"], description="deploys")
+    services.api_key_revoke(key=key)
+    _other, other_full = make_key(user=alice)
+    listed = selectors.api_key_list(user=alice)
+    assert [k["key_id"] for k in listed] == [_other.key_id, key.key_id]
+    first = listed[1]
+    assert first["prefix"] == f"ask_{key.key_id}_" and full.startswith(first["prefix"])
+    assert first["roles"] == ["editor", "reader"] and first["revoked_at"] is not None
+    text = json.dumps(listed, default=str)
+    for secret in (credentials.parse(full).secret, credentials.parse(other_full).secret):
+        assert secret not in text
+    assert key.secret_hash not in text and "hash" not in text
