@@ -25,7 +25,6 @@ from oauth.selectors import client_get
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 API_KEY_TOKEN_TYPE = "urn:authserver:token-type:api_key"
 CLIENT_CREDENTIAL_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
-SINGLE_PARAMS = ("grant_type", "subject_token", "subject_token_type", "requested_token_type")
 
 
 class RateLimited(errors.OAuth2Error):
@@ -55,11 +54,6 @@ class TokenExchangeGrant(GrantTypeBase):
 
     def _exchange(self, request: Any) -> dict[str, Any]:
         params = dict(request.decoded_body or [])
-        duplicated = [p for p in SINGLE_PARAMS if p in request.duplicate_params]
-        if duplicated:
-            raise errors.InvalidRequestError(
-                description=f"Duplicate {duplicated[0]} parameter.", request=request
-            )
         if request.headers.get("Authorization") or any(
             p in params for p in CLIENT_CREDENTIAL_PARAMS
         ):
