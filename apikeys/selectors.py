@@ -132,13 +132,22 @@ def key_roles(key_pk: int) -> role_selectors.Held:
 
 
 def key_grant(record: KeyRecord, owner: Owner) -> policy.Grant:
-    """The key's own roles (active now, with ancestors) intersected with the owner's."""
+    """The key's own roles (active now, with ancestors) intersected with the owner's, less,
+    for a user's key, roles that require MFA."""
     moment = role_selectors.now()
     held = frozenset(name for name, exp in key_roles(record.pk) if exp is None or exp > moment)
     if not held:
         return policy.NO_GRANT
     own = role_selectors.grant_for_roles(held).roles
     effective = own & owner.grant.roles
+    if owner.username is not None:
+        # A key is no second factor: a user's key never carries a role that needs MFA to be
+        # used, directly or through an ancestor (the set stays closed under inheritance).
+        effective = frozenset(
+            name
+            for name in effective
+            if not role_selectors.grant_for_roles(frozenset({name})).require_mfa
+        )
     return role_selectors.grant_for_roles(effective) if effective else policy.NO_GRANT
 
 

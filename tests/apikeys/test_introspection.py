@@ -103,3 +103,19 @@ def test_introspection_requires_client_authentication(client, alice, make_key) -
     _key, full = make_key(user=alice)
     response = client.post("/o/introspect/", {"token": full})
     assert response.status_code == 401
+
+
+def test_a_users_key_never_carries_a_role_that_requires_mfa(
+    make_user, make_key, introspect
+) -> None:
+    role_services.role_create(name="base", permissions=["GET /api/**"])
+    role_services.role_create(
+        name="root", parents=["base"], permissions=["* /api/**"], require_mfa=True
+    )
+    role_services.role_create(name="ops", parents=["root"], permissions=["ops:run"])
+    bob = make_user("bob")
+    role_services.user_roles_set(user=bob, assignments=[AssignmentSpec("ops")])
+    _key, full = make_key(user=bob, roles=["ops"])
+    body = introspect(full)
+    assert body["roles"] == ["base"]  # ops inherits root (MFA): both dropped
+    assert body["permissions"] == ["GET /api/**"]
