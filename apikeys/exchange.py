@@ -24,6 +24,7 @@ from oauth.selectors import client_get
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 API_KEY_TOKEN_TYPE = "urn:authserver:token-type:api_key"
+INVALID_KEY = "The API key is invalid, expired, revoked or not usable from here."
 CLIENT_CREDENTIAL_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
 
 
@@ -83,14 +84,14 @@ class TokenExchangeGrant(GrantTypeBase):
             params["subject_token"], direct=True, client_ip=network.client_ip(request.headers)
         )
         if auth is None:
-            raise errors.InvalidClientError(
-                description="The API key is invalid, expired, revoked or not usable from here.",
-                request=request,
-            )
+            raise errors.InvalidClientError(description=INVALID_KEY, request=request)
         retry_after = ratelimit.hit(auth.record.key_id)
         if retry_after is not None:
             raise RateLimited(retry_after, request=request)
         request.client = client_get(auth.owner.client_id) if auth.owner.client_id else None
-        return services.api_key_token_issue(
+        body = services.api_key_token_issue(
             auth=auth, client=request.client, lifetime=tokens.access_token_lifetime(request)
         )
+        if body is None:
+            raise errors.InvalidClientError(description=INVALID_KEY, request=request)
+        return body

@@ -1,8 +1,9 @@
 """Writes to API keys: create, update, rotate, revoke, mark used, and mint exchanged tokens.
 
-Every change runs in one transaction, bumps the ``apikeys`` generation (and ``roles`` when the
-key's roles change) and writes its audit event. The full key exists only in the return value of
-``api_key_create`` / ``api_key_rotate``; nothing here logs or stores it.
+Every change runs in one transaction and bumps the ``apikeys`` generation (and ``roles`` when
+the key's roles change); life-cycle changes (create, update, rotate, revoke) write an audit
+event. The full key exists only in the return value of ``api_key_create`` /
+``api_key_rotate``; nothing here logs or stores it.
 """
 
 from __future__ import annotations
@@ -216,7 +217,9 @@ def api_key_mark_used(record: KeyRecord, *, moment: float, ip: str | None) -> No
 
 
 @transaction.atomic
-def api_key_token_issue(*, auth: Authenticated, client: Client | None, lifetime: int) -> dict:
+def api_key_token_issue(
+    *, auth: Authenticated, client: Client | None, lifetime: int
+) -> dict[str, Any] | None:
     """Mint the RFC 9068 access token of a token exchange and store it as DOT stores every
     access token (checksum only, so introspection and RFC 7009 revocation treat it alike),
     linked to the key so that revoking the key revokes it. Returns the token response body.
@@ -224,8 +227,13 @@ def api_key_token_issue(*, auth: Authenticated, client: Client | None, lifetime:
     ``roles`` are the key's effective roles; ``api_key`` names the key, so introspection and
     decisions keep resolving the token to the key's grant, not to its owner's. A user's key has
     no client: its ``client_id`` claim is ``api_key:<key id>``.
+
+    None when the key was revoked meanwhile: the key row is locked first, so a concurrent
+    revocation either comes before (and this mints nothing) or after (and deletes this token).
     """
     record, owner = auth.record, auth.owner
+    if not ApiKey.objects.select_for_update().filter(pk=record.pk, revoked_at=None).exists():
+        return None
     issued = int(time.time())
     expires = issued + lifetime
     if auth.valid_until is not None:

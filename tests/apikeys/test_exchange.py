@@ -183,3 +183,12 @@ def test_rfc7009_revocation_of_an_exchanged_token(client, service, make_key, int
     assert response.status_code == 200
     assert introspect(token) == {"active": False}
     assert introspect(full)["active"] is True  # the key itself lives on
+
+
+def test_no_token_is_minted_for_a_key_revoked_during_the_exchange(alice, make_key) -> None:
+    from apikeys import authentication
+
+    key, full = make_key(user=alice)
+    auth = authentication.authenticate(full)
+    services.api_key_revoke(key=key)  # after the check, before the token is stored
+    assert services.api_key_token_issue(auth=auth, client=None, lifetime=600) is None
