@@ -72,6 +72,7 @@ def revoke_key(value: str, client: Client | None) -> bool:
     if record is None or client is None or record.client_id != client.client_id:
         return True
     if authentication.secret_validity(record, presented.secret, selectors.now())[0]:
-        key = ApiKey.objects.get(pk=record.pk)
-        services.api_key_revoke(key=key, actor=f"client:{client.client_id}", via="rfc7009")
+        key = ApiKey.objects.filter(pk=record.pk).first()
+        if key is not None:
+            services.api_key_revoke(key=key, actor=f"client:{client.client_id}", via="rfc7009")
     return True
