@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "mfa",
     "audit",
     "console",
+    "apikeys",
 ]
 
 # Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,
@@ -225,6 +226,8 @@ REFRESH_TOKEN_GRACE_PERIOD = env_int("REFRESH_TOKEN_GRACE_PERIOD", 0)
 ACCESS_TOKEN_ALGORITHM = env_str("ACCESS_TOKEN_ALGORITHM", "ES256")
 if ACCESS_TOKEN_ALGORITHM not in {"ES256", "RS256"}:
     raise ImproperlyConfigured("ACCESS_TOKEN_ALGORITHM must be ES256 or RS256")
+# Requests per minute per API key where keys are presented directly (0: no limit).
+API_KEY_RATE_LIMIT = env_int("API_KEY_RATE_LIMIT", 600)
 # Keyed hash (HMAC-SHA256) pepper for generated secrets; defaults to one derived from SECRET_KEY.
 SECRET_PEPPER = env_str("SECRET_PEPPER")
 

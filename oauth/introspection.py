@@ -30,6 +30,9 @@ INACTIVE: dict[str, Any] = {"active": False}
 MAX_TOKEN_LENGTH = 8192
 # Callables (active token, caller client) -> extra members, registered by other apps' ready().
 enrichers: list[Callable[[ActiveToken, Client], dict[str, Any]]] = []
+# Introspection of other credentials, by prefix: (credential, caller client) -> response
+# (API keys register "ask_").
+introspectors: dict[str, Callable[[str, Client], dict[str, Any]]] = {}
 
 _ACCESS_SQL: str | None = None
 
@@ -45,7 +48,7 @@ def _access_sql() -> str:
         # Only table names from model metadata are interpolated; the token is a parameter.
         _ACCESS_SQL = (
             f"SELECT t.expires, u.is_active, u.username, c.is_active "  # noqa: S608  # nosec B608
-            f"FROM {tokens_table} t JOIN {clients_table} c ON c.id = t.application_id "
+            f"FROM {tokens_table} t LEFT JOIN {clients_table} c ON c.id = t.application_id "
             f"LEFT JOIN {users_table} u ON u.id = t.user_id WHERE t.token_checksum = %s"
         )
     return _ACCESS_SQL
@@ -71,8 +74,10 @@ def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | Non
         return None
     _expires, user_active, username, client_active = row
     exp = claims.get("exp")
-    if not isinstance(exp, int) or exp <= time.time() or not client_active:
+    if not isinstance(exp, int) or exp <= time.time() or client_active is False:
         return None
+    if client_active is None and not user_active:
+        return None  # only a user's API-key token has no client; its user vouches for it
     if user_active is False or (
         user_active is None and claims.get("sub") != claims.get("client_id")
     ):
@@ -83,6 +88,9 @@ def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | Non
 def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return INACTIVE
+    for prefix, inspect in introspectors.items():
+        if token.startswith(prefix):
+            return inspect(token, caller)
     claims = tokens.unverified_claims(token)
     if claims is None:
         return _introspect_refresh_token(token, caller)

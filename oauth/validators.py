@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,6 +59,11 @@ CLAIM_SCOPES = {
     **OAuth2Validator.oidc_claim_scope,
     "roles": "roles",
 }
+
+
+# Callables (token, authenticated client) -> whether they handled the token (RFC 7009 for other
+# credentials: API keys), registered by other apps' ready().
+revokers: list[Callable[[str, Client | None], bool]] = []
 
 
 def token_endpoint_url() -> str:
@@ -254,6 +260,13 @@ class Validator(OAuth2Validator):
             return False
         request.auth_context = context
         return True
+
+    def revoke_token(
+        self, token: str, token_type_hint: str | None, request: Any, *a: Any, **k: Any
+    ):
+        if any(revoke(token, request.client) for revoke in revokers):
+            return
+        super().revoke_token(token, token_type_hint, request, *a, **k)
 
     def validate_bearer_token(self, token: str, scopes: list[str], request: Any) -> bool:
         if not super().validate_bearer_token(token, scopes, request):

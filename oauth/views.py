@@ -29,7 +29,7 @@ from accounts.session import auth_state
 from authserver.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
 from mfa import policy as mfa_policy
-from oauth import introspection, keys, throttle
+from oauth import introspection, keys, server, throttle
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
 from oauth.selectors import client_get
@@ -193,7 +193,7 @@ class TokenView(dot_views.TokenView):
         grant_type = request.POST.get("grant_type")
         if not grant_type:
             return oauth_error("invalid_request", "Missing grant_type parameter.")
-        if grant_type not in GRANT_TYPES:
+        if grant_type not in GRANT_TYPES and grant_type not in server.extension_grants:
             return oauth_error("unsupported_grant_type", "This grant type is not supported.")
         if grant_type == GRANT_DEVICE_CODE:
             device_code = request.POST.get("device_code", "")
@@ -274,7 +274,7 @@ def _endpoints() -> dict[str, Any]:
         "device_authorization_endpoint": f"{base}/o/device-authorization/",
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": list(GRANT_TYPES),
+        "grant_types_supported": [*GRANT_TYPES, *server.extension_grants],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": list(settings.OIDC_SCOPES),
         "token_endpoint_auth_methods_supported": [

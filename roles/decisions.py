@@ -26,19 +26,36 @@ class Principal:
     grant: policy.Grant
 
 
-def principal_for_token(token: str) -> Principal | None:
-    """The subject of an active access token (same checks as introspection).
+# Other bearer credentials by prefix: (credential, presented directly by its holder?, the
+# holder's address) -> Principal | None. API keys register "ask_" (apikeys.apps).
+credential_resolvers: dict[str, Callable[[str, bool, str | None], Principal | None]] = {}
+# Callables (access-token claims) -> the grant the token is limited to, or None when the token
+# is not theirs (a token exchanged for an API key keeps the key's grant).
+claim_grants: list[Callable[[dict], policy.Grant | None]] = []
 
-    API keys (issue 6) are recognised here too, by their prefix, before the JWT lookup.
+
+def principal_for_token(
+    token: str, *, direct: bool = False, client_ip: str | None = None
+) -> Principal | None:
+    """The subject of an active access token (same checks as introspection) or API key.
+
+    ``direct``: the credential was presented to us by its holder from ``client_ip`` (the
+    gateway), so an API key's source allow-list applies; AuthZEN subjects are not.
     """
+    for prefix, resolve in credential_resolvers.items():
+        if token.startswith(prefix):
+            return resolve(token, direct, client_ip)
+    return principal_for_access_token(token)
+
+
+def principal_for_access_token(token: str) -> Principal | None:
+    """The subject of an active access token we issued (same checks as introspection)."""
     active = introspection.active_access_token(token)
     if active is None:
         return None
     claims = active.claims
     sub, client_id = str(claims.get("sub", "")), claims.get("client_id")
-    if active.username is not None:
-        return Principal(sub, active.username, client_id, selectors.user_grant(sub))
-    return principal_for_client(sub)
+    return Principal(sub, active.username, client_id, grant_of_token(active))
 
 
 def principal_for_user(username: str) -> Principal | None:
@@ -77,3 +94,16 @@ def evaluate(
     return policy.decide(
         principal.grant, action=action, resource_type=resource_type, resource_id=resource_id
     )
+
+
+def grant_of_token(active: introspection.ActiveToken) -> policy.Grant:
+    """The grant of an active access token's subject: what a registered ``claim_grants``
+    says (a token exchanged for an API key keeps the key's grant), else the client for a
+    client's own token (its row names no user), else the user ``sub``."""
+    for grant_of in claim_grants:
+        grant = grant_of(active.claims)
+        if grant is not None:
+            return grant
+    if active.username is None:
+        return selectors.client_grant_by_id(active.claims.get("client_id")) or policy.NO_GRANT
+    return selectors.user_grant(active.claims.get("sub"))

@@ -7,7 +7,7 @@ from typing import Any
 
 from oauth.introspection import ActiveToken
 from oauth.models import Client
-from roles import policy, selectors
+from roles import decisions, selectors
 
 
 def access_token_claims(request: Any) -> dict[str, Any]:
@@ -26,8 +26,5 @@ def introspection_members(active: ActiveToken, caller: Client) -> dict[str, Any]
 
     A user's token (the row names a user) resolves the user ``sub``; a client's own token
     resolves its client, so a numeric client_id can never borrow a user's roles."""
-    if active.username is not None:
-        grant = selectors.user_grant(active.claims.get("sub"))
-    else:
-        grant = selectors.client_grant_by_id(active.claims.get("client_id")) or policy.NO_GRANT
+    grant = decisions.grant_of_token(active)
     return {"roles": sorted(grant.roles), "permissions": sorted(grant.permissions.strings)}

@@ -50,7 +50,7 @@ def caller_principal(request: HttpRequest) -> decisions.Principal | None:
     """The calling client, proven by HTTP Basic or by its own Bearer access token."""
     scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() == "bearer":
-        principal = decisions.principal_for_token(value.strip())
+        principal = decisions.principal_for_access_token(value.strip())
         return principal if principal is not None and principal.username is None else None
     client = authenticate_client(request)
     return decisions.principal_for_client(client.client_id) if client is not None else None

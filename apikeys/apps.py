@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class ApiKeysConfig(AppConfig):
+    name = "apikeys"
+    verbose_name = "API keys"
+
+    def ready(self) -> None:
+        from apikeys import config, credentials, exchange, hooks
+        from oauth import introspection, server, validators
+        from roles import decisions
+
+        introspection.introspectors[credentials.PREFIX] = hooks.introspect_key
+        decisions.credential_resolvers[credentials.PREFIX] = hooks.principal_for_key
+        server.extension_grants[exchange.GRANT_TYPE] = exchange.TokenExchangeGrant
+        if hooks.revoke_key not in validators.revokers:
+            validators.revokers.append(hooks.revoke_key)
+        if hooks.exchanged_token_grant not in decisions.claim_grants:
+            decisions.claim_grants.append(hooks.exchanged_token_grant)
+        config.register()

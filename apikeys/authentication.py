@@ -1,0 +1,93 @@
+"""Checking a presented API key: the one function every path that accepts keys goes through.
+
+On a warm cache this is a dict lookup, one HMAC and a few comparisons (plus one indexed read of
+the owner for a user's key). A key is accepted when its secret matches the current hash, or the
+previous one inside a rotation's grace period (``hmac.compare_digest`` both ways), it is neither
+revoked nor expired, its owner is active and, where the key is presented to us directly (token
+exchange, the gateway), the source address is in its allow-list.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from apikeys import audit, credentials, network, selectors, services
+from apikeys.selectors import KeyRecord, Owner, active_owner, key_grant, key_record
+from roles import policy
+
+# At most one audit line per key and kind of refusal per window, so a leaked revoked key being
+# hammered cannot flood the audit log.
+AUDIT_WINDOW = 60
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    record: KeyRecord
+    owner: Owner
+    grant: policy.Grant
+    valid_until: float | None  # the key's expiry, or the grace end when the old secret was used
+
+
+def secret_validity(record: KeyRecord, secret: str, moment: float) -> tuple[bool, float | None]:
+    """Whether ``secret`` is the key's (current, or previous within its grace period), and
+    until when it is valid. Compared in constant time."""
+    digest = credentials.hash_secret(secret)
+    if hmac.compare_digest(digest, record.secret_hash):
+        return True, record.expires_at
+    grace = record.previous_valid_until
+    if (
+        record.previous_secret_hash
+        and grace is not None
+        and grace > moment
+        and hmac.compare_digest(digest, record.previous_secret_hash)
+    ):
+        return True, grace if record.expires_at is None else min(grace, record.expires_at)
+    return False, None
+
+
+def _audit_refusal(record: KeyRecord, event: str, ip: str | None, **data: object) -> None:
+    if cache.add(f"apikeys:audited:{event}:{record.key_id}", 1, timeout=AUDIT_WINDOW):
+        audit.record(
+            event,
+            target=f"api_key:{record.key_id}",
+            outcome=audit.DENIED,
+            client_id=record.client_id or "",
+            ip=ip,
+            **data,
+        )
+
+
+def authenticate(
+    value: object, *, direct: bool = False, client_ip: str | None = None
+) -> Authenticated | None:
+    """The key ``value`` if it is usable now, else None (the caller never learns why).
+
+    ``direct``: the key was presented to us by its holder from ``client_ip`` (the allow-list
+    applies and the address is recorded); otherwise a resource server is asking about it.
+    """
+    presented = credentials.parse(value)
+    if presented is None:
+        return None
+    record = key_record(presented.key_id)
+    moment = selectors.now()
+    if record is None:
+        return None
+    matches, valid_until = secret_validity(record, presented.secret, moment)
+    if not matches:
+        return None
+    if record.revoked_at is not None:
+        _audit_refusal(record, "api_key.used_after_revoke", client_ip if direct else None)
+        return None
+    if record.expired(moment):
+        return None
+    if direct and not network.ip_allowed(record.networks, client_ip):
+        _audit_refusal(record, "api_key.refused", client_ip, reason="source address not allowed")
+        return None
+    owner = active_owner(record)
+    if owner is None:
+        return None
+    services.api_key_mark_used(record, moment=moment, ip=client_ip if direct else None)
+    return Authenticated(record, owner, key_grant(record, owner), valid_until)

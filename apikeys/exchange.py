@@ -1,0 +1,97 @@
+"""RFC 8693 token exchange of an API key for a short-lived JWT access token.
+
+    POST /o/token/
+    grant_type=urn:ietf:params:oauth:grant-type:token-exchange
+    &subject_token=ask_...&subject_token_type=urn:authserver:token-type:api_key
+
+The key authenticates the request (no other client credentials may be sent); the source address
+must be in the key's allow-list; the key's rate limit applies (429 with ``Retry-After``). The
+answer is an RFC 9068 access token whose ``roles`` are the key's effective roles. Registered on
+our oauthlib server through ``oauth.server.extension_grants``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
+
+from apikeys import authentication, network, ratelimit, services
+from oauth import tokens
+from oauth.selectors import client_get
+
+GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
+API_KEY_TOKEN_TYPE = "urn:authserver:token-type:api_key"
+INVALID_KEY = "The API key is invalid, expired, revoked or not usable from here."
+CLIENT_CREDENTIAL_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
+
+
+class RateLimited(errors.OAuth2Error):
+    """Too many requests for this key (RFC 6585 §4)."""
+
+    error = "rate_limited"
+    status_code = 429
+
+    def __init__(self, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(description="Too many requests for this API key.", **kwargs)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class TokenExchangeGrant(GrantTypeBase):
+    def create_token_response(self, request: Any, token_handler: Any) -> tuple[dict, str, int]:
+        headers = self._get_default_headers()
+        try:
+            body = self._exchange(request)
+        except errors.OAuth2Error as exc:
+            headers.update(exc.headers)
+            return headers, exc.json, exc.status_code
+        return headers, json.dumps(body), 200
+
+    def _exchange(self, request: Any) -> dict[str, Any]:
+        params = dict(request.decoded_body or [])
+        if request.headers.get("Authorization") or any(
+            p in params for p in CLIENT_CREDENTIAL_PARAMS
+        ):
+            raise errors.InvalidRequestError(
+                description="The API key authenticates this request; send no client credentials.",
+                request=request,
+            )
+        if params.get("subject_token_type") != API_KEY_TOKEN_TYPE:
+            raise errors.InvalidRequestError(
+                description=f"subject_token_type must be {API_KEY_TOKEN_TYPE}.", request=request
+            )
+        if not params.get("subject_token"):
+            raise errors.InvalidRequestError(
+                description="Missing subject_token parameter.", request=request
+            )
+        if "actor_token" in params:
+            raise errors.InvalidRequestError(
+                description="Delegation (actor_token) is not supported.", request=request
+            )
+        if params.get("requested_token_type", services.ACCESS_TOKEN_TYPE) != (
+            services.ACCESS_TOKEN_TYPE
+        ):
+            raise errors.InvalidRequestError(
+                description=f"Only {services.ACCESS_TOKEN_TYPE} can be issued.", request=request
+            )
+        auth = authentication.authenticate(
+            params["subject_token"], direct=True, client_ip=network.client_ip(request.headers)
+        )
+        if auth is None:
+            raise errors.InvalidClientError(description=INVALID_KEY, request=request)
+        retry_after = ratelimit.hit(auth.record.key_id)
+        if retry_after is not None:
+            raise RateLimited(retry_after, request=request)
+        request.client = client_get(auth.owner.client_id) if auth.owner.client_id else None
+        body = services.api_key_token_issue(
+            auth=auth, client=request.client, lifetime=tokens.access_token_lifetime(request)
+        )
+        if body is None:
+            raise errors.InvalidClientError(description=INVALID_KEY, request=request)
+        return body

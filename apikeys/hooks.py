@@ -1,0 +1,78 @@
+"""How API keys plug into oauth and roles, registered in ``ApiKeysConfig.ready()``:
+
+- ``oauth.introspection.introspectors["ask_"]``: RFC 7662 introspection of a key;
+- ``oauth.validators.revokers``: RFC 7009 revocation of a key by its owning client;
+- ``oauth.server.extension_grants``: RFC 8693 token exchange (``apikeys.exchange``);
+- ``roles.decisions.credential_resolvers["ask_"]``: a key as an AuthZEN ``token`` subject;
+- ``roles.decisions.claim_grants``: a token exchanged for a key keeps the key's grant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apikeys import authentication, credentials, selectors, services
+from apikeys.models import ApiKey
+from apikeys.selectors import active_owner, key_grant, key_record
+from oauth.introspection import INACTIVE
+from oauth.models import Client
+from roles import policy
+from roles.decisions import Principal
+
+
+def introspect_key(value: str, caller: Client) -> dict[str, Any]:
+    auth = authentication.authenticate(value)
+    if auth is None:
+        return INACTIVE
+    owner = auth.owner
+    response: dict[str, Any] = {
+        "active": True,
+        "token_type": "api_key",
+        "sub": owner.sub,
+        "iat": int(auth.record.created_at),
+    }
+    if owner.username is not None:
+        response["username"] = owner.username
+    else:
+        response["client_id"] = owner.client_id
+    if auth.valid_until is not None:
+        response["exp"] = int(auth.valid_until)
+    response["roles"] = sorted(auth.grant.roles)
+    response["permissions"] = sorted(auth.grant.permissions.strings)
+    return response
+
+
+def principal_for_key(value: str, direct: bool, client_ip: str | None) -> Principal | None:
+    auth = authentication.authenticate(value, direct=direct, client_ip=client_ip)
+    if auth is None:
+        return None
+    owner = auth.owner
+    return Principal(owner.sub, owner.username, owner.client_id, auth.grant)
+
+
+def exchanged_token_grant(claims: dict[str, Any]) -> policy.Grant | None:
+    """The grant of a token exchanged for a key (its ``api_key`` claim): the key's, now."""
+    key_id = claims.get("api_key")
+    if key_id is None:
+        return None
+    record = key_record(key_id) if isinstance(key_id, str) else None
+    if record is None or record.revoked_at is not None:
+        return policy.NO_GRANT
+    owner = active_owner(record)
+    return key_grant(record, owner) if owner is not None else policy.NO_GRANT
+
+
+def revoke_key(value: str, client: Client | None) -> bool:
+    """RFC 7009 for keys: the owning client revokes with the full key. Anything else that looks
+    like a key is answered like an unknown token (200, nothing revoked). False: not a key."""
+    presented = credentials.parse(value)
+    if presented is None:
+        return False
+    record = key_record(presented.key_id)
+    if record is None or client is None or record.client_id != client.client_id:
+        return True
+    if authentication.secret_validity(record, presented.secret, selectors.now())[0]:
+        key = ApiKey.objects.filter(pk=record.pk).first()
+        if key is not None:
+            services.api_key_revoke(key=key, actor=f"client:{client.client_id}", via="rfc7009")
+    return True
