@@ -14,8 +14,10 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from apikeys import audit, credentials, network, selectors, services
+from apikeys import credentials, network, selectors, services
 from apikeys.selectors import KeyRecord, Owner, active_owner, key_grant, key_record
+from audit.models import AuditEvent
+from audit.services import record as audit_record
 from roles import policy
 
 # At most one audit line per key and kind of refusal per window, so a leaked revoked key being
@@ -50,10 +52,10 @@ def secret_validity(record: KeyRecord, secret: str, moment: float) -> tuple[bool
 
 def _audit_refusal(record: KeyRecord, event: str, ip: str | None, **data: object) -> None:
     if cache.add(f"apikeys:audited:{event}:{record.key_id}", 1, timeout=AUDIT_WINDOW):
-        audit.record(
+        audit_record(
             event,
             target=f"api_key:{record.key_id}",
-            outcome=audit.DENIED,
+            outcome=AuditEvent.Outcome.DENIED,
             client_id=record.client_id or "",
             ip=ip,
             **data,

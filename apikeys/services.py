@@ -21,9 +21,10 @@ from django.db import transaction
 from django.db.models import Q
 from oauth2_provider.models import get_access_token_model, set_token_value
 
-from apikeys import audit, credentials, network
+from apikeys import credentials, network
 from apikeys.models import ApiKey, ApiKeyRole, ApiKeyToken
 from apikeys.selectors import KeyRecord
+from audit.services import record
 from oauth import generations, tokens
 from oauth.models import Client
 from roles.models import Role
@@ -105,7 +106,7 @@ def api_key_create(
     key.full_clean()
     key.save()
     _set_roles(key, roles)
-    audit.record(
+    record(
         "api_key.created",
         actor=actor,
         target=f"api_key:{key.key_id}",
@@ -143,7 +144,7 @@ def api_key_update(
     if roles is not None and _set_roles(key, roles):
         changed.append("roles")
     if changed:
-        audit.record("api_key.updated", actor=actor, target=f"api_key:{key.key_id}", fields=changed)
+        record("api_key.updated", actor=actor, target=f"api_key:{key.key_id}", fields=changed)
     return bool(changed)
 
 
@@ -166,7 +167,7 @@ def api_key_rotate(*, key: ApiKey, grace_seconds: int = 0, actor: str = "") -> s
         key.previous_valid_until = None
     key.secret_hash = credentials.hash_secret(secret)
     key.save(update_fields=["secret_hash", "previous_secret_hash", "previous_valid_until"])
-    audit.record(
+    record(
         "api_key.rotated",
         actor=actor,
         target=f"api_key:{key.key_id}",
@@ -186,7 +187,7 @@ def api_key_revoke(*, key: ApiKey, actor: str = "", via: str = "") -> bool:
         return False
     minted = ApiKeyToken.objects.filter(key=key).values("access_token_id")
     get_access_token_model().objects.filter(pk__in=minted).delete()
-    audit.record("api_key.revoked", actor=actor, target=f"api_key:{key.key_id}", via=via)
+    record("api_key.revoked", actor=actor, target=f"api_key:{key.key_id}", via=via)
     return True
 
 
