@@ -19,6 +19,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from apikeys.credentials import parse as parse_api_key
 from authserver import ratelimit
 from roles import decisions
 
@@ -40,10 +41,15 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
     credential = _credential(request)
     if not credential:
         return _answer(401, **{"WWW-Authenticate": CHALLENGE})
-    principal = decisions.principal_for_token(credential)
+    # presented by its holder: an API key's source-address allow-list applies here
+    principal = decisions.principal_for_token(
+        credential, direct=True, client_ip=request.META.get("REMOTE_ADDR")
+    )
     if principal is None:
         return _answer(401, **{"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
-    limited_by = principal.client_id or principal.sub
+    # per API key (its public id), else per client or user
+    presented = parse_api_key(credential)
+    limited_by = f"key:{presented.key_id}" if presented else principal.client_id or principal.sub
     retry_after = ratelimit.hit(f"gateway:{limited_by}", settings.GATEWAY_RATE_LIMIT)
     if retry_after is not None:
         headers = {"Retry-After": str(retry_after), "X-Auth-Reason": "rate_limited"}
