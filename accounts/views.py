@@ -12,6 +12,7 @@ from accounts import throttle
 from accounts.session import record_login
 from audit.models import AuditEvent
 from audit.services import client_ip, record
+from authserver import metrics
 from authserver.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
 from mfa.policy import ACR_PASSWORD
@@ -68,6 +69,7 @@ class LoginView(auth_views.LoginView):
         except ThrottleUnavailable:
             return self._failed(form, status=503, unavailable=True)
         if blocked:
+            metrics.LOCKOUTS.labels(kind="login").inc()
             record(
                 "login.throttled",
                 target=username,

@@ -1,7 +1,9 @@
 """Security posture checks, run by ``python manage.py check --deploy``.
 
-Each finding has a stable id and says how to fix it. They read the database (roles, clients,
-keys), so a database that is not migrated yet is skipped rather than reported.
+W001 admin-like role without require_mfa, W002 wildcard method on a non-admin role, W003 API key
+without expiry, W004 access tokens over an hour, W005 http redirect URI off loopback, W006 DEBUG
+on, W007 weak Argon2. Each says how to fix it. They read the database (roles, clients, keys),
+so a database that is not migrated yet is skipped rather than reported.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.contrib.auth.hashers import get_hasher
 from django.core.checks import Tags, Warning, register
 from django.db import DatabaseError
 
+from apikeys.models import ApiKey
 from oauth.models import Client, is_loopback_host
 from roles import policy
 from roles.models import Role
@@ -81,6 +84,16 @@ def check_clients() -> Iterable[Warning]:
                 )
 
 
+def check_api_keys() -> Iterable[Warning]:
+    for key in ApiKey.objects.filter(expires_at__isnull=True, revoked_at__isnull=True):
+        yield Warning(
+            f"API key {key.name!r} ({key.key_id}) never expires.",
+            hint="Give keys an expiry (expires_in in the apply file) and rotate them before it.",
+            obj=key.key_id,
+            id="authserver.W003",
+        )
+
+
 def check_settings() -> Iterable[Warning]:
     if settings.DEBUG:
         yield Warning(
@@ -98,7 +111,7 @@ def check_settings() -> Iterable[Warning]:
         )
 
 
-CHECKS = [check_settings, check_roles, check_clients]
+CHECKS = [check_settings, check_roles, check_clients, check_api_keys]
 
 
 @register(Tags.security, deploy=True)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import F
 
 from audit.services import record
+from authserver import metrics
 from authserver.crypto import decrypt, encrypt
 from mfa import recovery_codes, totp
 from mfa.models import Authenticator, Lockout
@@ -201,8 +202,10 @@ def lockout_record_failure(*, user: Any) -> Failure:
     Lockout.objects.get_or_create(user=user)
     Lockout.objects.filter(user=user).update(failures=F("failures") + 1)
     row = Lockout.objects.select_for_update().get(user=user)
+    metrics.MFA_FAILURES.inc()
     if row.failures < settings.MFA_MAX_ATTEMPTS:
         return Failure(locked_seconds=0)
+    metrics.LOCKOUTS.labels(kind="mfa").inc()
     row.locks += 1
     row.failures = 0
     seconds = lock_seconds(row.locks)

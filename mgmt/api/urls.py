@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from mgmt.api import errors
-from mgmt.api.views import audit, clients, roles, tokens, users
+from mgmt.api.views import apikeys, audit, clients, roles, tokens, users
 
 
 class IdConverter:
@@ -40,7 +40,8 @@ user_urlpatterns = [
     path("tokens/<id:token_id>/", tokens.UserTokenApi.as_view(), name="user-token"),
     path("sessions/", tokens.UserSessionsApi.as_view(), name="user-sessions"),
     path("sessions/<uuid:session_id>/", tokens.UserSessionApi.as_view(), name="user-session"),
-    # API keys (issue 6): path("api-keys/", ...) for the keys a user owns.
+    path("api-keys/", apikeys.UserApiKeysApi.as_view(), name="user-api-keys"),
+    path("api-keys/<str:key_id>/", apikeys.UserApiKeyApi.as_view(), name="user-api-key"),
 ]
 
 client_urlpatterns = [
@@ -48,6 +49,8 @@ client_urlpatterns = [
     path("secret/", clients.ClientSecretApi.as_view(), name="client-secret"),
     path("roles/", roles.ClientRolesApi.as_view(), name="client-roles"),
     path("roles/<str:role>/", roles.ClientRoleApi.as_view(), name="client-role"),
+    path("api-keys/", apikeys.ClientApiKeysApi.as_view(), name="client-api-keys"),
+    path("api-keys/<str:key_id>/", apikeys.ClientApiKeyApi.as_view(), name="client-api-key"),
 ]
 
 v1_urlpatterns = [
@@ -59,7 +62,6 @@ v1_urlpatterns = [
     path("clients/<str:client_id>/", include(client_urlpatterns)),
     path("audit-events/", audit.AuditEventsApi.as_view(), name="audit-events"),
     path("audit-events/<id:event_id>/", audit.AuditEventApi.as_view(), name="audit-event"),
-    # API keys (issue 6): path("api-keys/", ...) and path("api-keys/<str:prefix>/", ...).
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),

@@ -63,3 +63,19 @@ def test_weak_argon2(monkeypatch):
     monkeypatch.setattr(Argon2PasswordHasher, "memory_cost", 4096)
     (finding,) = findings("authserver.W007")
     assert "19 MiB" in finding.hint
+
+
+def test_api_key_without_expiry(make_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apikeys import services as key_services
+
+    owner, _ = make_client(client_id="svc")
+    key_services.api_key_create(name="forever", client=owner)
+    key_services.api_key_create(
+        name="month", client=owner, expires_at=timezone.now() + timedelta(days=30)
+    )
+    (finding,) = findings("authserver.W003")
+    assert "forever" in finding.msg and "expir" in finding.hint

@@ -78,3 +78,16 @@ def test_celery_task_outcomes_are_counted():
     before = sample("authserver_celery_tasks_total", **labels)
     clear_expired_tokens_task.delay().get()
     assert sample("authserver_celery_tasks_total", **labels) == before + 1
+
+
+def test_mfa_failures_and_locks_are_counted(make_user, settings):
+    from mfa import services as mfa_services
+
+    settings.MFA_MAX_ATTEMPTS = 2
+    user = make_user("alice")
+    failures = sample("authserver_mfa_failures_total")
+    locks = sample("authserver_lockouts_total", kind="mfa")
+    mfa_services.lockout_record_failure(user=user)
+    mfa_services.lockout_record_failure(user=user)
+    assert sample("authserver_mfa_failures_total") == failures + 2
+    assert sample("authserver_lockouts_total", kind="mfa") == locks + 1
