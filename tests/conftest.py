@@ -18,6 +18,16 @@ PASSWORD = "correct horse battery staple"
 REDIRECT_URI = "https://app.example.com/callback"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_runs_in_process():
+    """Tasks run eagerly in tests in both modes (with REDIS_URL the app would queue them for a
+    worker); the tests that need a real worker start one themselves."""
+    from authserver.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Tests roll the database back, so per-process caches must not outlive a test."""
