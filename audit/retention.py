@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from audit.services import RETENTION_EVENT, record, seal
+from audit.services import RETENTION_EVENT, event_fields, record, seal
 
 
 @dataclass(frozen=True)
@@ -42,25 +42,8 @@ def export_path(day: date) -> Path:
 
 
 def _line(row: AuditEvent) -> str:
-    return json.dumps(
-        {
-            "id": row.pk,
-            "ts": row.ts.isoformat(),
-            "event": row.event,
-            "outcome": row.outcome,
-            "actor": row.actor,
-            "target": row.target,
-            "client_id": row.client_id,
-            "ip": row.ip,
-            "user_agent": row.user_agent,
-            "request_id": row.request_id,
-            "data": row.data,
-            "prev_hash": row.prev_hash,
-            "hash": row.hash,
-        },
-        sort_keys=True,
-        default=str,
-    )
+    fields = {**event_fields(row), "prev_hash": row.prev_hash, "hash": row.hash}
+    return json.dumps(fields, sort_keys=True, default=str)
 
 
 def export_day(day: date) -> Path:

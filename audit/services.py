@@ -86,24 +86,25 @@ def record(
     return row
 
 
+def event_fields(row: AuditEvent) -> dict[str, Any]:
+    """What an event says (everything but its chain hashes): hashed, and exported."""
+    return {
+        "id": row.pk,
+        "ts": row.ts.isoformat(),
+        "event": row.event,
+        "outcome": row.outcome,
+        "actor": row.actor,
+        "target": row.target,
+        "client_id": row.client_id,
+        "ip": row.ip,
+        "user_agent": row.user_agent,
+        "request_id": row.request_id,
+        "data": row.data,
+    }
+
+
 def _content(row: AuditEvent) -> str:
-    return json.dumps(
-        {
-            "id": row.pk,
-            "ts": row.ts.isoformat(),
-            "event": row.event,
-            "outcome": row.outcome,
-            "actor": row.actor,
-            "target": row.target,
-            "client_id": row.client_id,
-            "ip": row.ip,
-            "user_agent": row.user_agent,
-            "request_id": row.request_id,
-            "data": row.data,
-        },
-        sort_keys=True,
-        default=str,
-    )
+    return json.dumps(event_fields(row), sort_keys=True, default=str)
 
 
 def chain_hash(row: AuditEvent, prev_hash: str) -> str:

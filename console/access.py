@@ -23,28 +23,22 @@ from django.utils.cache import add_never_cache_headers
 
 from accounts.session import auth_state
 from roles import policy, selectors
-
-CONSOLE_ACCESS = "console:access"
-USERS_READ = "users:read"
-USERS_WRITE = "users:write"
-ROLES_READ = "roles:read"
-ROLES_WRITE = "roles:write"
-CLIENTS_READ = "clients:read"
-CLIENTS_WRITE = "clients:write"
-TOKENS_READ = "tokens:read"
-TOKENS_WRITE = "tokens:write"
-AUDIT_READ = "audit:read"
-CONSOLE_PERMISSIONS = (
-    USERS_READ,
-    USERS_WRITE,
-    ROLES_READ,
-    ROLES_WRITE,
+from roles.access import (  # noqa: F401  (re-exported for the console views)
+    AUDIT_READ,
     CLIENTS_READ,
     CLIENTS_WRITE,
+    MANAGEMENT_PERMISSIONS,
+    ROLES_READ,
+    ROLES_WRITE,
     TOKENS_READ,
     TOKENS_WRITE,
-    AUDIT_READ,
+    USERS_READ,
+    USERS_WRITE,
 )
+
+CONSOLE_ACCESS = "console:access"
+# The same named permissions as the management API, from its one choke point.
+CONSOLE_PERMISSIONS = MANAGEMENT_PERMISSIONS
 MULTI_FACTOR_ACR = "2"
 
 View = Callable[..., HttpResponse]
