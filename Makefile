@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
 
-.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench bench-micro clean
+.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench bench-micro bench-profile clean
 
 install: $(STAMP)
 
@@ -85,6 +85,11 @@ bench: $(VENV)/.bench-stamp
 # In-process micro-benchmarks (pytest-benchmark), outside the test suite.
 bench-micro: $(VENV)/.bench-stamp
 	$(VENV)/bin/pytest bench/micro -rs --benchmark-only --benchmark-columns=min,mean,median,ops,rounds
+
+# Process CPU per request of each hot path, in-process (steady on a busy machine);
+# PROFILE=<target> adds a cProfile of that target.
+bench-profile: install
+	$(PY) -m bench.profile $(if $(PROFILE),--profile $(PROFILE))
 
 $(VENV)/.bench-stamp: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'

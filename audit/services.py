@@ -14,10 +14,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from audit import batch
 from audit.models import AuditEvent
 
 log = logging.getLogger("authserver.audit")
@@ -40,8 +42,17 @@ def cleanse(data: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def _meta(request: Any) -> Any:
+    """The CGI variables of a Django request, or the headers of an oauthlib request (DOT copies
+    ``request.META`` into them), or nothing."""
+    if request is None:
+        return {}
+    meta = getattr(request, "META", None)
+    return meta if meta is not None else getattr(request, "headers", {})
+
+
 def client_ip(request: HttpRequest | None) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    return _meta(request).get("REMOTE_ADDR")
 
 
 def record(
@@ -50,12 +61,19 @@ def record(
     actor: str = "",
     target: str = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
-    request: HttpRequest | None = None,
+    request: HttpRequest | Any | None = None,
     client_id: str = "",
+    deferred: bool = False,
     **data: Any,
 ) -> AuditEvent:
-    meta = request.META if request is not None else {}
-    row = AuditEvent.objects.create(
+    """Store one event and log it as one JSON line.
+
+    ``request`` is a Django request, or the oauthlib request inside DOT's endpoints (for the
+    client IP, user agent and request id). ``deferred`` events (the hot paths') are stored in
+    batches after the response (``audit.batch``); the others in the caller's transaction.
+    """
+    meta = _meta(request)
+    row = AuditEvent(
         ts=timezone.now(),
         event=event,
         outcome=outcome,
@@ -67,6 +85,12 @@ def record(
         request_id=str(meta.get("HTTP_X_REQUEST_ID", ""))[:64],
         data=cleanse(data),
     )
+    if deferred and settings.AUDIT_BATCH_EVENTS > 1:
+        transaction.on_commit(lambda: batch.add(row))  # only what the transaction kept
+    else:
+        row.save(force_insert=True)
+    if not log.isEnabledFor(logging.INFO):
+        return row
     log.info(
         json.dumps(
             {

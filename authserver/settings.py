@@ -16,7 +16,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from authserver.env import env_bool, env_int, env_list, env_str, persistent_secret
+from authserver.env import env_bool, env_float, env_int, env_list, env_str, persistent_secret
 from oauth.hooks import device_pre_token
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -348,6 +348,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Audit events older than this are exported (JSON lines) and then deleted.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 400)
+# Hot-path events (tokens, introspection and decision denials) are stored in batches of this
+# many rows, or when the oldest is this old; 1 stores each at once (audit/batch.py).
+AUDIT_BATCH_EVENTS = env_int("AUDIT_BATCH_EVENTS", 100)
+AUDIT_BATCH_SECONDS = env_float("AUDIT_BATCH_SECONDS", 1.0)
 AUDIT_EXPORT_DIR = Path(env_str("AUDIT_EXPORT_DIR", str(VAR_DIR / "audit")))
 
 REST_FRAMEWORK = {

@@ -1,10 +1,11 @@
 """RFC 7662 token introspection, built for the request rate of resource servers.
 
-An access token is ours iff the SHA-256 of it is a stored row (DOT stores only that checksum),
-so the hot path is one indexed SQL read plus decoding the JWT payload we signed; no signature
-check is needed when the row proves issuance. Revocation deletes the row, so it takes effect on
-the very next call, in every process. Other apps add members (roles, permissions) through
-``enrichers``.
+A user's access token is ours iff the SHA-256 of it is a stored row (DOT stores only that
+checksum), so its check is one indexed SQL read plus decoding the JWT payload we signed; no
+signature check is needed when the row proves issuance. Revocation deletes the row, so it takes
+effect on the very next call, in every process. A client's own (client-credentials) token has no
+row: its signature proves it, and revocation is a ``jti`` list (``oauth.clienttokens``). Other
+apps add members (roles, permissions) through ``enrichers``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db import connection
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from authserver.crypto import sha256_hex
-from oauth import tokens
+from oauth import clienttokens, tokens
 from oauth.models import Client
 
 
@@ -67,6 +68,9 @@ def active_access_token(token: str) -> ActiveToken | None:
 
 
 def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | None:
+    if clienttokens.is_client_token(claims):
+        verified = clienttokens.active_claims(token)
+        return None if verified is None else ActiveToken(verified, None)
     with connection.cursor() as cursor:
         cursor.execute(_access_sql(), [sha256_hex(token)])
         row = cursor.fetchone()
@@ -97,6 +101,7 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     active = _check_access_token(token, claims)
     if active is None:
         return INACTIVE
+    claims = active.claims
     response: dict[str, Any] = {
         "active": True,
         "token_type": "Bearer",

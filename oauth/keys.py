@@ -147,6 +147,11 @@ def verification_key(kid: str) -> LoadedKey | None:
     return None
 
 
+def is_published(kid: str) -> bool:
+    """Whether ``kid`` is among the keys as last loaded (no reload: for cached verifications)."""
+    return any(key.kid == kid for key in _ring.keys())
+
+
 def jwks() -> dict:
     return {"keys": [key.public_jwk for key in _ring.keys()]}
 

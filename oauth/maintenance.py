@@ -2,7 +2,8 @@
 
 ``expired_clear`` removes what no request can use any more: DOT's expired and revoked tokens,
 grants and ID tokens (``clear_expired``, which keeps revoked refresh tokens as long as reuse
-detection needs them), then our ``AuthContext`` rows nothing can reach:
+detection needs them), the revocations of client-credentials tokens past their ``exp``, then
+our ``AuthContext`` rows nothing can reach:
 - never exchanged: its code is gone (expired or deleted) and no token was bound to it;
 - exchanged: nothing is left of what it issued, or it is past the absolute refresh lifetime
   measured from the sign-in, after which no token of the family is accepted.
@@ -20,6 +21,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from oauth2_provider.models import clear_expired, get_refresh_token_model
 
+from oauth import clienttokens
 from oauth.models import AuthContext
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Cleared:
     auth_contexts: int
+    revocations: int
 
 
 def expired_clear(*, now: datetime | None = None) -> Cleared:
@@ -44,5 +47,11 @@ def expired_clear(*, now: datetime | None = None) -> Cleared:
         created_at__lt=code_window,
     ) & (Q(token_family__isnull=True) | ~live_family)
     deleted, _ = AuthContext.objects.filter(unreachable | Q(created_at__lt=absolute)).delete()
-    log.info("expired OAuth state cleared; %s sign-in contexts deleted", deleted)
-    return Cleared(auth_contexts=deleted)
+    revocations = clienttokens.purge_expired(now)
+    log.info(
+        "expired OAuth state cleared; %s sign-in contexts and %s revocations of expired "
+        "client tokens deleted",
+        deleted,
+        revocations,
+    )
+    return Cleared(auth_contexts=deleted, revocations=revocations)

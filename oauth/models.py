@@ -187,3 +187,19 @@ class Generation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+class RevokedToken(models.Model):
+    """A revoked client-credentials access token, kept until it would have expired.
+
+    Client-credentials tokens are not stored (``oauth.clienttokens``): their signature proves
+    issuance, so revoking one means remembering its ``jti`` until its ``exp``.
+    """
+
+    jti = models.CharField(max_length=64, primary_key=True)
+    client_id = models.CharField(max_length=100)
+    expires = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"revoked {self.jti} ({self.client_id})"

@@ -19,6 +19,7 @@ import jwt
 from django.conf import settings
 
 from oauth import keys
+from oauth.models import GRANT_CLIENT_CREDENTIALS
 
 # Callables (request) -> dict of extra access-token claims, registered by other apps' ready().
 claim_providers: list[Callable[[Any], dict[str, Any]]] = []
@@ -92,6 +93,8 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
         "client_id": client.client_id,
         "scope": " ".join(request.scopes or []),
     }
+    if user is None and request.grant_type == GRANT_CLIENT_CREDENTIALS:
+        claims["gty"] = GRANT_CLIENT_CREDENTIALS  # not stored: see oauth.clienttokens
     context = getattr(request, "auth_context", None)
     if user is not None and context is not None:
         claims["auth_time"] = int(context.auth_time.timestamp())

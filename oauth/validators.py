@@ -37,7 +37,7 @@ from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 from authserver import metrics
 from authserver.crypto import sha256_hex
 from mfa import policy as mfa_policy
-from oauth import tokens
+from oauth import clienttokens, events, tokens
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIALS,
@@ -200,12 +200,13 @@ class Validator(OAuth2Validator):
         )
 
     def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
-        """DOT wraps the save in a transaction; client credentials write exactly one row (an
-        INSERT is atomic by itself), and on SQLite the explicit transaction would hold the
-        database's write lock across the ORM's Python work, serialising the workers."""
+        """DOT wraps the save in a transaction; client credentials store nothing (see
+        ``oauth.clienttokens``), so they skip it. Every issued token is audited."""
         if request.grant_type == GRANT_CLIENT_CREDENTIALS:
-            return self._save_bearer_token(token, request, *args, **kwargs)
-        return super().save_bearer_token(token, request, *args, **kwargs)
+            self._save_bearer_token(token, request, *args, **kwargs)
+        else:
+            super().save_bearer_token(token, request, *args, **kwargs)
+        events.token_issued(token, request)
 
     def _save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
         if not self._may_issue_refresh_token(request):
@@ -213,6 +214,15 @@ class Validator(OAuth2Validator):
         super()._save_bearer_token(token, request, *args, **kwargs)
         if request.grant_type in (GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE):
             self._bind_context(token, request)
+
+    def _create_access_token(
+        self, expires: datetime, request: Any, token: dict, source_refresh_token: Any = None
+    ) -> Any:
+        """Client credentials: no row (``oauth.clienttokens``; DOT ignores the return value
+        when no refresh token is issued); every other grant: DOT's row."""
+        if request.grant_type == GRANT_CLIENT_CREDENTIALS:
+            return None
+        return super()._create_access_token(expires, request, token, source_refresh_token)
 
     def _bind_context(self, token: dict, request: Any) -> None:
         """Tie the sign-in context to what this exchange issued (replay and refresh use it)."""
@@ -244,8 +254,10 @@ class Validator(OAuth2Validator):
             )
         )
         if not super().validate_refresh_token(refresh_token, client, request, *a, **k):
-            if any(row.revoked is not None for row in presented):
+            reused = [row for row in presented if row.revoked is not None]
+            if reused:
                 metrics.REFRESH_TOKEN_REUSE.inc()  # DOT has just revoked the family
+                events.refresh_token_reused(reused[0], request)
             return False
         family = request.refresh_token_instance.token_family
         context = AuthContext.objects.filter(token_family=family).first() if family else None
@@ -264,6 +276,9 @@ class Validator(OAuth2Validator):
     def revoke_token(
         self, token: str, token_type_hint: str | None, request: Any, *a: Any, **k: Any
     ):
+        events.token_revocation(token_type_hint, request)
+        if clienttokens.revoke(token, request.client):
+            return
         if any(revoke(token, request.client) for revoke in revokers):
             return
         super().revoke_token(token, token_type_hint, request, *a, **k)

@@ -29,7 +29,7 @@ from accounts.session import auth_state
 from authserver.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
 from mfa import policy as mfa_policy
-from oauth import introspection, keys, server, throttle
+from oauth import events, introspection, keys, server, throttle
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
 from oauth.selectors import client_get
@@ -180,6 +180,8 @@ class TokenView(dot_views.TokenView):
             response = self._grant(request, *args, **kwargs)
             if throttle.is_client_auth_failure(response):
                 throttle.token_auth_failed(request)
+            elif response.status_code >= 400:
+                events.token_refused(request, response, throttle.claimed_client_id(request))
         except ThrottleUnavailable:
             return oauth_error(
                 "temporarily_unavailable",
@@ -233,6 +235,7 @@ class IntrospectView(View):
     def post(self, request: HttpRequest) -> JsonResponse:
         caller = authenticate_client(request)
         if caller is None:
+            events.introspection_refused(request, throttle.claimed_client_id(request))
             return oauth_error(
                 "invalid_client",
                 "Client authentication failed.",

@@ -20,6 +20,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from apikeys.credentials import parse as parse_api_key
+from audit.models import AuditEvent
+from audit.services import record
 from authserver import ratelimit
 from roles import decisions
 
@@ -46,6 +48,7 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
         credential, direct=True, client_ip=request.META.get("REMOTE_ADDR")
     )
     if principal is None:
+        _denied(request, method, uri, 401)
         return _answer(401, **{"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
     # per API key (its public id), else per client or user
     presented = parse_api_key(credential)
@@ -55,6 +58,7 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
         headers = {"Retry-After": str(retry_after), "X-Auth-Reason": "rate_limited"}
         return _answer(limited_status, **headers)
     if not decisions.evaluate(principal, method, "route", uri):
+        _denied(request, method, uri, 403, principal)
         return _answer(403)
     return _answer(
         200,
@@ -63,6 +67,27 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
             "X-Auth-Client": principal.client_id or "",
             "X-Auth-Roles": ",".join(sorted(principal.grant.roles)),
         },
+    )
+
+
+def _denied(
+    request: HttpRequest,
+    method: str,
+    uri: str,
+    status: int,
+    principal: decisions.Principal | None = None,
+) -> None:
+    """Audit a refused request (deferred: stored in a batch after the response)."""
+    record(
+        "gateway.denied",
+        actor=principal.sub if principal is not None else "",
+        client_id=(principal.client_id or "") if principal is not None else "",
+        outcome=AuditEvent.Outcome.DENIED,
+        request=request,
+        deferred=True,
+        method=method[:16],
+        uri=uri[:256],
+        status=status,
     )
 
 

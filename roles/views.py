@@ -18,6 +18,8 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from audit.models import AuditEvent
+from audit.services import record
 from oauth.clientauth import authenticate_client
 from roles import authzen, decisions
 
@@ -61,8 +63,10 @@ def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> 
         return problem(405, "Use POST.", Allow="POST")
     caller = caller_principal(request)
     if caller is None:
+        _denied(request, "access.caller_denied", reason="client authentication failed")
         return problem(401, "Client authentication failed.", **{"WWW-Authenticate": CHALLENGE})
     if not caller.grant.allows(EVALUATE_PERMISSION, None, None):
+        _denied(request, "access.caller_denied", caller.client_id, reason=EVALUATE_PERMISSION)
         return problem(403, f"This client lacks the {EVALUATE_PERMISSION} permission.")
     if request.content_type != "application/json":
         return problem(415, "The body must be application/json.")
@@ -73,9 +77,27 @@ def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> 
     except (ValueError, RecursionError):
         return problem(400, "The body is not valid JSON.")
     try:
-        return JsonResponse(evaluate(body), headers=NO_STORE)
+        result = evaluate(body)
     except authzen.RequestError as exc:
         return problem(400, str(exc))
+    answers = result.get("evaluations", [result])
+    denied = sum(1 for answer in answers if answer.get("decision") is False)
+    if denied:
+        _denied(request, "access.denied", caller.client_id, denied=denied, of=len(answers))
+    return JsonResponse(result, headers=NO_STORE)
+
+
+def _denied(request: HttpRequest, event: str, caller: str | None = "", **data: Any) -> None:
+    """Audit a refusal (deferred: stored in a batch after the response)."""
+    record(
+        event,
+        actor=caller or "",
+        client_id=caller or "",
+        outcome=AuditEvent.Outcome.DENIED,
+        request=request,
+        deferred=True,
+        **data,
+    )
 
 
 def _endpoint(evaluate: Callable[[Any], dict[str, Any]]) -> Callable[[HttpRequest], HttpResponse]:

@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts import services as account_services
-from oauth import generations, keys
+from oauth import clienttokens, generations, keys
 from oauth import services as client_services
 
 PASSWORD = "correct horse battery staple"
@@ -29,14 +29,23 @@ def _celery_runs_in_process():
 
 
 @pytest.fixture(autouse=True)
+def _audit_rows_at_once(settings):
+    """Deferred audit events are stored at once, in the test's transaction (the batching
+    itself is tested in tests/audit/test_batch.py)."""
+    settings.AUDIT_BATCH_EVENTS = 1
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches():
     """Tests roll the database back, so per-process caches must not outlive a test."""
     generations.clear_all()
     keys.clear_cache()
+    clienttokens.clear_cache()
     cache.clear()
     yield
     generations.clear_all()
     keys.clear_cache()
+    clienttokens.clear_cache()
 
 
 @pytest.fixture

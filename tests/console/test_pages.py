@@ -389,24 +389,20 @@ def test_ending_a_session_revokes_its_refresh_token(console, make_user, web_clie
     assert f"/console/tokens/sessions/{family}/revoke/" not in text(console.get("/console/tokens/"))
 
 
-def test_revoking_an_access_token(console, make_client):
-    client, secret = make_client(client_id="m2m", name="Machine")
-    issued = Client().post(
-        "/o/token/",
-        {"grant_type": "client_credentials"},
-        HTTP_AUTHORIZATION=basic_auth("m2m", secret),
-    )
-    token = get_access_token_model().objects.get(application=client)
+def test_revoking_an_access_token(console, make_user, make_client, web_client):
+    make_user("ada")
+    issued = user_tokens(Client(), web_client, "ada", scope="openid")
+    token = get_access_token_model().objects.get(user__username="ada")
     console.post(f"/console/tokens/access/{token.pk}/revoke/")
     assert not get_access_token_model().objects.filter(pk=token.pk).exists()
-    introspect_client, rs_secret = make_client(client_id="rs", name="RS")
+    _rs, rs_secret = make_client(client_id="rs", name="RS")
     answer = Client().post(
         "/o/introspect/",
-        {"token": issued.json()["access_token"]},
+        {"token": issued["access_token"]},
         HTTP_AUTHORIZATION=basic_auth("rs", rs_secret),
     )
     assert answer.json() == {"active": False}
-    assert events("token.revoked")[0].target == "client:m2m"
+    assert events("token.revoked")[0].target == "user:ada"
 
 
 # --- audit log and dashboard ------------------------------------------------------------------

@@ -20,4 +20,5 @@ def tokens(client, make_client):
     return {
         "reader": client_credentials_token(client, "reader-svc", reader_secret),
         "writer": client_credentials_token(client, "writer-svc", writer_secret),
+        "reader_secret": reader_secret,
     }

@@ -18,7 +18,13 @@ pytestmark = pytest.mark.live
 
 @pytest.fixture(scope="module")
 def two_instances(start_shared_app):
-    return start_shared_app(WEB_CONCURRENCY="2"), start_shared_app()
+    # Instances behind one load balancer share one issuer (tokens name it and are checked
+    # against it), whatever port each listens on.
+    issuer = "http://auth.example.test"
+    return (
+        start_shared_app(WEB_CONCURRENCY="2", ISSUER_URL=issuer),
+        start_shared_app(ISSUER_URL=issuer),
+    )
 
 
 def test_tokens_move_freely_between_instances(two_instances, prod_stack):
