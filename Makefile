@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
 
-.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench bench-micro bench-profile clean
+.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench bench-micro bench-profile soak clean
 
 install: $(STAMP)
 
@@ -72,15 +72,25 @@ format: install
 
 # Load benchmark of the hot paths (not part of `make test`); see docs/benchmarks.md.
 # SQLite by default; PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set (a *bench* database).
-bench: $(VENV)/.bench-stamp
+define need-wrk
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get install -y wrk || { apt-get update && apt-get install -y wrk; }; \
 	  else \
 	    echo "wrk is missing: install it with 'sudo apt-get install wrk' (Debian/Ubuntu)"; exit 1; \
 	  fi; }
+endef
+
+bench: $(VENV)/.bench-stamp
+	$(need-wrk)
 	$(PY) bench/run.py
 	$(MAKE) bench-micro
+
+# Soak: 60 s (SOAK_DURATION) of mixed token/introspection/evaluation/sign-in traffic; fails on
+# any 5xx, socket error or idle-RSS growth over the bound (docs/benchmarks.md). Same databases.
+soak: $(VENV)/.bench-stamp
+	$(need-wrk)
+	$(PY) bench/soak.py
 
 # In-process micro-benchmarks (pytest-benchmark), outside the test suite.
 bench-micro: $(VENV)/.bench-stamp

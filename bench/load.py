@@ -135,12 +135,21 @@ def wrk_available() -> bool:
 
 
 def run_wrk(
-    base: str, request: Request, *, duration: int, connections: int, threads: int
+    base: str,
+    request: Request,
+    *,
+    duration: int,
+    connections: int,
+    threads: int,
+    script: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One wrk run; returns the summary printed by ``bench/lua/report.lua``."""
-    script = "refresh.lua" if request.pool else "static.lua"
+    """One wrk run; returns the summary printed by ``bench/lua/report.lua``. ``script`` names
+    another Lua script in ``bench/lua/`` and ``env`` adds to its environment."""
+    script = script or ("refresh.lua" if request.pool else "static.lua")
     env = {
         **os.environ,
+        **(env or {}),
         "BENCH_LUA_DIR": str(LUA_DIR),
         "BENCH_METHOD": request.method,
         "BENCH_BODY": request.body,

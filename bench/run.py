@@ -102,8 +102,9 @@ def ensure_postgres_database(url: str) -> str:
     return name
 
 
-def bench_environment(port: int) -> str:
-    """Set the server's environment (also used in-process by the driver); returns the mode."""
+def bench_environment(port: int, sqlite_path: Path = OUT / "bench.sqlite3") -> str:
+    """Set the server's environment (also used in-process by the driver); returns the mode.
+    Without ``DATABASE_URL`` the SQLite database is ``sqlite_path``, created fresh."""
     os.environ.update(
         AUTHSERVER_BENCH="true",
         DEBUG="false",
@@ -121,7 +122,6 @@ def bench_environment(port: int) -> str:
     if database_url:
         ensure_postgres_database(database_url)
         return "postgresql+redis" if os.environ.get("REDIS_URL") else "postgresql"
-    sqlite_path = OUT / "bench.sqlite3"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
     os.environ["SQLITE_PATH"] = str(sqlite_path)

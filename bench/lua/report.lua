@@ -1,7 +1,8 @@
 -- Shared wrk callback: print the run's summary as one JSON line the driver parses.
 local M = {}
 
-function M.done(summary, latency, requests)
+-- ``extra`` (optional): more JSON members, already encoded, e.g. '"statuses": {"200": 5}'.
+function M.done(summary, latency, requests, extra)
   local percentiles = {}
   for _, q in ipairs({50, 90, 99, 99.9}) do
     percentiles[#percentiles + 1] = string.format('"%s": %d', q, latency:percentile(q))
@@ -10,10 +11,11 @@ function M.done(summary, latency, requests)
   io.write(string.format(
     'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, '
       .. '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, '
-      .. '"latency_us": {"mean": %.1f, "stdev": %.1f, "max": %d, "percentiles": {%s}}}\n',
+      .. '"latency_us": {"mean": %.1f, "stdev": %.1f, "max": %d, "percentiles": {%s}}%s}\n',
     summary.requests, summary.duration, summary.bytes,
     e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency.stdev, latency.max, table.concat(percentiles, ", ")
+    latency.mean, latency.stdev, latency.max, table.concat(percentiles, ", "),
+    extra and (", " .. extra) or ""
   ))
 end
 

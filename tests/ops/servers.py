@@ -213,7 +213,10 @@ def python_in(env: dict, code: str) -> object:
 class AppServer:
     """``gunicorn -c authserver/gunicorn.conf.py`` on a spare port, with output kept."""
 
-    def __init__(self, env: dict, workdir: Path, **extra_env: str) -> None:
+    def __init__(
+        self, env: dict, workdir: Path, app: str = "authserver.wsgi:application", **extra_env: str
+    ) -> None:
+        self.app = app  # the WSGI entry, "module:callable"
         self.port = free_port()
         self.env = {**env, "PORT": str(self.port), "WEB_CONCURRENCY": "1", **extra_env}
         self.env.setdefault("ISSUER_URL", f"http://127.0.0.1:{self.port}")
@@ -231,7 +234,7 @@ class AppServer:
                     str(VENV_BIN / "gunicorn"),
                     "-c",
                     "authserver/gunicorn.conf.py",
-                    "authserver.wsgi:application",
+                    self.app,
                 ],
                 env=self.env,
                 cwd=ROOT,
