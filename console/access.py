@@ -11,12 +11,11 @@ with status 403 (never a redirect loop, never a 500).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
@@ -34,7 +33,9 @@ from roles.access import (  # noqa: F401  (re-exported for the console views)
     TOKENS_WRITE,
     USERS_READ,
     USERS_WRITE,
+    principal_for_user,
 )
+from roles.decisions import Principal
 
 CONSOLE_ACCESS = "console:access"
 # The same named permissions as the management API, from its one choke point.
@@ -85,13 +86,6 @@ def console_view(permission: str | None = None) -> Callable[[View], View]:
     return decorator
 
 
-def require_covers(actor_id: object, permissions: Iterable[str], *, what: str) -> None:
-    """The hierarchy guard: nobody hands out permissions they do not hold themselves.
-
-    Raises a ``ValidationError`` (shown on the form) naming the missing permissions.
-    """
-    missing = sorted(set(permissions) - selectors.user_grant(actor_id).permissions.strings)
-    if missing:
-        raise ValidationError(
-            f"{what} carries permissions you do not hold yourself: {', '.join(missing)}."
-        )
+def principal(request: HttpRequest) -> Principal:
+    """The signed-in admin as the acting principal of ``mgmt.services`` and ``roles.access``."""
+    return principal_for_user(request.user)
