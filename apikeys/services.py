@@ -93,6 +93,9 @@ def api_key_create(
         raise ValidationError("an API key belongs to exactly one user or one client")
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise ValidationError({"expires_at": ["must be in the future"]})
+    owner = {"user": user} if user is not None else {"client": client}
+    if ApiKey.objects.filter(**owner, name=name, revoked_at__isnull=True).exists():
+        raise ValidationError({"name": ["the owner already has a live key with this name"]})
     generations.bump("apikeys")
     secret = credentials.new_secret()
     key = ApiKey(

@@ -81,6 +81,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.CLIENTS_WRITE)
+@access.fresh_factor()
 def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then replace the client's secret; the new one is shown once."""
     client = get_object_or_404(Client, pk=pk)

@@ -11,6 +11,7 @@ from accounts.models import User
 from console import access, selectors
 from console.forms import PasswordResetForm, UserCreateForm, UserRolesForm, UserSearchForm
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from mfa import selectors as mfa_selectors
 from mgmt import services
 from roles import selectors as role_selectors
 from roles.access import require_user_write
@@ -56,6 +57,7 @@ def _detail(request: HttpRequest, user: User, roles_form: UserRolesForm) -> Http
         "roles_form": roles_form,
         "effective_roles": sorted(role_selectors.user_grant(user.pk).roles),
         "sessions": selectors.live_sessions(selectors.now(), user),
+        "factors": mfa_selectors.authenticators_of(user),
     }
     return render(request, "console/users/detail.html", context)
 
@@ -64,11 +66,13 @@ def _detail(request: HttpRequest, user: User, roles_form: UserRolesForm) -> Http
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     held = list(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
-    return _detail(request, user, UserRolesForm(initial={"roles": held}))
+    initial = {"roles": held, **access.restore_draft(request, UserRolesForm)}
+    return _detail(request, user, UserRolesForm(initial=initial))
 
 
 @require_POST
 @access.console_view(access.USERS_WRITE)
+@access.fresh_factor(form_page="console:user-detail")
 def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = UserRolesForm(request.POST)
@@ -112,6 +116,7 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.USERS_WRITE)
+@access.fresh_factor()
 def user_password(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = PasswordResetForm(request.POST or None)
@@ -128,3 +133,29 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Password of {user.username} reset; their sessions ended.")
             return redirect("console:user-detail", pk=user.pk)
     return render(request, "console/users/password.html", {"subject": user, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+@access.fresh_factor()
+def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """A confirmation page listing the user's factors, then the POST that removes them all."""
+    user = get_object_or_404(User, pk=pk)
+    if user.pk == request.user.pk:
+        messages.error(request, "Manage your own second factors on your account page.")
+        return redirect("console:user-detail", pk=user.pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_user_write(actor, user)
+            removed = services.user_mfa_reset(actor=actor, request=request, user=user)
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
+        else:
+            if removed:
+                messages.success(request, f"Second factors of {user.username} removed.")
+            else:
+                messages.info(request, f"{user.username} had no second factor.")
+        return redirect("console:user-detail", pk=user.pk)
+    context = {"subject": user, "factors": mfa_selectors.authenticators_of(user)}
+    return render(request, "console/users/confirm_mfa_reset.html", context)

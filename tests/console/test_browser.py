@@ -1,7 +1,8 @@
 """The console's main journeys in a real browser (Playwright + Debian chromium, headless).
 
-Screenshots of every step land in ``var/screenshots/``. The multi-factor sign-in is made with
-the test-only ``mark_multi_factor`` seam described in ``tests/console/conftest.py``.
+Screenshots of every step land in ``var/screenshots/``. Signing in is the real thing: the
+password form, then the second-factor page, where the TOTP code computed with pyotp from the
+admin's stored seed is typed in.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.conf import settings
 
 from roles import services as role_services
 from tests.conftest import PASSWORD
-from tests.console.conftest import mark_multi_factor
+from tests.console.conftest import enrol_totp, next_totp_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
@@ -63,31 +64,39 @@ def sign_in(page, base: str, username: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def second_factor(page, user) -> None:
+    """Type the current TOTP code on the second-factor page."""
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    page.get_by_label("Code from your authenticator app").fill(next_totp_code(user))
+    page.get_by_role("button", name="Verify").click()
+
+
 def nav(page, section: str) -> None:
     page.get_by_role("navigation", name="Console").get_by_role("link", name=section).click()
 
 
-def make_multi_factor(page) -> None:
-    session = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
-    mark_multi_factor(session["value"])
-
-
 @pytest.fixture
 def signed_in(page, live_server, admin):
-    """The admin signed in with a password, then (test seam) with a second factor."""
+    """The admin signed in with a password, then the TOTP code of their authenticator app."""
+    enrol_totp(admin)
     sign_in(page, live_server.url, admin.username)
-    make_multi_factor(page)
-    page.goto(f"{live_server.url}/console/")
+    second_factor(page, admin)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     return page
 
 
 def test_password_only_session_is_sent_to_sign_in_with_a_second_factor(page, live_server, admin):
-    sign_in(page, live_server.url, admin.username)
+    sign_in(page, live_server.url, admin.username)  # no factor yet: a password-only session
     expect(page.get_by_role("heading", name="Sign in with a second factor")).to_be_visible()
     expect(page.get_by_text("signed in with a password only")).to_be_visible()
     shot(page, "01-needs-mfa")
-    make_multi_factor(page)
-    page.goto(f"{live_server.url}/console/")
+
+
+def test_sign_in_with_totp_reaches_the_dashboard(page, live_server, admin):
+    enrol_totp(admin)
+    sign_in(page, live_server.url, admin.username)
+    shot(page, "01a-totp-step")
+    second_factor(page, admin)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     chart = page.get_by_role("img", name="Access tokens issued and failed sign-ins per hour")
     expect(chart).to_be_visible()
