@@ -93,3 +93,17 @@ def console(client, admin):
 
 def csrf_of(response) -> str:
     return response.context["csrf_token"] if response.context else ""
+
+
+@pytest.fixture
+def stale(monkeypatch, settings):
+    """Move the sign-in context's clock past ``CONSOLE_REAUTH_SECONDS``: the admin's last
+    second-factor proof is now too old for sensitive actions (a new proof is fresh again)."""
+    from accounts import session
+
+    real = session._now
+    monkeypatch.setattr(session, "_now", lambda: real() + settings.CONSOLE_REAUTH_SECONDS + 1)
+
+
+def text(response) -> str:
+    return response.content.decode()
