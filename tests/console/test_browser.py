@@ -193,6 +193,49 @@ def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in
     shot(page, "09-token-revoked")
 
 
+def test_create_an_api_key_and_see_it_once(signed_in, admin, grant_roles, make_user):
+    page = signed_in
+    make_user("dave")
+    role_services.role_create(name="deployer", permissions=["deploy:run"])
+    grant_roles(admin, "deploy:run")
+    nav(page, "API keys")
+    page.get_by_role("link", name="New API key").click()
+    page.get_by_label("Owner", exact=True).fill("dave")
+    page.get_by_label("Name").fill("ci-deploy")
+    page.get_by_role("checkbox", name="deployer").check()
+    shot(page, "12-api-key-form")
+    page.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_text("It is shown only this once")).to_be_visible()
+    secret = page.locator("#api-key").inner_text()
+    assert secret.startswith("ask_") and len(secret) > 60
+    shot(page, "13-api-key-once")
+    page.get_by_role("link", name="I have stored it: continue").click()
+    row = page.locator("table.data tbody tr", has_text="ci-deploy")
+    expect(row.get_by_text("deployer")).to_be_visible()
+    expect(row.get_by_text(secret[:21])).to_be_visible()  # ask_<key id>_ only
+    assert secret not in page.content()
+    page.reload()
+    assert secret not in page.content()
+    shot(page, "14-api-keys")
+
+
+def test_reset_the_mfa_of_a_user_after_confirming(signed_in, make_user):
+    page = signed_in
+    fay = make_user("fay")
+    enrol_totp(fay)
+    nav(page, "Users")
+    page.get_by_role("link", name="fay").click()
+    expect(page.get_by_text("Authenticator app")).to_be_visible()
+    page.get_by_role("link", name="Reset MFA").click()
+    expect(page.get_by_role("heading", name="Reset the second factors of fay?")).to_be_visible()
+    shot(page, "15-mfa-reset-confirm")
+    page.get_by_role("button", name="Reset MFA of fay").click()
+    expect(page.get_by_text("Second factors of fay removed.")).to_be_visible()
+    factors = page.locator("section", has=page.get_by_role("heading", name="Second factors"))
+    expect(factors.get_by_text("None.")).to_be_visible()
+    shot(page, "16-mfa-reset-done")
+
+
 def test_filter_the_audit_log(signed_in, live_server, make_user):
     page = signed_in
     make_user("erin")
