@@ -44,23 +44,24 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
     return render(request, "console/apikeys/list.html", context)
 
 
+# owner type -> (model, lookup field, what the admin typed, the write guard)
+OWNERS = {
+    "user": (User, "username", "username", require_user_write),
+    "client": (Client, "client_id", "client id", require_client_write),
+}
+
+
 def _owner(form: ApiKeyForm, actor: Principal) -> dict[str, Any] | None:
     """The key's owner named on the form, guarded for writing; None (with a form error) when
     there is no such user or client."""
-    name = form.cleaned_data["owner"]
-    if form.cleaned_data["owner_type"] == "client":
-        client = Client.objects.filter(client_id=name).first()
-        if client is None:
-            form.add_error("owner", f"No client with the client id {name!r}.")
-            return None
-        require_client_write(actor, client)
-        return {"client": client}
-    user = User.objects.filter(username=name).first()
-    if user is None:
-        form.add_error("owner", f"No user with the username {name!r}.")
+    kind, name = form.cleaned_data["owner_type"], form.cleaned_data["owner"]
+    model, field, label, guard = OWNERS[kind]
+    found = model.objects.filter(**{field: name}).first()
+    if found is None:
+        form.add_error("owner", f"No {kind} with the {label} {name!r}.")
         return None
-    require_user_write(actor, user)
-    return {"user": user}
+    guard(actor, found)
+    return {kind: found}
 
 
 @require_http_methods(["GET", "POST"])
