@@ -2,6 +2,9 @@
 
 ``auth_state`` is read by the authorization endpoint and copied into the token family, so
 ``auth_time``, ``amr``, ``acr`` and ``sid`` in tokens describe the real sign-in.
+``factor_time`` is when the session's user last proved a second factor (at a multi-factor
+sign-in, or at a re-verification that signs nobody in again); sensitive console actions ask
+for it to be recent (``second_factor_age``).
 """
 
 from __future__ import annotations
@@ -13,16 +16,34 @@ from typing import Any
 from django.http import HttpRequest
 
 SESSION_KEY = "authserver.auth"
+MULTI_FACTOR_AMR = "mfa"  # RFC 8176
+
+
+def _now() -> float:
+    """The clock of the sign-in context (a seam for tests)."""
+    return time.time()
 
 
 def record_login(request: HttpRequest, *, amr: list[str], acr: str) -> None:
     """Call right after ``django.contrib.auth.login`` (which rotated the session key)."""
-    request.session[SESSION_KEY] = {
-        "auth_time": int(time.time()),
-        "amr": amr,
-        "acr": acr,
-        "sid": secrets.token_urlsafe(16),
-    }
+    now = int(_now())
+    state = {"auth_time": now, "amr": amr, "acr": acr, "sid": secrets.token_urlsafe(16)}
+    if MULTI_FACTOR_AMR in amr:
+        state["factor_time"] = now
+    request.session[SESSION_KEY] = state
+
+
+def record_second_factor(request: HttpRequest) -> None:
+    """The signed-in user just proved their second factor again (no new sign-in)."""
+    state = dict(auth_state(request) or {})
+    state["factor_time"] = int(_now())
+    request.session[SESSION_KEY] = state
+
+
+def second_factor_age(request: HttpRequest) -> float | None:
+    """Seconds since the session's user last proved a second factor (None: never)."""
+    when = (auth_state(request) or {}).get("factor_time")
+    return _now() - when if isinstance(when, int) else None
 
 
 def auth_state(request: HttpRequest) -> dict[str, Any] | None:

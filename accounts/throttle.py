@@ -46,3 +46,13 @@ def login_failed(username: str, ip: str | None) -> int:
 def login_succeeded(username: str) -> None:
     """A right password resets the account's count (the IP's count stays)."""
     reset(_account(), _username_key(username))
+
+
+def login_blocked_seconds(username: str) -> int:
+    """Seconds the account's sign-in stays blocked (the per-IP block is not the account's)."""
+    return retry_after((_account(), _username_key(username)))
+
+
+def login_unblock(username: str) -> None:
+    """An administrator lifts the account's block (and forgets its failures)."""
+    reset(_account(), _username_key(username))

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from oauth2_provider.models import get_access_token_model, set_token_value
 
 from apikeys import credentials, network
@@ -84,6 +85,7 @@ def api_key_create(
     expires_at: datetime | None = None,
     allowed_ips: Sequence[str] = (),
     actor: str = "",
+    request: HttpRequest | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key for exactly one of ``user`` or ``client``; returns it with the full key,
     which is not stored anywhere and cannot be shown again."""
@@ -91,6 +93,9 @@ def api_key_create(
         raise ValidationError("an API key belongs to exactly one user or one client")
     if expires_at is not None and expires_at <= datetime.now(UTC):
         raise ValidationError({"expires_at": ["must be in the future"]})
+    owner = {"user": user} if user is not None else {"client": client}
+    if ApiKey.objects.filter(**owner, name=name, revoked_at__isnull=True).exists():
+        raise ValidationError({"name": ["the owner already has a live key with this name"]})
     generations.bump("apikeys")
     secret = credentials.new_secret()
     key = ApiKey(
@@ -110,6 +115,7 @@ def api_key_create(
         "api_key.created",
         actor=actor,
         target=f"api_key:{key.key_id}",
+        request=request,
         client_id=client.client_id if client is not None else "",
         owner=_owner_label(key),
         name=name,
@@ -177,7 +183,9 @@ def api_key_rotate(*, key: ApiKey, grace_seconds: int = 0, actor: str = "") -> s
 
 
 @transaction.atomic
-def api_key_revoke(*, key: ApiKey, actor: str = "", via: str = "") -> bool:
+def api_key_revoke(
+    *, key: ApiKey, actor: str = "", via: str = "", request: HttpRequest | None = None
+) -> bool:
     """Revoke ``key`` and the access tokens exchanged for it; False if it already was."""
     generations.bump("apikeys")
     updated = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
@@ -187,7 +195,7 @@ def api_key_revoke(*, key: ApiKey, actor: str = "", via: str = "") -> bool:
         return False
     minted = ApiKeyToken.objects.filter(key=key).values("access_token_id")
     get_access_token_model().objects.filter(pk__in=minted).delete()
-    record("api_key.revoked", actor=actor, target=f"api_key:{key.key_id}", via=via)
+    record("api_key.revoked", actor=actor, target=f"api_key:{key.key_id}", via=via, request=request)
     return True
 
 

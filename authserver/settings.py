@@ -310,6 +310,8 @@ MFA_LOCKOUT_MAX_SECONDS = env_int("MFA_LOCKOUT_MAX_SECONDS", 3600)
 MFA_PENDING_SECONDS = env_int("MFA_PENDING_SECONDS", 300)  # password done, factor pending
 MFA_REAUTH_SECONDS = env_int("MFA_REAUTH_SECONDS", 600)  # fresh sign-in for factor changes
 MFA_TOTP_ISSUER = env_str("MFA_TOTP_ISSUER", "authserver")
+# Sensitive console actions need a second factor proved this recently (ASVS 7.5.1/7.5.3).
+CONSOLE_REAUTH_SECONDS = env_int("CONSOLE_REAUTH_SECONDS", 300)
 WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID")  # default: the host of ISSUER_URL
 WEBAUTHN_RP_NAME = env_str("WEBAUTHN_RP_NAME", "authserver")
 LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)

@@ -7,21 +7,31 @@ A console page is served only when all of these hold, checked in this order:
 4. the user holds the page's or action's own named permission (``users:write``, ...).
 No Django superuser or staff shortcut: only roles count. Refusals render one explanatory page
 with status 403 (never a redirect loop, never a 500).
+
+Sensitive actions (``fresh_factor``: role assignment, client-secret rotation, API-key creation,
+MFA and password reset of another user) also need a second factor proved within
+``CONSOLE_REAUTH_SECONDS`` (SECURITY 49, ASVS 7.5.1/7.5.3), checked on the POST that acts (and on
+the GET, to ask before the form is filled). A stale admin goes to the re-authentication page
+and back; what they had typed (never a password or code) is kept in the session and put back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django import forms
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import urlencode
 
-from accounts.session import auth_state
+from accounts.session import auth_state, second_factor_age
+from audit.services import SENSITIVE
 from roles import policy, selectors
 from roles.access import (  # noqa: F401  (re-exported for the console views)
     AUDIT_READ,
@@ -34,7 +44,9 @@ from roles.access import (  # noqa: F401  (re-exported for the console views)
     TOKENS_WRITE,
     USERS_READ,
     USERS_WRITE,
+    principal_for_user,
 )
+from roles.decisions import Principal
 
 CONSOLE_ACCESS = "console:access"
 # The same named permissions as the management API, from its one choke point.
@@ -85,13 +97,67 @@ def console_view(permission: str | None = None) -> Callable[[View], View]:
     return decorator
 
 
-def require_covers(actor_id: object, permissions: Iterable[str], *, what: str) -> None:
-    """The hierarchy guard: nobody hands out permissions they do not hold themselves.
+def principal(request: HttpRequest) -> Principal:
+    """The signed-in admin as the acting principal of ``mgmt.services`` and ``roles.access``."""
+    return principal_for_user(request.user)
 
-    Raises a ``ValidationError`` (shown on the form) naming the missing permissions.
-    """
-    missing = sorted(set(permissions) - selectors.user_grant(actor_id).permissions.strings)
-    if missing:
-        raise ValidationError(
-            f"{what} carries permissions you do not hold yourself: {', '.join(missing)}."
-        )
+
+# --- a fresh second factor before sensitive actions ------------------------------------------
+
+DRAFT = "console.draft"
+# Form fields never kept across the re-authentication (SENSITIVE covers password, code, ...).
+NOT_KEPT = ("csrfmiddlewaretoken", "confirm")
+
+
+def second_factor_fresh(request: HttpRequest) -> bool:
+    """Whether the admin proved a second factor within ``CONSOLE_REAUTH_SECONDS``."""
+    age = second_factor_age(request)
+    return age is not None and age <= settings.CONSOLE_REAUTH_SECONDS
+
+
+def reauth_url(next_url: str) -> str:
+    return f"{reverse('console:reauth')}?{urlencode({'next': next_url})}"
+
+
+def _keep_draft(request: HttpRequest, path: str) -> None:
+    data = {
+        name: request.POST.getlist(name)
+        for name in request.POST
+        if name not in NOT_KEPT and not any(word in name.lower() for word in SENSITIVE)
+    }
+    request.session[DRAFT] = {"path": path, "data": data}
+
+
+def restore_draft(request: HttpRequest, form_class: type[forms.Form]) -> dict[str, Any]:
+    """Initial values a stale POST left for the form on this page (once), else ``{}``."""
+    draft = request.session.get(DRAFT)
+    if not isinstance(draft, dict) or draft.get("path") != request.path:
+        return {}
+    del request.session[DRAFT]
+    initial: dict[str, Any] = {}
+    for name, field in form_class.base_fields.items():
+        values = draft["data"].get(name)
+        if values:
+            multiple = isinstance(field, forms.MultipleChoiceField | forms.ModelMultipleChoiceField)
+            initial[name] = values if multiple else values[-1]
+    return initial
+
+
+def fresh_factor(form_page: str | None = None) -> Callable[[View], View]:
+    """Require a recent second factor (inside ``console_view``). ``form_page``: the URL name of
+    the page holding the form, when the action's own URL only takes the POST."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if second_factor_fresh(request):
+                return view(request, *args, **kwargs)
+            page = reverse(form_page, args=args, kwargs=kwargs) if form_page else request.path
+            if request.method == "POST":
+                _keep_draft(request, page)
+                return redirect(reauth_url(page), permanent=False)
+            return redirect(reauth_url(request.get_full_path()))
+
+        return guarded
+
+    return decorator

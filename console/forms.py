@@ -26,6 +26,18 @@ def lines(text: str) -> list[str]:
     return list(dict.fromkeys(text.split()))
 
 
+class ReauthForm(ConsoleForm):
+    code = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=64,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+        help_text="The 6-digit code, or one of your recovery codes.",
+    )
+
+
 class UserSearchForm(ConsoleForm):
     q = forms.CharField(label="Search users", required=False, max_length=150)
 
@@ -163,6 +175,38 @@ class ClientForm(ConsoleForm):
             "scopes": " ".join(client.allowed_scopes),
             "skip_consent": client.skip_authorization,
         }
+
+
+class ApiKeyFilterForm(ConsoleForm):
+    owner = forms.CharField(
+        label="Owner", required=False, max_length=150, help_text="A username or client id."
+    )
+
+
+class ApiKeyForm(ConsoleForm):
+    owner_type = forms.ChoiceField(
+        label="Belongs to", choices=[("user", "A user"), ("client", "A service (client)")]
+    )
+    owner = forms.CharField(
+        label="Owner", max_length=150, help_text="The user's username or the client's client id."
+    )
+    name = forms.RegexField(
+        regex=r"^[A-Za-z0-9 ._:-]{1,100}$",
+        max_length=100,
+        error_messages={"invalid": "Letters, digits, spaces and . _ : - only."},
+        help_text="Unique among the owner's live keys, e.g. ci-deploy.",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    roles = RoleChoiceField(
+        label="Roles",
+        help_text="What the key may do: these roles, within what its owner may do at the time.",
+    )
+    expires_at = forms.DateTimeField(
+        label="Expires (UTC)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
+        help_text="Leave empty for a key that never expires (not recommended).",
+    )
 
 
 class AuditFilterForm(ConsoleForm):

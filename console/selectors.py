@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
+from accounts import throttle as login_throttle
 from accounts.models import User
+from apikeys.models import ApiKey, ApiKeyRole
 from audit.models import AuditEvent
+from authserver.throttle import ThrottleUnavailable
+from mfa.models import Lockout
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole
 
@@ -98,6 +102,24 @@ def live_access_tokens(now: datetime) -> QuerySet:
     )
 
 
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def api_keys(*, owner: str = "") -> QuerySet:
+    """Every API key, newest first, with its owner and roles; ``owner`` filters by a substring
+    of the owning user's username or the owning client's client id or name."""
+    rows = ApiKey.objects.select_related("user", "client").prefetch_related(
+        Prefetch("role_assignments", ApiKeyRole.objects.select_related("role").order_by("role"))
+    )
+    if owner:
+        rows = rows.filter(
+            Q(user__username__icontains=owner)
+            | Q(client__client_id__icontains=owner)
+            | Q(client__name__icontains=owner)
+        )
+    return rows.order_by("-created_at", "-pk")
+
+
 # --- roles ------------------------------------------------------------------------------------
 
 
@@ -179,6 +201,50 @@ def audit_events(
 
 def audit_event_names() -> list[str]:
     return list(AuditEvent.objects.order_by("event").values_list("event", flat=True).distinct())
+
+
+@dataclass(frozen=True)
+class Lock:
+    """An account that cannot sign in for now: why, and until when."""
+
+    user: User
+    kind: str  # "mfa" (wrong second-factor codes) or "login" (wrong passwords)
+    until: datetime
+
+    @property
+    def label(self) -> str:
+        return "second factor (wrong codes)" if self.kind == "mfa" else "password (wrong passwords)"
+
+
+def locked_accounts(now: datetime) -> tuple[list[Lock], bool]:
+    """Accounts locked now, soonest unlock first, and whether the password-throttle part could
+    be read (its blocks live in the cache, keyed by a hash of the typed username: candidates
+    are the accounts a ``login.throttled`` event named within the throttle window)."""
+    locks = [
+        Lock(row.user, "mfa", row.locked_until)
+        for row in Lockout.objects.filter(locked_until__gt=now).select_related("user")
+    ]
+    since = now - timedelta(seconds=settings.LOGIN_THROTTLE_WINDOW)
+    named = set(
+        AuditEvent.objects.filter(event="login.throttled", ts__gte=since).values_list(
+            "target", flat=True
+        )
+    )
+    wanted = {name.strip().casefold() for name in named if name.strip()}
+    exact = Q(pk__in=[])
+    for name in wanted:  # the throttle keys by the casefolded typed name
+        exact |= Q(username__iexact=name)
+    candidates = User.objects.filter(exact) if wanted else User.objects.none()
+    readable = True
+    for user in candidates:
+        try:
+            seconds = login_throttle.login_blocked_seconds(user.username)
+        except ThrottleUnavailable:
+            readable = False
+            break
+        if seconds:
+            locks.append(Lock(user, "login", now + timedelta(seconds=seconds)))
+    return sorted(locks, key=lambda lock: (lock.until, lock.user.username)), readable
 
 
 def disabled_users() -> QuerySet:

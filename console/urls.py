@@ -1,17 +1,21 @@
 from django.urls import path
 
-from console.views import audit, clients, dashboard, roles, tokens, users
+from console.views import apikeys, audit, clients, dashboard, locks, reauth, roles, tokens, users
 
 app_name = "console"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("reauth/", reauth.reauth, name="reauth"),
     path("users/", users.user_list, name="user-list"),
     path("users/new/", users.user_create, name="user-create"),
     path("users/<int:pk>/", users.user_detail, name="user-detail"),
     path("users/<int:pk>/roles/", users.user_roles, name="user-roles"),
     path("users/<int:pk>/active/", users.user_active, name="user-active"),
     path("users/<int:pk>/password/", users.user_password, name="user-password"),
+    path("users/<int:pk>/mfa-reset/", users.user_mfa_reset, name="user-mfa-reset"),
+    path("users/<int:pk>/unlock/", locks.user_unlock, name="user-unlock"),
+    path("users/locked/", locks.locked_list, name="locked-list"),
     path("roles/", roles.role_list, name="role-list"),
     path("roles/new/", roles.role_create, name="role-create"),
     path("roles/<int:pk>/", roles.role_detail, name="role-detail"),
@@ -25,6 +29,9 @@ urlpatterns = [
     path("tokens/", tokens.token_list, name="token-list"),
     path("tokens/sessions/<uuid:family>/revoke/", tokens.session_revoke, name="session-revoke"),
     path("tokens/access/<int:pk>/revoke/", tokens.access_token_revoke, name="token-revoke"),
+    path("api-keys/", apikeys.api_key_list, name="api-key-list"),
+    path("api-keys/new/", apikeys.api_key_create, name="api-key-create"),
+    path("api-keys/<int:pk>/revoke/", apikeys.api_key_revoke, name="api-key-revoke"),
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
 ]

@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from accounts.session import auth_state, record_login
+from accounts.session import auth_state, record_login, record_second_factor
 from audit.models import AuditEvent
 from audit.services import record
 from authserver.crypto import decrypt, encrypt, keyed_hash
@@ -129,8 +129,26 @@ class Verification:
 
 
 def verify_code(request: HttpRequest, subject: Subject, code: str) -> Verification:
-    """Check a TOTP or recovery code, under the lockout; audit every outcome."""
-    user = subject.user
+    """Check a TOTP or recovery code, under the lockout; audit every outcome. On success the
+    subject is signed in (or stepped up)."""
+    result = check_code(request, subject.user, code)
+    if result.ok:
+        _complete(request, subject, AMR_OTP)
+    return result
+
+
+def reverify_code(request: HttpRequest, code: str) -> Verification:
+    """The signed-in user proves their second factor again before a sensitive action: the same
+    check (lockout, single use, audit), then only the proof's time is recorded in the session
+    (no new sign-in, the session id and ``sid`` stay)."""
+    result = check_code(request, request.user, code)
+    if result.ok:
+        record_second_factor(request)
+    return result
+
+
+def check_code(request: HttpRequest, user: Any, code: str) -> Verification:
+    """Check a TOTP or recovery code of ``user``, under the lockout; audit every outcome."""
     remaining = services.lockout_remaining(user=user)
     if remaining:
         record(
@@ -165,7 +183,6 @@ def verify_code(request: HttpRequest, subject: Subject, code: str) -> Verificati
             return Verification(False, WRONG_CODE)
         services.lockout_reset(user=user)
         record("mfa.verify", actor=user.username, request=request, factor=factor)
-    _complete(request, subject, AMR_OTP)
     return Verification(True)
 
 

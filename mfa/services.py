@@ -175,6 +175,16 @@ def authenticator_delete(*, authenticator: Authenticator, request: Any = None) -
     record("mfa.remove", actor=user.username, target=user.username, request=request, factor=kind)
 
 
+@transaction.atomic
+def authenticators_reset(*, user: Any) -> list[str]:
+    """Remove every factor of ``user`` (app, passkeys, recovery codes), as an administrator
+    does for someone who lost them; returns the types removed (the caller audits)."""
+    rows = Authenticator.objects.select_for_update().filter(user=user)
+    removed = sorted({row.type for row in rows})
+    rows.delete()
+    return removed
+
+
 # --- lockout (NIST SP 800-63B-4 §3.2.2) ----------------------------------------------------
 
 

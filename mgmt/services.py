@@ -1,14 +1,21 @@
 """Management writes: guard, change, audit, all in one transaction.
 
-Each function takes the acting ``Principal`` and the request (for the audit row's ip, user agent
-and request id) keyword-only, applies the hierarchy guard of ``roles.access`` where the change
-could hand out permissions, calls the domain service (``accounts``, ``roles``, ``oauth``) and
-records one audit event. The transaction covers all three, so an event exists exactly when its
-change does, and a refused or failed change leaves nothing behind.
+The one audited layer over the domain services, called by both the management API
+(``mgmt.api``) and the admin console (``console.views``). Each function takes the acting
+``Principal`` (the console makes one with ``roles.access.principal_for_user``) and the request
+(for the audit row's ip, user agent and request id) keyword-only, applies the hierarchy guard of
+``roles.access`` where the change could hand out permissions, calls the domain service
+(``accounts``, ``roles``, ``oauth``, ``apikeys``, ``mfa``) and records one audit event. The
+transaction covers all three, so an event exists exactly when its change does, and a refused or
+failed change leaves nothing behind.
+
+Guards on the object acted on (``roles.access.require_*_write``, or ``access_*`` with
+``for_write``) are the caller's, before it calls in here, as for every read.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,8 +31,12 @@ from oauth2_provider.models import (
 )
 
 from accounts import services as account_services
+from accounts import throttle
 from accounts.models import User
+from apikeys import services as key_services
+from apikeys.models import ApiKey
 from audit.services import record
+from mfa import services as mfa_services
 from oauth import services as client_services
 from oauth.models import AuthContext, Client
 from roles import access, policy
@@ -297,6 +308,27 @@ def user_role_set(
 
 
 @transaction.atomic
+def user_roles_replace(
+    *, actor: Principal, request: HttpRequest | None, user: User, roles: Sequence[str]
+) -> None:
+    """Make ``roles`` the user's directly held roles (kept ones keep their expiry): one
+    ``role.assigned``/``role.unassigned`` event per change. The caller must hold every
+    permission of each role given or taken away."""
+    current = _specs(_user_rows(user))
+    added = sorted(set(roles) - set(current))
+    removed = sorted(set(current) - set(roles))
+    for name in added + removed:
+        access.require_covers(actor, access.role_permissions([name]), what=f"Role {name!r}")
+    specs = [AssignmentSpec(name, current.get(name)) for name in roles]
+    role_services.user_roles_set(user=user, assignments=specs)
+    target = f"user:{user.username}"
+    for name in added:
+        _record("role.assigned", actor=actor, request=request, target=target, role=name)
+    for name in removed:
+        _record("role.unassigned", actor=actor, request=request, target=target, role=name)
+
+
+@transaction.atomic
 def client_role_set(
     *,
     actor: Principal,
@@ -367,22 +399,79 @@ def access_token_revoke(
     *, actor: Principal, request: HttpRequest | None, token: AbstractAccessToken
 ) -> None:
     """Revoke an access token and the refresh token bound to it (RFC 7009 §2.1)."""
-    target = f"user:{token.user.username}" if token.user else ""
-    data = {"access_id": token.pk, "client_id": token.application.client_id}
+    client_id = token.application.client_id
+    target = f"user:{token.user.username}" if token.user else f"client:{client_id}"
+    data = {"access_id": token.pk, "client_id": client_id}
     revoke_access_token(token)
     _record("token.revoked", actor=actor, request=request, target=target, **data)
 
 
 @transaction.atomic
-def session_revoke(*, actor: Principal, request: HttpRequest | None, session: AuthContext) -> None:
-    """End a sign-in session: its whole refresh-token family and the access tokens from it."""
-    get_refresh_token_model().revoke_family(session.token_family)
-    get_access_token_model().objects.filter(pk=session.first_access_token_id).delete()
-    _record(
-        "session.revoked",
-        actor=actor,
-        request=request,
-        target=f"user:{session.user.username}",
-        session_id=str(session.pk),
-        client_id=session.client.client_id,
+def session_revoke(
+    *, actor: Principal, request: HttpRequest | None, user: User, family: uuid.UUID
+) -> None:
+    """End a sign-in session: its whole refresh-token family and the access tokens from it
+    (with the first one, issued with the code, when the sign-in context is known)."""
+    get_refresh_token_model().revoke_family(family)
+    context = AuthContext.objects.filter(token_family=family).select_related("client").first()
+    data = {"family": str(family)}
+    if context is not None:
+        get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()
+        data.update(session_id=str(context.pk), client_id=context.client.client_id)
+    _record("session.revoked", actor=actor, request=request, target=f"user:{user.username}", **data)
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    actor: Principal,
+    request: HttpRequest | None,
+    owner: dict[str, Any],
+    name: str,
+    roles: Sequence[str] = (),
+    **spec: Any,
+) -> tuple[ApiKey, str]:
+    """A key for ``owner`` (``{"user": ...}`` or ``{"client": ...}``, already guarded by the
+    caller); its roles must be within the caller's permissions. Returns the key and the full
+    secret, to be shown once (``apikeys.services`` audits ``api_key.created``)."""
+    access.require_covers(actor, access.role_permissions(roles), what="The key's roles")
+    return key_services.api_key_create(
+        **owner, name=name, roles=roles, **spec, actor=actor_name(actor), request=request
     )
+
+
+def api_key_revoke(*, actor: Principal, request: HttpRequest | None, key: ApiKey, via: str) -> bool:
+    """Revoke ``key`` (guarded through its owner by the caller); False if it already was."""
+    return key_services.api_key_revoke(key=key, actor=actor_name(actor), via=via, request=request)
+
+
+# --- second factors and lockouts --------------------------------------------------------------
+
+
+@transaction.atomic
+def user_mfa_reset(*, actor: Principal, request: HttpRequest | None, user: User) -> list[str]:
+    """Remove every second factor of ``user`` (authenticator app, passkeys, recovery codes);
+    their next sign-in enrols a new one if MFA is required of them. Returns what was removed."""
+    removed = mfa_services.authenticators_reset(user=user)
+    if removed:
+        _record("mfa.reset", actor=actor, request=request, target=user.username, factors=removed)
+    return removed
+
+
+@transaction.atomic
+def user_unlock(*, actor: Principal, request: HttpRequest | None, user: User) -> list[str]:
+    """Lift the second-factor lockout and the password sign-in block of ``user``; returns
+    which locks were lifted (``mfa``, ``login``), an event only if one was."""
+    lifted = []
+    if mfa_services.lockout_remaining(user=user):
+        lifted.append("mfa")
+    mfa_services.lockout_reset(user=user)
+    if throttle.login_blocked_seconds(user.username):
+        lifted.append("login")
+    throttle.login_unblock(user.username)
+    if lifted:
+        _record("user.unlocked", actor=actor, request=request, target=user.username, locks=lifted)
+    return lifted

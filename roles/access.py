@@ -95,13 +95,35 @@ def role_permissions(role_names: Iterable[str]) -> frozenset[str]:
     return policy.effective_permissions(selectors.role_graph(), role_names)
 
 
+def principal_for_user(user: AbstractBaseUser) -> Principal:
+    """A signed-in user (the console's session) as a principal: what its roles allow now."""
+    return Principal(str(user.pk), user.get_username(), None, selectors.user_grant(user.pk))
+
+
+def require_user_write(principal: Principal, user: AbstractBaseUser) -> None:
+    """Acting on an account (its password, status, roles, factors, keys) needs every permission
+    it holds: otherwise resetting a stronger admin's password would be a way up."""
+    held = selectors.user_grant(user.pk).permissions.strings
+    require_covers(principal, held, what=f"User {user.get_username()!r}")
+
+
+def require_role_write(principal: Principal, role: Role) -> None:
+    """Changing or deleting a role needs every permission it grants now."""
+    require_covers(principal, role_permissions([role.name]), what=f"Role {role.name!r}")
+
+
+def require_client_write(principal: Principal, client: Client) -> None:
+    """Changing a client (its secret, roles, keys) needs every permission it holds itself."""
+    held = selectors.client_grant(client).permissions.strings
+    require_covers(principal, held, what=f"Client {client.client_id!r}")
+
+
 def access_user(principal: Principal, username: str, *, for_write: bool) -> AbstractBaseUser:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
         raise NotFound("user")
     if for_write:
-        held = selectors.user_grant(user.pk).permissions.strings
-        require_covers(principal, held, what=f"User {user.get_username()!r}")
+        require_user_write(principal, user)
     return user
 
 
@@ -110,7 +132,7 @@ def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
     if role is None:
         raise NotFound("role")
     if for_write:
-        require_covers(principal, role_permissions([role.name]), what=f"Role {role.name!r}")
+        require_role_write(principal, role)
     return role
 
 
@@ -119,6 +141,5 @@ def access_client(principal: Principal, client_id: str, *, for_write: bool) -> C
     if client is None:
         raise NotFound("client")
     if for_write:
-        held = selectors.client_grant(client).permissions.strings
-        require_covers(principal, held, what=f"Client {client.client_id!r}")
+        require_client_write(principal, client)
     return client

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from console import access, services
+from console import access
 from console.forms import GRANT_LABELS, ClientForm
-from console.views.common import add_errors, page_of
+from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from mgmt import services
 from oauth.models import Client
+from roles.access import require_client_write
 from roles.models import ClientRole
 
 
@@ -35,9 +36,9 @@ def client_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             client, secret = services.client_create(
-                actor=request.user, request=request, spec=form.spec()
+                actor=access.principal(request), request=request, spec=form.spec()
             )
-        except ValidationError as exc:
+        except REFUSED as exc:
             add_errors(form, exc)
         else:
             if secret is not None:
@@ -61,11 +62,13 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(Client, pk=pk)
     form = ClientForm(request.POST or None, initial=ClientForm.initial_for(client), client=client)
     if request.method == "POST" and form.is_valid():
+        actor = access.principal(request)
         try:
-            secret = services.client_update(
-                actor=request.user, request=request, client=client, spec=form.spec()
+            require_client_write(actor, client)
+            _, secret = services.client_update(
+                actor=actor, request=request, client=client, spec=form.spec()
             )
-        except ValidationError as exc:
+        except REFUSED as exc:
             client.refresh_from_db()  # the service set fields before the check refused them
             add_errors(form, exc)
         else:
@@ -78,6 +81,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.CLIENTS_WRITE)
+@access.fresh_factor()
 def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then replace the client's secret; the new one is shown once."""
     client = get_object_or_404(Client, pk=pk)
@@ -85,12 +89,12 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "This client does not authenticate with a client secret.")
         return redirect("console:client-detail", pk=client.pk)
     if request.method == "POST":
+        actor = access.principal(request)
         try:
-            secret = services.client_rotate_secret(
-                actor=request.user, request=request, client=client
-            )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            require_client_write(actor, client)
+            secret = services.client_rotate_secret(actor=actor, request=request, client=client)
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
             return redirect("console:client-detail", pk=client.pk)
         return _show_secret(request, client, secret, created=False)
     return render(request, "console/clients/confirm_rotate.html", {"client": client})

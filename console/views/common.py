@@ -8,11 +8,24 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from roles.access import AccessError
+
 PER_PAGE = 50
 
+# What a write may be refused with: bad input (``ValidationError``) or an access decision of
+# ``roles.access`` (the hierarchy guard); both are shown to the admin, never a 500.
+REFUSED = (ValidationError, AccessError)
 
-def add_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ``ValidationError`` on the form, on its field when the form has one."""
+
+def refusal_text(exc: ValidationError | AccessError) -> str:
+    return " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+
+
+def add_errors(form: forms.Form, exc: ValidationError | AccessError) -> None:
+    """Show a refusal on the form: a ``ValidationError`` on its field when the form has one."""
+    if isinstance(exc, AccessError):
+        form.add_error(None, str(exc))
+        return
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc.messages)
         return

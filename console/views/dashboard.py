@@ -23,5 +23,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "failed_total": sum(row.failed_logins for row in activity),
         "sessions": selectors.live_sessions(now),
         "disabled": selectors.disabled_users(),
+        "locks": selectors.locked_accounts(now)[0],
     }
     return render(request, "console/dashboard.html", context)

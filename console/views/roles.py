@@ -1,14 +1,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from console import access, selectors, services
+from console import access, selectors
 from console.forms import RoleForm
-from console.views.common import add_errors
+from console.views.common import REFUSED, add_errors, refusal_text
+from mgmt import services
+from roles.access import require_role_write
 from roles.models import Role
 
 
@@ -51,12 +52,12 @@ def role_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             role = services.role_create(
-                actor=request.user,
+                actor=access.principal(request),
                 request=request,
                 name=form.cleaned_data["name"],
                 **_role_args(form),
             )
-        except ValidationError as exc:
+        except REFUSED as exc:
             add_errors(form, exc)
         else:
             messages.success(request, f"Role {role.name} created.")
@@ -77,9 +78,11 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = RoleForm(request.POST or None, initial=initial, role=role)
     if request.method == "POST" and form.is_valid():
+        actor = access.principal(request)
         try:
-            services.role_update(actor=request.user, request=request, role=role, **_role_args(form))
-        except ValidationError as exc:
+            require_role_write(actor, role)
+            services.role_update(actor=actor, request=request, role=role, **_role_args(form))
+        except REFUSED as exc:
             add_errors(form, exc)
         else:
             messages.success(request, f"Role {role.name} saved.")
@@ -94,10 +97,12 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
     role = get_object_or_404(Role, pk=pk)
     error = None
     if request.method == "POST":
+        actor = access.principal(request)
         try:
-            services.role_delete(actor=request.user, request=request, role=role)
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
+            require_role_write(actor, role)
+            services.role_delete(actor=actor, request=request, role=role)
+        except REFUSED as exc:
+            error = refusal_text(exc)
         else:
             messages.success(request, f"Role {role.name} deleted.")
             return redirect("console:role-list")

@@ -8,8 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
-from console import access, selectors, services
+from console import access, selectors
 from console.views.common import page_of
+from mgmt import services
 
 
 @access.console_view(access.TOKENS_READ)
@@ -35,7 +36,7 @@ def session_revoke(request: HttpRequest, family: uuid.UUID) -> HttpResponse:
         raise Http404("no live session with this id")
     if request.method == "POST":
         services.session_revoke(
-            actor=request.user, request=request, family=family, user=member.user
+            actor=access.principal(request), request=request, user=member.user, family=family
         )
         messages.success(request, f"Session of {member.user.username} ended.")
         return redirect("console:token-list")
@@ -50,7 +51,7 @@ def access_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         get_access_token_model().objects.select_related("user", "application"), pk=pk
     )
     if request.method == "POST":
-        services.access_token_revoke(actor=request.user, request=request, token=token)
+        services.access_token_revoke(actor=access.principal(request), request=request, token=token)
         messages.success(request, f"Access token #{pk} revoked.")
         return redirect("console:token-list")
     context = {"kind": "token", "token": token, "user": token.user, "client": token.application}

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,10 +8,13 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
-from console import access, selectors, services
+from console import access, selectors
 from console.forms import PasswordResetForm, UserCreateForm, UserRolesForm, UserSearchForm
-from console.views.common import add_errors, page_of
+from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from mfa import selectors as mfa_selectors
+from mgmt import services
 from roles import selectors as role_selectors
+from roles.access import require_user_write
 from roles.models import UserRole
 
 
@@ -36,8 +38,10 @@ def user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_create(actor=request.user, request=request, **form.cleaned_data)
-        except ValidationError as exc:
+            user = services.user_create(
+                actor=access.principal(request), request=request, **form.cleaned_data
+            )
+        except REFUSED as exc:
             add_errors(form, exc)
         else:
             messages.success(request, f"User {user.username} created.")
@@ -53,6 +57,7 @@ def _detail(request: HttpRequest, user: User, roles_form: UserRolesForm) -> Http
         "roles_form": roles_form,
         "effective_roles": sorted(role_selectors.user_grant(user.pk).roles),
         "sessions": selectors.live_sessions(selectors.now(), user),
+        "factors": mfa_selectors.authenticators_of(user),
     }
     return render(request, "console/users/detail.html", context)
 
@@ -61,19 +66,23 @@ def _detail(request: HttpRequest, user: User, roles_form: UserRolesForm) -> Http
 def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     held = list(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
-    return _detail(request, user, UserRolesForm(initial={"roles": held}))
+    initial = {"roles": held, **access.restore_draft(request, UserRolesForm)}
+    return _detail(request, user, UserRolesForm(initial=initial))
 
 
 @require_POST
 @access.console_view(access.USERS_WRITE)
+@access.fresh_factor(form_page="console:user-detail")
 def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = UserRolesForm(request.POST)
     if form.is_valid():
         names = [role.name for role in form.cleaned_data["roles"]]
+        actor = access.principal(request)
         try:
-            services.user_roles_set(actor=request.user, request=request, user=user, roles=names)
-        except ValidationError as exc:
+            require_user_write(actor, user)
+            services.user_roles_replace(actor=actor, request=request, user=user, roles=names)
+        except REFUSED as exc:
             add_errors(form, exc)
         else:
             messages.success(request, f"Roles of {user.username} saved.")
@@ -90,12 +99,14 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
         if user.pk == request.user.pk:
             messages.error(request, "You cannot disable your own account.")
             return redirect("console:user-detail", pk=user.pk)
+        actor = access.principal(request)
         try:
+            require_user_write(actor, user)
             services.user_set_active(
-                actor=request.user, request=request, user=user, active=not user.is_active
+                actor=actor, request=request, user=user, active=not user.is_active
             )
-        except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
         else:
             state = "enabled" if user.is_active else "disabled"
             messages.success(request, f"User {user.username} {state}.")
@@ -105,20 +116,46 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.USERS_WRITE)
+@access.fresh_factor()
 def user_password(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        actor = access.principal(request)
         try:
+            require_user_write(actor, user)
             services.user_set_password(
-                actor=request.user,
-                request=request,
-                user=user,
-                password=form.cleaned_data["password"],
+                actor=actor, request=request, user=user, password=form.cleaned_data["password"]
             )
-        except ValidationError as exc:
+        except REFUSED as exc:
             add_errors(form, exc)
         else:
             messages.success(request, f"Password of {user.username} reset; their sessions ended.")
             return redirect("console:user-detail", pk=user.pk)
     return render(request, "console/users/password.html", {"subject": user, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+@access.fresh_factor()
+def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """A confirmation page listing the user's factors, then the POST that removes them all."""
+    user = get_object_or_404(User, pk=pk)
+    if user.pk == request.user.pk:
+        messages.error(request, "Manage your own second factors on your account page.")
+        return redirect("console:user-detail", pk=user.pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_user_write(actor, user)
+            removed = services.user_mfa_reset(actor=actor, request=request, user=user)
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
+        else:
+            if removed:
+                messages.success(request, f"Second factors of {user.username} removed.")
+            else:
+                messages.info(request, f"{user.username} had no second factor.")
+        return redirect("console:user-detail", pk=user.pk)
+    context = {"subject": user, "factors": mfa_selectors.authenticators_of(user)}
+    return render(request, "console/users/confirm_mfa_reset.html", context)

@@ -1,23 +1,21 @@
-"""Console fixtures: an administrator with console roles, and a multi-factor session.
+"""Console fixtures: an administrator with console roles, signed in with a real second factor.
 
-TEST-ONLY MFA SEAM. The console requires ``acr`` "2" (a multi-factor sign-in). Until the MFA
-branch (a real TOTP step at sign-in) is merged, these tests sign in through the real password
-form and then mark *that* session as multi-factor by writing the sign-in context server-side
-(``mark_multi_factor``): the session store is changed directly, exactly as
-``accounts.session.record_login`` would after a second factor. Nothing in the application can
-do this; it lives here, in tests, only. Once MFA is merged, replace it with the TOTP step.
+``sign_in`` goes through the real pages: the password form, then the second-factor page with
+a TOTP code computed (pyotp) from the seed stored for the user, so the session is multi-factor
+exactly as a person's would be. Nothing writes the session directly.
 """
 
 from __future__ import annotations
 
+import re
 import time
-from importlib import import_module
 
 import pytest
-from django.conf import settings
 
-from accounts.session import SESSION_KEY
 from console import access
+from mfa import selectors as mfa_selectors
+from mfa import services as mfa_services
+from mfa import totp
 from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.conftest import login
@@ -25,13 +23,22 @@ from tests.conftest import login
 ALL_CONSOLE = [access.CONSOLE_ACCESS, *access.CONSOLE_PERMISSIONS]
 
 
-def mark_multi_factor(session_key: str) -> None:
-    """Write a multi-factor sign-in context (pwd + otp, acr 2) into a stored session."""
-    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
-    state = dict(store[SESSION_KEY])
-    state.update(amr=["pwd", "otp"], acr="2", auth_time=int(time.time()))
-    store[SESSION_KEY] = state
-    store.save()
+def enrol_totp(user) -> None:
+    """Give ``user`` an authenticator app (the seed is kept encrypted, as at enrolment)."""
+    mfa_services.authenticator_totp_provision(user=user)
+
+
+def next_totp_code(user) -> str:
+    """The user's next unused TOTP code, from their stored seed: the current step's, or the
+    next step's when the current one was used already (the server accepts one step of drift)."""
+    authenticator = mfa_selectors.totp_of(user)
+    secret = mfa_services.totp_secret(authenticator)
+    step = max(totp.step_at(time.time()), authenticator.data.get("last_used_step", -1) + 1)
+    return totp.code_at(secret, step * totp.PERIOD)
+
+
+def csrf_token(page) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
 
 
 @pytest.fixture
@@ -63,11 +70,18 @@ def admin(make_user, grant_roles):
 
 
 def sign_in(http, user, *, multi_factor: bool = True):
-    """Sign ``user`` in through the login form; optionally make the session multi-factor."""
+    """Sign ``user`` in through the login form and, with ``multi_factor``, the TOTP step (the
+    user gets an authenticator app first if they have none)."""
+    if multi_factor and mfa_selectors.totp_of(user) is None:
+        enrol_totp(user)
     response = login(http, user.username)
     assert response.status_code == 302, response.content
     if multi_factor:
-        mark_multi_factor(http.session.session_key)
+        assert response["Location"].startswith("/mfa/authenticate/"), response["Location"]
+        token = csrf_token(http.get(response["Location"]))
+        code = next_totp_code(user)
+        done = http.post(response["Location"], {"code": code, "csrfmiddlewaretoken": token})
+        assert done.status_code == 302, done.content
     return http
 
 
@@ -79,3 +93,17 @@ def console(client, admin):
 
 def csrf_of(response) -> str:
     return response.context["csrf_token"] if response.context else ""
+
+
+@pytest.fixture
+def stale(monkeypatch, settings):
+    """Move the sign-in context's clock past ``CONSOLE_REAUTH_SECONDS``: the admin's last
+    second-factor proof is now too old for sensitive actions (a new proof is fresh again)."""
+    from accounts import session
+
+    real = session._now
+    monkeypatch.setattr(session, "_now", lambda: real() + settings.CONSOLE_REAUTH_SECONDS + 1)
+
+
+def text(response) -> str:
+    return response.content.decode()

@@ -21,6 +21,9 @@ PAGES = [
     "/console/clients/",
     "/console/clients/new/",
     "/console/tokens/",
+    "/console/api-keys/",
+    "/console/api-keys/new/",
+    "/console/users/locked/",
     "/console/audit/",
 ]
 
@@ -99,7 +102,7 @@ def test_reading_does_not_allow_writing(client, member, grant_roles, make_user):
 
 def test_console_pages_send_strict_headers_and_no_inline_code(console, make_client):
     client_, _ = make_client(client_id="c1", name="C1")
-    for path in [*PAGES, f"/console/clients/{client_.pk}/"]:
+    for path in [*PAGES, f"/console/clients/{client_.pk}/", "/console/reauth/"]:
         response = console.get(path)
         assert response.status_code == 200, path
         assert response["X-Frame-Options"] == "DENY"

@@ -1,7 +1,8 @@
 """The console's main journeys in a real browser (Playwright + Debian chromium, headless).
 
-Screenshots of every step land in ``var/screenshots/``. The multi-factor sign-in is made with
-the test-only ``mark_multi_factor`` seam described in ``tests/console/conftest.py``.
+Screenshots of every step land in ``var/screenshots/``. Signing in is the real thing: the
+password form, then the second-factor page, where the TOTP code computed with pyotp from the
+admin's stored seed is typed in.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.conf import settings
 
 from roles import services as role_services
 from tests.conftest import PASSWORD
-from tests.console.conftest import mark_multi_factor
+from tests.console.conftest import enrol_totp, next_totp_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
@@ -63,31 +64,39 @@ def sign_in(page, base: str, username: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def second_factor(page, user) -> None:
+    """Type the current TOTP code on the second-factor page."""
+    expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+    page.get_by_label("Code from your authenticator app").fill(next_totp_code(user))
+    page.get_by_role("button", name="Verify").click()
+
+
 def nav(page, section: str) -> None:
     page.get_by_role("navigation", name="Console").get_by_role("link", name=section).click()
 
 
-def make_multi_factor(page) -> None:
-    session = next(c for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
-    mark_multi_factor(session["value"])
-
-
 @pytest.fixture
 def signed_in(page, live_server, admin):
-    """The admin signed in with a password, then (test seam) with a second factor."""
+    """The admin signed in with a password, then the TOTP code of their authenticator app."""
+    enrol_totp(admin)
     sign_in(page, live_server.url, admin.username)
-    make_multi_factor(page)
-    page.goto(f"{live_server.url}/console/")
+    second_factor(page, admin)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     return page
 
 
 def test_password_only_session_is_sent_to_sign_in_with_a_second_factor(page, live_server, admin):
-    sign_in(page, live_server.url, admin.username)
+    sign_in(page, live_server.url, admin.username)  # no factor yet: a password-only session
     expect(page.get_by_role("heading", name="Sign in with a second factor")).to_be_visible()
     expect(page.get_by_text("signed in with a password only")).to_be_visible()
     shot(page, "01-needs-mfa")
-    make_multi_factor(page)
-    page.goto(f"{live_server.url}/console/")
+
+
+def test_sign_in_with_totp_reaches_the_dashboard(page, live_server, admin):
+    enrol_totp(admin)
+    sign_in(page, live_server.url, admin.username)
+    shot(page, "01a-totp-step")
+    second_factor(page, admin)
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     chart = page.get_by_role("img", name="Access tokens issued and failed sign-ins per hour")
     expect(chart).to_be_visible()
@@ -182,6 +191,49 @@ def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in
     expect(page.get_by_text("revoked.")).to_be_visible()
     expect(page.locator("tr", has_text="Billing")).to_have_count(0)
     shot(page, "09-token-revoked")
+
+
+def test_create_an_api_key_and_see_it_once(signed_in, admin, grant_roles, make_user):
+    page = signed_in
+    make_user("dave")
+    role_services.role_create(name="deployer", permissions=["deploy:run"])
+    grant_roles(admin, "deploy:run")
+    nav(page, "API keys")
+    page.get_by_role("link", name="New API key").click()
+    page.get_by_label("Owner", exact=True).fill("dave")
+    page.get_by_label("Name").fill("ci-deploy")
+    page.get_by_role("checkbox", name="deployer").check()
+    shot(page, "12-api-key-form")
+    page.get_by_role("button", name="Create API key").click()
+    expect(page.get_by_text("It is shown only this once")).to_be_visible()
+    secret = page.locator("#api-key").inner_text()
+    assert secret.startswith("ask_") and len(secret) > 60
+    shot(page, "13-api-key-once")
+    page.get_by_role("link", name="I have stored it: continue").click()
+    row = page.locator("table.data tbody tr", has_text="ci-deploy")
+    expect(row.get_by_text("deployer")).to_be_visible()
+    expect(row.get_by_text(secret[:21])).to_be_visible()  # ask_<key id>_ only
+    assert secret not in page.content()
+    page.reload()
+    assert secret not in page.content()
+    shot(page, "14-api-keys")
+
+
+def test_reset_the_mfa_of_a_user_after_confirming(signed_in, make_user):
+    page = signed_in
+    fay = make_user("fay")
+    enrol_totp(fay)
+    nav(page, "Users")
+    page.get_by_role("link", name="fay").click()
+    expect(page.get_by_text("Authenticator app")).to_be_visible()
+    page.get_by_role("link", name="Reset MFA").click()
+    expect(page.get_by_role("heading", name="Reset the second factors of fay?")).to_be_visible()
+    shot(page, "15-mfa-reset-confirm")
+    page.get_by_role("button", name="Reset MFA of fay").click()
+    expect(page.get_by_text("Second factors of fay removed.")).to_be_visible()
+    factors = page.locator("section", has=page.get_by_role("heading", name="Second factors"))
+    expect(factors.get_by_text("None.")).to_be_visible()
+    shot(page, "16-mfa-reset-done")
 
 
 def test_filter_the_audit_log(signed_in, live_server, make_user):

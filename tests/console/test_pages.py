@@ -195,7 +195,7 @@ def test_creating_a_role_under_another(console, make_role):
     assert response["Location"] == f"/console/roles/{role.pk}/"
     assert list(role.parents.all()) == [parent]
     [event] = events("role.created")
-    assert event.data == {"parents": ["staff"], "permissions": ["audit:read"]}
+    assert event.data == {"parents": ["staff"], "permissions": ["audit:read"], "require_mfa": False}
 
 
 @pytest.mark.parametrize(

@@ -101,5 +101,7 @@ class UserSessionApi(TokenApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, session_id: uuid.UUID) -> Response:
         session = self._session(username, session_id, for_write=True)
-        services.session_revoke(actor=self.principal, request=request, session=session)
+        services.session_revoke(
+            actor=self.principal, request=request, user=session.user, family=session.token_family
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)

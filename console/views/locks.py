@@ -1,0 +1,43 @@
+"""Locked accounts: who cannot sign in for now (wrong codes, wrong passwords), and unlocking."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import User
+from console import access, selectors
+from console.views.common import REFUSED, refusal_text
+from mgmt import services
+from roles.access import require_user_write
+
+
+@access.console_view(access.USERS_READ)
+def locked_list(request: HttpRequest) -> HttpResponse:
+    locks, complete = selectors.locked_accounts(selectors.now())
+    return render(request, "console/users/locked.html", {"locks": locks, "complete": complete})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    """A confirmation page naming the locks, then the POST that lifts them."""
+    user = get_object_or_404(User, pk=pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_user_write(actor, user)
+            lifted = services.user_unlock(actor=actor, request=request, user=user)
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
+            return redirect("console:user-detail", pk=user.pk)
+        if lifted:
+            messages.success(request, f"{user.username} unlocked.")
+        else:
+            messages.info(request, f"{user.username} was not locked.")
+        return redirect("console:locked-list")
+    locks, complete = selectors.locked_accounts(selectors.now())
+    context = {"subject": user, "locks": [lock for lock in locks if lock.user == user]}
+    return render(request, "console/users/confirm_unlock.html", {**context, "complete": complete})
