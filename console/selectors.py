@@ -18,6 +18,8 @@ from apikeys.models import ApiKey, ApiKeyRole
 from audit.models import AuditEvent
 from authserver.throttle import ThrottleUnavailable
 from mfa.models import Lockout
+from oauth import clienttokens
+from oauth.models import Client
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole
 
@@ -34,18 +36,21 @@ class HourCount:
     failed_logins: int
 
 
+TOKEN_ISSUED = Q(event__in=("token.issued", "token.refreshed"))
+
+
 def _per_hour(rows: QuerySet, column: str) -> dict[datetime, int]:
     counted = rows.annotate(hour=TruncHour(column)).values("hour").annotate(n=Count("pk"))
     return {row["hour"]: row["n"] for row in counted}
 
 
 def hourly_activity(now: datetime, hours: int = 24) -> list[HourCount]:
-    """Per hour of the last ``hours`` (oldest first): access tokens issued (the rows DOT still
-    stores: revoked ones are deleted) and failed sign-ins (``login`` audit events that failed
-    or were refused)."""
+    """Per hour of the last ``hours`` (oldest first): access tokens issued (``token.issued`` and
+    ``token.refreshed`` audit events: client-credentials tokens have no row) and failed sign-ins
+    (``login`` audit events that failed or were refused)."""
     last = now.replace(minute=0, second=0, microsecond=0)
     first = last - timedelta(hours=hours - 1)
-    issued = _per_hour(get_access_token_model().objects.filter(created__gte=first), "created")
+    issued = _per_hour(AuditEvent.objects.filter(TOKEN_ISSUED, ts__gte=first), "ts")
     failed = _per_hour(AuditEvent.objects.filter(FAILED_LOGIN, ts__gte=first), "ts")
     slots = [first + timedelta(hours=i) for i in range(hours)]
     return [HourCount(h, issued.get(h, 0), failed.get(h, 0)) for h in slots]
@@ -92,8 +97,47 @@ def live_sessions(now: datetime, user: User | None = None) -> list[Session]:
     ]
 
 
+@dataclass(frozen=True)
+class ClientToken:
+    """A client-credentials access token (no row: known from its ``token.issued`` event)."""
+
+    jti: str
+    client_id: str
+    scope: str
+    issued: datetime
+    expires: datetime
+
+
+def live_client_tokens(now: datetime, limit: int = 1000) -> list[ClientToken]:
+    """Unexpired, unrevoked client-credentials tokens, newest first (at most ``limit``)."""
+    longest = max(
+        settings.ACCESS_TOKEN_LIFETIME,
+        Client.objects.aggregate(longest=Max("access_token_lifetime"))["longest"] or 0,
+    )
+    issued = AuditEvent.objects.filter(
+        event="token.issued",
+        data__grant_type="client_credentials",
+        ts__gte=now - timedelta(seconds=longest),
+    ).order_by("-id")[:limit]
+    revoked = clienttokens.revoked_jtis()
+    live = []
+    for event in issued:
+        exp, jti = event.data.get("exp"), event.data.get("jti")
+        if isinstance(exp, int) and exp > now.timestamp() and jti and jti not in revoked:
+            expires = datetime.fromtimestamp(exp, tz=now.tzinfo)
+            live.append(
+                ClientToken(jti, event.client_id, event.data.get("scope", ""), event.ts, expires)
+            )
+    return live
+
+
+def live_client_token(now: datetime, jti: str) -> ClientToken | None:
+    return next((token for token in live_client_tokens(now) if token.jti == jti), None)
+
+
 def live_access_tokens(now: datetime) -> QuerySet:
-    """Unexpired access tokens, newest first (their refresh families are listed separately)."""
+    """Unexpired access tokens of users, newest first (their refresh families are listed
+    separately; client-credentials tokens have no row: ``live_client_tokens``)."""
     return (
         get_access_token_model()
         .objects.filter(expires__gt=now)

@@ -29,6 +29,11 @@ urlpatterns = [
     path("tokens/", tokens.token_list, name="token-list"),
     path("tokens/sessions/<uuid:family>/revoke/", tokens.session_revoke, name="session-revoke"),
     path("tokens/access/<int:pk>/revoke/", tokens.access_token_revoke, name="token-revoke"),
+    path(
+        "tokens/client/<str:jti>/revoke/",
+        tokens.client_token_revoke,
+        name="client-token-revoke",
+    ),
     path("api-keys/", apikeys.api_key_list, name="api-key-list"),
     path("api-keys/new/", apikeys.api_key_create, name="api-key-create"),
     path("api-keys/<int:pk>/revoke/", apikeys.api_key_revoke, name="api-key-revoke"),

@@ -37,6 +37,7 @@ from apikeys import services as key_services
 from apikeys.models import ApiKey
 from audit.services import record
 from mfa import services as mfa_services
+from oauth import clienttokens
 from oauth import services as client_services
 from oauth.models import AuthContext, Client
 from roles import access, policy
@@ -404,6 +405,26 @@ def access_token_revoke(
     data = {"access_id": token.pk, "client_id": client_id}
     revoke_access_token(token)
     _record("token.revoked", actor=actor, request=request, target=target, **data)
+
+
+def client_token_revoke(
+    *,
+    actor: Principal,
+    request: HttpRequest | None,
+    jti: str,
+    client_id: str,
+    expires: datetime,
+) -> None:
+    """Revoke a client-credentials access token by its ``jti`` (it has no row to delete)."""
+    if clienttokens.revoke_jti(jti, client_id, expires):
+        _record(
+            "token.revoked",
+            actor=actor,
+            request=request,
+            target=f"client:{client_id}",
+            jti=jti,
+            client_id=client_id,
+        )
 
 
 @transaction.atomic

@@ -108,17 +108,19 @@ def revoke(token: str, client: Client | None) -> bool:
     claims = verified_claims(token)
     if claims is None or client is None or claims.get("client_id") != client.client_id:
         return True
+    revoke_jti(str(claims["jti"]), client.client_id, datetime.fromtimestamp(claims["exp"], tz=UTC))
+    return True
+
+
+def revoke_jti(jti: str, client_id: str, expires: datetime) -> bool:
+    """Refuse the client token ``jti`` from the next request on; False if it already was."""
     with transaction.atomic():
         _row, created = RevokedToken.objects.get_or_create(
-            jti=str(claims["jti"]),
-            defaults={
-                "client_id": client.client_id,
-                "expires": datetime.fromtimestamp(claims["exp"], tz=UTC),
-            },
+            jti=jti, defaults={"client_id": client_id, "expires": expires}
         )
         if created:
             generations.bump("revoked-tokens")
-    return True
+    return created
 
 
 def purge_expired(now: datetime) -> int:

@@ -39,6 +39,7 @@ def token_issued(token: dict[str, Any], request: Any) -> None:
         grant_type=request.grant_type,
         scope=token.get("scope", ""),
         jti=claims.get("jti"),
+        exp=claims.get("exp"),
         with_refresh="refresh_token" in token,
     )
 

@@ -15,9 +15,11 @@ from mgmt import services
 
 @access.console_view(access.TOKENS_READ)
 def token_list(request: HttpRequest) -> HttpResponse:
+    now = selectors.now()
     context = {
-        "sessions": selectors.live_sessions(selectors.now()),
-        "page": page_of(request, selectors.live_access_tokens(selectors.now())),
+        "sessions": selectors.live_sessions(now),
+        "client_tokens": selectors.live_client_tokens(now),
+        "page": page_of(request, selectors.live_access_tokens(now)),
     }
     return render(request, "console/tokens/list.html", context)
 
@@ -55,4 +57,25 @@ def access_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Access token #{pk} revoked.")
         return redirect("console:token-list")
     context = {"kind": "token", "token": token, "user": token.user, "client": token.application}
+    return render(request, "console/tokens/confirm_revoke.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.TOKENS_WRITE)
+def client_token_revoke(request: HttpRequest, jti: str) -> HttpResponse:
+    """Confirm, then revoke a client-credentials token (listed from its issue event)."""
+    token = selectors.live_client_token(selectors.now(), jti)
+    if token is None:
+        raise Http404("no live client token with this id")
+    if request.method == "POST":
+        services.client_token_revoke(
+            actor=access.principal(request),
+            request=request,
+            jti=token.jti,
+            client_id=token.client_id,
+            expires=token.expires,
+        )
+        messages.success(request, f"Token of {token.client_id} revoked.")
+        return redirect("console:token-list")
+    context = {"kind": "client-token", "client_token": token}
     return render(request, "console/tokens/confirm_revoke.html", context)

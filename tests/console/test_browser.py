@@ -182,15 +182,23 @@ def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in
     expect(page.locator(".stat", has_text="access tokens issued").get_by_text("1")).to_be_visible()
     shot(page, "07a-dashboard-activity")
     nav(page, "Sessions & tokens")
-    row = page.locator("tr", has_text="Billing")
+    row = page.locator("tr", has_text=client_id)
     expect(row).to_have_count(1)
     shot(page, "08-tokens")
     row.get_by_role("link", name=re.compile("Revoke")).click()
-    expect(page.get_by_role("heading", name=re.compile("Revoke access token"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("Revoke the token"))).to_be_visible()
     page.get_by_role("button", name="Revoke token").click()
     expect(page.get_by_text("revoked.")).to_be_visible()
-    expect(page.locator("tr", has_text="Billing")).to_have_count(0)
+    expect(page.locator("tr", has_text=client_id)).to_have_count(0)
     shot(page, "09-token-revoked")
+    # Refused from the next request on, as a resource server sees it.
+    answer = requests.post(
+        f"{live_server.url}/o/introspect/",
+        data={"token": token.json()["access_token"]},
+        auth=(client_id, secret),
+        timeout=10,
+    )
+    assert answer.json() == {"active": False}
 
 
 def test_create_an_api_key_and_see_it_once(signed_in, admin, grant_roles, make_user):
