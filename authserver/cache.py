@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,31 @@ class _Outage:
 _outages: dict[str, _Outage] = {}
 
 
+class ReusedClientRedisCacheClient(RedisCacheClient):
+    """Django's Redis client wrapper builds a ``redis.Redis`` object on every cache call, and
+    building one (its response-callback table) costs more CPU than the round trip; the client
+    is thread-safe and sits on the same connection pool, so keep one per pool."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._client(connection_pool=self._get_connection_pool(index))
+            self._clients[index] = client
+        return client
+
+
 class FailSoftRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         params = dict(params)
         self.retry_seconds = float(params.pop("RETRY_SECONDS", DEFAULT_RETRY_SECONDS))
         params["OPTIONS"] = {**DEFAULT_OPTIONS, **params.get("OPTIONS", {})}
         super().__init__(server, params)
+        self._class = ReusedClientRedisCacheClient
         self._outage = _outages.setdefault(server, _Outage())
         self._fallback = LocMemCache(f"failsoft:{server}", params)
 

@@ -1,5 +1,13 @@
 """Failed client authentication at the token endpoint: per client_id and per IP, 429 with
-``Retry-After`` once a limit is reached (``authserver.throttle``)."""
+``Retry-After`` once a limit is reached (``authserver.throttle``).
+
+Only failures are throttled: a request that authenticates is never delayed. Client secrets are
+256-bit random values and assertions are signatures, so a correct one cannot be the product of
+guessing, and refusing it would let anyone who knows a client_id (it is public) lock that client
+out by sending wrong secrets. So the success path costs no cache round trip; a failure is
+counted, and while the client or IP is blocked every failure is answered 429 (and doubles the
+block, see ``authserver.throttle.Limit``).
+"""
 
 from __future__ import annotations
 
@@ -60,7 +68,9 @@ def is_client_auth_failure(response: HttpResponse) -> bool:
         return False
 
 
-def token_auth_failed(request: HttpRequest) -> None:
+def token_auth_failed(request: HttpRequest) -> int:
+    """Count a failed client authentication; the seconds the caller must wait (0: none)."""
+    waiting = token_retry_after(request)
     client_id = claimed_client_id(request)
     record(
         "token.client_auth",
@@ -79,3 +89,4 @@ def token_auth_failed(request: HttpRequest) -> None:
             request=request,
             seconds=blocked,
         )
+    return max(waiting, blocked)

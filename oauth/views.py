@@ -166,20 +166,19 @@ class TokenView(dot_views.TokenView):
     http_method_names = ["post", "options"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        """Refuse with 429 while the claimed client or the IP has too many failed client
-        authentications; count each new failure."""
+        """Count each failed client authentication; once the claimed client or the IP has too
+        many, failures are answered 429 with ``Retry-After`` (``oauth.throttle``)."""
         try:
-            wait = throttle.token_retry_after(request)
-            if wait:
-                return oauth_error(
-                    "slow_down",
-                    "Too many failed client authentications; retry later.",
-                    status=429,
-                    **{"Retry-After": str(wait)},
-                )
             response = self._grant(request, *args, **kwargs)
             if throttle.is_client_auth_failure(response):
-                throttle.token_auth_failed(request)
+                wait = throttle.token_auth_failed(request)
+                if wait:
+                    return oauth_error(
+                        "slow_down",
+                        "Too many failed client authentications; retry later.",
+                        status=429,
+                        **{"Retry-After": str(wait)},
+                    )
             elif response.status_code >= 400:
                 events.token_refused(request, response, throttle.claimed_client_id(request))
         except ThrottleUnavailable:

@@ -35,26 +35,40 @@ def token(browser, secret: str, client_id: str = "machine", ip: str = "192.0.2.1
 def test_repeated_bad_secrets_get_429_with_retry_after(client, machine, clock, settings):
     settings.TOKEN_AUTH_FAILURES_PER_CLIENT = 3
     _client, secret = machine
-    for _ in range(3):
+    for _ in range(2):
         assert token(client, "wrong").status_code == 401
-    refused = token(client, secret)
+    refused = token(client, "wrong")  # the failure that reaches the limit
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) == settings.TOKEN_AUTH_BACKOFF_SECONDS
     assert refused.json()["error"] == "slow_down"
     assert refused["Cache-Control"] == "no-store"
-    assert AuditEvent.objects.filter(event="token.client_auth", outcome="failure").count() == 3
-    assert AuditEvent.objects.filter(event="token.throttled").count() == 1
-    clock[0] += settings.TOKEN_AUTH_BACKOFF_SECONDS + 1
+    again = token(client, "wrong")  # each failure while blocked doubles the block
+    assert again.status_code == 429
+    assert int(again["Retry-After"]) == 2 * settings.TOKEN_AUTH_BACKOFF_SECONDS
+    assert AuditEvent.objects.filter(event="token.client_auth", outcome="failure").count() == 4
+    assert AuditEvent.objects.filter(event="token.throttled").count() == 2
+
+
+def test_a_client_that_knows_its_secret_is_never_locked_out(client, machine, clock, settings):
+    """Its client_id is public: wrong secrets sent by someone else must not deny it tokens."""
+    settings.TOKEN_AUTH_FAILURES_PER_CLIENT = 3
+    _client, secret = machine
+    for _ in range(5):
+        token(client, "wrong")
+    assert token(client, "wrong").status_code == 429
     assert token(client, secret).status_code == 200
 
 
 def test_per_ip_limit_covers_many_client_ids(client, machine, clock, settings):
     settings.TOKEN_AUTH_FAILURES_PER_IP = 4
     _client, secret = machine
-    for n in range(4):
-        token(client, "wrong", client_id=f"guess{n}", ip="192.0.2.9")
-    assert token(client, secret, ip="192.0.2.9").status_code == 429
-    assert token(client, secret, ip="192.0.2.10").status_code == 200
+    answers = [
+        token(client, "wrong", client_id=f"guess{n}", ip="192.0.2.9").status_code
+        for n in range(5)
+    ]
+    assert answers == [401, 401, 401, 429, 429]
+    assert token(client, "wrong", client_id="guess9", ip="192.0.2.10").status_code == 401
+    assert token(client, secret, ip="192.0.2.9").status_code == 200
 
 
 def test_successes_and_other_errors_are_not_counted(client, machine, clock, settings):

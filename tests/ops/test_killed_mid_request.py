@@ -129,6 +129,9 @@ def stack(database, tmp_path_factory) -> Iterator[dict]:
         PYTHONPATH=str(ROOT),
         KILLSWITCH_ARM=str(workdir / "arm.json"),
         KILLSWITCH_REPORT=str(workdir / "report.json"),
+        # Audit rows in the request's own transaction (not batched after it), so the
+        # snapshots below count them and the killed transaction's own events must vanish too.
+        AUDIT_BATCH_EVENTS="1",
     )
     manage(env, "migrate", "--noinput")
     secrets = python_in(
