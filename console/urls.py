@@ -1,6 +1,6 @@
 from django.urls import path
 
-from console.views import audit, clients, dashboard, roles, tokens, users
+from console.views import abuse, audit, clients, dashboard, roles, tokens, users
 
 app_name = "console"
 
@@ -27,4 +27,7 @@ urlpatterns = [
     path("tokens/access/<int:pk>/revoke/", tokens.access_token_revoke, name="token-revoke"),
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
+    path("blocked-ips/", abuse.blocked_ip_list, name="blocked-ip-list"),
+    path("blocked-ips/new/", abuse.blocked_ip_create, name="blocked-ip-create"),
+    path("blocked-ips/<int:pk>/unblock/", abuse.blocked_ip_unblock, name="blocked-ip-unblock"),
 ]

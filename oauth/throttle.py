@@ -1,5 +1,6 @@
 """Failed client authentication at the token endpoint: per client_id and per IP, 429 with
-``Retry-After`` once a limit is reached (``authserver.throttle``)."""
+``Retry-After`` once a limit is reached (``authserver.throttle``), or while the IP is blocked
+by the abuse response (``abuse.guard``), which the failures also feed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from abuse import guard as abuse
 from audit.models import AuditEvent
 from audit.services import client_ip, record
 from authserver.throttle import Limit, record_failure, retry_after
@@ -46,6 +48,9 @@ def claimed_client_id(request: HttpRequest) -> str:
 
 
 def token_retry_after(request: HttpRequest) -> int:
+    blocked = abuse.refusal(request, where="token")
+    if blocked:
+        return blocked
     return retry_after((_client(), claimed_client_id(request)), (_ip(), client_ip(request) or ""))
 
 
@@ -71,6 +76,7 @@ def token_auth_failed(request: HttpRequest) -> None:
     blocked = max(
         record_failure(_client(), client_id), record_failure(_ip(), client_ip(request) or "")
     )
+    abuse.failed(request, account=f"client:{client_id}")
     if blocked:
         record(
             "token.throttled",

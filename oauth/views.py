@@ -166,14 +166,14 @@ class TokenView(dot_views.TokenView):
     http_method_names = ["post", "options"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        """Refuse with 429 while the claimed client or the IP has too many failed client
-        authentications; count each new failure."""
+        """Refuse with 429 ``slow_down`` while the claimed client or the IP has too many failed
+        client authentications, or the IP is blocked (abuse response); count each new failure."""
         try:
             wait = throttle.token_retry_after(request)
             if wait:
                 return oauth_error(
                     "slow_down",
-                    "Too many failed client authentications; retry later.",
+                    "Too many failed attempts; retry later.",
                     status=429,
                     **{"Retry-After": str(wait)},
                 )
