@@ -97,4 +97,4 @@ def blocked_ip_unblock(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.info(request, f"The block of {block.network} had already ended.")
         return redirect("console:blocked-ip-list")
-    return render(request, "console/abuse/confirm_unblock.html", {"block": block})
+    return render(request, "console/abuse/confirm_unblock.html", {"ip_block": block})

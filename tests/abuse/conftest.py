@@ -6,6 +6,7 @@ import pytest
 
 from abuse import selectors
 from tests.conftest import PASSWORD
+from tests.console.conftest import admin, console, grant_roles  # noqa: F401  (fixtures)
 
 ATTACKER = "203.0.113.7"
 OTHER = "198.51.100.20"
@@ -51,3 +52,11 @@ def spray(browser, usernames=("bob", "carol", "dave", "bob"), ip: str = ATTACKER
 @pytest.fixture
 def users(make_user):
     return {name: make_user(name, PASSWORD) for name in ("alice", "bob", "carol", "dave")}
+
+
+@pytest.fixture
+def attacker():
+    """A second browser, so the console's session is not the one signing in."""
+    from django.test import Client
+
+    return Client()
