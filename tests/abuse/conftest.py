@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from abuse import selectors
+from tests.api.conftest import caller  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
 from tests.console.conftest import admin, console, grant_roles  # noqa: F401  (fixtures)
+from tests.roles.conftest import client_credentials_token  # noqa: F401  (fixture)
 
 ATTACKER = "203.0.113.7"
 OTHER = "198.51.100.20"
