@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from abuse import guard as abuse
 from accounts import throttle
 from accounts.session import record_login
 from audit.models import AuditEvent
@@ -23,7 +24,8 @@ class LoginView(auth_views.LoginView):
 
     Every failure (unknown user, wrong password, inactive account, throttled) renders the same
     page with the same message; Django's ModelBackend hashes a dummy password for unknown users
-    to equalise timing. Failures are counted per typed username and per client IP.
+    to equalise timing. Failures are counted per typed username and per client IP, and feed
+    the abuse response: an IP blocked by it gets 429 with ``Retry-After`` whatever is typed.
     """
 
     template_name = "registration/login.html"
@@ -39,6 +41,9 @@ class LoginView(auth_views.LoginView):
         return initial
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        blocked = abuse.refusal(request, where="login")
+        if blocked:
+            return self._ip_blocked(blocked)
         username = request.POST.get("username", "")[:150]
         try:
             wait = throttle.login_retry_after(username, client_ip(request))
@@ -66,6 +71,7 @@ class LoginView(auth_views.LoginView):
         )
         try:
             blocked = throttle.login_failed(username, client_ip(self.request))
+            abuse.failed(self.request, account=username.strip().casefold())
         except ThrottleUnavailable:
             return self._failed(form, status=503, unavailable=True)
         if blocked:
@@ -98,6 +104,14 @@ class LoginView(auth_views.LoginView):
         response = self.render_to_response(context, status=status)
         if unavailable:
             response["Retry-After"] = "30"
+        return response
+
+    def _ip_blocked(self, seconds: int) -> HttpResponse:
+        context = self.get_context_data(
+            form=self.get_form(), ip_blocked=True, wait=abuse.wait_text(seconds)
+        )
+        response = self.render_to_response(context, status=429)
+        response["Retry-After"] = str(seconds)
         return response
 
 

@@ -7,11 +7,9 @@ secret for a public key id.
 
 from __future__ import annotations
 
-import math
-import time
-
 from django.conf import settings
-from django.core.cache import cache
+
+from authserver import ratelimit
 
 WINDOW = 60
 
@@ -21,15 +19,4 @@ def hit(key_id: str) -> int | None:
     limit = settings.API_KEY_RATE_LIMIT
     if limit <= 0:
         return None
-    moment = time.time()
-    window = int(moment // WINDOW)
-    name = f"apikeys:rate:{key_id}:{window}"
-    cache.add(name, 0, timeout=WINDOW * 2)
-    try:
-        count = cache.incr(name)
-    except ValueError:  # evicted between add and incr
-        cache.set(name, 1, timeout=WINDOW * 2)
-        count = 1
-    if count <= limit:
-        return None
-    return max(1, math.ceil((window + 1) * WINDOW - moment))
+    return ratelimit.hit(f"apikeys:{key_id}", limit, WINDOW)

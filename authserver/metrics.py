@@ -56,7 +56,9 @@ HTTP_RESPONSES = Counter(
 LOGIN_FAILURES = Counter("authserver_login_failures", "Failed sign-in attempts.")
 MFA_FAILURES = Counter("authserver_mfa_failures", "Wrong second-factor codes.")
 LOCKOUTS = Counter(
-    "authserver_lockouts", "Temporary blocks started (sign-in throttle or MFA lock).", ["kind"]
+    "authserver_lockouts",
+    "Temporary blocks started (sign-in throttle, MFA lock, IP block).",
+    ["kind"],
 )
 RATE_LIMITED = Counter(
     "authserver_rate_limited", "Requests refused with 429 by endpoint.", ["endpoint"]

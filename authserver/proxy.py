@@ -18,11 +18,12 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST")
 
 
-def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
+def parse_networks(cidrs: Iterable[str], setting: str = "TRUSTED_PROXIES") -> tuple[Network, ...]:
+    """CIDRs of a setting; a bad one is a configuration error naming ``setting``."""
     try:
         return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}") from exc
+        raise ImproperlyConfigured(f"{setting}: {exc}") from exc
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

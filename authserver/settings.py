@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "audit",
     "console",
     "apikeys",
+    "abuse",
 ]
 
 # Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,
@@ -322,6 +323,14 @@ TOKEN_AUTH_FAILURES_PER_CLIENT = env_int("TOKEN_AUTH_FAILURES_PER_CLIENT", 10)
 TOKEN_AUTH_FAILURES_PER_IP = env_int("TOKEN_AUTH_FAILURES_PER_IP", 100)
 TOKEN_AUTH_THROTTLE_WINDOW = env_int("TOKEN_AUTH_THROTTLE_WINDOW", 900)
 TOKEN_AUTH_BACKOFF_SECONDS = env_int("TOKEN_AUTH_BACKOFF_SECONDS", 10)
+# Automated abuse response (abuse/): this many failures on this many distinct accounts (or
+# clients) from one IP within the window block that IP for ABUSE_IP_BLOCK_SECONDS.
+ABUSE_IP_FAILURES = env_int("ABUSE_IP_FAILURES", 20)
+ABUSE_IP_MIN_ACCOUNTS = env_int("ABUSE_IP_MIN_ACCOUNTS", 3)
+ABUSE_IP_WINDOW = env_int("ABUSE_IP_WINDOW", 600)
+ABUSE_IP_BLOCK_SECONDS = env_int("ABUSE_IP_BLOCK_SECONDS", 900)
+ABUSE_IP_ALLOWLIST = env_list("ABUSE_IP_ALLOWLIST", [])  # CIDRs never counted nor blocked
+ABUSE_IP_HISTORY_DAYS = env_int("ABUSE_IP_HISTORY_DAYS", 7)  # ended blocks kept (console)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -346,6 +355,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-audit-log": {
         "task": "audit.tasks.purge_audit_log_task",
         "schedule": crontab(hour=1, minute=15),
+    },
+    "purge-ip-blocks": {
+        "task": "abuse.tasks.purge_ip_blocks_task",
+        "schedule": crontab(minute=37),
     },
 }
 # Audit events older than this are exported (JSON lines) and then deleted.

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from authserver.crypto import sha256_hex
+from authserver.ratelimit import count as _count
 
 MAX_DOUBLINGS = 16
 
@@ -67,13 +68,7 @@ def record_failure(limit: Limit, identity: str) -> int:
         return 0
     count_key = _key(limit, "count", identity)
     try:
-        cache.add(count_key, 0, timeout=limit.window)
-        try:
-            count = cache.incr(count_key)
-        except ValueError:  # expired between add and incr
-            cache.set(count_key, 1, timeout=limit.window)
-            count = 1
-        seconds = limit.block_seconds(count)
+        seconds = limit.block_seconds(_count(count_key, limit.window))
         if seconds:
             cache.set(_key(limit, "block", identity), _now() + seconds, timeout=seconds)
     except Exception as exc:

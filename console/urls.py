@@ -1,6 +1,17 @@
 from django.urls import path
 
-from console.views import apikeys, audit, clients, dashboard, locks, reauth, roles, tokens, users
+from console.views import (
+    abuse,
+    apikeys,
+    audit,
+    clients,
+    dashboard,
+    locks,
+    reauth,
+    roles,
+    tokens,
+    users,
+)
 
 app_name = "console"
 
@@ -39,4 +50,7 @@ urlpatterns = [
     path("api-keys/<int:pk>/revoke/", apikeys.api_key_revoke, name="api-key-revoke"),
     path("audit/", audit.audit_list, name="audit-list"),
     path("audit/export.csv", audit.audit_export, name="audit-export"),
+    path("blocked-ips/", abuse.blocked_ip_list, name="blocked-ip-list"),
+    path("blocked-ips/new/", abuse.blocked_ip_create, name="blocked-ip-create"),
+    path("blocked-ips/<int:pk>/unblock/", abuse.blocked_ip_unblock, name="blocked-ip-unblock"),
 ]

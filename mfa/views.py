@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
 
+from abuse import guard as abuse
 from mfa import flows, passkeys, qr, selectors, services, totp
 from mfa.models import Authenticator
 
@@ -43,6 +44,13 @@ class AuthenticateView(View):
         return self._render(request)
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        blocked = abuse.refusal(request, where="mfa")
+        if blocked:
+            wait = abuse.wait_text(blocked)
+            error = f"Too many failed sign-ins came from your network. Try again in {wait}."
+            response = self._render(request, error=error, status=429)
+            response["Retry-After"] = str(blocked)
+            return response
         result = flows.verify_code(request, self.subject, request.POST.get("code", ""))
         if result.ok:
             return HttpResponseRedirect(flows.next_url(request, self.subject))

@@ -6,7 +6,8 @@ Only failures are throttled: a request that authenticates is never delayed. Clie
 guessing, and refusing it would let anyone who knows a client_id (it is public) lock that client
 out by sending wrong secrets. So the success path costs no cache round trip; a failure is
 counted, and while the client or IP is blocked every failure is answered 429 (and doubles the
-block, see ``authserver.throttle.Limit``).
+block, see ``authserver.throttle.Limit``). The failures also feed the abuse response
+(``abuse.guard``), whose IP blocks refuse every request (a cached check, no round trip).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from abuse import guard as abuse
 from audit.models import AuditEvent
 from audit.services import client_ip, record
 from authserver.throttle import Limit, record_failure, retry_after
@@ -53,7 +55,13 @@ def claimed_client_id(request: HttpRequest) -> str:
     return sub[:255] if isinstance(sub, str) else ""
 
 
+def ip_blocked(request: HttpRequest) -> int:
+    """Seconds left of an abuse-response block of the caller's IP (0: none)."""
+    return abuse.refusal(request, where="token")
+
+
 def token_retry_after(request: HttpRequest) -> int:
+    """Seconds the claimed client or the IP must wait after too many failures (0: none)."""
     return retry_after((_client(), claimed_client_id(request)), (_ip(), client_ip(request) or ""))
 
 
@@ -81,6 +89,7 @@ def token_auth_failed(request: HttpRequest) -> int:
     blocked = max(
         record_failure(_client(), client_id), record_failure(_ip(), client_ip(request) or "")
     )
+    abuse.failed(request, account=f"client:{client_id}")
     if blocked:
         record(
             "token.throttled",

@@ -167,8 +167,17 @@ class TokenView(dot_views.TokenView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Count each failed client authentication; once the claimed client or the IP has too
-        many, failures are answered 429 with ``Retry-After`` (``oauth.throttle``)."""
+        many, failures are answered 429 ``slow_down`` with ``Retry-After`` (``oauth.throttle``).
+        An IP blocked by the abuse response gets that answer for every request."""
         try:
+            wait = throttle.ip_blocked(request)
+            if wait:
+                return oauth_error(
+                    "slow_down",
+                    "Too many failed attempts; retry later.",
+                    status=429,
+                    **{"Retry-After": str(wait)},
+                )
             response = self._grant(request, *args, **kwargs)
             if throttle.is_client_auth_failure(response):
                 wait = throttle.token_auth_failed(request)

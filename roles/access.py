@@ -37,6 +37,8 @@ CLIENTS_WRITE = "clients:write"
 TOKENS_READ = "tokens:read"
 TOKENS_WRITE = "tokens:write"
 AUDIT_READ = "audit:read"
+SECURITY_READ = "security:read"  # IP blocks of the abuse response
+SECURITY_WRITE = "security:write"
 MANAGEMENT_PERMISSIONS = (
     USERS_READ,
     USERS_WRITE,
@@ -47,6 +49,8 @@ MANAGEMENT_PERMISSIONS = (
     TOKENS_READ,
     TOKENS_WRITE,
     AUDIT_READ,
+    SECURITY_READ,
+    SECURITY_WRITE,
 )
 
 

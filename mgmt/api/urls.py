@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from mgmt.api import errors
-from mgmt.api.views import apikeys, audit, clients, roles, tokens, users
+from mgmt.api.views import abuse, apikeys, audit, clients, roles, tokens, users
 
 
 class IdConverter:
@@ -62,6 +62,8 @@ v1_urlpatterns = [
     path("clients/<str:client_id>/", include(client_urlpatterns)),
     path("audit-events/", audit.AuditEventsApi.as_view(), name="audit-events"),
     path("audit-events/<id:event_id>/", audit.AuditEventApi.as_view(), name="audit-event"),
+    path("ip-blocks/", abuse.IpBlocksApi.as_view(), name="ip-blocks"),
+    path("ip-blocks/<id:block_id>/", abuse.IpBlockApi.as_view(), name="ip-block"),
     path(
         "schema/",
         SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[AllowAny]),

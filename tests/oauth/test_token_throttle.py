@@ -63,8 +63,7 @@ def test_per_ip_limit_covers_many_client_ids(client, machine, clock, settings):
     settings.TOKEN_AUTH_FAILURES_PER_IP = 4
     _client, secret = machine
     answers = [
-        token(client, "wrong", client_id=f"guess{n}", ip="192.0.2.9").status_code
-        for n in range(5)
+        token(client, "wrong", client_id=f"guess{n}", ip="192.0.2.9").status_code for n in range(5)
     ]
     assert answers == [401, 401, 401, 429, 429]
     assert token(client, "wrong", client_id="guess9", ip="192.0.2.10").status_code == 401
