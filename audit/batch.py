@@ -28,13 +28,13 @@ log = logging.getLogger("authserver.audit")
 MAX_PENDING = 50_000  # rows kept while the database cannot take them
 
 _lock = threading.Lock()
-_pending: list[AuditEvent] = []
+_pending: list[dict[str, Any]] = []
 _oldest = 0.0
 _timer: threading.Timer | None = None
 
 
-def add(row: AuditEvent) -> None:
-    """Store ``row`` with the next batch."""
+def add(row: dict[str, Any]) -> None:
+    """Store ``row`` (the fields of an ``AuditEvent``) with the next batch."""
     global _oldest, _timer
     with _lock:
         if not _pending:
@@ -89,7 +89,7 @@ COLUMNS = (
 )
 
 
-def _insert(rows: list[AuditEvent]) -> None:
+def _insert(rows: list[dict[str, Any]]) -> None:
     """One multi-row INSERT (``executemany``): the ORM's ``bulk_create`` spends more on
     preparing each field than the database spends storing the row."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
@@ -98,16 +98,9 @@ def _insert(rows: list[AuditEvent]) -> None:
     adapt_ts = connection.ops.adapt_datetimefield_value
     params = [
         (
-            adapt_ts(row.ts),
-            row.event,
-            row.outcome,
-            row.actor,
-            row.target,
-            row.client_id,
-            row.ip,
-            row.user_agent,
-            row.request_id,
-            json.dumps(row.data, default=str),
+            adapt_ts(row["ts"]),
+            *(row[name] for name in COLUMNS[1:-3]),
+            json.dumps(row["data"], default=str),
             "",  # chained later by audit.services.seal
             "",
         )

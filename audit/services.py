@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,13 +28,17 @@ log = logging.getLogger("authserver.audit")
 # Written by audit.retention.purge; holds the hash the remaining chain starts from.
 RETENTION_EVENT = "audit.retention"
 SENSITIVE = ("password", "secret", "token", "code", "key", "otp", "assertion", "authorization")
+_SENSITIVE = re.compile("|".join(SENSITIVE), re.IGNORECASE)
+
+
+LOGGED = ("outcome", "actor", "target", "client_id", "ip", "request_id", "data")
 
 
 def cleanse(data: dict[str, Any]) -> dict[str, Any]:
     """Replace values whose key names a secret (authentik's cleanse_dict idea)."""
     clean: dict[str, Any] = {}
     for key, value in data.items():
-        if any(word in key.lower() for word in SENSITIVE):
+        if _SENSITIVE.search(key):
             clean[key] = "********"
         elif isinstance(value, dict):
             clean[key] = cleanse(value)
@@ -65,48 +70,35 @@ def record(
     client_id: str = "",
     deferred: bool = False,
     **data: Any,
-) -> AuditEvent:
-    """Store one event and log it as one JSON line.
+) -> AuditEvent | None:
+    """Store one event and log it as one JSON line; returns the stored row (None when
+    deferred).
 
     ``request`` is a Django request, or the oauthlib request inside DOT's endpoints (for the
     client IP, user agent and request id). ``deferred`` events (the hot paths') are stored in
     batches after the response (``audit.batch``); the others in the caller's transaction.
     """
     meta = _meta(request)
-    row = AuditEvent(
-        ts=timezone.now(),
-        event=event,
-        outcome=outcome,
-        actor=str(actor)[:255],
-        target=str(target)[:255],
-        client_id=str(client_id)[:255],
-        ip=client_ip(request),
-        user_agent=str(meta.get("HTTP_USER_AGENT", ""))[:512],
-        request_id=str(meta.get("HTTP_X_REQUEST_ID", ""))[:64],
-        data=cleanse(data),
-    )
+    fields: dict[str, Any] = {
+        "ts": timezone.now(),
+        "event": event,
+        "outcome": str(outcome),
+        "actor": str(actor)[:255],
+        "target": str(target)[:255],
+        "client_id": str(client_id)[:255],
+        "ip": client_ip(request),
+        "user_agent": str(meta.get("HTTP_USER_AGENT", ""))[:512],
+        "request_id": str(meta.get("HTTP_X_REQUEST_ID", ""))[:64],
+        "data": cleanse(data),
+    }
+    row = None
     if deferred and settings.AUDIT_BATCH_EVENTS > 1:
-        transaction.on_commit(lambda: batch.add(row))  # only what the transaction kept
+        transaction.on_commit(lambda: batch.add(fields))  # only what the transaction kept
     else:
-        row.save(force_insert=True)
-    if not log.isEnabledFor(logging.INFO):
-        return row
-    log.info(
-        json.dumps(
-            {
-                "audit": event,
-                "outcome": row.outcome,
-                "actor": row.actor,
-                "target": row.target,
-                "client_id": row.client_id,
-                "ip": row.ip,
-                "request_id": row.request_id,
-                "ts": row.ts.isoformat(),
-                "data": row.data,
-            },
-            default=str,
-        )
-    )
+        row = AuditEvent.objects.create(**fields)
+    if log.isEnabledFor(logging.INFO):
+        line = {"audit": event, **{k: fields[k] for k in LOGGED}, "ts": fields["ts"].isoformat()}
+        log.info(json.dumps(line, default=str))
     return row
 
 

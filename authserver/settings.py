@@ -249,6 +249,7 @@ OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "oauth.validators.Validator",
     "OAUTH2_SERVER_CLASS": "oauth.server.Server",
+    "OAUTH2_BACKEND_CLASS": "oauth.server.OAuthLibCore",
     "OIDC_SERVER_CLASS": "oauth.server.Server",
     "SCOPES_BACKEND_CLASS": "oauth.scopes.ClientScopes",
     "SCOPES": OIDC_SCOPES,
@@ -363,6 +364,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Audit events older than this are exported (JSON lines) and then deleted.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 400)
+# How processes learn that cached data changed (oauth/generations.py): "auto" (PostgreSQL
+# LISTEN/NOTIFY, or a shared change counter next to the SQLite file) or "poll" (read the
+# counters on every request).
+GENERATIONS_SIGNAL = env_str("GENERATIONS_SIGNAL", "auto")
 # Hot-path events (tokens, introspection and decision denials) are stored in batches of this
 # many rows, or when the oldest is this old; 1 stores each at once (audit/batch.py).
 AUDIT_BATCH_EVENTS = env_int("AUDIT_BATCH_EVENTS", 100)

@@ -25,7 +25,9 @@ def _client_id(request: Any) -> str:
 
 def token_issued(token: dict[str, Any], request: Any) -> None:
     """A token response was saved (oauthlib request: client, user, grant type)."""
-    claims = tokens.unverified_claims(token.get("access_token", "")) or {}
+    claims = getattr(request, "access_token_claims", None)
+    if claims is None:  # not minted by oauth.tokens in this request
+        claims = tokens.unverified_claims(token.get("access_token", "")) or {}
     client_id = _client_id(request)
     user = getattr(request, "user", None)
     username = user.get_username() if user is not None else None

@@ -1,25 +1,51 @@
 """Generation counters: explicit cache invalidation that works across processes.
 
 Writers call ``bump(name)`` inside the transaction that changes the cached data. Readers call
-``ProcessCache.get(key, load)``, which re-reads the counters at most once per request (one
-indexed query over a handful of rows) and drops its entries when the counter moved. A change is
-therefore visible to the next request in every process, with or without Redis.
+``ProcessCache.get(key, load)``, which looks at the counters at most once per request and drops
+its entries when the counter moved. A change is therefore visible to the next request in every
+process, with or without Redis.
+
+Looking at the counters must not cost a query per request (it is on every hot path), so each
+process learns that *some* counter moved from a change signal, and reads them only then:
+- PostgreSQL: ``bump`` sends ``NOTIFY`` in the writer's transaction (delivered when it commits);
+  each process keeps one ``LISTEN`` connection and, at the start of a request, checks its socket
+  without blocking (one ``select``);
+- SQLite (the embedded mode, one host): ``bump`` increments a change counter in a small
+  memory-mapped file next to the database after its transaction commits; a reader compares it
+  with the value it last saw.
+When the signal is unavailable (an in-memory database, a lost listening connection, which is
+retried every few seconds) or ``GENERATIONS_SIGNAL=poll`` (the tests: their transactions never
+commit), the counters are read once per request.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import mmap
+import os
+import select
+import struct
 import threading
+import time
 from collections.abc import Callable, Hashable
+from pathlib import Path
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.signals import request_started
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.models import F
 
 T = TypeVar("T")
+CHANNEL = "authserver_generations"
+RETRY_SECONDS = 5.0
 
+log = logging.getLogger(__name__)
 _local = threading.local()
 _caches: list[ProcessCache] = []
+# The counters as last read by this process, with the change signal's token at that read.
+_known: tuple[int, dict[str, int]] | None = None
 
 
 def _reset(**kwargs: Any) -> None:
@@ -29,20 +55,140 @@ def _reset(**kwargs: Any) -> None:
 request_started.connect(_reset, dispatch_uid="oauth.generations.reset")
 
 
+class SharedCounter:
+    """SQLite: an 8-byte change counter in a file every local process maps."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size < 8:
+                os.ftruncate(fd, 8)
+            self._map = mmap.mmap(fd, 8)
+        finally:
+            os.close(fd)
+
+    def token(self) -> int | None:
+        """The change counter: it moves after every committed ``bump``."""
+        return int(struct.unpack_from("<Q", self._map, 0)[0])
+
+    def increment(self) -> None:
+        with self.path.open("rb") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # across processes; released on close
+            struct.pack_into("<Q", self._map, 0, int(self.token() or 0) + 1)
+
+    def announce(self, name: str) -> None:
+        transaction.on_commit(self.increment)
+
+
+class Listener:
+    """PostgreSQL: a ``LISTEN`` connection of this process, polled without blocking."""
+
+    def __init__(self) -> None:
+        self._conn: Any = None
+        self._retry_at = 0.0
+        self._seq = 0  # moves when notifications arrive, and at every (re)connection
+
+    def _connect(self) -> None:
+        params = connections["default"].get_connection_params()
+        params["autocommit"] = True
+        conn = connections["default"].Database.connect(**params)
+        conn.execute(f"LISTEN {CHANNEL}")
+        self._conn = conn
+
+    def token(self) -> int | None:
+        """Moves whenever a notification arrived since the last call; None while not
+        listening (every counter change may have been missed)."""
+        if self._conn is None:
+            if time.monotonic() < self._retry_at:
+                return None
+            try:
+                self._connect()
+            except Exception:  # noqa: BLE001 - any failure means: read the counters instead
+                self._broken("cannot listen")
+                return None
+            self._seq += 1  # listening from now on: read once, then only on notifications
+            return self._seq
+        try:
+            readable, _, _ = select.select([self._conn.fileno()], [], [], 0)
+            if readable:
+                pgconn = self._conn.pgconn
+                pgconn.consume_input()
+                while pgconn.notifies() is not None:
+                    pass
+                if self._conn.closed:
+                    raise ConnectionError("listening connection closed")
+                self._seq += 1
+        except Exception:  # noqa: BLE001
+            self._broken("lost the listening connection")
+            return None
+        return self._seq
+
+    def _broken(self, why: str) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001, S110 - closing a broken connection
+                pass
+        self._conn = None
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        log.warning("generations: %s; reading the counters on every request meanwhile", why)
+
+    def announce(self, name: str) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, name])
+
+
+_signals: dict[int, SharedCounter | Listener | None] = {}  # per process (pid)
+
+
+def _signal() -> SharedCounter | Listener | None:
+    pid = os.getpid()
+    try:
+        return _signals[pid]
+    except KeyError:
+        pass
+    signal: SharedCounter | Listener | None = None
+    if connection.vendor == "postgresql":
+        signal = Listener()
+    elif connection.vendor == "sqlite":
+        name = str(connection.settings_dict["NAME"])
+        if name and ":memory:" not in name and "mode=memory" not in name:
+            signal = SharedCounter(Path(f"{name}.generations"))
+    _signals.clear()  # a forked child does not use its parent's connection or map
+    _signals[pid] = signal
+    return signal
+
+
+def _read() -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, value FROM oauth_generation")
+        return dict(cursor.fetchall())
+
+
 def current() -> dict[str, int]:
-    """All counters, read once per request (and per thread)."""
+    """All counters, as of the start of this request (looked at once per request)."""
+    global _known
     values = getattr(_local, "values", None)
     if values is None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT name, value FROM oauth_generation")
-            values = dict(cursor.fetchall())
+        signal = None if settings.GENERATIONS_SIGNAL == "poll" else _signal()
+        token = None if signal is None else signal.token()
+        known = _known
+        if token is not None and known is not None and known[0] == token:
+            values = known[1]
+        else:
+            values = _read()  # after taking the token: a later change moves the token again
+            if token is not None:
+                _known = (token, values)
         _local.values = values
     return values
 
 
 def clear_all() -> None:
     """Forget every cached value (tests roll the counters back with the database)."""
+    global _known
     _local.values = None
+    _known = None
     for cache in _caches:
         cache.clear()
 
@@ -55,6 +201,9 @@ def bump(name: str) -> None:
     if not updated:
         Generation.objects.get_or_create(name=name, defaults={"value": 1})
     _local.values = None
+    signal = _signal()
+    if signal is not None:
+        signal.announce(name)
 
 
 class ProcessCache:

@@ -104,4 +104,5 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
             claims["sid"] = context.sid
     for provider in claim_providers:
         claims.update(provider(request))
+    request.access_token_claims = claims  # for the audit event (oauth.events)
     return sign(claims, algorithm=settings.ACCESS_TOKEN_ALGORITHM, typ="at+jwt")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from accounts import selectors as account_selectors
 from oauth import introspection
 from roles import policy, selectors
 
@@ -59,7 +60,7 @@ def principal_for_access_token(token: str) -> Principal | None:
 
 
 def principal_for_user(username: str) -> Principal | None:
-    user_id = selectors.active_user_id(username)
+    user_id = account_selectors.active_user_id(username)
     if user_id is None:
         return None
     return Principal(str(user_id), username, None, selectors.user_grant(user_id))

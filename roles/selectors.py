@@ -17,7 +17,6 @@ from collections.abc import Hashable
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection
 
 from oauth.generations import ProcessCache
 from oauth.models import Client
@@ -101,19 +100,6 @@ def client_grant_by_id(client_id: str) -> policy.Grant | None:
     if client is None or not client.is_active:
         return None
     return client_grant(client)
-
-
-def active_user_id(username: str) -> int | None:
-    """The primary key of the active user ``username`` (one indexed read: user rows are not
-    cached, so a deactivation is seen at once)."""
-    table = get_user_model()._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, is_active FROM {table} WHERE username = %s",  # noqa: S608 (table name)
-            [username],
-        )
-        row = cursor.fetchone()
-    return row[0] if row and row[1] else None
 
 
 def user_roles(user: object) -> list[str]:

@@ -31,8 +31,11 @@ def _celery_runs_in_process():
 @pytest.fixture(autouse=True)
 def _audit_rows_at_once(settings):
     """Deferred audit events are stored at once, in the test's transaction (the batching
-    itself is tested in tests/audit/test_batch.py)."""
+    itself is tested in tests/audit/test_batch.py), and cache counters are read on every request
+    (a test's transaction never commits, so no change signal would fire; the signals are tested
+    in tests/oauth/test_generations.py and by every live server)."""
     settings.AUDIT_BATCH_EVENTS = 1
+    settings.GENERATIONS_SIGNAL = "poll"
 
 
 @pytest.fixture(autouse=True)

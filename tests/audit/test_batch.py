@@ -55,7 +55,20 @@ def test_events_of_a_rolled_back_transaction_are_not_stored(
 
 @pytest.mark.django_db
 def test_rows_survive_a_failed_write_and_go_with_the_next(batching, monkeypatch):
-    batch.add(AuditEvent(ts=_now(), event="token.issued", outcome="success"))
+    batch.add(
+        {
+            "ts": _now(),
+            "event": "token.issued",
+            "outcome": "success",
+            "actor": "svc",
+            "target": "",
+            "client_id": "svc",
+            "ip": None,
+            "user_agent": "",
+            "request_id": "",
+            "data": {},
+        }
+    )
     real = batch._insert
 
     def down(rows):

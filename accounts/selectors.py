@@ -1,0 +1,42 @@
+"""Reads of user rows on the hot paths (AuthZEN subjects, the gateway), from a per-process
+cache invalidated by the ``users`` generation.
+
+Every save that can change who is active under which name, and every delete, bumps it
+(``AccountsConfig.ready`` connects the model signals, so no code path can forget), and a
+deactivation is therefore seen by the next request in every process, as before without a query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from oauth import generations
+
+GENERATION = "users"
+WATCHED_FIELDS = frozenset({"is_active", "username"})
+_users = generations.ProcessCache(GENERATION)
+
+
+def active_user_id(username: str) -> int | None:
+    """The primary key of the active user ``username``, else None."""
+
+    def load() -> int | None:
+        row = (
+            get_user_model()
+            .objects.filter(username=username)
+            .values_list("id", "is_active")
+            .first()
+        )
+        return row[0] if row and row[1] else None
+
+    return _users.get(username, load)
+
+
+def user_changed(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    """``post_save``/``post_delete`` receiver: bump unless only other fields were saved (a
+    sign-in saves ``last_login`` alone)."""
+    if update_fields is not None and not WATCHED_FIELDS & set(update_fields):
+        return
+    generations.bump(GENERATION)

@@ -1,0 +1,89 @@
+"""Cache invalidation across processes: counters, and the change signals that spare a query."""
+
+import time
+
+import pytest
+from django.db import connection
+
+from accounts import selectors as account_selectors
+from oauth import generations
+from oauth.models import Generation
+
+
+@pytest.fixture
+def signalled(settings, monkeypatch, tmp_path):
+    """This process uses the change signal of its database (a shared counter file on SQLite,
+    LISTEN/NOTIFY on PostgreSQL)."""
+    settings.GENERATIONS_SIGNAL = "auto"
+    if connection.vendor == "sqlite":  # the test database is in memory: give it a file
+        counter = generations.SharedCounter(tmp_path / "db.generations")
+        monkeypatch.setattr(generations, "_signal", lambda: counter)
+    monkeypatch.setattr(generations, "_signals", {})
+    generations.clear_all()
+    yield
+    generations.clear_all()
+
+
+def next_request() -> dict[str, int]:
+    generations._reset()
+    return generations.current()
+
+
+def test_two_processes_share_the_sqlite_change_counter(tmp_path):
+    one = generations.SharedCounter(tmp_path / "x.generations")
+    other = generations.SharedCounter(tmp_path / "x.generations")
+    before = other.token()
+    one.increment()
+    assert other.token() == before + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counters_are_read_only_when_the_signal_says_they_moved(
+    signalled, django_assert_num_queries
+):
+    generations.bump("clients")
+    deadline = time.monotonic() + 5
+    while next_request().get("clients") != 1 and time.monotonic() < deadline:
+        time.sleep(0.02)  # PostgreSQL delivers the notification just after the commit
+    assert generations.current()["clients"] == 1
+    with django_assert_num_queries(0):
+        assert next_request()["clients"] == 1
+        assert next_request()["clients"] == 1
+    generations.bump("clients")  # autocommit: committed, then signalled
+    deadline = time.monotonic() + 5
+    while next_request().get("clients") != 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert next_request()["clients"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_listening_connection_falls_back_to_reading(signalled, django_assert_num_queries):
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    next_request()
+    listener = generations._signal()
+    listener._conn.close()
+    with django_assert_num_queries(1):
+        next_request()  # the broken connection is noticed: read, and listen again later
+    assert listener._conn is None
+    Generation.objects.filter(name="roles").delete()
+    Generation.objects.create(name="roles", value=7)  # a change nobody announced
+    with django_assert_num_queries(1):
+        assert next_request()["roles"] == 7
+
+
+@pytest.mark.django_db
+def test_a_deactivated_user_is_seen_at_once_and_a_sign_in_does_not_flush(make_user):
+    alice = make_user("alice")
+    assert account_selectors.active_user_id("alice") == alice.pk
+    before = generations.current().get("users")
+    alice.save(update_fields=["last_login"])
+    assert next_request().get("users") == before
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    next_request()
+    assert account_selectors.active_user_id("alice") is None
+    assert account_selectors.active_user_id("nobody") is None
+    make_user("nobody")
+    next_request()
+    assert account_selectors.active_user_id("nobody") is not None
