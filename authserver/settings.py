@@ -164,10 +164,14 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Argon2id first (argon2-cffi); the HMAC hasher is for generated client secrets only (see README).
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2idHasher",
     "oauth.hashers.ClientSecretHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Argon2id parameters of new password hashes (accounts/hashers.py): OWASP's m=19 MiB, t=2, p=1.
+ARGON2_MEMORY_KIB = env_int("ARGON2_MEMORY_KIB", 19456)
+ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 2)
+ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 1)
 PASSWORD_MIN_LENGTH = env_int("PASSWORD_MIN_LENGTH", 12)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,7 +1,6 @@
 """Security posture checks in ``manage.py check --deploy``: each fires, and says how to fix it."""
 
 import pytest
-from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.core.checks import run_checks
 
 from oauth.models import Client
@@ -59,8 +58,8 @@ def test_debug_on(settings):
     assert findings("authserver.W006")
 
 
-def test_weak_argon2(monkeypatch):
-    monkeypatch.setattr(Argon2PasswordHasher, "memory_cost", 4096)
+def test_weak_argon2(settings):
+    settings.ARGON2_MEMORY_KIB = 4096
     (finding,) = findings("authserver.W007")
     assert "19 MiB" in finding.hint
 
