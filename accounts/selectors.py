@@ -2,8 +2,10 @@
 cache invalidated by the ``users`` generation.
 
 Every save that can change who is active under which name, and every delete, bumps it
-(``AccountsConfig.ready`` connects the model signals, so no code path can forget), and a
-deactivation is therefore seen by the next request in every process, as before without a query.
+(``AccountsConfig.ready`` connects the model signals, so no code path of the application can
+forget), and a deactivation is therefore seen by the next request in every process, as before,
+without a query. A change made behind the ORM's back (SQL, ``QuerySet.update``) sends no signal:
+the cache also empties every minute, so it is seen within that.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from oauth import generations
 
 GENERATION = "users"
 WATCHED_FIELDS = frozenset({"is_active", "username"})
-_users = generations.ProcessCache(GENERATION)
+# Saves and deletes through the ORM bump the generation; anything else is seen within a minute.
+_users = generations.ProcessCache(GENERATION, max_age=60)
 
 
 def active_user_id(username: str) -> int | None:
@@ -31,7 +34,22 @@ def active_user_id(username: str) -> int | None:
         )
         return row[0] if row and row[1] else None
 
-    return _users.get(username, load)
+    return _users.get(("name", username), load)
+
+
+def user_state(user_id: int) -> tuple[str, bool] | None:
+    """(username, is_active) of the user with primary key ``user_id``, else None."""
+
+    def load() -> tuple[str, bool] | None:
+        row = (
+            get_user_model()
+            .objects.filter(pk=user_id)
+            .values_list(get_user_model().USERNAME_FIELD, "is_active")
+            .first()
+        )
+        return (str(row[0]), bool(row[1])) if row else None
+
+    return _users.get(("pk", user_id), load)
 
 
 def user_changed(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:

@@ -65,6 +65,7 @@ def bench_config(sections: set[str]) -> dict[str, Any]:
         "type": "confidential",
         "grant_types": ["client_credentials"],
         "scopes": ["api:read"],
+        "access_token_lifetime": 3600,  # the token introspected by every round outlives the run
     }
     rs: dict[str, Any] = {
         "client_id": "bench-rs",
@@ -80,6 +81,7 @@ def bench_config(sections: set[str]) -> dict[str, Any]:
         "redirect_uris": [REDIRECT_URI],
         "scopes": ["openid", "offline_access"],
         "skip_consent": True,
+        "access_token_lifetime": 3600,
     }
     user: dict[str, Any] = {
         "username": "bench-user",
@@ -160,8 +162,8 @@ def signed_in_session(base: str) -> requests.Session:
     return session
 
 
-def _refresh_token(base: str, session: requests.Session, auth: str) -> str:
-    """One authorization-code flow (PKCE S256, offline_access): its fresh refresh token."""
+def code_flow_tokens(base: str, session: requests.Session, auth: str) -> dict[str, Any]:
+    """One authorization-code flow (PKCE S256, offline_access): the token response."""
     verifier = secrets.token_urlsafe(48)
     challenge = (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -196,7 +198,11 @@ def _refresh_token(base: str, session: requests.Session, auth: str) -> str:
         timeout=10,
     )
     exchange.raise_for_status()
-    return exchange.json()["refresh_token"]
+    return exchange.json()
+
+
+def _refresh_token(base: str, session: requests.Session, auth: str) -> str:
+    return code_flow_tokens(base, session, auth)["refresh_token"]
 
 
 def refresh_token_pool(base: str, auth: str, count: int, path: Path) -> Path:

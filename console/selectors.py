@@ -18,8 +18,6 @@ from apikeys.models import ApiKey, ApiKeyRole
 from audit.models import AuditEvent
 from authserver.throttle import ThrottleUnavailable
 from mfa.models import Lockout
-from oauth import clienttokens
-from oauth.models import Client
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole
 
@@ -95,44 +93,6 @@ def live_sessions(now: datetime, user: User | None = None) -> list[Session]:
         )
         for row in summary
     ]
-
-
-@dataclass(frozen=True)
-class ClientToken:
-    """A client-credentials access token (no row: known from its ``token.issued`` event)."""
-
-    jti: str
-    client_id: str
-    scope: str
-    issued: datetime
-    expires: datetime
-
-
-def live_client_tokens(now: datetime, limit: int = 1000) -> list[ClientToken]:
-    """Unexpired, unrevoked client-credentials tokens, newest first (at most ``limit``)."""
-    longest = max(
-        settings.ACCESS_TOKEN_LIFETIME,
-        Client.objects.aggregate(longest=Max("access_token_lifetime"))["longest"] or 0,
-    )
-    issued = AuditEvent.objects.filter(
-        event="token.issued",
-        data__grant_type="client_credentials",
-        ts__gte=now - timedelta(seconds=longest),
-    ).order_by("-id")[:limit]
-    revoked = clienttokens.revoked_jtis()
-    live = []
-    for event in issued:
-        exp, jti = event.data.get("exp"), event.data.get("jti")
-        if isinstance(exp, int) and exp > now.timestamp() and jti and jti not in revoked:
-            expires = datetime.fromtimestamp(exp, tz=now.tzinfo)
-            live.append(
-                ClientToken(jti, event.client_id, event.data.get("scope", ""), event.ts, expires)
-            )
-    return live
-
-
-def live_client_token(now: datetime, jti: str) -> ClientToken | None:
-    return next((token for token in live_client_tokens(now) if token.jti == jti), None)
 
 
 def live_access_tokens(now: datetime) -> QuerySet:

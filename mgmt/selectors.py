@@ -8,9 +8,10 @@ lookup name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.conf import settings
+from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from oauth2_provider.models import (
     AbstractAccessToken,
@@ -20,6 +21,7 @@ from oauth2_provider.models import (
 
 from accounts.models import User
 from audit.models import AuditEvent
+from oauth import clienttokens
 from oauth.models import AuthContext, Client
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole
@@ -137,3 +139,48 @@ def audit_events(
 
 def audit_event(event_id: int) -> AuditEvent | None:
     return AuditEvent.objects.filter(pk=event_id).first()
+
+
+@dataclass(frozen=True)
+class ClientToken:
+    """A client-credentials access token (no row: known from its ``token.issued`` event)."""
+
+    jti: str
+    client_id: str
+    scope: str
+    issued: datetime
+    expires: datetime
+
+
+def live_client_tokens(
+    now: datetime, client_id: str | None = None, limit: int = 1000
+) -> list[ClientToken]:
+    """Unexpired, unrevoked client-credentials tokens (of ``client_id``, else of every
+    client), newest first, at most ``limit``: they have no row, so they are known from their
+    ``token.issued`` events."""
+    longest = max(
+        settings.ACCESS_TOKEN_LIFETIME,
+        Client.objects.aggregate(longest=Max("access_token_lifetime"))["longest"] or 0,
+    )
+    issued = AuditEvent.objects.filter(
+        event="token.issued",
+        data__grant_type="client_credentials",
+        ts__gte=now - timedelta(seconds=longest),
+    )
+    if client_id is not None:
+        issued = issued.filter(client_id=client_id)
+    revoked = clienttokens.revoked_jtis()
+    live = []
+    for event in issued.order_by("-id")[:limit]:
+        exp, jti = event.data.get("exp"), event.data.get("jti")
+        if isinstance(exp, int) and exp > now.timestamp() and jti and jti not in revoked:
+            expires = datetime.fromtimestamp(exp, tz=now.tzinfo)
+            live.append(
+                ClientToken(jti, event.client_id, event.data.get("scope", ""), event.ts, expires)
+            )
+    return live
+
+
+def live_client_token(now: datetime, jti: str, client_id: str | None = None) -> ClientToken | None:
+    tokens = live_client_tokens(now, client_id)
+    return next((token for token in tokens if token.jti == jti), None)

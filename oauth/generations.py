@@ -207,13 +207,20 @@ def bump(name: str) -> None:
 
 
 class ProcessCache:
-    """A per-process dict keyed by anything, emptied when generation ``name`` moves."""
+    """A per-process dict keyed by anything, emptied when generation ``name`` moves.
 
-    def __init__(self, name: str, max_entries: int = 100_000) -> None:
+    ``max_age`` (seconds) also empties it that often: for data whose writers are model signals,
+    a change made behind the application's back (SQL, ``QuerySet.update``) is then still seen
+    within that time.
+    """
+
+    def __init__(self, name: str, max_entries: int = 100_000, max_age: float | None = None) -> None:
         self.name = name
         self.max_entries = max_entries
+        self.max_age = max_age
         self._seen: int | None = None
         self._data: dict[Hashable, Any] = {}
+        self._filled_at = 0.0
         self._lock = threading.Lock()
         _caches.append(self)
 
@@ -225,9 +232,11 @@ class ProcessCache:
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         generation = current().get(self.name, 0)
         with self._lock:
-            if generation != self._seen:
+            stale = self.max_age is not None and time.monotonic() - self._filled_at > self.max_age
+            if generation != self._seen or stale:
                 self._data = {}
                 self._seen = generation
+                self._filled_at = time.monotonic()
             try:
                 return self._data[key]
             except KeyError:

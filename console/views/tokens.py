@@ -10,6 +10,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from console import access, selectors
 from console.views.common import page_of
+from mgmt import selectors as mgmt_selectors
 from mgmt import services
 
 
@@ -18,7 +19,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
     now = selectors.now()
     context = {
         "sessions": selectors.live_sessions(now),
-        "client_tokens": selectors.live_client_tokens(now),
+        "client_tokens": mgmt_selectors.live_client_tokens(now),
         "page": page_of(request, selectors.live_access_tokens(now)),
     }
     return render(request, "console/tokens/list.html", context)
@@ -64,7 +65,7 @@ def access_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @access.console_view(access.TOKENS_WRITE)
 def client_token_revoke(request: HttpRequest, jti: str) -> HttpResponse:
     """Confirm, then revoke a client-credentials token (listed from its issue event)."""
-    token = selectors.live_client_token(selectors.now(), jti)
+    token = mgmt_selectors.live_client_token(selectors.now(), jti)
     if token is None:
         raise Http404("no live client token with this id")
     if request.method == "POST":

@@ -51,6 +51,8 @@ client_urlpatterns = [
     path("roles/<str:role>/", roles.ClientRoleApi.as_view(), name="client-role"),
     path("api-keys/", apikeys.ClientApiKeysApi.as_view(), name="client-api-keys"),
     path("api-keys/<str:key_id>/", apikeys.ClientApiKeyApi.as_view(), name="client-api-key"),
+    path("tokens/", tokens.ClientTokensApi.as_view(), name="client-tokens"),
+    path("tokens/<str:jti>/", tokens.ClientTokenApi.as_view(), name="client-token"),
 ]
 
 v1_urlpatterns = [

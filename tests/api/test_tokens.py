@@ -86,3 +86,30 @@ def test_token_reader_cannot_revoke(caller, signed_in):
     reader = caller("tokens:read")
     token_id = reader.get("/api/v1/users/uma/tokens/").json()["results"][0]["id"]
     assert_problem(reader.delete(f"/api/v1/users/uma/tokens/{token_id}/"), 403, "permission-denied")
+
+
+def test_a_clients_own_tokens_list_and_revoke(admin, client, make_client, resource_server):
+    from tests.conftest import introspect
+
+    _svc, secret = make_client(client_id="svc")
+    issued = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic_auth("svc", secret),
+    ).json()["access_token"]
+    listed = admin.get("/api/v1/clients/svc/tokens/").json()["results"]
+    assert [t["client_id"] for t in listed] == ["svc"] and issued not in str(listed)
+    jti = listed[0]["jti"]
+    assert admin.get(f"/api/v1/clients/svc/tokens/{jti}/").json()["jti"] == jti
+    assert_problem(admin.get(f"/api/v1/clients/admin/tokens/{jti}/"), 404, "not-found")
+    assert admin("DELETE", f"/api/v1/clients/svc/tokens/{jti}/").status_code == 204
+    assert introspect(client, resource_server, issued) == {"active": False}
+    assert admin.get("/api/v1/clients/svc/tokens/").json()["results"] == []
+    assert_problem(admin("DELETE", f"/api/v1/clients/svc/tokens/{jti}/"), 404, "not-found")
+
+
+def test_a_clients_tokens_need_the_token_permissions(caller, make_client):
+    make_client(client_id="svc")
+    assert_problem(
+        caller("clients:read").get("/api/v1/clients/svc/tokens/"), 403, "permission-denied"
+    )

@@ -87,3 +87,32 @@ def test_a_deactivated_user_is_seen_at_once_and_a_sign_in_does_not_flush(make_us
     make_user("nobody")
     next_request()
     assert account_selectors.active_user_id("nobody") is not None
+
+
+@pytest.mark.django_db
+def test_a_change_behind_the_orms_back_is_seen_within_a_minute(make_user, monkeypatch):
+    from django.contrib.auth import get_user_model
+
+    alice = make_user("alice")
+    assert account_selectors.active_user_id("alice") == alice.pk
+    get_user_model().objects.filter(pk=alice.pk).update(is_active=False)  # no signal
+    next_request()
+    assert account_selectors.active_user_id("alice") == alice.pk  # still the cached answer
+    real = time.monotonic
+    monkeypatch.setattr(time, "monotonic", lambda: real() + 61)
+    assert account_selectors.active_user_id("alice") is None
+
+
+@pytest.mark.django_db
+def test_revoking_a_user_token_is_seen_by_the_next_introspection(
+    code_flow, client, resource_server
+):
+    from oauth2_provider.models import get_access_token_model
+
+    from tests.conftest import introspect
+
+    access = code_flow.tokens()["access_token"]
+    assert introspect(client, resource_server, access)["active"] is True  # row now cached
+    get_access_token_model().objects.get().revoke()
+    next_request()
+    assert introspect(client, resource_server, access) == {"active": False}

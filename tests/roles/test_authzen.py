@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from accounts import services as account_services
 from accounts.models import User
 from roles import services
 from roles.models import Role
@@ -132,7 +133,7 @@ def test_a_deactivated_user_and_their_tokens_are_denied(client, ask, catalogue, 
     access = user_tokens(client, web_client, "alice")["access_token"]
     token = {"type": "token", "id": access}
     assert decision(ask(request_for(token, "GET", "/api/orders/1")))
-    User.objects.filter(username="alice").update(is_active=False)
+    account_services.user_update(user=User.objects.get(username="alice"), is_active=False)
     assert not decision(ask(request_for(ALICE, "GET", "/api/orders/1")))
     assert not decision(ask(request_for(token, "GET", "/api/orders/1")))
 

@@ -1,4 +1,5 @@
-"""A user's live access tokens and sign-in sessions (token families): list, read, revoke.
+"""A user's live access tokens and sign-in sessions (token families), and a client's own
+(client-credentials) tokens: list, read, revoke.
 
 A token or session is looked up *under* its user, so an id that belongs to someone else is
 the same 404 as an id that does not exist (OWASP API1). Revoking needs the hierarchy guard on
@@ -10,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from oauth2_provider.models import AbstractAccessToken
 from rest_framework import serializers, status
@@ -38,6 +40,18 @@ class SessionOutput(serializers.Serializer):
     acr = serializers.CharField()
     created_at = serializers.DateTimeField()
     last_refreshed = serializers.DateTimeField(allow_null=True)
+
+
+class ClientTokenOutput(serializers.Serializer):
+    jti = serializers.CharField()
+    client_id = serializers.CharField()
+    scope = serializers.CharField(allow_blank=True)
+    issued = serializers.DateTimeField()
+    expires = serializers.DateTimeField()
+
+
+def present_client_token(token: selectors.ClientToken) -> dict[str, Any]:
+    return ClientTokenOutput(token).data
 
 
 def present_token(token: AbstractAccessToken) -> dict[str, Any]:
@@ -103,5 +117,38 @@ class UserSessionApi(TokenApi):
         session = self._session(username, session_id, for_write=True)
         services.session_revoke(
             actor=self.principal, request=request, user=session.user, family=session.token_family
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ClientTokensApi(TokenApi):
+    @extend_schema(responses=ClientTokenOutput(many=True))
+    def get(self, request: Request, client_id: str) -> Response:
+        client = access.access_client(self.principal, client_id, for_write=False)
+        tokens = selectors.live_client_tokens(timezone.now(), client.client_id)
+        return self.paginate(tokens, present_client_token)
+
+
+class ClientTokenApi(TokenApi):
+    def _token(self, client_id: str, jti: str, *, for_write: bool) -> selectors.ClientToken:
+        client = access.access_client(self.principal, client_id, for_write=for_write)
+        token = selectors.live_client_token(timezone.now(), jti, client.client_id)
+        if token is None:
+            raise access.NotFound("token")
+        return token
+
+    @extend_schema(responses=ClientTokenOutput)
+    def get(self, request: Request, client_id: str, jti: str) -> Response:
+        return Response(present_client_token(self._token(client_id, jti, for_write=False)))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, client_id: str, jti: str) -> Response:
+        token = self._token(client_id, jti, for_write=True)
+        services.client_token_revoke(
+            actor=self.principal,
+            request=request,
+            jti=token.jti,
+            client_id=token.client_id,
+            expires=token.expires,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
