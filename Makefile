@@ -92,9 +92,10 @@ soak: $(VENV)/.bench-stamp
 	$(need-wrk)
 	$(PY) bench/soak.py
 
-# In-process micro-benchmarks (pytest-benchmark), outside the test suite.
+# In-process micro-benchmarks (pytest-benchmark), outside the test suite; they measure code,
+# not a database, so they run in the embedded mode whatever DATABASE_URL says.
 bench-micro: $(VENV)/.bench-stamp
-	$(VENV)/bin/pytest bench/micro -rs --benchmark-only --benchmark-columns=min,mean,median,ops,rounds
+	env -u DATABASE_URL -u REDIS_URL $(VENV)/bin/pytest bench/micro -rs --benchmark-only --benchmark-columns=min,mean,median,ops,rounds
 
 # Process CPU per request of each hot path, in-process (steady on a busy machine);
 # PROFILE=<target> adds a cProfile of that target.
