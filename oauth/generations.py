@@ -138,6 +138,11 @@ class Listener:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, name])
 
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
 
 _signals: dict[int, SharedCounter | Listener | None] = {}  # per process (pid)
 
@@ -158,6 +163,13 @@ def _signal() -> SharedCounter | Listener | None:
     _signals.clear()  # a forked child does not use its parent's connection or map
     _signals[pid] = signal
     return signal
+
+
+def stop_listening() -> None:
+    """Close this process's listening connection, if any (it is opened again when needed)."""
+    for signal in _signals.values():
+        if isinstance(signal, Listener):
+            signal.close()
 
 
 def _read() -> dict[str, int]:

@@ -21,6 +21,7 @@ def signalled(settings, monkeypatch, tmp_path):
     monkeypatch.setattr(generations, "_signals", {})
     generations.clear_all()
     yield
+    generations.stop_listening()  # or the test database cannot be dropped
     generations.clear_all()
 
 
