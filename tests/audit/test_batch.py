@@ -98,3 +98,25 @@ def _now():
     from django.utils import timezone
 
     return timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_large_batch_is_stored_whole(batching):
+    for n in range(450):  # more than one statement's worth of rows
+        batch.add(
+            {
+                "ts": _now(),
+                "event": "token.issued",
+                "outcome": "success",
+                "actor": f"svc{n}",
+                "target": "",
+                "client_id": "svc",
+                "ip": "192.0.2.1",
+                "user_agent": "",
+                "request_id": "",
+                "data": {"n": n},
+            }
+        )
+    assert batch.flush() == 450
+    stored = AuditEvent.objects.filter(event="token.issued")
+    assert stored.count() == 450 and stored.get(actor="svc449").data == {"n": 449}
