@@ -89,30 +89,27 @@ COLUMNS = (
 )
 
 
-ROWS_PER_STATEMENT = 200  # 2,400 parameters: well inside every backend's limit
-
-
 def _insert(rows: list[dict[str, Any]]) -> None:
-    """Multi-row ``INSERT ... VALUES (...), (...)`` statements in one transaction: one parse
-    and plan per 200 rows (``executemany`` sends a statement per row, which PostgreSQL parses
-    and plans each time; the ORM's ``bulk_create`` also prepares every field in Python)."""
+    """One multi-row INSERT (``executemany``): the ORM's ``bulk_create`` spends more on
+    preparing each field than the database spends storing the row."""
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(name) for name in COLUMNS)
-    row_marks = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+    marks = ", ".join(["%s"] * len(COLUMNS))
     adapt_ts = connection.ops.adapt_datetimefield_value
+    params = [
+        (
+            adapt_ts(row["ts"]),
+            *(row[name] for name in COLUMNS[1:-3]),
+            json.dumps(row["data"], default=str),
+            "",  # chained later by audit.services.seal
+            "",
+        )
+        for row in rows
+    ]
+    # Only names from model metadata are interpolated; every value is a parameter.
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608  # nosec B608
     with transaction.atomic(), connection.cursor() as cursor:
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
-            params: list[Any] = []
-            for row in chunk:
-                params.append(adapt_ts(row["ts"]))
-                params.extend(row[name] for name in COLUMNS[1:-3])
-                params.append(json.dumps(row["data"], default=str))
-                params.extend(("", ""))  # prev_hash, hash: chained later by audit.services.seal
-            values = ", ".join([row_marks] * len(chunk))
-            # Only names from model metadata are interpolated; every value is a parameter.
-            sql = f"INSERT INTO {table} ({columns}) VALUES {values}"  # noqa: S608  # nosec B608
-            cursor.execute(sql, params)
+        cursor.executemany(sql, params)
 
 
 def flush_if_due(**kwargs: Any) -> None:
