@@ -30,7 +30,7 @@ from oauth.models import GRANT_CLIENT_CREDENTIALS, Client, RevokedToken
 from oauth.selectors import client_get
 
 GRANT_CLAIM = "gty"
-MAX_VERIFIED = 50_000
+MAX_VERIFIED = 10_000  # ~2 KiB each (token and claims): ~20 MiB per process at most
 
 _verified: dict[str, tuple[str, dict[str, Any]]] = {}  # token -> (kid, verified claims)
 _lock = threading.Lock()
