@@ -347,6 +347,7 @@ def lookup_microseconds(token: str, caller: Any, calls: int = 400, batches: int 
         started = time.perf_counter()
         for _ in range(calls):
             introspection._rows.clear()
+            introspection._answers.clear()
             introspection.introspect(token, caller=caller)
         per_call.append((time.perf_counter() - started) / calls * 1e6)
     return round(statistics.median(per_call), 1)

@@ -196,6 +196,14 @@ def current() -> dict[str, int]:
     return values
 
 
+ANY = "*"  # the name of a ProcessCache emptied when any counter moves
+
+
+def version() -> tuple[tuple[str, int], ...]:
+    """All counters as one value, which moves when any of them does."""
+    return tuple(sorted(current().items()))
+
+
 def clear_all() -> None:
     """Forget every cached value (tests roll the counters back with the database)."""
     global _known
@@ -230,7 +238,7 @@ class ProcessCache:
         self.name = name
         self.max_entries = max_entries
         self.max_age = max_age
-        self._seen: int | None = None
+        self._seen: Hashable | None = None
         self._data: dict[Hashable, Any] = {}
         self._filled_at = 0.0
         self._lock = threading.Lock()
@@ -242,7 +250,7 @@ class ProcessCache:
             self._seen = None
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
-        generation = current().get(self.name, 0)
+        generation = version() if self.name == ANY else current().get(self.name, 0)
         with self._lock:
             stale = self.max_age is not None and time.monotonic() - self._filled_at > self.max_age
             if generation != self._seen or stale:

@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import jwt
 from django.db import connection
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts import selectors as account_selectors
 from authserver.crypto import sha256_hex
-from oauth import clienttokens, tokens
-from oauth.generations import ProcessCache
+from oauth import clienttokens, keys, tokens
+from oauth.generations import ANY, ProcessCache
 from oauth.models import Client
 from oauth.selectors import client_get
 
@@ -109,18 +110,38 @@ def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | Non
     return ActiveToken(claims, username)
 
 
+# Whole answers for JWT access tokens, per (token, caller). Every input is either immutable (the
+# claims we signed) or behind a generation counter (token rows, revoked client tokens, clients,
+# users, roles, API keys), so the cache empties whenever any counter moves, and at least every
+# minute (user rows changed behind the ORM); expiry and, for a client's token, its signing key
+# still being published are checked on every hit. Refresh tokens and API keys are not cached.
+_answers = ProcessCache(ANY, max_entries=20_000, max_age=60)
+
+
 def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return INACTIVE
     for prefix, inspect in introspectors.items():
         if token.startswith(prefix):
             return inspect(token, caller)
+    answer, kid = _answers.get((token, caller.pk), lambda: _answer(token, caller))
+    if answer is None:
+        return _introspect_refresh_token(token, caller)
+    if answer is INACTIVE or answer["exp"] <= time.time():
+        return INACTIVE
+    if kid is not None and not keys.is_published(kid):
+        return INACTIVE
+    return answer
+
+
+def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | None]:
+    """(RFC 7662 answer, signing key id of a client's token); (None, None) if not a JWT."""
     claims = tokens.unverified_claims(token)
     if claims is None:
-        return _introspect_refresh_token(token, caller)
+        return None, None
     active = _check_access_token(token, claims)
     if active is None:
-        return INACTIVE
+        return INACTIVE, None
     claims = active.claims
     response: dict[str, Any] = {
         "active": True,
@@ -141,7 +162,10 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
             response[name] = claims[name]
     for enrich in enrichers:
         response.update(enrich(active, caller))
-    return response
+    kid = None
+    if clienttokens.is_client_token(claims):
+        kid = str(jwt.get_unverified_header(token).get("kid", ""))
+    return response, kid
 
 
 def _introspect_refresh_token(token: str, caller: Client) -> dict[str, Any]:

@@ -98,3 +98,31 @@ def test_refresh_token_is_introspectable_only_by_its_client(code_flow, client, r
         HTTP_AUTHORIZATION=basic_auth("webapp", code_flow.secret),
     ).json()
     assert own["active"] is True and own["token_type"] == "refresh_token"
+
+
+def test_a_cached_answer_still_expires(client, resource_server, cc_token, monkeypatch):
+    import time
+
+    assert introspect(client, resource_server, cc_token).json()["active"] is True  # cached
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 601)
+    assert introspect(client, resource_server, cc_token).json() == {"active": False}
+
+
+def test_a_cached_answer_follows_user_and_role_changes(code_flow, client, resource_server):
+    from accounts import services as account_services
+    from oauth import generations
+    from roles import services as role_services
+    from roles.services import AssignmentSpec
+
+    access = code_flow.tokens()["access_token"]
+    assert introspect(client, resource_server, access).json()["roles"] == []
+    role_services.role_create(name="auditor", permissions=["audit:read"])
+    role_services.user_roles_set(
+        user=code_flow.browser.user, assignments=[AssignmentSpec("auditor")]
+    )
+    generations._reset()  # the next request
+    assert introspect(client, resource_server, access).json()["roles"] == ["auditor"]
+    account_services.user_update(user=code_flow.browser.user, is_active=False)
+    generations._reset()
+    assert introspect(client, resource_server, access).json() == {"active": False}
