@@ -108,6 +108,11 @@ def next_url(request: HttpRequest, subject: Subject) -> str:
     return chosen or reverse("mfa:manage")
 
 
+def _audit(request: HttpRequest, user: Any, event: str, **fields: Any) -> None:
+    """An MFA event whose actor is ``user``, from this request."""
+    record(event, actor=user.username, request=request, **fields)
+
+
 def _complete(request: HttpRequest, subject: Subject, factor_amr: str) -> None:
     """The second factor passed: sign in (or step up), rotating the session key."""
     request.session.pop(PENDING, None)
@@ -116,6 +121,22 @@ def _complete(request: HttpRequest, subject: Subject, factor_amr: str) -> None:
     amr = ["pwd", factor_amr, "mfa"]
     record_login(request, amr=amr, acr=policy.ACR_MFA)
     record("login", actor=subject.user.username, request=request, amr=amr)
+
+
+def _first_recovery_codes(user: Any) -> list[str] | None:
+    """New recovery codes when the user has none yet (a first factor was just added)."""
+    if selectors.recovery_codes_of(user) is not None:
+        return None
+    return services.recovery_codes_generate(user=user)
+
+
+def _enrolled(
+    request: HttpRequest, subject: Subject, factor_amr: str, codes: list[str] | None
+) -> None:
+    """A factor was just added: the session is multi-factor, new recovery codes shown once."""
+    _complete(request, subject, factor_amr)
+    if codes:
+        request.session[NEW_RECOVERY_CODES] = codes
 
 
 # --- verifying a code ----------------------------------------------------------------------
@@ -151,10 +172,10 @@ def check_code(request: HttpRequest, user: Any, code: str) -> Verification:
     """Check a TOTP or recovery code of ``user``, under the lockout; audit every outcome."""
     remaining = services.lockout_remaining(user=user)
     if remaining:
-        record(
+        _audit(
+            request,
+            user,
             "mfa.verify",
-            actor=user.username,
-            request=request,
             outcome=AuditEvent.Outcome.DENIED,
             reason="locked",
         )
@@ -163,26 +184,26 @@ def check_code(request: HttpRequest, user: Any, code: str) -> Verification:
         factor = _consume(user, code)
         if factor is None:
             failure = services.lockout_record_failure(user=user)
-            record(
+            _audit(
+                request,
+                user,
                 "mfa.verify",
-                actor=user.username,
-                request=request,
                 outcome=AuditEvent.Outcome.FAILURE,
                 reason="wrong",
             )
             if failure.locked_seconds:
-                record(
+                _audit(
+                    request,
+                    user,
                     "mfa.locked",
-                    actor=user.username,
                     target=user.username,
-                    request=request,
                     outcome=AuditEvent.Outcome.DENIED,
                     seconds=failure.locked_seconds,
                 )
                 return Verification(False, _locked_message(failure.locked_seconds), status=429)
             return Verification(False, WRONG_CODE)
         services.lockout_reset(user=user)
-        record("mfa.verify", actor=user.username, request=request, factor=factor)
+        _audit(request, user, "mfa.verify", factor=factor)
     return Verification(True)
 
 
@@ -245,21 +266,17 @@ def totp_activate(request: HttpRequest, subject: Subject, code: str) -> bool:
     user = subject.user
     with transaction.atomic():
         if services.authenticator_totp_activate(user=user, secret=secret, code=code) is None:
-            record(
+            _audit(
+                request,
+                user,
                 "mfa.enrol",
-                actor=user.username,
-                request=request,
                 outcome=AuditEvent.Outcome.FAILURE,
                 factor="totp",
             )
             return False
-        codes = None
-        if selectors.recovery_codes_of(user) is None:
-            codes = services.recovery_codes_generate(user=user)
+        codes = _first_recovery_codes(user)
     request.session.pop(TOTP_SETUP, None)
-    _complete(request, subject, AMR_OTP)
-    if codes:
-        request.session[NEW_RECOVERY_CODES] = codes
+    _enrolled(request, subject, AMR_OTP, codes)
     return True
 
 
@@ -325,10 +342,10 @@ def passkey_register(request: HttpRequest, subject: Subject, credential: dict, n
             raise passkeys.CeremonyFailed("no challenge")
         data = passkeys.verify_registration(credential, challenge)
     except passkeys.CeremonyFailed as exc:
-        record(
+        _audit(
+            request,
+            user,
             "mfa.enrol",
-            actor=user.username,
-            request=request,
             outcome=AuditEvent.Outcome.FAILURE,
             factor="webauthn",
             reason=str(exc),
@@ -339,12 +356,8 @@ def passkey_register(request: HttpRequest, subject: Subject, credential: dict, n
         services.authenticator_passkey_add(
             user=user, name=name.strip()[:64] or "Passkey", data=data
         )
-        codes = None
-        if selectors.recovery_codes_of(user) is None:
-            codes = services.recovery_codes_generate(user=user)
-    _complete(request, subject, amr)
-    if codes:
-        request.session[NEW_RECOVERY_CODES] = codes
+        codes = _first_recovery_codes(user)
+    _enrolled(request, subject, amr, codes)
     return True
 
 
@@ -372,15 +385,15 @@ def passkey_authenticate(request: HttpRequest, subject: Subject, credential: dic
         if not services.passkey_record_use(stored, assertion.new_sign_count):
             raise passkeys.CeremonyFailed("sign count raced")
     except passkeys.CeremonyFailed as exc:
-        record(
+        _audit(
+            request,
+            user,
             "mfa.verify",
-            actor=user.username,
-            request=request,
             outcome=AuditEvent.Outcome.FAILURE,
             factor="webauthn",
             reason=str(exc),
         )
         return False
-    record("mfa.verify", actor=user.username, request=request, factor="webauthn")
+    _audit(request, user, "mfa.verify", factor="webauthn")
     _complete(request, subject, assertion.amr)
     return True
