@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
 
 
 class AccountsConfig(AppConfig):
@@ -8,7 +7,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.models import User
-        from accounts.selectors import user_changed
+        from accounts.selectors import GENERATION, WATCHED_FIELDS
+        from oauth import generations
 
-        post_save.connect(user_changed, sender=User, dispatch_uid="accounts.users.saved")
-        post_delete.connect(user_changed, sender=User, dispatch_uid="accounts.users.deleted")
+        # Cached user rows (accounts.selectors) follow saves that can change who is active
+        # under which name (a sign-in saves last_login alone), and deletes.
+        generations.bump_on_change(User, GENERATION, watched=WATCHED_FIELDS)

@@ -2,15 +2,13 @@
 cache invalidated by the ``users`` generation.
 
 Every save that can change who is active under which name, and every delete, bumps it
-(``AccountsConfig.ready`` connects the model signals, so no code path of the application can
-forget), and a deactivation is therefore seen by the next request in every process, as before,
+(``AccountsConfig.ready``: ``generations.bump_on_change``, so no code path of the application
+can forget), and a deactivation is therefore seen by the next request in every process, as before,
 without a query. A change made behind the ORM's back (SQL, ``QuerySet.update``) sends no signal:
 the cache also empties every minute, so it is seen within that.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.contrib.auth import get_user_model
 
@@ -50,11 +48,3 @@ def user_state(user_id: int) -> tuple[str, bool] | None:
         return (str(row[0]), bool(row[1])) if row else None
 
     return _users.get(("pk", user_id), load)
-
-
-def user_changed(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
-    """``post_save``/``post_delete`` receiver: bump unless only other fields were saved (a
-    sign-in saves ``last_login`` alone)."""
-    if update_fields is not None and not WATCHED_FIELDS & set(update_fields):
-        return
-    generations.bump(GENERATION)

@@ -1,13 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete
-
-
-def _access_token_deleted(**kwargs: object) -> None:
-    """Revocation, rotation and family or API-key revocation all delete token rows: tell every
-    process's introspection cache (``oauth.introspection``)."""
-    from oauth import generations
-
-    generations.bump("access-tokens")
 
 
 class OauthConfig(AppConfig):
@@ -18,9 +9,11 @@ class OauthConfig(AppConfig):
         from oauth2_provider.models import get_access_token_model
 
         from authserver import checks  # noqa: F401  (registers the security posture checks)
+        from oauth import generations
+        from oauth.models import Client
 
-        post_delete.connect(
-            _access_token_deleted,
-            sender=get_access_token_model(),
-            dispatch_uid="oauth.access_token_deleted",
-        )
+        # Cached client rows (oauth.selectors) follow every save and delete of a client.
+        generations.bump_on_change(Client, "clients")
+        # Revocation, rotation and family or API-key revocation all delete token rows: the
+        # introspection cache of token rows (oauth.introspection) follows.
+        generations.bump_on_change(get_access_token_model(), "access-tokens", saves=False)

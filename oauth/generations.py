@@ -35,7 +35,8 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.signals import request_started
 from django.db import connection, connections, transaction
-from django.db.models import F
+from django.db.models import F, Model
+from django.db.models.signals import post_delete, post_save
 
 T = TypeVar("T")
 CHANNEL = "authserver_generations"
@@ -224,6 +225,23 @@ def bump(name: str) -> None:
     signal = _signal()
     if signal is not None:
         signal.announce(name)
+
+
+def bump_on_change(
+    model: type[Model], name: str, *, saves: bool = True, watched: frozenset[str] | None = None
+) -> None:
+    """Bump ``name`` whenever a ``model`` row is deleted or (``saves``) saved, unless a save
+    names only fields outside ``watched``. Model signals: no code path of the application can
+    forget; a change made behind the ORM (SQL, ``QuerySet.update``) sends none."""
+
+    def changed(update_fields: Any = None, **kwargs: Any) -> None:
+        if watched is not None and update_fields is not None and not watched & set(update_fields):
+            return
+        bump(name)
+
+    post_delete.connect(changed, sender=model, weak=False, dispatch_uid=f"generations:{name}:d")
+    if saves:
+        post_save.connect(changed, sender=model, weak=False, dispatch_uid=f"generations:{name}:s")
 
 
 class ProcessCache:

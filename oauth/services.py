@@ -1,4 +1,5 @@
-"""Writes to clients. Every change bumps the ``clients`` generation in the same transaction."""
+"""Writes to clients. Every save bumps the ``clients`` generation in the same transaction
+(``OauthConfig.ready``: ``generations.bump_on_change``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from oauth import generations
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_DEVICE_CODE,
@@ -91,7 +91,6 @@ def client_create(*, spec: dict[str, Any]) -> tuple[Client, str | None]:
     client.hash_client_secret = secret is not None  # never hash "" into a usable secret
     client.full_clean(exclude=["client_secret", "user"])
     client.save()
-    generations.bump("clients")
     return client, secret
 
 
@@ -115,7 +114,6 @@ def client_update(*, client: Client, spec: dict[str, Any]) -> tuple[bool, str | 
         return False, None
     client.full_clean(exclude=["client_secret", "user"])
     client.save()
-    generations.bump("clients")
     return True, secret
 
 
@@ -124,5 +122,4 @@ def client_rotate_secret(*, client: Client) -> str:
     secret = new_client_secret()
     client.client_secret = make_password(secret, hasher="hmac_sha256")
     client.save(update_fields=["client_secret", "updated"])
-    generations.bump("clients")
     return secret
