@@ -72,6 +72,12 @@ def verified_claims(token: str) -> dict[str, Any] | None:
     return claims
 
 
+def signing_kid(token: str) -> str | None:
+    """The key id ``verified_claims`` found the token signed with (None if not verified)."""
+    hit = _verified.get(token)
+    return None if hit is None else hit[0]
+
+
 def revoked_jtis() -> frozenset[str]:
     def load() -> frozenset[str]:
         live = RevokedToken.objects.filter(expires__gt=datetime.now(tz=UTC))

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import jwt
 from django.db import connection
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
@@ -162,9 +161,8 @@ def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | No
             response[name] = claims[name]
     for enrich in enrichers:
         response.update(enrich(active, caller))
-    kid = None
-    if clienttokens.is_client_token(claims):
-        kid = str(jwt.get_unverified_header(token).get("kid", ""))
+    # a client's token was just verified (``_check_access_token``): its key id is known
+    kid = clienttokens.signing_kid(token) if clienttokens.is_client_token(claims) else None
     return response, kid
 
 
