@@ -48,9 +48,14 @@ def test_events_of_a_rolled_back_transaction_are_not_stored(
 
     with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(RuntimeError), transaction.atomic():
-            record("token.issued", actor="svc", deferred=True)
+            record("token.issued", actor="lost", deferred=True)
             raise RuntimeError("the token was never saved")
-    assert batch.pending() == 0
+        with transaction.atomic():
+            record("token.issued", actor="kept", deferred=True)
+    assert batch.pending() == 1  # only the committed one, and not stored yet: deferred
+    assert not AuditEvent.objects.filter(event="token.issued").exists()
+    batch.flush()
+    assert list(AuditEvent.objects.values_list("actor", flat=True)) == ["kept"]
 
 
 @pytest.mark.django_db
