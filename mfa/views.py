@@ -101,16 +101,20 @@ class TotpSetupView(View):
         return render(request, self.template_name, context, status=200)
 
 
-class RecoveryCodesView(View):
-    """Shows a new set of recovery codes once; POST makes a new set (old codes stop working)."""
-
-    template_name = "mfa/recovery_codes.html"
+class SignedInView(View):
+    """A page about the signed-in user's own factors; anyone else is sent to sign in."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            return _reauthenticate(request)
         self.subject = flows.Subject(request.user, None)
         return super().dispatch(request, *args, **kwargs)
+
+
+class RecoveryCodesView(SignedInView):
+    """Shows a new set of recovery codes once; POST makes a new set (old codes stop working)."""
+
+    template_name = "mfa/recovery_codes.html"
 
     def get(self, request: HttpRequest) -> HttpResponse:
         stored = selectors.recovery_codes_of(request.user)
@@ -130,16 +134,10 @@ class RecoveryCodesView(View):
         return redirect("mfa:recovery-codes")
 
 
-class ManageView(View):
+class ManageView(SignedInView):
     """The user's factors: add an app or a passkey, new recovery codes, remove a factor."""
 
     template_name = "mfa/manage.html"
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        self.subject = flows.Subject(request.user, None)
-        return super().dispatch(request, *args, **kwargs)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, self.template_name, self._context(request))
