@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from oauth2_provider.models import (
     AbstractAccessToken,
@@ -23,6 +22,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from oauth import clienttokens
 from oauth.models import AuthContext, Client
+from oauth.selectors import longest_access_token_lifetime
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole
 
@@ -158,14 +158,10 @@ def live_client_tokens(
     """Unexpired, unrevoked client-credentials tokens (of ``client_id``, else of every
     client), newest first, at most ``limit``: they have no row, so they are known from their
     ``token.issued`` events."""
-    longest = max(
-        settings.ACCESS_TOKEN_LIFETIME,
-        Client.objects.aggregate(longest=Max("access_token_lifetime"))["longest"] or 0,
-    )
     issued = AuditEvent.objects.filter(
         event="token.issued",
         data__grant_type="client_credentials",
-        ts__gte=now - timedelta(seconds=longest),
+        ts__gte=now - timedelta(seconds=longest_access_token_lifetime()),
     )
     if client_id is not None:
         issued = issued.filter(client_id=client_id)

@@ -20,12 +20,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 from jwcrypto import jwk
 
 from authserver.crypto import decrypt, encrypt
-from oauth.models import Client, SigningKey
+from oauth.models import SigningKey
+from oauth.selectors import longest_access_token_lifetime
 
 KEY_CACHE_SECONDS = 30
 ALGORITHMS = ("RS256", "ES256")
@@ -64,8 +64,7 @@ _ring = _KeyRing()
 
 def key_retention_seconds() -> int:
     """How long a retired key must stay published: the longest token lifetime in force."""
-    longest_client = Client.objects.aggregate(m=Max("access_token_lifetime"))["m"] or 0
-    return max(settings.ACCESS_TOKEN_LIFETIME, settings.ID_TOKEN_LIFETIME, longest_client) + 60
+    return max(longest_access_token_lifetime(), settings.ID_TOKEN_LIFETIME) + 60
 
 
 def _generate(algorithm: str) -> SigningKey:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db.models import Max
+
 from oauth.generations import ProcessCache
 from oauth.models import Client
 
@@ -17,3 +20,10 @@ def client_get(client_id: str) -> Client | None:
         return Client.objects.filter(client_id=client_id).first()
 
     return _clients.get(client_id, load)
+
+
+def longest_access_token_lifetime() -> int:
+    """Seconds the longest-lived access token issued now can live (the default, or a client's
+    override)."""
+    longest_client = Client.objects.aggregate(m=Max("access_token_lifetime"))["m"] or 0
+    return max(settings.ACCESS_TOKEN_LIFETIME, longest_client)
