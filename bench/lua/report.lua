@@ -2,6 +2,15 @@
 local M = {}
 
 -- ``extra`` (optional): more JSON members, already encoded, e.g. '"statuses": {"200": 5}'.
+-- The same request every time: method and body from the environment (headers come from -H).
+function M.fixed_request()
+  wrk.method = os.getenv("BENCH_METHOD") or "GET"
+  local body = os.getenv("BENCH_BODY")
+  if body and body ~= "" then
+    wrk.body = body
+  end
+end
+
 function M.done(summary, latency, requests, extra)
   local percentiles = {}
   for _, q in ipairs({50, 90, 99, 99.9}) do

@@ -3,11 +3,7 @@
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local report = require("report")
 
-wrk.method = os.getenv("BENCH_METHOD") or "GET"
-local body = os.getenv("BENCH_BODY")
-if body and body ~= "" then
-  wrk.body = body
-end
+report.fixed_request()
 local pause = tonumber(os.getenv("SOAK_DELAY_MS") or "0")
 
 local threads = {}
