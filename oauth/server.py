@@ -45,6 +45,16 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         }
     )
 
+    def _extract_params(self, request: Any) -> tuple[str, str, list[tuple[str, str]], dict]:
+        """DOT url-encodes the form Django has already parsed, and oauthlib decodes it again;
+        oauthlib's request takes the pairs themselves (a list of 2-tuples is a body it accepts)."""
+        return (
+            self._get_escaped_full_path(request),
+            request.method,
+            self.extract_body(request),
+            self.extract_headers(request),
+        )
+
     def extract_headers(self, request: Any) -> dict[str, Any]:
         headers = super().extract_headers(request)
         return {name: value for name, value in headers.items() if name in self.PASSED}

@@ -9,9 +9,9 @@ app_name = "oauth2_provider"  # DOT's views reverse URLs in this namespace
 
 urlpatterns = [
     path("authorize/", views.AuthorizationView.as_view(), name="authorize"),
-    path("token/", views.TokenView.as_view(), name="token"),
+    path("token/", views.machine_view(views.TokenView.as_view()), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", views.IntrospectView.as_view(), name="introspect"),
+    path("introspect/", views.machine_view(views.IntrospectView.as_view()), name="introspect"),
     path("jwks/", views.jwks, name="jwks-info"),
     path("userinfo/", views.UserInfoView.as_view(), name="user-info"),
     path("logout/", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),

@@ -7,10 +7,12 @@ discovery documents are ours because they serve our key store and our policy.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -158,12 +160,21 @@ class DeviceConfirmView(dot_views.DeviceConfirmView):
         return response
 
 
-@method_decorator(csrf_exempt, name="dispatch")
+def machine_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A machine endpoint's view function (``as_view()``): its callers authenticate themselves
+    and send no cookies, so it is exempt from CSRF and from any sign-in requirement. Marked
+    once here: DOT marks its views with ``method_decorator`` on ``dispatch``, which builds both
+    wrappers again on every request."""
+    return csrf_exempt(login_not_required(view))
+
+
 class TokenView(dot_views.TokenView):
     """DOT's token endpoint. Grants that consume a code or refresh token run in one transaction
-    (row locks serialise concurrent redemptions); client credentials skip that."""
+    (row locks serialise concurrent redemptions); client credentials skip that. Mounted through
+    ``machine_view``, so DOT's per-request wrappers of ``dispatch`` are skipped."""
 
     http_method_names = ["post", "options"]
+    dispatch = View.dispatch
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Count each failed client authentication; once the claimed client or the IP has too
@@ -234,9 +245,9 @@ class TokenView(dot_views.TokenView):
         return response
 
 
-@method_decorator(csrf_exempt, name="dispatch")
 class IntrospectView(View):
-    """RFC 7662. Callers authenticate as a confidential client (Basic or client_secret_post)."""
+    """RFC 7662. Callers authenticate as a confidential client (Basic or client_secret_post);
+    mounted through ``machine_view``."""
 
     http_method_names = ["post"]
 
