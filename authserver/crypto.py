@@ -46,7 +46,7 @@ setting_changed.connect(_clear_caches, dispatch_uid="authserver.crypto.clear")
 
 def keyed_hash(value: str, purpose: str) -> str:
     """HMAC-SHA256 of ``value`` under the pepper, namespaced by ``purpose`` (hex)."""
-    return hmac.new(_pepper(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_pepper(), f"{purpose}:{value}".encode(), "sha256").hex()
 
 
 def encrypt(data: bytes) -> str:

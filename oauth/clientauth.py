@@ -10,9 +10,9 @@ import base64
 import binascii
 from urllib.parse import unquote_plus
 
-from django.contrib.auth.hashers import check_password
 from django.http import HttpRequest
 
+from oauth.hashers import verify_client_secret
 from oauth.models import Client
 from oauth.selectors import client_get
 
@@ -53,4 +53,4 @@ def authenticate_client(request: HttpRequest) -> Client | None:
         or not secret
     ):
         return None
-    return client if check_password(secret, client.client_secret) else None
+    return client if verify_client_secret(secret, client.client_secret) else None

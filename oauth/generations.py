@@ -200,9 +200,18 @@ def current() -> dict[str, int]:
 ANY = "*"  # the name of a ProcessCache emptied when any counter moves
 
 
+_version: tuple[dict[str, int], tuple[tuple[str, int], ...]] | None = None
+
+
 def version() -> tuple[tuple[str, int], ...]:
-    """All counters as one value, which moves when any of them does."""
-    return tuple(sorted(current().items()))
+    """All counters as one value, which moves when any of them does (built once per reading
+    of the counters, which requests share while no counter moves)."""
+    global _version
+    values = current()
+    known = _version
+    if known is None or known[0] is not values:
+        known = _version = (values, tuple(sorted(values.items())))
+    return known[1]
 
 
 def clear_all() -> None:
@@ -267,11 +276,20 @@ class ProcessCache:
             self._data = {}
             self._seen = None
 
+    def _expired(self) -> bool:
+        return self.max_age is not None and time.monotonic() - self._filled_at > self.max_age
+
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         generation = version() if self.name == ANY else current().get(self.name, 0)
+        if generation == self._seen and not self._expired():
+            # A hit takes no lock: writers replace ``_data`` before ``_seen``, so a value found
+            # here was stored for this generation or a later one.
+            try:
+                return self._data[key]
+            except KeyError:
+                pass
         with self._lock:
-            stale = self.max_age is not None and time.monotonic() - self._filled_at > self.max_age
-            if generation != self._seen or stale:
+            if generation != self._seen or self._expired():
                 self._data = {}
                 self._seen = generation
                 self._filled_at = time.monotonic()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 
-from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
+from django.contrib.auth.hashers import BasePasswordHasher, check_password, mask_hash
 
 from authserver.crypto import keyed_hash
 
@@ -34,3 +34,16 @@ class ClientSecretHasher(BasePasswordHasher):
 
     def harden_runtime(self, password: str, encoded: str) -> None:
         return None
+
+
+_client_secret_hasher = ClientSecretHasher()
+
+
+def verify_client_secret(secret: str, encoded: str) -> bool:
+    """Whether ``secret`` is the client secret stored as ``encoded``: our keyed hash directly
+    (every client authentication pays this, and Django's ``check_password`` looks the hasher up
+    twice first), a secret stored by another Django hasher through ``check_password``. A value
+    stored in clear never matches (DOT's own check would compare it)."""
+    if encoded.startswith(f"{ClientSecretHasher.algorithm}$"):
+        return _client_secret_hasher.verify(secret, encoded)
+    return check_password(secret, encoded)

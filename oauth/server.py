@@ -47,9 +47,11 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
 
     def _extract_params(self, request: Any) -> tuple[str, str, list[tuple[str, str]], dict]:
         """DOT url-encodes the form Django has already parsed, and oauthlib decodes it again;
-        oauthlib's request takes the pairs themselves (a list of 2-tuples is a body it accepts)."""
+        oauthlib's request takes the pairs themselves (a list of 2-tuples is a body it accepts).
+        DOT's escaping of the query string is skipped when there is none (token requests)."""
+        query = request.META.get("QUERY_STRING")
         return (
-            self._get_escaped_full_path(request),
+            self._get_escaped_full_path(request) if query else request.path,
             request.method,
             self.extract_body(request),
             self.extract_headers(request),

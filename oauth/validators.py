@@ -38,6 +38,7 @@ from authserver import metrics
 from authserver.crypto import sha256_hex
 from mfa import policy as mfa_policy
 from oauth import clienttokens, events, tokens
+from oauth.hashers import verify_client_secret
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIALS,
@@ -133,6 +134,9 @@ class Validator(OAuth2Validator):
             return False  # RFC 7523 §3: a jti may be used once
         request.client_id = client_id
         return True
+
+    def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
+        return verify_client_secret(provided_secret, stored_secret)
 
     def client_authentication_required(self, request: Any, *args: Any, **kwargs: Any) -> bool:
         params = dict(request.decoded_body or [])

@@ -91,7 +91,10 @@ def normalize_path(path: object) -> tuple[str, ...] | None:
     if not isinstance(path, str) or len(path) > MAX_PATH_LENGTH:
         return None
     path = path.split("?", 1)[0]
-    if not path.startswith("/") or any(not ("!" <= c <= "~") or c in "\\#" for c in path):
+    # visible ASCII ("!" to "~") only, and no backslash or fragment
+    if not (path.startswith("/") and path.isascii() and path.isprintable()) or any(
+        c in path for c in " \\#"
+    ):
         return None
     if path.endswith("/"):
         path = path[:-1]

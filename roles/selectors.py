@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -26,8 +27,12 @@ from roles.models import Assignment, ClientRole, Permission, Role, UserRole
 
 _cache = ProcessCache("roles")
 
-# (role name, expiry as a UNIX time or None)
-Held = tuple[tuple[str, float | None], ...]
+
+class Held(NamedTuple):
+    """A subject's directly held roles: those without an expiry, and (name, UNIX time) pairs."""
+
+    permanent: frozenset[str]
+    expiring: tuple[tuple[str, float], ...]
 
 
 def now() -> float:
@@ -63,8 +68,11 @@ def _load_graph() -> policy.RoleGraph:
 
 def _held(key: Hashable, model: type[Assignment], **owner: object) -> Held:
     def load() -> Held:
-        rows = model.objects.filter(**owner).values_list("role__name", "expires_at")
-        return tuple((name, expires.timestamp() if expires else None) for name, expires in rows)
+        rows = list(model.objects.filter(**owner).values_list("role__name", "expires_at"))
+        return Held(
+            frozenset(name for name, expires in rows if expires is None),
+            tuple((name, expires.timestamp()) for name, expires in rows if expires is not None),
+        )
 
     return _cache.get(key, load)
 
@@ -75,8 +83,10 @@ def grant_for_roles(role_names: frozenset[str]) -> policy.Grant:
 
 
 def _grant(held: Held) -> policy.Grant:
-    moment = now()
-    active = frozenset(name for name, expires in held if expires is None or expires > moment)
+    active = held.permanent
+    if held.expiring:
+        moment = now()
+        active = active | {name for name, expires in held.expiring if expires > moment}
     return grant_for_roles(active) if active else policy.NO_GRANT
 
 
