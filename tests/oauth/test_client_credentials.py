@@ -137,3 +137,19 @@ def test_secret_is_stored_as_a_keyed_hash(service):
     svc.refresh_from_db()
     assert svc.client_secret.startswith("hmac_sha256$") and secret not in svc.client_secret
     assert len(secret) >= 43  # 256 bits, base64url
+
+
+def test_a_secret_stored_in_clear_never_authenticates(client, service):
+    """DOT compares a stored value that is not a hash as plain text; we do not (a secret
+    written behind the application's back must not become a working password)."""
+    from oauth.models import Client
+
+    Client.objects.filter(client_id="svc").update(client_secret="plain-secret")
+    response = token(
+        client, {"grant_type": "client_credentials"}, basic_auth("svc", "plain-secret")
+    )
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+    introspection = client.post(
+        "/o/introspect/", {"token": "x"}, HTTP_AUTHORIZATION=basic_auth("svc", "plain-secret")
+    )
+    assert introspection.status_code == 401
