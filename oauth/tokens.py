@@ -103,10 +103,11 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
     now = int(time.time())
     client = request.client
     user = getattr(request, "user", None)
+    issuer = settings.ISSUER_URL
     claims: dict[str, Any] = {
-        "iss": settings.ISSUER_URL,
+        "iss": issuer,
         "sub": str(user.pk) if user is not None else client.client_id,
-        "aud": list(getattr(request, "resource", None) or []) or settings.ISSUER_URL,
+        "aud": list(getattr(request, "resource", None) or []) or issuer,
         "exp": now + access_token_lifetime(request),
         "iat": now,
         "jti": secrets.token_urlsafe(16),

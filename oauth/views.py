@@ -28,6 +28,7 @@ from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from accounts.session import auth_state
+from authserver.responses import json_response
 from authserver.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
 from mfa import policy as mfa_policy
@@ -251,7 +252,7 @@ class IntrospectView(View):
 
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest) -> JsonResponse:
+    def post(self, request: HttpRequest) -> HttpResponse:
         caller = authenticate_client(request)
         if caller is None:
             events.introspection_refused(request, throttle.claimed_client_id(request))
@@ -262,7 +263,7 @@ class IntrospectView(View):
                 **{"WWW-Authenticate": 'Basic realm="authserver"'},
             )
         result = introspection.introspect(request.POST.get("token", ""), caller=caller)
-        return JsonResponse(result, headers=NO_STORE)
+        return json_response(result, NO_STORE)
 
 
 @method_decorator(csrf_exempt, name="dispatch")

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from audit.models import AuditEvent
 from audit.services import record
+from authserver.responses import json_response
 from oauth.clientauth import authenticate_client
 from roles import authzen, decisions
 
@@ -84,7 +85,7 @@ def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> 
     denied = sum(1 for answer in answers if answer.get("decision") is False)
     if denied:
         _denied(request, "access.denied", caller.client_id, denied=denied, of=len(answers))
-    return JsonResponse(result, headers=NO_STORE)
+    return json_response(result, NO_STORE)
 
 
 def _denied(request: HttpRequest, event: str, caller: str | None = "", **data: Any) -> None:
@@ -104,7 +105,7 @@ def _endpoint(evaluate: Callable[[Any], dict[str, Any]]) -> Callable[[HttpReques
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
         response = _handle(request, evaluate)
-        request_id = request.headers.get("X-Request-ID")
+        request_id = request.META.get("HTTP_X_REQUEST_ID")  # request.headers copies them all
         if request_id and REQUEST_ID_RE.fullmatch(request_id):
             response["X-Request-ID"] = request_id
         return response
