@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
 
-.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench bench-micro bench-profile soak clean
+.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench bench-micro bench-profile bench-instructions soak clean
 
 install: $(STAMP)
 
@@ -101,6 +101,12 @@ bench-micro: $(VENV)/.bench-stamp
 # PROFILE=<target> adds a cProfile of that target.
 bench-profile: install
 	$(PY) -m bench.profile $(if $(PROFILE),--profile $(PROFILE))
+
+# The same, counted in instructions under valgrind (repeatable on a busy or shared machine;
+# several minutes). BENCH_REQUESTS sets the requests per target.
+bench-instructions: install
+	@command -v valgrind >/dev/null || { echo "valgrind is missing: sudo apt-get install valgrind"; exit 1; }
+	$(PY) -m bench.profile --instructions --requests $(or $(BENCH_REQUESTS),200)
 
 $(VENV)/.bench-stamp: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'

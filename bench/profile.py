@@ -3,8 +3,13 @@
 Calls the production WSGI application (the same ``authserver.wsgi.application`` gunicorn
 serves, so the machine handler and its middleware) with a prepared request, many times, and
 reports the process CPU time per request and its ratio to the ceiling view. Unlike ``make
-bench`` this does not depend on how busy the machine is, so it is the measure to compare two
-commits with; ``--profile NAME`` prints where that target's time goes (cProfile).
+bench`` this does not depend on how many requests the machine serves at once; ``--profile NAME``
+prints where that target's time goes (cProfile).
+
+``--instructions`` (``make bench-instructions``) counts machine instructions per request instead,
+under valgrind's callgrind: several times slower, but the same count on every run whatever else
+the machine does (CPU time on a shared virtual machine can swing by half), so it is the measure
+to compare two commits with.
 """
 
 from __future__ import annotations
@@ -13,10 +18,15 @@ import argparse
 import cProfile
 import io
 import json
+import operator
 import os
 import pstats
+import re
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -116,13 +126,73 @@ def targets(creds: fixtures.Credentials, application: Any) -> dict[str, tuple]:
     return specs
 
 
+# Measured loops run inside this C function, so callgrind collects exactly them
+# (--toggle-collect) and writes one profile per target (--dump-after).
+MARKER = "_operator_call"
+
+
+def count_instructions(requests: int) -> int:
+    """Run this module under callgrind and print instructions per request of each target."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        child = subprocess.run(  # noqa: S603
+            [  # noqa: S607  (valgrind from PATH, like wrk)
+                "valgrind",
+                "--tool=callgrind",
+                "--collect-atstart=no",
+                f"--toggle-collect={MARKER}",
+                f"--dump-after={MARKER}",
+                f"--callgrind-out-file={out}",
+                sys.executable,
+                "-m",
+                "bench.profile",
+                "--counted",
+                f"--requests={requests}",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = child.stdout.splitlines()
+        names = [line.split()[1] for line in lines if line.startswith("TARGET ")]
+        dumps = sorted(Path(tmp).glob("callgrind.out.*"), key=lambda p: int(p.suffix[1:]))
+        if child.returncode or len(dumps) != len(names):
+            sys.stderr.write(child.stdout[-2000:] + child.stderr[-2000:])
+            return 1
+        counts = {}
+        for name, dump in zip(names, dumps, strict=True):
+            totals = re.search(r"^totals: (\d+)", dump.read_text(), re.MULTILINE)
+            counts[name] = int(totals.group(1)) / requests if totals else float("nan")
+    print(f"{lines[0]}; instructions per request (callgrind)")
+    for name, count in counts.items():
+        print(f"{name:28} {count / 1000:9.0f} k   {counts['ceiling'] / count:5.2f}× ceiling")
+    return 0
+
+
+def counted_loops(application: Any, specs: dict[str, tuple], requests: int) -> None:
+    """The child under callgrind: each target warmed up, then ``requests`` calls in the marker."""
+    for name, spec in specs.items():
+        for _ in range(50):
+            call(application, spec)
+        print(f"TARGET {name}", flush=True)
+        operator.call(lambda spec=spec: [call(application, spec) for _ in range(requests)])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=400, help="requests per batch")
     parser.add_argument("--profile", default="", help="print a cProfile of this target")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under callgrind"
+    )
+    parser.add_argument("--counted", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.instructions:
+        return count_instructions(args.requests)
     OUT.mkdir(parents=True, exist_ok=True)
-    mode = bench_environment(8000)
+    # the counted child has its own database, so it may run beside make bench-profile
+    mode = bench_environment(8000, OUT / ("counted.sqlite3" if args.counted else "bench.sqlite3"))
     os.environ["ISSUER_URL"] = "http://127.0.0.1:8000"
 
     import django
@@ -135,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     from authserver.wsgi import application
 
     specs = targets(creds, application)
+    if args.counted:
+        print(f"mode {mode}", flush=True)
+        counted_loops(application, specs, args.requests)
+        return 0
     print(f"mode {mode}; process CPU per request, best of 3 batches of {args.requests}")
     ceiling = cpu_per_call(application, specs["ceiling"], args.requests)
     for name, spec in specs.items():
