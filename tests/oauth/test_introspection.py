@@ -126,3 +126,37 @@ def test_a_cached_answer_follows_user_and_role_changes(code_flow, client, resour
     account_services.user_update(user=code_flow.browser.user, is_active=False)
     generations._reset()
     assert introspect(client, resource_server, access).json() == {"active": False}
+
+
+def test_a_caller_is_refused_from_the_call_after_its_secret_is_rotated_or_it_is_disabled(
+    client, resource_server, cc_token
+):
+    """Callers' proven Authorization headers are remembered per process; a new secret or a
+    disabled client ends that at once."""
+    from oauth.services import client_rotate_secret
+
+    rs_client, _secret = resource_server
+    assert introspect(client, resource_server, cc_token).json()["active"] is True
+    new_secret = client_rotate_secret(client=rs_client)
+    assert introspect(client, resource_server, cc_token).status_code == 401
+    rotated = (rs_client, new_secret)
+    assert introspect(client, rotated, cc_token).json()["active"] is True
+    rs_client.is_active = False
+    rs_client.save()
+    assert introspect(client, rotated, cc_token).status_code == 401
+
+
+def test_one_authentication_method_per_call(client, resource_server, cc_token):
+    rs_client, secret = resource_server
+    assert introspect(client, resource_server, cc_token).status_code == 200  # header now known
+    both = client.post(
+        "/o/introspect/",
+        {"token": cc_token, "client_id": rs_client.client_id, "client_secret": secret},
+        HTTP_AUTHORIZATION=basic_auth(rs_client.client_id, secret),
+    )
+    assert both.status_code == 401
+    post_only = client.post(
+        "/o/introspect/",
+        {"token": cc_token, "client_id": rs_client.client_id, "client_secret": secret},
+    )
+    assert post_only.json()["active"] is True
