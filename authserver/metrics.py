@@ -136,14 +136,29 @@ def _token_outcome(response: HttpResponse) -> str:
     return error if error in OAUTH_ERRORS else "error"
 
 
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def labelled(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)`` (in label order), kept per process: prometheus_client checks
+    the names and takes a lock on every call. Label values come from bounded sets (endpoints,
+    status classes, registered clients), as prometheus_client's own children do."""
+    key = (metric, *values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
 def observe_token(request: HttpRequest, response: HttpResponse) -> None:
     from oauth.models import GRANT_TYPES
 
     grant_type = request.POST.get("grant_type", "")
-    TOKEN_REQUESTS.labels(
-        grant_type=grant_type if grant_type in GRANT_TYPES else "other",
-        client=_token_client(request, response),
-        outcome=_token_outcome(response),
+    labelled(
+        TOKEN_REQUESTS,
+        grant_type if grant_type in GRANT_TYPES else "other",
+        _token_client(request, response),
+        _token_outcome(response),
     ).inc()
 
 
@@ -169,8 +184,8 @@ class MetricsMiddleware:
         elif endpoint == "token" and request.method == "POST":
             observe_token(request, response)
         if response.status_code == 429:
-            RATE_LIMITED.labels(endpoint=endpoint).inc()
-        HTTP_RESPONSES.labels(endpoint=endpoint, status=f"{response.status_code // 100}xx").inc()
+            labelled(RATE_LIMITED, endpoint).inc()
+        labelled(HTTP_RESPONSES, endpoint, f"{response.status_code // 100}xx").inc()
         return response
 
 
