@@ -86,7 +86,7 @@ def record(
         "actor": str(actor)[:255],
         "target": str(target)[:255],
         "client_id": str(client_id)[:255],
-        "ip": client_ip(request),
+        "ip": meta.get("REMOTE_ADDR"),
         "user_agent": str(meta.get("HTTP_USER_AGENT", ""))[:512],
         "request_id": str(meta.get("HTTP_X_REQUEST_ID", ""))[:64],
         "data": cleanse(data),
