@@ -276,6 +276,10 @@ class ProcessCache:
             self._data = {}
             self._seen = None
 
+    def discard(self, key: Hashable) -> None:
+        with self._lock:
+            self._data.pop(key, None)
+
     def _expired(self) -> bool:
         return self.max_age is not None and time.monotonic() - self._filled_at > self.max_age
 

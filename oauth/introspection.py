@@ -38,6 +38,15 @@ enrichers: list[Callable[[ActiveToken, Client], dict[str, Any]]] = []
 # Introspection of other credentials, by prefix: (credential, caller client) -> response
 # (API keys register "ask_").
 introspectors: dict[str, Callable[[str, Client], dict[str, Any]]] = {}
+# Callables (UNIX time an answer was computed) -> whether it may have changed since for a reason
+# no generation counter marks, registered by other apps' ready() (roles: an assignment expired).
+staleness_checks: list[Callable[[float], bool]] = []
+
+
+def is_stale(computed_at: float) -> bool:
+    """Whether an answer computed at ``computed_at`` must be computed again."""
+    return any(check(computed_at) for check in staleness_checks)
+
 
 # A user's access-token row, by checksum: (user id, client row id), or None. Rows never change
 # but are deleted (revocation, rotation, a revoked family or API key), and every delete bumps
@@ -112,8 +121,9 @@ def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | Non
 # Whole answers for JWT access tokens, per (token, caller). Every input is either immutable (the
 # claims we signed) or behind a generation counter (token rows, revoked client tokens, clients,
 # users, roles, API keys), so the cache empties whenever any counter moves, and at least every
-# minute (user rows changed behind the ORM); expiry and, for a client's token, its signing key
-# still being published are checked on every hit. Refresh tokens and API keys are not cached.
+# minute (user rows changed behind the ORM); expiry, ``staleness_checks`` and, for a client's
+# token, its signing key still being published are checked on every hit. Refresh tokens are not
+# cached.
 _answers = ProcessCache(ANY, max_entries=20_000, max_age=60)
 
 
@@ -123,7 +133,11 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     for prefix, inspect in introspectors.items():
         if token.startswith(prefix):
             return inspect(token, caller)
-    answer, kid = _answers.get((token, caller.pk), lambda: _answer(token, caller))
+    key = (token, caller.pk)
+    answer, kid, computed_at = _answers.get(key, lambda: _answer(token, caller))
+    if is_stale(computed_at):
+        _answers.discard(key)
+        answer, kid, computed_at = _answers.get(key, lambda: _answer(token, caller))
     if answer is None:
         return _introspect_refresh_token(token, caller)
     if answer is INACTIVE or answer["exp"] <= time.time():
@@ -133,14 +147,16 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     return answer
 
 
-def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | None]:
-    """(RFC 7662 answer, signing key id of a client's token); (None, None) if not a JWT."""
+def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | None, float]:
+    """(RFC 7662 answer, signing key id of a client's token, when it was computed);
+    (None, None, ...) if not a JWT."""
+    computed_at = time.time()
     claims = tokens.unverified_claims(token)
     if claims is None:
-        return None, None
+        return None, None, computed_at
     active = _check_access_token(token, claims)
     if active is None:
-        return INACTIVE, None
+        return INACTIVE, None, computed_at
     claims = active.claims
     response: dict[str, Any] = {
         "active": True,
@@ -163,7 +179,7 @@ def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | No
         response.update(enrich(active, caller))
     # a client's token was just verified (``_check_access_token``): its key id is known
     kid = clienttokens.signing_kid(token) if clienttokens.is_client_token(claims) else None
-    return response, kid
+    return response, kid, computed_at
 
 
 def _introspect_refresh_token(token: str, caller: Client) -> dict[str, Any]:

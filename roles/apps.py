@@ -7,10 +7,12 @@ class RolesConfig(AppConfig):
 
     def ready(self) -> None:
         from oauth import introspection, tokens
-        from roles import config, hooks
+        from roles import config, hooks, selectors
 
         if hooks.access_token_claims not in tokens.claim_providers:
             tokens.claim_providers.append(hooks.access_token_claims)
         if hooks.introspection_members not in introspection.enrichers:
             introspection.enrichers.append(hooks.introspection_members)
+        if selectors.expired_since not in introspection.staleness_checks:
+            introspection.staleness_checks.append(selectors.expired_since)
         config.register()

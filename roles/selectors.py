@@ -12,6 +12,7 @@ once-per-request generation read.
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Hashable
 from typing import NamedTuple
@@ -75,6 +76,28 @@ def _held(key: Hashable, model: type[Assignment], **owner: object) -> Held:
         )
 
     return _cache.get(key, load)
+
+
+def expired_since(moment: float) -> bool:
+    """Whether a role assignment has expired between ``moment`` (UNIX time) and now: a grant
+    resolved at ``moment`` may no longer hold (answers cached elsewhere ask this)."""
+    expiries = _cache.get("expiries", _load_expiries)
+    if not expiries:
+        return False
+    following = bisect.bisect_right(expiries, moment)
+    return following < len(expiries) and expiries[following] <= now()
+
+
+def _load_expiries() -> tuple[float, ...]:
+    """Every assignment's expiry, sorted."""
+    moments = [
+        expires.timestamp()
+        for model in (UserRole, ClientRole)
+        for expires in model.objects.filter(expires_at__isnull=False).values_list(
+            "expires_at", flat=True
+        )
+    ]
+    return tuple(sorted(moments))
 
 
 def grant_for_roles(role_names: frozenset[str]) -> policy.Grant:

@@ -1,5 +1,7 @@
 """RFC 7662 introspection."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.conftest import basic_auth
@@ -131,8 +133,7 @@ def test_a_cached_answer_follows_user_and_role_changes(code_flow, client, resour
 def test_a_caller_is_refused_from_the_call_after_its_secret_is_rotated_or_it_is_disabled(
     client, resource_server, cc_token
 ):
-    """Callers' proven Authorization headers are remembered per process; a new secret or a
-    disabled client ends that at once."""
+    """A new secret, or a disabled client, is refused from the next call on."""
     from oauth.services import client_rotate_secret
 
     rs_client, _secret = resource_server
@@ -160,3 +161,32 @@ def test_one_authentication_method_per_call(client, resource_server, cc_token):
         {"token": cc_token, "client_id": rs_client.client_id, "client_secret": secret},
     )
     assert post_only.json()["active"] is True
+
+
+def test_a_cached_answer_drops_a_role_when_its_assignment_expires(
+    code_flow, client, resource_server, monkeypatch
+):
+    """Nothing is written when an assignment expires, so no counter moves: the cached answer
+    is recomputed once the expiry has passed."""
+    import time as real_time
+
+    from oauth import generations
+    from roles import selectors
+    from roles import services as role_services
+    from roles.services import AssignmentSpec
+
+    access = code_flow.tokens()["access_token"]
+    role_services.role_create(name="oncall", permissions=["pager:ack"])
+    expires = real_time.time() + 120
+    role_services.user_roles_set(
+        user=code_flow.browser.user,
+        assignments=[AssignmentSpec("oncall", expires_at=datetime.fromtimestamp(expires, UTC))],
+    )
+    generations._reset()
+    assert introspect(client, resource_server, access).json()["roles"] == ["oncall"]
+    generations._reset()
+    assert introspect(client, resource_server, access).json()["roles"] == ["oncall"]  # cached
+    monkeypatch.setattr(selectors, "now", lambda: expires + 1)
+    generations._reset()
+    answer = introspect(client, resource_server, access).json()
+    assert answer["active"] is True and answer["roles"] == [] and answer["permissions"] == []
