@@ -9,21 +9,38 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from apikeys import authentication, credentials, selectors, services
+from apikeys.authentication import Authenticated
 from apikeys.models import ApiKey
 from apikeys.selectors import active_owner, key_grant, key_record
-from oauth.introspection import INACTIVE
+from oauth.introspection import INACTIVE, cached_answer
 from oauth.models import Client
 from roles import policy
 from roles.decisions import Principal
 
 
 def introspect_key(value: str, caller: Client) -> dict[str, Any]:
-    auth = authentication.authenticate(value)
+    """RFC 7662 for a key. Answers are cached like JWT answers (``cached_answer``: emptied
+    when any counter moves, so on any change to the key, its owner or roles); the key's
+    validity end is checked and its use recorded on every call."""
+    answer, auth, _ = cached_answer(value, lambda: _key_answer(value))
     if auth is None:
         return INACTIVE
+    moment = selectors.now()
+    if auth.valid_until is not None and auth.valid_until <= moment:
+        return INACTIVE
+    services.api_key_mark_used(auth.record, moment=moment, ip=None)
+    return answer
+
+
+def _key_answer(value: str) -> tuple[dict[str, Any], Authenticated | None, float]:
+    computed_at = time.time()
+    auth = authentication.authenticate(value)
+    if auth is None:
+        return INACTIVE, None, computed_at
     owner = auth.owner
     response: dict[str, Any] = {
         "active": True,
@@ -39,7 +56,7 @@ def introspect_key(value: str, caller: Client) -> dict[str, Any]:
         response["exp"] = int(auth.valid_until)
     response["roles"] = sorted(auth.grant.roles)
     response["permissions"] = sorted(auth.grant.permissions.strings)
-    return response
+    return response, auth, computed_at
 
 
 def principal_for_key(value: str, direct: bool, client_ip: str | None) -> Principal | None:

@@ -12,8 +12,8 @@ apps add members (roles, permissions) through ``enrichers``.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from collections.abc import Callable, Hashable
+from typing import Any, NamedTuple, TypeVar
 
 from django.db import connection
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
@@ -123,8 +123,19 @@ def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | Non
 # users, roles, API keys), so the cache empties whenever any counter moves, and at least every
 # minute (user rows changed behind the ORM); expiry, ``staleness_checks`` and, for a client's
 # token, its signing key still being published are checked on every hit. Refresh tokens are not
-# cached.
+# cached; API keys use the same cache (``cached_answer``).
 _answers = ProcessCache(ANY, max_entries=20_000, max_age=60)
+Entry = TypeVar("Entry", bound=tuple)
+
+
+def cached_answer(key: Hashable, compute: Callable[[], Entry]) -> Entry:
+    """The cached entry for ``key`` (its last member: when it was computed), computed again
+    when a staleness check says so; for other apps' introspectors too."""
+    entry = _answers.get(key, compute)
+    if is_stale(entry[-1]):
+        _answers.discard(key)
+        entry = _answers.get(key, compute)
+    return entry
 
 
 def introspect(token: str, *, caller: Client) -> dict[str, Any]:
@@ -133,11 +144,7 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     for prefix, inspect in introspectors.items():
         if token.startswith(prefix):
             return inspect(token, caller)
-    key = (token, caller.pk)
-    answer, kid, computed_at = _answers.get(key, lambda: _answer(token, caller))
-    if is_stale(computed_at):
-        _answers.discard(key)
-        answer, kid, computed_at = _answers.get(key, lambda: _answer(token, caller))
+    answer, kid, _ = cached_answer((token, caller.pk), lambda: _answer(token, caller))
     if answer is None:
         return _introspect_refresh_token(token, caller)
     if answer is INACTIVE or answer["exp"] <= time.time():

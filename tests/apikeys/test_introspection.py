@@ -80,6 +80,21 @@ def test_expired_key_is_inactive(alice, make_key, introspect) -> None:
         assert introspect(full) == INACTIVE
 
 
+def test_an_answer_given_before_still_ends_with_the_key(alice, make_key, introspect) -> None:
+    """Answers are cached per key; the key's validity end is checked on every call."""
+    key, old = make_key(user=alice, expires_at=datetime.now(UTC) + timedelta(minutes=5))
+    assert introspect(old)["active"] is True
+    new = services.api_key_rotate(key=key, grace_seconds=60)
+    assert introspect(old)["active"] is True  # cached again after the rotation
+    grace_over = (datetime.now(UTC) + timedelta(seconds=61)).timestamp()
+    with mock.patch.object(selectors, "now", return_value=grace_over):
+        assert introspect(old) == INACTIVE
+        assert introspect(new)["active"] is True
+    expired = (datetime.now(UTC) + timedelta(minutes=6)).timestamp()
+    with mock.patch.object(selectors, "now", return_value=expired):
+        assert introspect(new) == INACTIVE
+
+
 def test_disabled_owner_is_inactive(alice, service, make_key, introspect) -> None:
     _k1, user_key = make_key(user=alice)
     _k2, client_key = make_key(client=service[0])
