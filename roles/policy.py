@@ -69,6 +69,8 @@ def _decode_segment(segment: str) -> str | None:
     """Decode percent-encoded unreserved characters; None when the segment must be denied."""
     if not segment or segment in (".", ".."):
         return None
+    if "%" not in segment:
+        return segment
 
     def replace(match: re.Match[str]) -> str:
         digits = match.group(1)
@@ -157,7 +159,7 @@ class PermissionSet:
     rules: tuple[EndpointRule, ...]
     _matchers: Mapping[str, re.Pattern[str]] = field(compare=False, repr=False)
 
-    @property
+    @functools.cached_property
     def strings(self) -> frozenset[str]:
         return self.named | {str(rule) for rule in self.rules}
 
@@ -169,7 +171,7 @@ class PermissionSet:
         segments = normalize_path(resource_id)
         if segments is None:
             return False
-        path = "".join("/" + s for s in segments)
+        path = "/" + "/".join(segments) if segments else ""
         for method in (action, ANY_METHOD):
             matcher = self._matchers.get(method)
             if matcher is not None and matcher.fullmatch(path):
