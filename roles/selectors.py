@@ -115,10 +115,13 @@ def _grant(held: Held) -> policy.Grant:
 
 def user_grant(user_id: object) -> policy.Grant:
     """What the user with primary key ``user_id`` may do (assignments active now)."""
-    try:
-        pk = get_user_model()._meta.pk.to_python(user_id)
-    except ValidationError:
-        return policy.NO_GRANT
+    if isinstance(user_id, int):
+        pk = user_id  # already a primary key (the callers on hot paths pass one)
+    else:
+        try:
+            pk = get_user_model()._meta.pk.to_python(user_id)
+        except ValidationError:
+            return policy.NO_GRANT
     return _grant(_held(("user", pk), UserRole, user_id=pk))
 
 
