@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from oauth2_provider import oauth2_backends
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
@@ -45,15 +46,20 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         }
     )
 
-    def _extract_params(self, request: Any) -> tuple[str, str, list[tuple[str, str]], dict]:
+    def _extract_params(self, request: Any) -> tuple[str, str, list[tuple[str, str]] | str, dict]:
         """DOT url-encodes the form Django has already parsed, and oauthlib decodes it again;
-        oauthlib's request takes the pairs themselves (a list of 2-tuples is a body it accepts).
-        DOT's escaping of the query string is skipped when there is none (token requests)."""
+        oauthlib's request takes the pairs themselves (a list of 2-tuples is a body it accepts)
+        unless a parameter repeats (RFC 8707 ``resource``): oauthlib turns pairs into a dict,
+        which would keep one. DOT's escaping of the query string is skipped when there is none
+        (token requests)."""
         query = request.META.get("QUERY_STRING")
+        body: list[tuple[str, str]] | str = self.extract_body(request)
+        if len({key for key, _ in body}) < len(body):
+            body = urlencode(body)
         return (
             self._get_escaped_full_path(request) if query else request.path,
             request.method,
-            self.extract_body(request),
+            body,
             self.extract_headers(request),
         )
 

@@ -1,5 +1,8 @@
 """Client credentials grant and the token endpoint's error handling (RFC 6749 §2.3, §4.4, §5)."""
 
+from urllib.parse import urlencode
+
+import jwt
 import pytest
 
 from tests.conftest import basic_auth
@@ -153,3 +156,30 @@ def test_a_secret_stored_in_clear_never_authenticates(client, service):
         "/o/introspect/", {"token": "x"}, HTTP_AUTHORIZATION=basic_auth("svc", "plain-secret")
     )
     assert introspection.status_code == 401
+
+
+def test_resource_indicators_become_the_audience(client, service):
+    """RFC 8707: each ``resource`` is an audience of the token (a repeated parameter too)."""
+    _svc, secret = service
+
+    def audience(*resources: str):
+        body = urlencode(
+            [("grant_type", "client_credentials")] + [("resource", r) for r in resources]
+        )
+        response = client.post(
+            "/o/token/",
+            body,
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=basic_auth("svc", secret),
+        )
+        assert response.status_code == 200, response.content
+        claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+        return claims["aud"], claims["iss"]
+
+    assert audience("https://a.example")[0] == ["https://a.example"]
+    assert audience("https://a.example", "https://b.example")[0] == [
+        "https://a.example",
+        "https://b.example",
+    ]
+    aud, iss = audience()
+    assert aud == iss
