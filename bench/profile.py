@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import operator
@@ -150,6 +151,7 @@ def count_instructions(requests: int) -> int:
                 f"--requests={requests}",
             ],
             cwd=Path(__file__).resolve().parent.parent,
+            env={**os.environ, "PYTHONHASHSEED": "0"},  # the same dict layouts every run
             capture_output=True,
             text=True,
             check=False,
@@ -176,6 +178,7 @@ def counted_loops(application: Any, specs: dict[str, tuple], requests: int) -> N
         for _ in range(50):
             call(application, spec)
         print(f"TARGET {name}", flush=True)
+        gc.collect()  # each loop starts with the same garbage
         operator.call(lambda spec=spec: [call(application, spec) for _ in range(requests)])
 
 
