@@ -204,10 +204,11 @@ class Validator(OAuth2Validator):
         )
 
     def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
-        """DOT wraps the save in a transaction; client credentials store nothing (see
-        ``oauth.clienttokens``), so they skip it. Every issued token is audited."""
+        """DOT's save (in a transaction) for every grant but client credentials, whose tokens
+        are not stored (``oauth.clienttokens``) and which get no refresh token. Every issued
+        token is audited."""
         if request.grant_type == GRANT_CLIENT_CREDENTIALS:
-            self._save_bearer_token(token, request, *args, **kwargs)
+            self._check_and_set_request_resource(request)  # RFC 8707 checks, as DOT's save does
         else:
             super().save_bearer_token(token, request, *args, **kwargs)
         events.token_issued(token, request)
@@ -218,15 +219,6 @@ class Validator(OAuth2Validator):
         super()._save_bearer_token(token, request, *args, **kwargs)
         if request.grant_type in (GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE):
             self._bind_context(token, request)
-
-    def _create_access_token(
-        self, expires: datetime, request: Any, token: dict, source_refresh_token: Any = None
-    ) -> Any:
-        """Client credentials: no row (``oauth.clienttokens``; DOT ignores the return value
-        when no refresh token is issued); every other grant: DOT's row."""
-        if request.grant_type == GRANT_CLIENT_CREDENTIALS:
-            return None
-        return super()._create_access_token(expires, request, token, source_refresh_token)
 
     def _bind_context(self, token: dict, request: Any) -> None:
         """Tie the sign-in context to what this exchange issued (replay and refresh use it)."""

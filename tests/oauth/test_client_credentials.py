@@ -183,3 +183,9 @@ def test_resource_indicators_become_the_audience(client, service):
     ]
     aud, iss = audience()
     assert aud == iss
+    bad = token(
+        client,
+        {"grant_type": "client_credentials", "resource": "not-a-uri"},
+        basic_auth("svc", secret),
+    )
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_target"
