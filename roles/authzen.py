@@ -15,8 +15,7 @@ subject or inactive token is simply a deny.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from roles import decisions
 
@@ -30,8 +29,7 @@ class RequestError(ValueError):
     """The body is not an AuthZEN request; the message says what is wrong."""
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):  # built on every decision: a frozen dataclass costs 3× more
     subject_type: str
     subject_id: str
     action: str
