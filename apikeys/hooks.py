@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from apikeys import authentication, credentials, selectors, services
@@ -26,7 +25,7 @@ def introspect_key(value: str, caller: Client) -> dict[str, Any]:
     """RFC 7662 for a key. Answers are cached like JWT answers (``cached_answer``: emptied
     when any counter moves, so on any change to the key, its owner or roles); the key's
     validity end is checked and its use recorded on every call."""
-    answer, auth, _ = cached_answer(value, lambda: _key_answer(value))
+    answer, auth = cached_answer(value, lambda: _key_answer(value))
     if auth is None:
         return INACTIVE
     moment = selectors.now()
@@ -36,11 +35,10 @@ def introspect_key(value: str, caller: Client) -> dict[str, Any]:
     return answer
 
 
-def _key_answer(value: str) -> tuple[dict[str, Any], Authenticated | None, float]:
-    computed_at = time.time()
+def _key_answer(value: str) -> tuple[dict[str, Any], Authenticated | None]:
     auth = authentication.authenticate(value)
     if auth is None:
-        return INACTIVE, None, computed_at
+        return INACTIVE, None
     owner = auth.owner
     response: dict[str, Any] = {
         "active": True,
@@ -56,7 +54,7 @@ def _key_answer(value: str) -> tuple[dict[str, Any], Authenticated | None, float
         response["exp"] = int(auth.valid_until)
     response["roles"] = sorted(auth.grant.roles)
     response["permissions"] = sorted(auth.grant.permissions.strings)
-    return response, auth, computed_at
+    return response, auth
 
 
 def principal_for_key(value: str, direct: bool, client_ip: str | None) -> Principal | None:

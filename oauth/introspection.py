@@ -128,17 +128,22 @@ def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | Non
 # token, its signing key still being published are checked on every hit. Refresh tokens are not
 # cached; API keys use the same cache (``cached_answer``).
 _answers = ProcessCache(ANY, max_entries=20_000, max_age=60)
-Entry = TypeVar("Entry", bound=tuple)
+T = TypeVar("T")
 
 
-def cached_answer(key: Hashable, compute: Callable[[], Entry]) -> Entry:
-    """The cached entry for ``key`` (its last member: when it was computed), computed again
-    when a staleness check says so; for other apps' introspectors too."""
-    entry = _answers.get(key, compute)
-    if is_stale(entry[-1]):
+def cached_answer(key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()``, cached for ``key`` with the time it started, and computed again when a
+    staleness check says so; for other apps' introspectors too."""
+
+    def timed() -> tuple[float, T]:
+        started = time.time()
+        return started, compute()
+
+    computed_at, value = _answers.get(key, timed)
+    if is_stale(computed_at):
         _answers.discard(key)
-        entry = _answers.get(key, compute)
-    return entry
+        computed_at, value = _answers.get(key, timed)
+    return value
 
 
 def introspect(token: str, *, caller: Client) -> dict[str, Any]:
@@ -147,7 +152,7 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     for prefix, inspect in introspectors.items():
         if token.startswith(prefix):
             return inspect(token, caller)
-    answer, kid, _ = cached_answer((token, caller.pk), lambda: _answer(token, caller))
+    answer, kid = cached_answer((token, caller.pk), lambda: _answer(token, caller))
     if answer is None:
         return _introspect_refresh_token(token, caller)
     if answer is INACTIVE or answer["exp"] <= time.time():
@@ -157,16 +162,14 @@ def introspect(token: str, *, caller: Client) -> dict[str, Any]:
     return answer
 
 
-def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | None, float]:
-    """(RFC 7662 answer, signing key id of a client's token, when it was computed);
-    (None, None, ...) if not a JWT."""
-    computed_at = time.time()
+def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | None]:
+    """(RFC 7662 answer, signing key id of a client's token); (None, None) if not a JWT."""
     claims = tokens.unverified_claims(token)
     if claims is None:
-        return None, None, computed_at
+        return None, None
     active = _check_access_token(token, claims)
     if active is None:
-        return INACTIVE, None, computed_at
+        return INACTIVE, None
     claims = active.claims
     response: dict[str, Any] = {
         "active": True,
@@ -189,7 +192,7 @@ def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | No
         response.update(enrich(active, caller))
     # a client's token was just verified (``_check_access_token``): its key id is known
     kid = clienttokens.signing_kid(token) if clienttokens.is_client_token(claims) else None
-    return response, kid, computed_at
+    return response, kid
 
 
 def _introspect_refresh_token(token: str, caller: Client) -> dict[str, Any]:
