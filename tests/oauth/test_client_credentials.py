@@ -189,3 +189,21 @@ def test_resource_indicators_become_the_audience(client, service):
         basic_auth("svc", secret),
     )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_target"
+
+
+def test_machine_endpoints_need_no_csrf_token_under_the_full_middleware(service, resource_server):
+    """``machine_view`` marks the token and introspection views CSRF-exempt; the test client
+    runs the browser middleware stack, CsrfViewMiddleware included, and here enforces it."""
+    from django.test import Client as HttpClient
+
+    http = HttpClient(enforce_csrf_checks=True)
+    _svc, secret = service
+    issued = token(http, {"grant_type": "client_credentials"}, basic_auth("svc", secret))
+    assert issued.status_code == 200
+    rs_client, rs_secret = resource_server
+    answer = http.post(
+        "/o/introspect/",
+        {"token": issued.json()["access_token"]},
+        HTTP_AUTHORIZATION=basic_auth(rs_client.client_id, rs_secret),
+    )
+    assert answer.status_code == 200 and answer.json()["active"] is True
