@@ -125,7 +125,7 @@ else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "authserver.sqlite",
             "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "authserver.sqlite3")),
             # Keep the connection: opening one per request re-runs the PRAGMAs, and closing
             # the last one checkpoints the WAL to disk (a sync) on every request.
