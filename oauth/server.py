@@ -22,6 +22,19 @@ class Server(OpenIDServer):
     def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
         kwargs["token_expires_in"] = access_token_lifetime
         super().__init__(request_validator, *args, **kwargs)
+        # RFC 8707 resources are settled (checked, and for code and refresh grants inherited or
+        # narrowed) once a token request is valid, before the token is built: its ``aud`` names
+        # them. DOT would settle them only when saving, after the token exists.
+        for grant in (
+            self.auth_grant,
+            self.openid_connect_auth,
+            self.refresh_grant,
+            self.credentials_grant,
+            self.device_code_grant,
+        ):
+            grant.custom_validators.post_token.append(
+                request_validator._check_and_set_request_resource
+            )
         for grant_type, factory in extension_grants.items():
             self.grant_types[grant_type] = factory(request_validator)
 

@@ -98,16 +98,6 @@ def generate_refresh_token(request: Any, refresh_token: bool = False) -> str:
     return secrets.token_urlsafe(32)
 
 
-def _resources(request: Any) -> list[str]:
-    """The RFC 8707 ``resource`` values of the request: oauthlib keeps only the last of a
-    repeated parameter (as a string), so they are read from the body as DOT does."""
-    resource = getattr(request, "resource", None)
-    if isinstance(resource, str):
-        body = getattr(request, "decoded_body", None) or []
-        return [value for key, value in body if key == "resource"] or [resource]
-    return list(resource or [])
-
-
 def generate_access_token(request: Any, refresh_token: bool = False) -> str:
     """RFC 9068 access token for the request oauthlib is answering."""
     now = int(time.time())
@@ -117,7 +107,8 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
     claims: dict[str, Any] = {
         "iss": issuer,
         "sub": str(user.pk) if user is not None else client.client_id,
-        "aud": _resources(request) or issuer,
+        # RFC 8707 resources, settled by DOT's check before the token is built (oauth.server)
+        "aud": list(request.resource or []) or issuer,
         "exp": now + access_token_lifetime(request),
         "iat": now,
         "jti": secrets.token_urlsafe(16),

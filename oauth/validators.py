@@ -207,9 +207,7 @@ class Validator(OAuth2Validator):
         """DOT's save (in a transaction) for every grant but client credentials, whose tokens
         are not stored (``oauth.clienttokens``) and which get no refresh token. Every issued
         token is audited."""
-        if request.grant_type == GRANT_CLIENT_CREDENTIALS:
-            self._check_and_set_request_resource(request)  # RFC 8707 checks, as DOT's save does
-        else:
+        if request.grant_type != GRANT_CLIENT_CREDENTIALS:
             super().save_bearer_token(token, request, *args, **kwargs)
         events.token_issued(token, request)
 

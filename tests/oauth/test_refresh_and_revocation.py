@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import jwt
 import pytest
 from django.utils import timezone
 
@@ -147,3 +148,37 @@ def test_another_client_cannot_revoke_my_token(code_flow, client, make_client, r
     )
     assert response.status_code in (200, 400)
     assert introspect(client, resource_server, tokens["access_token"])["active"] is True
+
+
+def _audience(token: str):
+    return jwt.decode(token, options={"verify_signature": False})["aud"]
+
+
+def test_resource_indicators_of_the_authorization_stay_the_audience(code_flow):
+    """RFC 8707: resources asked for at /o/authorize/ are the ``aud`` of every access token of
+    that grant: at the code exchange, after each refresh, and narrowed when a refresh asks for
+    fewer; a refresh cannot add one."""
+    api, reports = "https://api.example", "https://reports.example"
+    code, verifier = code_flow.code(resource=api)
+    first = code_flow.exchange(code, verifier).json()
+    assert _audience(first["access_token"]) == [api]
+
+    second = refresh(code_flow, first["refresh_token"]).json()
+    assert _audience(second["access_token"]) == [api]
+
+    widened = refresh(code_flow, second["refresh_token"], resource=reports)
+    assert widened.status_code == 400 and widened.json()["error"] == "invalid_target"
+
+
+def test_a_token_request_narrows_the_resources_of_the_authorization(code_flow):
+    api, reports = "https://api.example", "https://reports.example"
+    code, verifier = code_flow.code(resource=[api, reports])
+    narrowed = code_flow.exchange(code, verifier, resource=reports).json()
+    assert _audience(narrowed["access_token"]) == [reports]
+    # the refresh token carries the narrowed set on (django-oauth-toolkit stores it so)
+    again = refresh(code_flow, narrowed["refresh_token"]).json()
+    assert _audience(again["access_token"]) == [reports]
+
+    code, verifier = code_flow.code(resource=api)
+    escalated = code_flow.exchange(code, verifier, resource=reports)
+    assert escalated.status_code == 400 and escalated.json()["error"] == "invalid_target"
