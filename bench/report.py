@@ -70,7 +70,12 @@ def summarise(
             row.update(available=True, **_aggregate(target.runs))
             if target.name == "ceiling":
                 ceiling = row["req_s"]
-            row["ratio"] = round(row["req_s"] / ceiling, 3) if ceiling else None
+            paired = getattr(target, "ceiling_req_s", None)
+            if paired:  # against the ceiling runs just before this path's runs
+                row["ceiling_req_s"] = round(sum(paired) / len(paired), 1)
+                row["ratio"] = round(row["req_s"] / row["ceiling_req_s"], 3)
+            else:
+                row["ratio"] = round(row["req_s"] / ceiling, 3) if ceiling else None
             if target.min_ratio is not None:
                 row["bar"] = {
                     "min_ratio": target.min_ratio,
@@ -108,7 +113,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"{m['nproc']} CPUs ({m['cpu_model']}), Linux {m['kernel']}, Python {m['python']}; "
         f"gunicorn {s['gunicorn_workers']} sync workers; wrk -t{s['threads']} "
-        f"-c{s['connections']}, {s['rounds']} interleaved rounds of {s['duration_s']:g} s; "
+        f"-c{s['connections']}, {s['rounds']} interleaved rounds of {s['duration_s']:g} s, each "
+        "path right after a ceiling run (its × ceiling is against those); "
         f"load average {m['loadavg_1m_at_start']:.1f} before, {m['loadavg_1m_at_end']:.1f} after.",
         "",
         "| Path | req/s | × ceiling | mean ms | p99 ms | errors (≥400 / socket) "

@@ -4,9 +4,10 @@ Starts gunicorn as production runs it (``authserver/gunicorn.conf.py``, 2 sync w
 off, ``AUTHSERVER_BENCH=true``) on a bench database: SQLite in ``var/bench/`` by default, or
 PostgreSQL (+ Redis) when ``DATABASE_URL`` (+ ``REDIS_URL``) are set; the PostgreSQL database must
 be a dedicated one whose name contains "bench" (it is flushed, and created when missing). Applies
-a bench config, then drives every target with wrk in interleaved rounds, so machine drift hits
-each alike, and writes ``var/bench/results.{json,md}`` and ``var/bench/ratios.png`` (plus a copy
-of each named after the mode).
+a bench config, then drives every target with wrk in interleaved rounds, each run right after a
+run of the ceiling it is compared with, so machine drift hits each alike, and writes
+``var/bench/results.{json,md}`` and ``var/bench/ratios.png`` (plus a copy of each named after the
+mode).
 
 Options are flags or ``BENCH_*`` environment variables (see ``--help``).
 """
@@ -50,6 +51,7 @@ class Target:
     note: str = ""
     unavailable: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list)
+    ceiling_req_s: list[float] = field(default_factory=list)  # measured just before each run
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -324,14 +326,23 @@ def run_rounds(
     args: argparse.Namespace,
     log: Callable[[str], None],
 ) -> None:
-    active = [t for t in targets if not t.unavailable]
+    """Each round runs every path in a rotated order, each right after a run of the ceiling,
+    so that a path's ratio compares two runs seconds apart: on a shared virtual machine the
+    throughput of the same code drifts by 10% within a minute."""
+    ceiling = next(t for t in targets if t.name == "ceiling")
+    active = [t for t in targets if not t.unavailable and t is not ceiling]
     for round_index in range(args.rounds):
-        shift = round_index % len(active)
+        shift = round_index % max(len(active), 1)
         for target in active[shift:] + active[:shift]:  # rotate the order every round
             pool = refresh_pool(server, creds, args) if target.name == "token_refresh" else None
-            result = run_target(server, target, args, pool)
-            target.runs.append(result)
-            log(f"round {round_index + 1}/{args.rounds} {target.name}: {report.one_line(result)}")
+            for measured, spec in ((ceiling, None), (target, pool)):
+                result = run_target(server, measured, args, spec)
+                measured.runs.append(result)
+                log(
+                    f"round {round_index + 1}/{args.rounds} {measured.name}: "
+                    f"{report.one_line(result)}"
+                )
+            target.ceiling_req_s.append(report.req_per_s(ceiling.runs[-1]))
 
 
 def lookup_microseconds(token: str, caller: Any, calls: int = 400, batches: int = 5) -> float:
