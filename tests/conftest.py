@@ -52,6 +52,19 @@ def _fresh_caches():
 
 
 @pytest.fixture
+def rate_limit_clock(monkeypatch):
+    """Fixed-window rate limits (``authserver.ratelimit.hit``) count in 60 s windows of the
+    clock, so a test that fills a window split its requests over two when it ran across a
+    minute boundary (seen in CI). Here the limiter's clock stands still mid-window; the cache
+    is emptied between tests, so no count carries over."""
+    from types import SimpleNamespace
+
+    from authserver import ratelimit
+
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+
+
+@pytest.fixture
 def make_client(db):
     """Factory: ``make_client(**spec)`` -> (Client, secret) using the same service as apply."""
 

@@ -132,7 +132,7 @@ def test_ip_allow_list(client, alice, make_key) -> None:
 
 
 @override_settings(API_KEY_RATE_LIMIT=3)
-def test_rate_limit(client, alice, make_key) -> None:
+def test_rate_limit(client, alice, make_key, rate_limit_clock) -> None:
     _key, full = make_key(user=alice)
     _other, other_full = make_key(name="other", user=alice)
     for _ in range(3):

@@ -59,7 +59,7 @@ def test_envoy_ext_authz_uses_the_request_line(client, tokens):
     assert client.delete("/gateway/envoy/api/orders/7", **auth).status_code == 403
 
 
-def test_rate_limit_per_principal(client, tokens, settings):
+def test_rate_limit_per_principal(client, tokens, settings, rate_limit_clock):
     settings.GATEWAY_RATE_LIMIT = 3
     auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens['reader']}"}
     statuses = [client.get("/gateway/envoy/api/orders/1", **auth).status_code for _ in range(4)]
@@ -77,7 +77,9 @@ def test_rate_limit_per_principal(client, tokens, settings):
     )
 
 
-def test_api_keys_work_at_the_gateway_with_their_own_budget(client, tokens, settings):
+def test_api_keys_work_at_the_gateway_with_their_own_budget(
+    client, tokens, settings, rate_limit_clock
+):
     from apikeys import services as key_services
     from oauth.models import Client
 

@@ -88,7 +88,7 @@ def gateway(live_server, upstream, tmp_path):
     process.wait(timeout=10)
 
 
-def test_nginx_enforces_decisions_end_to_end(gateway, tokens, settings):
+def test_nginx_enforces_decisions_end_to_end(gateway, tokens, settings, rate_limit_clock):
     settings.GATEWAY_RATE_LIMIT = 5
     reader = {"Authorization": f"Bearer {tokens['reader']}"}
 
