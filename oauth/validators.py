@@ -203,6 +203,14 @@ class Validator(OAuth2Validator):
             and "offline_access" in (request.scopes or [])
         )
 
+    def _check_and_set_request_resource(self, request: Any) -> None:
+        """DOT's RFC 8707 check, once per request: ``oauth.server`` runs it before the token is
+        built, and DOT's save would run it again (reading the code's grant a second time)."""
+        if getattr(request, "resources_settled", False):
+            return
+        super()._check_and_set_request_resource(request)
+        request.resources_settled = True
+
     def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
         """DOT's save (in a transaction) for every grant but client credentials, whose tokens
         are not stored (``oauth.clienttokens``) and which get no refresh token. Every issued
