@@ -60,7 +60,6 @@ def summarise(
     role_scaling: list[dict[str, Any]],
 ) -> dict[str, Any]:
     rows: dict[str, Any] = {}
-    ceiling = None
     for target in targets:
         row: dict[str, Any] = {"label": target.label, "note": target.note}
         if target.unavailable or not target.runs:
@@ -68,14 +67,12 @@ def summarise(
             row["reason"] = target.unavailable or "not run"
         else:
             row.update(available=True, **_aggregate(target.runs))
-            if target.name == "ceiling":
-                ceiling = row["req_s"]
-            paired = getattr(target, "ceiling_req_s", None)
-            if paired:  # against the ceiling runs just before this path's runs
+            paired = target.ceiling_req_s  # the ceiling runs just before this path's runs
+            if paired:
                 row["ceiling_req_s"] = round(sum(paired) / len(paired), 1)
                 row["ratio"] = round(row["req_s"] / row["ceiling_req_s"], 3)
-            else:
-                row["ratio"] = round(row["req_s"] / ceiling, 3) if ceiling else None
+            else:  # the ceiling itself
+                row["ratio"] = 1.0
             if target.min_ratio is not None:
                 row["bar"] = {
                     "min_ratio": target.min_ratio,
