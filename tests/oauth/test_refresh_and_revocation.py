@@ -156,8 +156,7 @@ def _audience(token: str):
 
 def test_resource_indicators_of_the_authorization_stay_the_audience(code_flow):
     """RFC 8707: resources asked for at /o/authorize/ are the ``aud`` of every access token of
-    that grant: at the code exchange, after each refresh, and narrowed when a refresh asks for
-    fewer; a refresh cannot add one."""
+    that grant, at the code exchange and after each refresh; a refresh cannot add one."""
     api, reports = "https://api.example", "https://reports.example"
     code, verifier = code_flow.code(resource=api)
     first = code_flow.exchange(code, verifier).json()
