@@ -10,10 +10,14 @@ class OauthConfig(AppConfig):
 
         from authserver import checks  # noqa: F401  (registers the security posture checks)
         from oauth import generations
-        from oauth.models import Client
+        from oauth.apis import GENERATION as APIS
+        from oauth.models import Api, Client
 
         # Cached client rows (oauth.selectors) follow every save and delete of a client.
         generations.bump_on_change(Client, "clients")
+        # Registered APIs (oauth.apis) name their client: both kinds of change reload them.
+        generations.bump_on_change(Api, APIS)
+        generations.bump_on_change(Client, APIS)
         # Revocation, rotation and family or API-key revocation all delete token rows: the
         # introspection cache of token rows (oauth.introspection) follows.
         generations.bump_on_change(get_access_token_model(), "access-tokens", saves=False)

@@ -5,6 +5,11 @@
 - ``SigningKey``: the rotating JWT signing keys, private halves encrypted at rest.
 - ``AuthContext``: how and when the user authenticated, carried from the authorization request
   to the code exchange and on to every refresh of the token family.
+- ``Api``: a registered resource server; its identifier is the audience (RFC 8707 resource)
+  of the tokens issued for it (``oauth.apis``). ``Client.resources`` lists the APIs a client
+  may obtain tokens for.
+- ``AssertionJti``: ``jti`` values of client assertions (``private_key_jwt``) already used,
+  kept until they expire, so a replay is refused by every worker process.
 - ``Generation``: counters bumped in the same transaction as a change, so per-process caches
   know when to reload (one indexed read per request instead of one query per cached object).
 """
@@ -84,6 +89,9 @@ class Client(AbstractApplication):
     )
     require_mfa = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
+    # Identifiers of the registered APIs (``Api.identifier``; ``management`` for the built-in
+    # management API) this client may obtain tokens for (RFC 8707 ``resource``).
+    resources = models.JSONField(default=list, blank=True)
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -203,3 +211,45 @@ class RevokedToken(models.Model):
 
     def __str__(self) -> str:
         return f"revoked {self.jti} ({self.client_id})"
+
+
+class Api(models.Model):
+    """A registered resource server: tokens requested for it carry its audience as ``aud``.
+
+    ``identifier`` is an absolute URI (the RFC 8707 resource), or ``management`` for the
+    built-in management API, whose audience is ``<ISSUER_URL>/api/v1/`` (``oauth.apis``).
+    ``client`` is the client whose credentials the API presents at introspection and AuthZEN.
+    """
+
+    identifier = models.CharField(max_length=255, unique=True)
+    name = models.CharField(max_length=100)
+    client = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="apis",
+    )
+    scopes = models.JSONField(default=list, blank=True)
+    access_token_lifetime = models.PositiveIntegerField(null=True, blank=True)
+    builtin = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.identifier})"
+
+
+class AssertionJti(models.Model):
+    """A used client-assertion ``jti`` (RFC 7523 §3), kept until the assertion expires."""
+
+    client_id = models.CharField(max_length=100)
+    jti = models.CharField(max_length=255)
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client_id", "jti"], name="assertion_jti_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"assertion {self.jti} ({self.client_id})"
