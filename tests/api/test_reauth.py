@@ -9,13 +9,17 @@ or key) is not asked: it stays bounded by its roles and the hierarchy guard.
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.hashers import check_password
 
+from accounts.models import User
 from apikeys import services as key_services
+from apikeys.models import ApiKey
 from audit.models import AuditEvent
 from oauth.models import Client
 from roles import access as role_access
 from roles.models import Role, UserRole
 from tests.api.conftest import Api, assert_problem
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -45,41 +49,69 @@ def parents_of_ops() -> list[str]:
     return list(Role.objects.get(name="ops").parents.values_list("name", flat=True))
 
 
-# Privilege changes, each with a check that it did not happen.
+def shop_client() -> Client:
+    return Client.objects.get(client_id="shop")
+
+
+def user(username: str) -> User:
+    return User.objects.get(username=username)
+
+
+# Privilege changes, each with a check (given the shop's secret) that it did not happen.
 CHANGES = {
     "role-parent": (
         lambda api: add_superadmin_parent(api),
-        lambda: parents_of_ops() == [],
+        lambda secret: parents_of_ops() == [],
     ),
     "role-create": (
         lambda api: api.post("/api/v1/roles/", {"name": "new-role", "parents": [SUPERADMIN]}),
-        lambda: not Role.objects.filter(name="new-role").exists(),
+        lambda secret: not Role.objects.filter(name="new-role").exists(),
     ),
     "role-delete": (
         lambda api: api.delete("/api/v1/roles/ops/"),
-        lambda: Role.objects.filter(name="ops").exists(),
+        lambda secret: Role.objects.filter(name="ops").exists(),
     ),
     "role-assign": (
         lambda api: api.put(f"/api/v1/users/pat/roles/{SUPERADMIN}/", {}),
-        lambda: not UserRole.objects.filter(role__name=SUPERADMIN).exists(),
+        lambda secret: not UserRole.objects.filter(role__name=SUPERADMIN).exists(),
     ),
     "redirect-uris": (
         lambda api: api.patch(
             "/api/v1/clients/shop/", {"redirect_uris": ["https://evil.example/cb"]}
         ),
-        lambda: Client.objects.get(client_id="shop").redirect_uris == "https://shop.example/cb",
+        lambda secret: shop_client().redirect_uris == "https://shop.example/cb",
+    ),
+    "secret-rotation": (
+        lambda api: api.post("/api/v1/clients/shop/secret/"),
+        lambda secret: check_password(secret, shop_client().client_secret),
+    ),
+    "password-reset": (
+        lambda api: api.post("/api/v1/users/ivy/password/", {"password": "a new passphrase 42"}),
+        lambda secret: user("ivy").check_password(PASSWORD),
+    ),
+    "api-key-create": (
+        lambda api: api.post("/api/v1/users/ivy/api-keys/", {"name": "laptop"}),
+        lambda secret: not ApiKey.objects.exists(),
+    ),
+    "re-enable": (
+        lambda api: api.post("/api/v1/users/ned/enable/"),
+        lambda secret: not user("ned").is_active,
     ),
 }
 
 
 @pytest.fixture
-def shop(make_client):
-    return make_client(
+def shop(make_client, make_user):
+    """The client ``shop`` and its secret; the users ``ivy`` and ``ned`` (disabled)."""
+    make_user("ivy")
+    make_user("ned", is_active=False)
+    _, secret = make_client(
         client_id="shop",
         name="Shop",
         grant_types=["authorization_code"],
         redirect_uris=["https://shop.example/cb"],
     )
+    return secret
 
 
 def assert_reauthentication_required(response) -> None:
@@ -93,7 +125,7 @@ def test_a_password_only_token_must_reauthenticate_and_changes_nothing(person, r
     api = person(multi_factor=False)
     assert api.get("/api/v1/roles/").status_code == 200  # reading needs no fresh factor
     assert_reauthentication_required(act(api))
-    assert unchanged()
+    assert unchanged(shop)
     denied = AuditEvent.objects.get(event="api.denied")
     assert denied.actor == "pat" and "second factor" in denied.data["reason"]
 
@@ -104,7 +136,7 @@ def test_a_stale_second_factor_must_reauthenticate_and_changes_nothing(
 ):
     act, unchanged = CHANGES[change]
     assert_reauthentication_required(act(person()))
-    assert unchanged()
+    assert unchanged(shop)
 
 
 @pytest.mark.parametrize("change", CHANGES)
@@ -112,7 +144,7 @@ def test_a_fresh_second_factor_makes_the_change(person, roles, shop, change):
     act, unchanged = CHANGES[change]
     response = act(person())
     assert response.status_code in (200, 201, 204), response.content
-    assert not unchanged()
+    assert not unchanged(shop)
 
 
 def test_a_description_alone_needs_no_fresh_factor(person, roles):
@@ -124,10 +156,7 @@ def test_a_description_alone_needs_no_fresh_factor(person, roles):
 
 def test_a_users_api_key_cannot_change_privileges(client, person, roles):
     person()  # pat, holding every permission the tests use
-    from accounts.models import User
-
-    pat = User.objects.get(username="pat")
-    _, key = key_services.api_key_create(user=pat, name="laptop", roles=["person-role"])
+    _, key = key_services.api_key_create(user=user("pat"), name="laptop", roles=["person-role"])
     api = Api(client, key)
     assert api.get("/api/v1/roles/").status_code == 200
     assert_reauthentication_required(add_superadmin_parent(api))
