@@ -3,8 +3,8 @@
 ``auth_state`` is read by the authorization endpoint and copied into the token family, so
 ``auth_time``, ``amr``, ``acr`` and ``sid`` in tokens describe the real sign-in.
 ``factor_time`` is when the session's user last proved a second factor (at a multi-factor
-sign-in, or at a re-verification that signs nobody in again); sensitive console actions ask
-for it to be recent (``second_factor_age``).
+sign-in, or at a re-verification that signs nobody in again); privilege changes ask for it to
+be recent (``second_factor_time``, checked by ``roles.access.require_fresh_factor``).
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ def record_second_factor(request: HttpRequest) -> None:
     request.session[SESSION_KEY] = state
 
 
-def second_factor_age(request: HttpRequest) -> float | None:
-    """Seconds since the session's user last proved a second factor (None: never)."""
+def second_factor_time(request: HttpRequest) -> int | None:
+    """When (UNIX time) the session's user last proved a second factor (None: never)."""
     when = (auth_state(request) or {}).get("factor_time")
-    return _now() - when if isinstance(when, int) else None
+    return when if isinstance(when, int) else None
 
 
 def auth_state(request: HttpRequest) -> dict[str, Any] | None:

@@ -8,11 +8,13 @@ A console page is served only when all of these hold, checked in this order:
 No Django superuser or staff shortcut: only roles count. Refusals render one explanatory page
 with status 403 (never a redirect loop, never a 500).
 
-Sensitive actions (``fresh_factor``: role assignment, client-secret rotation, API-key creation,
-MFA and password reset of another user) also need a second factor proved within
-``CONSOLE_REAUTH_SECONDS`` (SECURITY 49, ASVS 7.5.1/7.5.3), checked on the POST that acts (and on
-the GET, to ask before the form is filled). A stale admin goes to the re-authentication page
-and back; what they had typed (never a password or code) is kept in the session and put back.
+Privilege changes need a second factor proved within ``CONSOLE_REAUTH_SECONDS`` (SECURITY 49,
+85, ASVS 7.5.1/7.5.3). The service that makes the change checks it (``mgmt.services``, through
+``roles.access.require_fresh_factor``); the console's principal carries when the session last
+proved one, and ``console_view`` turns the service's ``ReauthenticationRequired`` into the
+re-authentication page and back: what the admin had typed (never a password or code) is kept in
+the session and put back. Pages whose every submission changes privileges also ask on the GET
+(``asks_fresh_factor``), before the form is filled.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from functools import wraps
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,7 +31,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 
-from accounts.session import auth_state, second_factor_age
+from accounts.session import auth_state, second_factor_time
 from audit.services import SENSITIVE
 from roles import policy, selectors
 from roles.access import (  # noqa: F401  (re-exported for the console views)
@@ -44,6 +45,8 @@ from roles.access import (  # noqa: F401  (re-exported for the console views)
     TOKENS_WRITE,
     USERS_READ,
     USERS_WRITE,
+    ReauthenticationRequired,
+    factor_fresh,
     principal_for_user,
 )
 from roles.decisions import Principal
@@ -72,8 +75,12 @@ def refusal(request: HttpRequest, grant: policy.Grant, permission: str | None) -
     return None
 
 
-def console_view(permission: str | None = None) -> Callable[[View], View]:
-    """Guard a console view; ``permission`` is the page's or action's own named permission."""
+def console_view(
+    permission: str | None = None, *, form_page: str | None = None
+) -> Callable[[View], View]:
+    """Guard a console view; ``permission`` is the page's or action's own named permission.
+    ``form_page``: the URL name of the page holding the form, when the view's own URL only
+    takes the POST (where a stale admin comes back to after re-authenticating)."""
 
     def decorator(view: View) -> View:
         @wraps(view)
@@ -88,7 +95,11 @@ def console_view(permission: str | None = None) -> Callable[[View], View]:
             # Which console permissions the user holds, so pages show only the links and
             # buttons that will work (each action is checked again by its own view).
             request.console_can = {p.replace(":", "_"): held(grant, p) for p in CONSOLE_PERMISSIONS}
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except ReauthenticationRequired:
+                page = reverse(form_page, args=args, kwargs=kwargs) if form_page else request.path
+                response = reauthenticate(request, page)
             add_never_cache_headers(response)  # admin data (and one-time secrets): no-store
             return response
 
@@ -98,8 +109,9 @@ def console_view(permission: str | None = None) -> Callable[[View], View]:
 
 
 def principal(request: HttpRequest) -> Principal:
-    """The signed-in admin as the acting principal of ``mgmt.services`` and ``roles.access``."""
-    return principal_for_user(request.user)
+    """The signed-in admin as the acting principal of ``mgmt.services`` and ``roles.access``,
+    with when the session last proved a second factor."""
+    return principal_for_user(request.user, factor_time=second_factor_time(request))
 
 
 # --- a fresh second factor before sensitive actions ------------------------------------------
@@ -107,12 +119,6 @@ def principal(request: HttpRequest) -> Principal:
 DRAFT = "console.draft"
 # Form fields never kept across the re-authentication (SENSITIVE covers password, code, ...).
 NOT_KEPT = ("csrfmiddlewaretoken", "confirm")
-
-
-def second_factor_fresh(request: HttpRequest) -> bool:
-    """Whether the admin proved a second factor within ``CONSOLE_REAUTH_SECONDS``."""
-    age = second_factor_age(request)
-    return age is not None and age <= settings.CONSOLE_REAUTH_SECONDS
 
 
 def reauth_url(next_url: str) -> str:
@@ -143,21 +149,24 @@ def restore_draft(request: HttpRequest, form_class: type[forms.Form]) -> dict[st
     return initial
 
 
-def fresh_factor(form_page: str | None = None) -> Callable[[View], View]:
-    """Require a recent second factor (inside ``console_view``). ``form_page``: the URL name of
-    the page holding the form, when the action's own URL only takes the POST."""
+def reauthenticate(request: HttpRequest, page: str) -> HttpResponse:
+    """Send a stale admin to prove the second factor, then back: a POST to ``page``, its fields
+    kept for the form there (``restore_draft``); a GET to itself, with its query."""
+    if request.method == "POST":
+        _keep_draft(request, page)
+        return redirect(reauth_url(page))
+    return redirect(reauth_url(request.get_full_path()))
 
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if second_factor_fresh(request):
-                return view(request, *args, **kwargs)
-            page = reverse(form_page, args=args, kwargs=kwargs) if form_page else request.path
-            if request.method == "POST":
-                _keep_draft(request, page)
-                return redirect(reauth_url(page), permanent=False)
-            return redirect(reauth_url(request.get_full_path()))
 
-        return guarded
+def asks_fresh_factor(view: View) -> View:
+    """On the GET of a page whose every submission changes privileges (inside ``console_view``),
+    ask for a fresh second factor before the form is filled. The POST is not checked here: the
+    service that acts checks it."""
 
-    return decorator
+    @wraps(view)
+    def asking(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "GET" and not factor_fresh(principal(request)):
+            return reauthenticate(request, request.path)
+        return view(request, *args, **kwargs)
+
+    return asking

@@ -11,6 +11,13 @@ failed change leaves nothing behind.
 
 Guards on the object acted on (``roles.access.require_*_write``, or ``access_*`` with
 ``for_write``) are the caller's, before it calls in here, as for every read.
+
+Every change of privileges here needs a fresh second factor of a caller acting for a person
+(``roles.access.require_fresh_factor``, SECURITY 85), checked first, before anything is read or
+written: role create, delete and edit (parents, permissions, ``require_mfa``), role assignment,
+client create and edit (``PRIVILEGED_CLIENT_FIELDS``), secret rotation, API-key creation,
+password and MFA reset, re-enabling a user. ``manage.py apply`` calls the domain services
+directly and is not subject to it.
 """
 
 from __future__ import annotations
@@ -45,6 +52,22 @@ from roles import services as role_services
 from roles.decisions import Principal
 from roles.models import Assignment, ClientRole, Role, UserRole
 from roles.services import AssignmentSpec
+
+# Client fields whose change is a change of privileges: where codes and tokens may go, how
+# the client proves itself and what it may obtain (a name or a logo is not).
+PRIVILEGED_CLIENT_FIELDS = frozenset(
+    {
+        "type",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "grant_types",
+        "scopes",
+        "token_endpoint_auth_method",
+        "jwks",
+        "jwks_uri",
+        "resources",
+    }
+)
 
 
 def actor_name(principal: Principal) -> str:
@@ -113,7 +136,10 @@ def _end_sessions(user: User) -> None:
 def user_set_active(
     *, actor: Principal, request: HttpRequest | None, user: User, active: bool
 ) -> User:
-    """Enable or disable ``user``; disabling also ends all of the user's sessions and tokens."""
+    """Enable or disable ``user``; disabling also ends all of the user's sessions and tokens.
+    Re-enabling needs a fresh second factor (disabling, a way out of trouble, does not)."""
+    if active and not user.is_active:
+        access.require_fresh_factor(actor)
     if account_services.user_update(user=user, is_active=active):
         _record(
             "user.enabled" if active else "user.disabled",
@@ -131,6 +157,7 @@ def user_set_password(
     *, actor: Principal, request: HttpRequest | None, user: User, password: str
 ) -> None:
     """Set a new password (validated) and end the user's sessions (ASVS 7.4.3)."""
+    access.require_fresh_factor(actor)
     account_services.user_update(user=user, password=password)
     _end_sessions(user)
     _record("user.password_set", actor=actor, request=request, target=user.username)
@@ -165,6 +192,7 @@ def role_create(
     permissions: Sequence[str] = (),
     require_mfa: bool = False,
 ) -> Role:
+    access.require_fresh_factor(actor)
     _guard_role_shape(actor, name, parents, permissions)
     role = role_services.role_create(
         name=name,
@@ -197,11 +225,18 @@ def role_update(
     require_mfa: bool | None = None,
 ) -> Role:
     """Change ``role``; the caller must hold what it has now (``access_role(for_write=True)``)
-    and what it will have."""
-    new_parents = parents if parents is not None else role.parents.values_list("name", flat=True)
-    new_permissions = (
-        permissions if permissions is not None else role.permissions.values_list("value", flat=True)
-    )
+    and what it will have. A change of its parents, permissions or ``require_mfa`` needs a
+    fresh second factor (its description alone does not)."""
+    old_parents = set(role.parents.values_list("name", flat=True))
+    old_permissions = set(role.permissions.values_list("value", flat=True))
+    new_parents = parents if parents is not None else old_parents
+    new_permissions = permissions if permissions is not None else old_permissions
+    if (
+        set(new_parents) != old_parents
+        or set(_canonical(new_permissions)) != old_permissions
+        or (require_mfa is not None and require_mfa != role.require_mfa)
+    ):
+        access.require_fresh_factor(actor)
     _guard_role_shape(actor, role.name, list(new_parents), list(new_permissions))
     changed = role_services.role_update(
         role=role,
@@ -231,6 +266,7 @@ def role_update(
 def role_delete(
     *, actor: Principal, request: HttpRequest | None, role: Role, force: bool = False
 ) -> None:
+    access.require_fresh_factor(actor)
     name = role.name
     role_services.role_delete(role=role, force=force)
     _record("role.deleted", actor=actor, request=request, target=name, force=force)
@@ -255,6 +291,7 @@ def _change_assignment(
     remove: bool,
 ) -> bool:
     """Add/update (or remove) one assignment among ``rows``; returns whether it was new/held."""
+    access.require_fresh_factor(actor)
     access.require_covers(actor, access.role_permissions([role.name]), what=f"Role {role.name!r}")
     wanted = _specs(rows)
     existed = role.name in wanted
@@ -318,6 +355,8 @@ def user_roles_replace(
     current = _specs(_user_rows(user))
     added = sorted(set(roles) - set(current))
     removed = sorted(set(current) - set(roles))
+    if added or removed:
+        access.require_fresh_factor(actor)
     for name in added + removed:
         access.require_covers(actor, access.role_permissions([name]), what=f"Role {name!r}")
     specs = [AssignmentSpec(name, current.get(name)) for name in roles]
@@ -360,6 +399,7 @@ def client_create(
     *, actor: Principal, request: HttpRequest | None, spec: dict[str, Any]
 ) -> tuple[Client, str | None]:
     """Create a client; returns it with its secret, to be shown once (None when it has none)."""
+    access.require_fresh_factor(actor)
     client, secret = client_services.client_create(spec=spec)
     _record("client.created", actor=actor, request=request, target=client.client_id)
     return client, secret
@@ -369,7 +409,10 @@ def client_create(
 def client_update(
     *, actor: Principal, request: HttpRequest | None, client: Client, spec: dict[str, Any]
 ) -> tuple[Client, str | None]:
-    """Update a client; returns it with a new secret when the change made one necessary."""
+    """Update a client; returns it with a new secret when the change made one necessary. A
+    change of a ``PRIVILEGED_CLIENT_FIELDS`` value needs a fresh second factor."""
+    if client_services.spec_changes(client, spec) & PRIVILEGED_CLIENT_FIELDS:
+        access.require_fresh_factor(actor)
     changed, secret = client_services.client_update(client=client, spec=spec)
     if changed:
         _record(
@@ -385,6 +428,7 @@ def client_update(
 @transaction.atomic
 def client_rotate_secret(*, actor: Principal, request: HttpRequest | None, client: Client) -> str:
     """A new secret replaces the old one at once; returned here and never again."""
+    access.require_fresh_factor(actor)
     if not client.client_secret:
         raise ValidationError("This client does not authenticate with a client secret.")
     secret = client_services.client_rotate_secret(client=client)
@@ -457,7 +501,9 @@ def api_key_create(
 ) -> tuple[ApiKey, str]:
     """A key for ``owner`` (``{"user": ...}`` or ``{"client": ...}``, already guarded by the
     caller); its roles must be within the caller's permissions. Returns the key and the full
-    secret, to be shown once (``apikeys.services`` audits ``api_key.created``)."""
+    secret, to be shown once (``apikeys.services`` audits ``api_key.created``). A key is a
+    credential with roles: creating one needs a fresh second factor."""
+    access.require_fresh_factor(actor)
     access.require_covers(actor, access.role_permissions(roles), what="The key's roles")
     return key_services.api_key_create(
         **owner, name=name, roles=roles, **spec, actor=actor_name(actor), request=request
@@ -476,6 +522,7 @@ def api_key_revoke(*, actor: Principal, request: HttpRequest | None, key: ApiKey
 def user_mfa_reset(*, actor: Principal, request: HttpRequest | None, user: User) -> list[str]:
     """Remove every second factor of ``user`` (authenticator app, passkeys, recovery codes);
     their next sign-in enrols a new one if MFA is required of them. Returns what was removed."""
+    access.require_fresh_factor(actor)
     removed = mfa_services.authenticators_reset(user=user)
     if removed:
         _record("mfa.reset", actor=actor, request=request, target=user.username, factors=removed)

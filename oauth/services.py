@@ -66,6 +66,23 @@ def _assign(client: Client, spec: dict[str, Any]) -> None:
     client.algorithm = Client.RS256_ALGORITHM
 
 
+def spec_changes(client: Client, spec: dict[str, Any]) -> set[str]:
+    """The names in ``spec`` whose value differs from ``client``'s now (nothing is set)."""
+
+    def current(key: str) -> Any:
+        if key in CLIENT_FIELDS:
+            return getattr(client, CLIENT_FIELDS[key])
+        if key in LIST_TEXT_FIELDS:
+            return getattr(client, LIST_TEXT_FIELDS[key]).split()
+        return client.client_type if key == "type" else getattr(client, key, None)
+
+    return {
+        key
+        for key, value in spec.items()
+        if current(key) != (list(value) if key in LIST_TEXT_FIELDS else value)
+    }
+
+
 def _needs_secret(client: Client) -> bool:
     return (
         client.client_type == Client.CLIENT_CONFIDENTIAL

@@ -10,6 +10,10 @@ Who may do what is decided here and nowhere else:
 - ``access_user`` / ``access_role`` / ``access_client``: fetch one object for the caller. A
   missing object raises ``NotFound`` (the same for every caller); ``for_write`` also applies the
   hierarchy guard to what the object holds.
+- ``require_fresh_factor(principal)``: a caller acting for a person proved a second factor
+  within ``CONSOLE_REAUTH_SECONDS`` (SECURITY 49, 85). The services that change privileges
+  (``mgmt.services``) call it, so every surface gets it; a service principal (a client's own
+  token or key) has no person to ask and stays bounded by its roles and the hierarchy guard.
 
 Callers resolve the principal first (``roles.decisions.principal_for_token``); errors are typed
 data that the API maps to problem details in one place.
@@ -17,8 +21,10 @@ data that the API maps to problem details in one place.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 
@@ -80,6 +86,44 @@ class NotFound(AccessError):
         self.kind = kind
 
 
+class ReauthenticationRequired(Exception):
+    """A privilege change by a caller acting for a person whose second factor is not fresh.
+
+    Not an ``AccessError``: the surfaces do not show it as a refusal but ask for the factor
+    (the console's re-authentication page; the management API's 403 problem
+    ``reauthentication_required``)."""
+
+    def __init__(self, proved: bool) -> None:
+        minutes = max(1, settings.CONSOLE_REAUTH_SECONDS // 60)
+        if proved:
+            what = f"Your second factor was proved more than {minutes} min ago"
+        else:
+            what = "This credential shows no second factor (an API key never does)"
+        super().__init__(
+            f"{what}: this change needs one proved within the last {minutes} min. Sign in "
+            "again with your second factor (a new token) and retry."
+        )
+
+
+def _now() -> float:
+    """The clock of the freshness rule (a seam for tests)."""
+    return time.time()
+
+
+def factor_fresh(principal: Principal) -> bool:
+    """Whether ``principal`` may change privileges as far as second factors go: it acts for a
+    service, or its person proved a second factor within ``CONSOLE_REAUTH_SECONDS``."""
+    if not principal.acts_for_person:
+        return True
+    proved = principal.factor_time
+    return proved is not None and _now() - proved <= settings.CONSOLE_REAUTH_SECONDS
+
+
+def require_fresh_factor(principal: Principal) -> None:
+    if not factor_fresh(principal):
+        raise ReauthenticationRequired(principal.factor_time is not None)
+
+
 def require_permission(principal: Principal, permission: str) -> None:
     if not principal.grant.allows(permission, None, None):
         raise PermissionMissing(permission)
@@ -99,9 +143,11 @@ def role_permissions(role_names: Iterable[str]) -> frozenset[str]:
     return policy.effective_permissions(selectors.role_graph(), role_names)
 
 
-def principal_for_user(user: AbstractBaseUser) -> Principal:
-    """A signed-in user (the console's session) as a principal: what its roles allow now."""
-    return Principal(str(user.pk), user.get_username(), None, selectors.user_grant(user.pk))
+def principal_for_user(user: AbstractBaseUser, *, factor_time: float | None = None) -> Principal:
+    """A signed-in user (the console's session) as a principal: what its roles allow now, and
+    when the session last proved a second factor."""
+    grant = selectors.user_grant(user.pk)
+    return Principal(str(user.pk), user.get_username(), None, grant, factor_time)
 
 
 def require_user_write(principal: Principal, user: AbstractBaseUser) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from accounts import selectors as account_selectors
+from accounts.session import MULTI_FACTOR_AMR
 from oauth import introspection
 from roles import policy, selectors
 
@@ -25,6 +26,15 @@ class Principal:
     username: str | None
     client_id: str | None
     grant: policy.Grant
+    # When the person it acts for last proved a second factor (UNIX time), if it shows one: a
+    # console session's last proof, or a user token's ``auth_time`` when its ``amr`` has "mfa".
+    factor_time: float | None = None
+
+    @property
+    def acts_for_person(self) -> bool:
+        """A user's token or API key, or a console session; a client's own token or key acts
+        for a service (no person to ask for a second factor)."""
+        return self.username is not None
 
 
 # Other bearer credentials by prefix: (credential, presented directly by its holder?, the
@@ -56,7 +66,18 @@ def principal_for_access_token(token: str) -> Principal | None:
         return None
     claims = active.claims
     sub, client_id = str(claims.get("sub", "")), claims.get("client_id")
-    return Principal(sub, active.username, client_id, grant_of_token(active))
+    return Principal(
+        sub, active.username, client_id, grant_of_token(active), factor_time_of(claims)
+    )
+
+
+def factor_time_of(claims: dict) -> float | None:
+    """When the sign-in behind a token proved a second factor: its ``auth_time`` if its ``amr``
+    says "mfa" (RFC 8176), else None (a password-only sign-in, a client's or a key's token)."""
+    amr, auth_time = claims.get("amr"), claims.get("auth_time")
+    if isinstance(amr, list) and MULTI_FACTOR_AMR in amr and isinstance(auth_time, int):
+        return float(auth_time)
+    return None
 
 
 def principal_for_user(username: str) -> Principal | None:

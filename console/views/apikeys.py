@@ -66,7 +66,7 @@ def _owner(form: ApiKeyForm, actor: Principal) -> dict[str, Any] | None:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.TOKENS_WRITE)
-@access.fresh_factor()
+@access.asks_fresh_factor
 def api_key_create(request: HttpRequest) -> HttpResponse:
     """Create a key; the full key is rendered once, straight into this POST's response."""
     initial = {

@@ -31,8 +31,10 @@ def _show_secret(
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.CLIENTS_WRITE)
+@access.asks_fresh_factor
 def client_create(request: HttpRequest) -> HttpResponse:
-    form = ClientForm(request.POST or None, initial={"grant_types": ["authorization_code"]})
+    initial = {"grant_types": ["authorization_code"], **access.restore_draft(request, ClientForm)}
+    form = ClientForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             client, secret = services.client_create(
@@ -60,7 +62,8 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @access.console_view(access.CLIENTS_WRITE)
 def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     client = get_object_or_404(Client, pk=pk)
-    form = ClientForm(request.POST or None, initial=ClientForm.initial_for(client), client=client)
+    initial = {**ClientForm.initial_for(client), **access.restore_draft(request, ClientForm)}
+    form = ClientForm(request.POST or None, initial=initial, client=client)
     if request.method == "POST" and form.is_valid():
         actor = access.principal(request)
         try:
@@ -81,7 +84,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.CLIENTS_WRITE)
-@access.fresh_factor()
+@access.asks_fresh_factor
 def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then replace the client's secret; the new one is shown once."""
     client = get_object_or_404(Client, pk=pk)

@@ -45,9 +45,11 @@ def _role_args(form: RoleForm) -> dict:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.ROLES_WRITE)
+@access.asks_fresh_factor
 def role_create(request: HttpRequest) -> HttpResponse:
     """Create a role; ``?parent=<name>`` preselects the role it goes under."""
     initial = {"parents": [request.GET["parent"]]} if request.GET.get("parent") else {}
+    initial.update(access.restore_draft(request, RoleForm))
     form = RoleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -75,6 +77,7 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "parents": list(role.parents.values_list("name", flat=True)),
         "permissions": "\n".join(sorted(role.permissions.values_list("value", flat=True))),
         "require_mfa": role.require_mfa,
+        **access.restore_draft(request, RoleForm),
     }
     form = RoleForm(request.POST or None, initial=initial, role=role)
     if request.method == "POST" and form.is_valid():
@@ -92,6 +95,7 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.ROLES_WRITE)
+@access.asks_fresh_factor
 def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """A confirmation page listing what depends on the role, then the POST that deletes it."""
     role = get_object_or_404(Role, pk=pk)

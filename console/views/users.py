@@ -71,8 +71,7 @@ def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@access.console_view(access.USERS_WRITE)
-@access.fresh_factor(form_page="console:user-detail")
+@access.console_view(access.USERS_WRITE, form_page="console:user-detail")
 def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = UserRolesForm(request.POST)
@@ -116,7 +115,7 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.USERS_WRITE)
-@access.fresh_factor()
+@access.asks_fresh_factor
 def user_password(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = PasswordResetForm(request.POST or None)
@@ -137,7 +136,7 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @access.console_view(access.USERS_WRITE)
-@access.fresh_factor()
+@access.asks_fresh_factor
 def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
     """A confirmation page listing the user's factors, then the POST that removes them all."""
     user = get_object_or_404(User, pk=pk)

@@ -44,6 +44,8 @@ MALFORMED = ProblemType("malformed-request", "The request body could not be pars
 NOT_AUTHENTICATED = ProblemType("not-authenticated", "Authentication required", 401)
 PERMISSION_DENIED = ProblemType("permission-denied", "Permission denied", 403)
 ESCALATION = ProblemType("privilege-escalation", "Privilege escalation refused", 403)
+# The slug issue 15 names (SECURITY 85): a person's token whose second factor is not fresh.
+REAUTHENTICATION = ProblemType("reauthentication_required", "Re-authentication required", 403)
 NOT_FOUND = ProblemType("not-found", "Not found", 404)
 METHOD_NOT_ALLOWED = ProblemType("method-not-allowed", "Method not allowed", 405)
 NOT_ACCEPTABLE = ProblemType("not-acceptable", "Not acceptable", 406)
@@ -56,6 +58,7 @@ PROBLEM_TYPES = (
     NOT_AUTHENTICATED,
     PERMISSION_DENIED,
     ESCALATION,
+    REAUTHENTICATION,
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     NOT_ACCEPTABLE,
@@ -63,6 +66,12 @@ PROBLEM_TYPES = (
     THROTTLED,
     INTERNAL,
 )
+
+# Refused access decisions with a type of their own (any other: permission denied).
+_DENIALS: dict[type[Exception], ProblemType] = {
+    access.EscalationDenied: ESCALATION,
+    access.ReauthenticationRequired: REAUTHENTICATION,
+}
 
 # DRF's exceptions whose meaning is fixed, by class (first match wins).
 _DRF_TYPES: tuple[tuple[type[exceptions.APIException], ProblemType], ...] = (
@@ -106,7 +115,9 @@ def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
     return {"non_field_errors": list(exc.messages)}
 
 
-def _audit_denial(request: HttpRequest, exc: access.AccessError) -> None:
+def _audit_denial(
+    request: HttpRequest, exc: access.AccessError | access.ReauthenticationRequired
+) -> None:
     principal = getattr(request, "user", None)
     if not isinstance(principal, Principal):
         return
@@ -126,11 +137,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     request = context.get("request")
     if isinstance(exc, (access.NotFound, Http404)):
         return _response(NOT_FOUND, "The requested resource does not exist.")
-    if isinstance(exc, access.AccessError):
+    if isinstance(exc, (access.AccessError, access.ReauthenticationRequired)):
         if request is not None:
             _audit_denial(request, exc)
-        problem = ESCALATION if isinstance(exc, access.EscalationDenied) else PERMISSION_DENIED
-        return _response(problem, str(exc))
+        return _response(_DENIALS.get(type(exc), PERMISSION_DENIED), str(exc))
     if isinstance(exc, DjangoValidationError):
         errors = _django_errors(exc)
         return _response(VALIDATION, "The request failed validation.", errors=errors)

@@ -75,6 +75,27 @@ def admin(caller):
 
 
 @pytest.fixture
+def person(client, web_client, make_user):
+    """Factory: ``person(multi_factor=True)`` -> an ``Api`` whose token is a person's (``pat``,
+    holding every permission the tests use), from the code flow of ``web_client`` after a
+    sign-in through the real pages. With ``multi_factor`` the sign-in takes the TOTP step too:
+    the token's ``auth_time`` is fresh and its ``amr`` has "mfa"; without, ``amr`` is ["pwd"]."""
+    from tests.console.conftest import sign_in
+    from tests.roles.conftest import user_tokens
+
+    role_services.role_create(name="person-role", permissions=ADMIN_PERMISSIONS)
+    user = make_user("pat")
+    role_services.user_roles_set(user=user, assignments=[AssignmentSpec("person-role")])
+
+    def make(multi_factor: bool = True) -> Api:
+        sign_in(client, user, multi_factor=multi_factor)
+        tokens = user_tokens(client, web_client, user.username, login_first=False)
+        return Api(client, tokens["access_token"])
+
+    return make
+
+
+@pytest.fixture
 def anonymous(client):
     return Api(client, None)
 

@@ -97,12 +97,15 @@ def csrf_of(response) -> str:
 
 @pytest.fixture
 def stale(monkeypatch, settings):
-    """Move the sign-in context's clock past ``CONSOLE_REAUTH_SECONDS``: the admin's last
-    second-factor proof is now too old for sensitive actions (a new proof is fresh again)."""
+    """Move the clocks of the sign-in context and of the freshness rule past
+    ``CONSOLE_REAUTH_SECONDS``: the admin's last second-factor proof is now too old for privilege
+    changes (a new proof is fresh again)."""
     from accounts import session
+    from roles import access as role_access
 
-    real = session._now
-    monkeypatch.setattr(session, "_now", lambda: real() + settings.CONSOLE_REAUTH_SECONDS + 1)
+    later = settings.CONSOLE_REAUTH_SECONDS + 1
+    for module in (session, role_access):
+        monkeypatch.setattr(module, "_now", lambda real=module._now: real() + later)
 
 
 def text(response) -> str:

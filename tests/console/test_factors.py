@@ -1,8 +1,9 @@
 """Second factors in the console: resetting a user's MFA, locked accounts and unlocking, and the
-fresh second factor that sensitive actions ask for (SECURITY 49, ASVS 7.5.1/7.5.3)."""
+fresh second factor that privilege changes ask for (SECURITY 49, 85, ASVS 7.5.1/7.5.3)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -14,10 +15,11 @@ from audit.models import AuditEvent
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
 from mfa.models import Authenticator, Lockout
+from oauth.models import Client as OAuthClient
 from roles import services as role_services
-from roles.models import UserRole
+from roles.models import Role, UserRole
 from tests.conftest import PASSWORD, login
-from tests.console.conftest import enrol_totp, next_totp_code, sign_in, text
+from tests.console.conftest import ALL_CONSOLE, enrol_totp, next_totp_code, sign_in, text
 
 
 def events(name: str) -> list[AuditEvent]:
@@ -181,3 +183,95 @@ def test_reauthentication_returns_only_to_console_pages(console, admin, stale):
     code = next_totp_code(admin)
     response = console.post("/console/reauth/", {"code": code, "next": "https://evil.example/"})
     assert response["Location"] == "/console/"
+
+
+# --- the service that changes privileges asks, whichever page calls it (SECURITY 85) -----------
+
+
+@pytest.fixture
+def superadmin(admin):
+    """``superadmin`` (what the admin holds: the hierarchy guard lets them hand it out) and
+    ``ops``, a role with no parents."""
+    role_services.role_create(name="superadmin", permissions=ALL_CONSOLE)
+    return role_services.role_create(name="ops", permissions=["users:read"])
+
+
+def checked(page: str, value: str) -> bool:
+    return re.search(rf'value="{re.escape(value)}"[^>]* checked', page) is not None
+
+
+def test_a_stale_role_edit_adding_superadmin_asks_and_brings_back_what_was_typed(
+    console, admin, superadmin, stale
+):
+    ops = superadmin
+    path = f"/console/roles/{ops.pk}/edit/"
+    data = {"description": "On call", "parents": ["superadmin"], "permissions": "users:read"}
+    response = console.post(path, data)
+    assert response.status_code == 302
+    assert response["Location"] == f"/console/reauth/?next={path.replace('/', '%2F')}"
+    ops.refresh_from_db()
+    assert not ops.parents.exists() and ops.description == ""
+    assert not events("role.updated")
+
+    console.post("/console/reauth/", {"code": next_totp_code(admin), "next": path})
+    form = text(console.get(path))
+    assert checked(form, "superadmin") and "On call" in form
+    assert console.post(path, data).status_code == 302
+    assert list(ops.parents.values_list("name", flat=True)) == ["superadmin"]
+    assert events("role.updated")
+
+
+def test_a_stale_admin_may_still_edit_what_grants_nothing(console, superadmin, stale):
+    ops = superadmin
+    data = {"description": "On call", "permissions": "users:read"}
+    response = console.post(f"/console/roles/{ops.pk}/edit/", data)
+    assert response["Location"] == f"/console/roles/{ops.pk}/"
+    ops.refresh_from_db()
+    assert ops.description == "On call"
+
+
+@pytest.mark.parametrize(
+    "action", ["role-create", "role-delete", "client-create", "redirect-uris", "re-enable"]
+)
+def test_every_privilege_change_refuses_a_stale_post(
+    console, make_user, make_client, superadmin, stale, action
+):
+    ops = superadmin
+    shop, _ = make_client(
+        client_id="shop",
+        name="Shop",
+        grant_types=["authorization_code"],
+        redirect_uris=["https://shop.example/cb"],
+    )
+    user = make_user("ivy", is_active=False)
+    path, data = {
+        "role-create": ("/console/roles/new/", {"name": "new-role", "parents": ["superadmin"]}),
+        "role-delete": (f"/console/roles/{ops.pk}/delete/", {}),
+        "client-create": (
+            "/console/clients/new/",
+            {"name": "Evil", "type": "confidential", "grant_types": ["client_credentials"]},
+        ),
+        "redirect-uris": (
+            f"/console/clients/{shop.pk}/edit/",
+            {
+                "name": "Shop",
+                "grant_types": ["authorization_code"],
+                "redirect_uris": "https://evil.example/cb",
+            },
+        ),
+        "re-enable": (f"/console/users/{user.pk}/active/", {}),
+    }[action]
+    before = AuditEvent.objects.count()
+    response = console.post(path, data)
+    assert response.status_code == 302 and response["Location"].startswith("/console/reauth/")
+    assert AuditEvent.objects.count() == before
+    assert sorted(Role.objects.values_list("name", flat=True)) == [
+        "console-admin",
+        "ops",
+        "superadmin",
+    ]
+    shop.refresh_from_db()
+    user.refresh_from_db()
+    assert shop.redirect_uris == "https://shop.example/cb"
+    assert not user.is_active
+    assert not OAuthClient.objects.filter(name="Evil").exists()

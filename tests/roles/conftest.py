@@ -43,9 +43,18 @@ def client_credentials_token(http, client_id: str, secret: str, scope: str = "")
     return response.json()["access_token"]
 
 
-def authorize(http, username: str, *, scope: str = "openid", client_id: str = "webapp") -> Any:
-    """Sign in ``username`` and run an authorization request of ``client_id``."""
-    login(http, username)
+def authorize(
+    http,
+    username: str,
+    *,
+    scope: str = "openid",
+    client_id: str = "webapp",
+    login_first: bool = True,
+) -> Any:
+    """Sign in ``username`` (unless ``http`` already is) and run an authorization request of
+    ``client_id``."""
+    if login_first:
+        login(http, username)
     verifier = secrets.token_urlsafe(32)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     params = {
@@ -62,10 +71,14 @@ def authorize(http, username: str, *, scope: str = "openid", client_id: str = "w
     return response
 
 
-def user_tokens(http, web_client, username: str, *, scope: str = "openid") -> dict[str, Any]:
+def user_tokens(
+    http, web_client, username: str, *, scope: str = "openid", login_first: bool = True
+) -> dict[str, Any]:
     """Tokens for ``username`` from the full code flow of ``web_client`` (client, secret)."""
     client, secret = web_client
-    response = authorize(http, username, scope=scope, client_id=client.client_id)
+    response = authorize(
+        http, username, scope=scope, client_id=client.client_id, login_first=login_first
+    )
     assert response.status_code == 302, response.content
     code = query_of(response["Location"])["code"]
     token = http.post(
