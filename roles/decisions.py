@@ -10,7 +10,8 @@ never learn why.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from accounts import selectors as account_selectors
 from oauth import introspection
@@ -25,6 +26,9 @@ class Principal:
     username: str | None
     client_id: str | None
     grant: policy.Grant
+    # The claims of the access token it was resolved from (None for any other credential), for
+    # doors with an audience rule of their own (the management API).
+    token_claims: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 # Other bearer credentials by prefix: (credential, presented directly by its holder?, the
@@ -56,7 +60,7 @@ def principal_for_access_token(token: str) -> Principal | None:
         return None
     claims = active.claims
     sub, client_id = str(claims.get("sub", "")), claims.get("client_id")
-    return Principal(sub, active.username, client_id, grant_of_token(active))
+    return Principal(sub, active.username, client_id, grant_of_token(active), claims)
 
 
 def principal_for_user(username: str) -> Principal | None:

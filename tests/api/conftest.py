@@ -7,10 +7,15 @@ from typing import Any
 
 import pytest
 
+from oauth.apis import MANAGEMENT, MANAGEMENT_SCOPE, management_audience
 from roles import services as role_services
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
-from tests.roles.conftest import client_credentials_token, make_role  # noqa: F401 (fixture)
+from tests.roles.conftest import (  # noqa: F401 (fixture)
+    client_credentials_token,
+    make_role,
+    user_tokens,
+)
 
 
 class Api:
@@ -45,10 +50,36 @@ class Api:
         return self("DELETE", path, **headers)
 
 
+def allow_management(app: Any) -> Any:
+    """Let the client ``app`` obtain management-API tokens: it lists the built-in management
+    API in its ``resources`` and may ask for the ``management`` scope."""
+    app.resources = [*app.resources, MANAGEMENT]
+    app.allowed_scopes = [*app.allowed_scopes, MANAGEMENT_SCOPE]
+    app.save()
+    return app
+
+
+def management_token(http: Any, client_id: str, secret: str) -> str:
+    """A client-credentials token for the management API (its audience and scope)."""
+    return client_credentials_token(
+        http, client_id, secret, scope=MANAGEMENT_SCOPE, resource=management_audience()
+    )
+
+
+def management_user_token(http: Any, web_client: tuple, username: str) -> str:
+    """``username``'s token for the management API through ``web_client``'s code flow."""
+    allow_management(web_client[0])
+    tokens = user_tokens(
+        http, web_client, username, scope=MANAGEMENT_SCOPE, resource=management_audience()
+    )
+    return tokens["access_token"]
+
+
 @pytest.fixture
 def caller(client, make_client):
-    """Factory: ``caller(*permissions)`` -> an ``Api`` whose token is a client-credentials
-    token of a fresh client holding exactly those permissions through a role."""
+    """Factory: ``caller(*permissions)`` -> an ``Api`` whose token is a management-API
+    client-credentials token of a fresh client holding exactly those permissions through a
+    role."""
     count = 0
 
     def make(*permissions: str, name: str | None = None) -> Api:
@@ -57,8 +88,9 @@ def caller(client, make_client):
         name = name or f"caller{count}"
         role_services.role_create(name=f"{name}-role", permissions=permissions)
         app, secret = make_client(client_id=name, name=name)
+        allow_management(app)
         role_services.client_roles_set(client=app, assignments=[AssignmentSpec(f"{name}-role")])
-        return Api(client, client_credentials_token(client, name, secret), (name, secret))
+        return Api(client, management_token(client, name, secret), (name, secret))
 
     return make
 

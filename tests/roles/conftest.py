@@ -34,17 +34,29 @@ def pdp_caller(make_client, make_role):
     return client, secret
 
 
-def client_credentials_token(http, client_id: str, secret: str, scope: str = "") -> str:
+def client_credentials_token(
+    http, client_id: str, secret: str, scope: str = "", resource: str | None = None
+) -> str:
     data = {"grant_type": "client_credentials"}
     if scope:
         data["scope"] = scope
+    if resource:
+        data["resource"] = resource
     response = http.post("/o/token/", data, HTTP_AUTHORIZATION=basic_auth(client_id, secret))
     assert response.status_code == 200, response.content
     return response.json()["access_token"]
 
 
-def authorize(http, username: str, *, scope: str = "openid", client_id: str = "webapp") -> Any:
-    """Sign in ``username`` and run an authorization request of ``client_id``."""
+def authorize(
+    http,
+    username: str,
+    *,
+    scope: str = "openid",
+    client_id: str = "webapp",
+    resource: str | None = None,
+) -> Any:
+    """Sign in ``username`` and run an authorization request of ``client_id`` (for the RFC 8707
+    ``resource``, when given)."""
     login(http, username)
     verifier = secrets.token_urlsafe(32)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -57,15 +69,19 @@ def authorize(http, username: str, *, scope: str = "openid", client_id: str = "w
         "code_challenge": challenge.decode().rstrip("="),
         "code_challenge_method": "S256",
     }
+    if resource:
+        params["resource"] = resource
     response = http.get("/o/authorize/", params)
     response.verifier = verifier
     return response
 
 
-def user_tokens(http, web_client, username: str, *, scope: str = "openid") -> dict[str, Any]:
+def user_tokens(
+    http, web_client, username: str, *, scope: str = "openid", resource: str | None = None
+) -> dict[str, Any]:
     """Tokens for ``username`` from the full code flow of ``web_client`` (client, secret)."""
     client, secret = web_client
-    response = authorize(http, username, scope=scope, client_id=client.client_id)
+    response = authorize(http, username, scope=scope, client_id=client.client_id, resource=resource)
     assert response.status_code == 302, response.content
     code = query_of(response["Location"])["code"]
     token = http.post(
