@@ -178,3 +178,29 @@ def test_a_users_key_has_no_client_so_no_resource(client, make_user, apis):
     user = make_user("kim")
     _key, full = key_services.api_key_create(name="ci", actor="test", user=user)
     assert_invalid_target(exchange_request(client, full, resource=ORDERS), ORDERS)
+
+
+def test_device_code_grant_checks_the_resource(client, signed_in, make_client, apis):
+    from tests.oauth.test_device_flow import DEVICE_GRANT, start_device
+
+    tv, _ = make_client(
+        client_id="tv", type="public", grant_types=[DEVICE_GRANT], scopes=["openid"]
+    )
+    allow_resources(tv, ORDERS)
+    grant = start_device(client, "openid").json()
+    entered = signed_in.post("/device", {"user_code": grant["user_code"]})
+    signed_in.post(entered["Location"], {"action": "accept"})
+
+    def poll(resource: str):
+        return client.post(
+            "/o/token/",
+            {
+                "grant_type": DEVICE_GRANT,
+                "device_code": grant["device_code"],
+                "client_id": "tv",
+                "resource": resource,
+            },
+        )
+
+    assert_invalid_target(poll(BILLING), BILLING)
+    assert claims_of(poll(ORDERS))["aud"] == [ORDERS]
