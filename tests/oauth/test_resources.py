@@ -204,3 +204,27 @@ def test_device_code_grant_checks_the_resource(client, signed_in, make_client, a
 
     assert_invalid_target(poll(BILLING), BILLING)
     assert claims_of(poll(ORDERS))["aud"] == [ORDERS]
+
+
+def test_a_strict_jose_resource_server_accepts_only_tokens_issued_for_it(client, service, settings):
+    """docs/apis.md's PyJWT verifier (RFC 9068: typ, issuer, expiry, ``aud``) as the Orders API."""
+    _svc, secret = service
+    keys = jwt.PyJWKSet.from_dict(client.get("/o/jwks/").json())
+
+    def verify(token: str) -> dict:
+        header = jwt.get_unverified_header(token)
+        assert header["typ"] == "at+jwt"
+        return jwt.decode(
+            token,
+            keys[header["kid"]].key,
+            algorithms=["ES256", "RS256"],
+            issuer=settings.ISSUER_URL,
+            audience=ORDERS,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+
+    issued = client_credentials(client, secret, resource=ORDERS).json()["access_token"]
+    assert verify(issued)["client_id"] == "svc"
+    audience_less = client_credentials(client, secret).json()["access_token"]
+    with pytest.raises(jwt.InvalidAudienceError):
+        verify(audience_less)
