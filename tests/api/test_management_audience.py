@@ -55,6 +55,19 @@ def privileged_service(make_client):
     return app, secret
 
 
+def ask_management_token(http, client_id: str, secret: str):
+    """The token request of a management-API token (its scope and audience)."""
+    return http.post(
+        "/o/token/",
+        {
+            "grant_type": "client_credentials",
+            "scope": "management",
+            "resource": management_audience(),
+        },
+        HTTP_AUTHORIZATION=basic_auth(client_id, secret),
+    )
+
+
 def assert_refused(api: Api, method: str, path: str, body=None) -> dict:
     """401 ``invalid_token``: the challenge and the problem name the audience to ask for."""
     response = api(method, path, body)
@@ -125,15 +138,7 @@ def test_a_management_audience_token_without_the_management_scope_is_refused(
 
 def test_a_client_not_listing_management_gets_no_management_token(client, privileged_service):
     _app, secret = privileged_service
-    response = client.post(
-        "/o/token/",
-        {
-            "grant_type": "client_credentials",
-            "scope": "management",
-            "resource": management_audience(),
-        },
-        HTTP_AUTHORIZATION=basic_auth("svc", secret),
-    )
+    response = ask_management_token(client, "svc", secret)
     assert response.status_code == 400 and response.json()["error"] == "invalid_target"
 
 
@@ -151,15 +156,7 @@ def test_a_token_of_a_client_that_no_longer_lists_management_is_refused(client, 
 def test_the_management_scope_must_be_allowed_like_any_other(client, make_client):
     app, secret = make_client(client_id="plain", name="Plain")
     allow_resources(app, "management")
-    response = client.post(
-        "/o/token/",
-        {
-            "grant_type": "client_credentials",
-            "scope": "management",
-            "resource": management_audience(),
-        },
-        HTTP_AUTHORIZATION=basic_auth("plain", secret),
-    )
+    response = ask_management_token(client, "plain", secret)
     assert response.status_code == 400 and response.json()["error"] == "invalid_scope"
     app.allowed_scopes = ["management"]
     app.save()
