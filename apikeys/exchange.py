@@ -7,7 +7,8 @@
 The key authenticates the request (no other client credentials may be sent); the source address
 must be in the key's allow-list; the key's rate limit applies (429 with ``Retry-After``). The
 answer is an RFC 9068 access token whose ``roles`` are the key's effective roles. Registered on
-our oauthlib server through ``oauth.server.extension_grants``.
+our oauthlib server through ``oauth.server.extension_grants``. A ``resource`` (RFC 8707) is
+checked as at every other grant and becomes the token's ``aud``.
 """
 
 from __future__ import annotations
@@ -89,8 +90,14 @@ class TokenExchangeGrant(GrantTypeBase):
         if retry_after is not None:
             raise RateLimited(retry_after, request=request)
         request.client = client_get(auth.owner.client_id) if auth.owner.client_id else None
+        # RFC 8693 §2.1 ``resource``: as at every grant, registered APIs the key's client lists
+        # (a user's key has no client, so none), carried as ``aud``.
+        self.request_validator._check_and_set_request_resource(request)
         body = services.api_key_token_issue(
-            auth=auth, client=request.client, lifetime=tokens.access_token_lifetime(request)
+            auth=auth,
+            client=request.client,
+            lifetime=tokens.access_token_lifetime(request),
+            audience=request.resource,
         )
         if body is None:
             raise errors.InvalidClientError(description=INVALID_KEY, request=request)

@@ -227,7 +227,7 @@ def api_key_mark_used(record: KeyRecord, *, moment: float, ip: str | None) -> No
 
 @transaction.atomic
 def api_key_token_issue(
-    *, auth: Authenticated, client: Client | None, lifetime: int
+    *, auth: Authenticated, client: Client | None, lifetime: int, audience: Sequence[str] = ()
 ) -> dict[str, Any] | None:
     """Mint the RFC 9068 access token of a token exchange and store it as DOT stores every
     access token (checksum only, so introspection and RFC 7009 revocation treat it alike),
@@ -250,7 +250,7 @@ def api_key_token_issue(
     claims = {
         "iss": settings.ISSUER_URL,
         "sub": owner.sub,
-        "aud": settings.ISSUER_URL,
+        "aud": list(audience) or settings.ISSUER_URL,  # the RFC 8707 resources, if any
         "exp": expires,
         "iat": issued,
         "jti": secrets.token_urlsafe(16),

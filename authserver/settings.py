@@ -242,6 +242,8 @@ OIDC_SCOPES = {
     "email": "Your email address",
     "offline_access": "Stay signed in (refresh tokens)",
     "roles": "Your roles",
+    # oauth.apis.MANAGEMENT_SCOPE: with resource=<ISSUER_URL>/api/v1/, a management-API token
+    "management": "Manage this server through its management API",
 }
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.Client"

@@ -97,6 +97,29 @@ def client_audiences(resources: Iterable[str]) -> frozenset[str]:
     return frozenset(a for a in map(audience_of, resources or ()) if a in known)
 
 
+def target_error(resource: str, client_resources: Iterable[str]) -> str | None:
+    """Why a client whose ``resources`` are ``client_resources`` may not obtain a token for the
+    RFC 8707 ``resource`` (an ``invalid_target``), or None: it must be a registered API's
+    audience, compared exactly, and one the client lists."""
+    if api_for_audience(resource) is None:
+        return f"The resource '{resource}' is not a registered API."
+    if resource not in client_audiences(client_resources):
+        return f"This client may not obtain tokens for the resource '{resource}'."
+    return None
+
+
+def lifetime_cap(audiences: Iterable[str]) -> int | None:
+    """The shortest ``access_token_lifetime`` among the registered APIs of ``audiences`` (None:
+    none of them caps it)."""
+    known = registered()
+    caps = [
+        api.access_token_lifetime
+        for api in (known.get(a) for a in audiences)
+        if api is not None and api.access_token_lifetime
+    ]
+    return min(caps) if caps else None
+
+
 def token_audiences(claims: dict[str, Any]) -> tuple[str, ...]:
     """The registered APIs' audiences among a token's ``aud`` (empty: audience-less)."""
     aud = claims.get("aud")

@@ -35,6 +35,11 @@ class Server(OpenIDServer):
             grant.custom_validators.post_token.append(
                 request_validator._check_and_set_request_resource
             )
+        # ... and checked at the authorization endpoint too (DOT checks only their syntax there).
+        for grant in (self.auth_grant, self.openid_connect_auth):
+            grant.custom_validators.post_auth.append(
+                request_validator.validate_authorization_resources
+            )
         for grant_type, factory in extension_grants.items():
             self.grant_types[grant_type] = factory(request_validator)
 

@@ -20,7 +20,7 @@ import jwt
 from django.conf import settings
 from jwt.algorithms import get_default_algorithms
 
-from oauth import keys
+from oauth import apis, keys
 from oauth.models import GRANT_CLIENT_CREDENTIALS
 
 # Callables (request) -> dict of extra access-token claims, registered by other apps' ready().
@@ -28,10 +28,14 @@ claim_providers: list[Callable[[Any], dict[str, Any]]] = []
 
 
 def access_token_lifetime(request: Any) -> int:
-    """Seconds an access token lives: the client's override, else ``ACCESS_TOKEN_LIFETIME``."""
+    """Seconds an access token lives: the client's override, else ``ACCESS_TOKEN_LIFETIME``,
+    capped by the ``access_token_lifetime`` of each registered API it is issued for (its RFC
+    8707 resources, settled before the token is built: ``oauth.server``)."""
     client = getattr(request, "client", None)
-    override = getattr(client, "access_token_lifetime", None)
-    return int(override or settings.ACCESS_TOKEN_LIFETIME)
+    lifetime = int(getattr(client, "access_token_lifetime", None) or settings.ACCESS_TOKEN_LIFETIME)
+    resources = getattr(request, "resource", None)
+    cap = apis.lifetime_cap(resources) if isinstance(resources, list) else None
+    return min(lifetime, cap) if cap is not None else lifetime
 
 
 _ALGORITHMS = get_default_algorithms()  # PyJWT's signers, by JWS "alg"

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 import requests
@@ -32,12 +33,13 @@ from oauth2_provider.models import (
     get_refresh_token_model,
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from authserver import metrics
 from authserver.crypto import sha256_hex
 from mfa import policy as mfa_policy
-from oauth import clienttokens, events, tokens
+from oauth import apis, clienttokens, events, tokens
 from oauth.hashers import verify_client_secret
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
@@ -210,6 +212,30 @@ class Validator(OAuth2Validator):
             return
         super()._check_and_set_request_resource(request)
         request.resources_settled = True
+
+    def _validate_resource_uris(self, request: Any, resources: list[str]) -> None:
+        """DOT's RFC 8707 check of each resource (an absolute URI), then ours: a registered
+        API's audience that the client lists in its ``resources`` (``oauth.apis``). DOT calls
+        this for requested and for inherited resources alike, so a code or refresh token whose
+        API the client no longer lists yields no token for it either."""
+        super()._validate_resource_uris(request, resources)
+        client_resources = getattr(getattr(request, "client", None), "resources", None) or ()
+        for resource in resources:
+            error = apis.target_error(resource, client_resources)
+            if error is not None:
+                raise CustomOAuth2Error(error="invalid_target", description=error, request=request)
+
+    def validate_authorization_resources(self, request: Any) -> dict[str, Any]:
+        """The same check at the authorization endpoint (an oauthlib ``post_auth`` validator,
+        ``oauth.server``), once the redirect URI is trusted, so a refusal is an error redirect:
+        the resources of the approval form (DOT's credentials), else every ``resource`` of the
+        query (oauthlib keeps only the last)."""
+        resources = getattr(request, "resource", None)
+        if not isinstance(resources, list):
+            query = urlsplit(request.uri).query
+            resources = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "resource"]
+        self._validate_resource_uris(request, resources)
+        return {}
 
     def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
         """DOT's save (in a transaction) for every grant but client credentials, whose tokens

@@ -10,7 +10,8 @@ never learn why.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from accounts import selectors as account_selectors
 from accounts.session import MULTI_FACTOR_AMR
@@ -29,6 +30,9 @@ class Principal:
     # When the person it acts for last proved a second factor (UNIX time), if it shows one: a
     # console session's last proof, or a user token's ``auth_time`` when its ``amr`` has "mfa".
     factor_time: float | None = None
+    # The claims of the access token it was resolved from (None for any other credential), for
+    # doors with an audience rule of their own (the management API).
+    token_claims: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def acts_for_person(self) -> bool:
@@ -67,7 +71,7 @@ def principal_for_access_token(token: str) -> Principal | None:
     claims = active.claims
     sub, client_id = str(claims.get("sub", "")), claims.get("client_id")
     return Principal(
-        sub, active.username, client_id, grant_of_token(active), factor_time_of(claims)
+        sub, active.username, client_id, grant_of_token(active), factor_time_of(claims), claims
     )
 
 

@@ -6,6 +6,12 @@ a stored row, not expired, client and user active. Revocation deletes the row, s
 token fails on the very next call. ``request.user`` becomes the ``Principal`` (who, and what
 its roles grant); ``request.auth`` the token.
 
+The management API is a built-in registered API (``oauth.apis``): an access token is accepted
+only if it was issued for it (``aud`` includes ``<ISSUER_URL>/api/v1/``), with the
+``management`` scope, to a client that still lists ``management`` in its ``resources``.
+Anything else is 401 ``invalid_token`` with a challenge naming the audience and scope to ask
+for (RFC 6750 §3). Then the caller's roles decide, as for every caller.
+
 API keys (issue 6) plug in here: ``principal_for_token`` is where a key is recognised by its
 prefix, so keys sent as Bearer work through this class unchanged; a key sent in a header of its
 own gets its own class next to this one in ``views.ManagementApi.authentication_classes``.
@@ -13,13 +19,33 @@ own gets its own class next to this one in ``views.ManagementApi.authentication_
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
+from oauth import apis
+from oauth.selectors import client_get
 from roles.decisions import Principal, principal_for_token
 
 REALM = "authserver"
+INVALID = "The access token is invalid, expired or revoked."
+
+
+def management_refusal(claims: dict[str, Any]) -> str | None:
+    """Why an active access token with ``claims`` is not a management-API token, or None."""
+    audience = apis.management_audience()
+    if audience not in apis.token_audiences(claims):
+        return (
+            f"The access token is not for the management API: request it with resource={audience}."
+        )
+    if apis.MANAGEMENT_SCOPE not in str(claims.get("scope", "")).split():
+        return f"The access token lacks the {apis.MANAGEMENT_SCOPE} scope."
+    client = client_get(str(claims.get("client_id", "")))
+    if client is None or audience not in apis.client_audiences(client.resources):
+        return "The access token's client may not use the management API."
+    return None
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -30,8 +56,26 @@ class BearerTokenAuthentication(BaseAuthentication):
         token = value.strip()
         principal = principal_for_token(token) if token else None
         if principal is None:
-            raise AuthenticationFailed("The access token is invalid, expired or revoked.")
+            raise self._refused(request, INVALID)
+        refusal = (
+            None if principal.token_claims is None else management_refusal(principal.token_claims)
+        )
+        if refusal is not None:
+            raise self._refused(request, refusal)
         return principal, token
 
+    @staticmethod
+    def _refused(request: Request, description: str) -> AuthenticationFailed:
+        request.bearer_error = description  # for the challenge (authenticate_header)
+        return AuthenticationFailed(description)
+
     def authenticate_header(self, request: Request) -> str:
-        return f'Bearer realm="{REALM}"'
+        """RFC 6750 §3: the realm, and for a refused token the error and what to ask for."""
+        challenge = f'Bearer realm="{REALM}"'
+        description = getattr(request, "bearer_error", None)
+        if description is None:
+            return challenge
+        return (
+            f'{challenge}, error="invalid_token", error_description="{description}", '
+            f'resource="{apis.management_audience()}", scope="{apis.MANAGEMENT_SCOPE}"'
+        )

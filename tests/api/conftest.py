@@ -7,10 +7,15 @@ from typing import Any
 
 import pytest
 
+from oauth.apis import MANAGEMENT, MANAGEMENT_SCOPE, management_audience
 from roles import services as role_services
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
-from tests.roles.conftest import client_credentials_token, make_role  # noqa: F401 (fixture)
+from tests.roles.conftest import (  # noqa: F401 (fixture)
+    client_credentials_token,
+    make_role,
+    user_tokens,
+)
 
 
 class Api:
@@ -45,10 +50,36 @@ class Api:
         return self("DELETE", path, **headers)
 
 
+def allow_management(app: Any) -> Any:
+    """Let the client ``app`` obtain management-API tokens: it lists the built-in management
+    API in its ``resources`` and may ask for the ``management`` scope."""
+    app.resources = [*app.resources, MANAGEMENT]
+    app.allowed_scopes = [*app.allowed_scopes, MANAGEMENT_SCOPE]
+    app.save()
+    return app
+
+
+def management_token(http: Any, client_id: str, secret: str) -> str:
+    """A client-credentials token for the management API (its audience and scope)."""
+    return client_credentials_token(
+        http, client_id, secret, scope=MANAGEMENT_SCOPE, resource=management_audience()
+    )
+
+
+def management_user_token(http: Any, web_client: tuple, username: str) -> str:
+    """``username``'s token for the management API through ``web_client``'s code flow."""
+    allow_management(web_client[0])
+    tokens = user_tokens(
+        http, web_client, username, scope=MANAGEMENT_SCOPE, resource=management_audience()
+    )
+    return tokens["access_token"]
+
+
 @pytest.fixture
 def caller(client, make_client):
-    """Factory: ``caller(*permissions)`` -> an ``Api`` whose token is a client-credentials
-    token of a fresh client holding exactly those permissions through a role."""
+    """Factory: ``caller(*permissions)`` -> an ``Api`` whose token is a management-API
+    client-credentials token of a fresh client holding exactly those permissions through a
+    role."""
     count = 0
 
     def make(*permissions: str, name: str | None = None) -> Api:
@@ -57,8 +88,9 @@ def caller(client, make_client):
         name = name or f"caller{count}"
         role_services.role_create(name=f"{name}-role", permissions=permissions)
         app, secret = make_client(client_id=name, name=name)
+        allow_management(app)
         role_services.client_roles_set(client=app, assignments=[AssignmentSpec(f"{name}-role")])
-        return Api(client, client_credentials_token(client, name, secret), (name, secret))
+        return Api(client, management_token(client, name, secret), (name, secret))
 
     return make
 
@@ -81,15 +113,23 @@ def person(client, web_client, make_user):
     sign-in through the real pages. With ``multi_factor`` the sign-in takes the TOTP step too:
     the token's ``auth_time`` is fresh and its ``amr`` has "mfa"; without, ``amr`` is ["pwd"]."""
     from tests.console.conftest import sign_in
-    from tests.roles.conftest import user_tokens
 
     role_services.role_create(name="person-role", permissions=ADMIN_PERMISSIONS)
     user = make_user("pat")
     role_services.user_roles_set(user=user, assignments=[AssignmentSpec("person-role")])
 
+    allow_management(web_client[0])
+
     def make(multi_factor: bool = True) -> Api:
         sign_in(client, user, multi_factor=multi_factor)
-        tokens = user_tokens(client, web_client, user.username, login_first=False)
+        tokens = user_tokens(
+            client,
+            web_client,
+            user.username,
+            scope=MANAGEMENT_SCOPE,
+            login_first=False,
+            resource=management_audience(),
+        )
         return Api(client, tokens["access_token"])
 
     return make

@@ -53,24 +53,22 @@ def test_revoked_token_fails_at_once(admin):
 def test_user_token_carries_the_users_permissions(client, web_client, make_user, caller):
     from roles import services as role_services
     from roles.services import AssignmentSpec
-    from tests.api.conftest import Api
-    from tests.roles.conftest import user_tokens
+    from tests.api.conftest import Api, management_user_token
 
     user = make_user("olga")
     role_services.role_create(name="user-reader", permissions=["users:read"])
     role_services.user_roles_set(user=user, assignments=[AssignmentSpec("user-reader")])
-    api = Api(client, user_tokens(client, web_client, "olga")["access_token"])
+    api = Api(client, management_user_token(client, web_client, "olga"))
     assert api.get("/api/v1/users/").status_code == 200
     assert_problem(api.get("/api/v1/roles/"), 403, "permission-denied")
 
 
 def test_django_superuser_flag_grants_nothing(client, web_client, make_user):
-    from tests.api.conftest import Api
-    from tests.roles.conftest import user_tokens
+    from tests.api.conftest import Api, management_user_token
 
     make_user("root", is_active=True)
     User.objects.filter(username="root").update(is_superuser=True, is_staff=True)
-    api = Api(client, user_tokens(client, web_client, "root")["access_token"])
+    api = Api(client, management_user_token(client, web_client, "root"))
     assert_problem(api.get("/api/v1/users/"), 403, "permission-denied")
 
 

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 
+from tests.apis import allow_resources, register_api
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -159,8 +160,12 @@ def test_a_secret_stored_in_clear_never_authenticates(client, service):
 
 
 def test_resource_indicators_become_the_audience(client, service):
-    """RFC 8707: each ``resource`` is an audience of the token (a repeated parameter too)."""
-    _svc, secret = service
+    """RFC 8707: each ``resource`` (a registered API the client lists) is an audience of the
+    token (a repeated parameter too)."""
+    svc, secret = service
+    for api in ("https://a.example", "https://b.example"):
+        register_api(api)
+    allow_resources(svc, "https://a.example", "https://b.example")
 
     def audience(*resources: str):
         body = urlencode(

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from oauth.models import AuthContext
+from tests.apis import allow_resources, register_api
 from tests.conftest import basic_auth, introspect
 
 pytestmark = pytest.mark.django_db
@@ -154,10 +155,19 @@ def _audience(token: str):
     return jwt.decode(token, options={"verify_signature": False})["aud"]
 
 
+def registered_apis(code_flow) -> tuple[str, str]:
+    """Two registered APIs the flow's client may obtain tokens for."""
+    api, reports = "https://api.example", "https://reports.example"
+    for identifier in (api, reports):
+        register_api(identifier)
+    allow_resources(code_flow.client_obj, api, reports)
+    return api, reports
+
+
 def test_resource_indicators_of_the_authorization_stay_the_audience(code_flow):
     """RFC 8707: resources asked for at /o/authorize/ are the ``aud`` of every access token of
     that grant, at the code exchange and after each refresh; a refresh cannot add one."""
-    api, reports = "https://api.example", "https://reports.example"
+    api, reports = registered_apis(code_flow)
     code, verifier = code_flow.code(resource=api)
     first = code_flow.exchange(code, verifier).json()
     assert _audience(first["access_token"]) == [api]
@@ -170,7 +180,7 @@ def test_resource_indicators_of_the_authorization_stay_the_audience(code_flow):
 
 
 def test_a_token_request_narrows_the_resources_of_the_authorization(code_flow):
-    api, reports = "https://api.example", "https://reports.example"
+    api, reports = registered_apis(code_flow)
     code, verifier = code_flow.code(resource=[api, reports])
     narrowed = code_flow.exchange(code, verifier, resource=reports).json()
     assert _audience(narrowed["access_token"]) == [reports]

@@ -11,10 +11,10 @@ from tests.conftest import PASSWORD, REDIRECT_URI
 from tests.flows import pkce_pair
 
 
-def client_credentials(base: str, client_id: str, secret: str) -> requests.Response:
+def client_credentials(base: str, client_id: str, secret: str, **params: str) -> requests.Response:
     return requests.post(
         f"{base}/o/token/",
-        data={"grant_type": "client_credentials"},
+        data={"grant_type": "client_credentials", **params},
         auth=(client_id, secret),
         timeout=10,
     )

@@ -31,7 +31,7 @@ from tests.ops.servers import ROOT, AppServer, manage, python_in
 pytestmark = pytest.mark.live
 
 MODES = ("after-first-write", "before-commit")
-ADMIN = {"client_id": "admin", "name": "Admin", "type": "confidential"}
+ADMIN = {"client_id": "admin", "name": "Admin", "type": "confidential", "scopes": ["management"]}
 
 SEED = """
 import json
@@ -48,6 +48,8 @@ for spec in {specs!r}:
 roles.role_create(name="operator", permissions=[*MANAGEMENT_PERMISSIONS, "orders:read",
                   "orders:write", "* /**"])
 roles.client_roles_set(client=client, assignments=[AssignmentSpec("operator")])
+client.resources = ["management"]  # admin (the last one) may use the management API
+client.save()
 roles.role_create(name="staff", permissions=["orders:read"])
 for mode in {modes!r}:
     roles.role_create(name="clerk-" + mode, description="before", permissions=["orders:read"])
@@ -201,7 +203,9 @@ def test_refresh_rotation_killed_mid_transaction_leaves_the_token_usable(stack, 
 @pytest.mark.parametrize("mode", MODES)
 def test_role_change_killed_mid_transaction_changes_nothing(stack, mode):
     base, secrets = stack["server"].base, stack["secrets"]
-    token = live.client_credentials(base, "admin", secrets["admin"]).json()["access_token"]
+    token = live.client_credentials(
+        base, "admin", secrets["admin"], scope="management", resource=f"{base}/api/v1/"
+    ).json()["access_token"]
     name = f"clerk-{mode}"
     before = python_in(stack["env"], ROLE.format(name=name))
     assert before == {

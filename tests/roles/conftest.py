@@ -34,10 +34,14 @@ def pdp_caller(make_client, make_role):
     return client, secret
 
 
-def client_credentials_token(http, client_id: str, secret: str, scope: str = "") -> str:
+def client_credentials_token(
+    http, client_id: str, secret: str, scope: str = "", resource: str | None = None
+) -> str:
     data = {"grant_type": "client_credentials"}
     if scope:
         data["scope"] = scope
+    if resource:
+        data["resource"] = resource
     response = http.post("/o/token/", data, HTTP_AUTHORIZATION=basic_auth(client_id, secret))
     assert response.status_code == 200, response.content
     return response.json()["access_token"]
@@ -50,9 +54,10 @@ def authorize(
     scope: str = "openid",
     client_id: str = "webapp",
     login_first: bool = True,
+    resource: str | None = None,
 ) -> Any:
     """Sign in ``username`` (unless ``http`` already is) and run an authorization request of
-    ``client_id``."""
+    ``client_id`` (for the RFC 8707 ``resource``, when given)."""
     if login_first:
         login(http, username)
     verifier = secrets.token_urlsafe(32)
@@ -66,18 +71,31 @@ def authorize(
         "code_challenge": challenge.decode().rstrip("="),
         "code_challenge_method": "S256",
     }
+    if resource:
+        params["resource"] = resource
     response = http.get("/o/authorize/", params)
     response.verifier = verifier
     return response
 
 
 def user_tokens(
-    http, web_client, username: str, *, scope: str = "openid", login_first: bool = True
+    http,
+    web_client,
+    username: str,
+    *,
+    scope: str = "openid",
+    login_first: bool = True,
+    resource: str | None = None,
 ) -> dict[str, Any]:
     """Tokens for ``username`` from the full code flow of ``web_client`` (client, secret)."""
     client, secret = web_client
     response = authorize(
-        http, username, scope=scope, client_id=client.client_id, login_first=login_first
+        http,
+        username,
+        scope=scope,
+        client_id=client.client_id,
+        login_first=login_first,
+        resource=resource,
     )
     assert response.status_code == 302, response.content
     code = query_of(response["Location"])["code"]
