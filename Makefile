@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
 
-.PHONY: install migrate run run-prod dev-cert test lint format audit sbom lock bench bench-micro bench-profile bench-instructions soak clean
+.PHONY: install migrate run run-prod dev-cert test test-fast lint format audit sbom lock bench bench-micro bench-profile bench-instructions soak clean
 
 install: $(STAMP)
 
@@ -40,8 +40,14 @@ run-prod: install
 dev-cert:
 	sh scripts/dev-cert.sh var/tls
 
+# The whole suite across both cores (pytest-xdist; each worker has its own databases), and the
+# fast lane: no live server, no browser.
+TEST_WORKERS ?= 2
 test: install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
+
+test-fast: install
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal -m "not live and not browser"
 
 lint: install
 	$(VENV)/bin/ruff check .

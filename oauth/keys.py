@@ -67,11 +67,15 @@ def key_retention_seconds() -> int:
     return max(longest_access_token_lifetime(), settings.ID_TOKEN_LIFETIME) + 60
 
 
-def _generate(algorithm: str) -> SigningKey:
+def new_private_key(algorithm: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    """A fresh private key for ``algorithm`` (a seam: the tests draw from a pool made once)."""
     if algorithm == "RS256":
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    else:
-        private = ec.generate_private_key(ec.SECP256R1())
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _generate(algorithm: str) -> SigningKey:
+    private = new_private_key(algorithm)
     pem = private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,

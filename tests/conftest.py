@@ -15,7 +15,16 @@ from oauth import clienttokens, generations, keys
 from oauth import services as client_services
 
 PASSWORD = "correct horse battery staple"
+# What the project ships (tests/settings.py makes hashing cheap for every other test).
+SHIPPED_ARGON2 = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2, "ARGON2_PARALLELISM": 1}
 REDIRECT_URI = "https://app.example.com/callback"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on pytest-django's live server is a live test (``make test-fast`` leaves it out)."""
+    for item in items:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.live)
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -49,6 +58,32 @@ def _fresh_caches():
     generations.clear_all()
     keys.clear_cache()
     clienttokens.clear_cache()
+
+
+@pytest.fixture(scope="session")
+def _signing_key_pool():
+    """Private keys made once per session: a 2048-bit RSA key takes ~50 ms to generate, and
+    most tests sign tokens with a fresh database (so fresh keys). Each algorithm's pool is
+    larger than any test's rotations."""
+    from oauth.keys import ALGORITHMS
+
+    real = keys.new_private_key
+    return {algorithm: [real(algorithm) for _ in range(4)] for algorithm in ALGORITHMS}
+
+
+@pytest.fixture(autouse=True)
+def _pooled_signing_keys(_signing_key_pool, monkeypatch):
+    """Within a test every new key is distinct (rotation tests rotate), across tests the
+    pool's keys come back (each test's database starts without keys)."""
+    drawn = {algorithm: iter(pool) for algorithm, pool in _signing_key_pool.items()}
+    monkeypatch.setattr(keys, "new_private_key", lambda algorithm: next(drawn[algorithm]))
+
+
+@pytest.fixture
+def shipped_argon2(settings):
+    """Password hashing at the shipped Argon2id parameters instead of the test preset's."""
+    for name, value in SHIPPED_ARGON2.items():
+        setattr(settings, name, value)
 
 
 @pytest.fixture

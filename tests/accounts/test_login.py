@@ -3,7 +3,6 @@
 import pytest
 from django.test import Client as Browser
 
-from accounts.models import User
 from tests.conftest import PASSWORD, login
 
 pytestmark = pytest.mark.django_db
@@ -38,25 +37,6 @@ def test_login_post_without_csrf_token_is_refused(make_user):
     browser = Browser(enforce_csrf_checks=True)
     response = browser.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
     assert response.status_code == 403
-
-
-def test_passwords_are_argon2id(make_user):
-    user = make_user("alice")
-    assert User.objects.get(pk=user.pk).password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
-
-
-def test_a_hash_with_other_parameters_is_upgraded_at_sign_in(client, make_user):
-    from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
-
-    from tests.conftest import PASSWORD
-
-    user = make_user("alice")
-    user.password = make_password(PASSWORD, hasher=Argon2PasswordHasher())  # Django's 100 MiB
-    user.save(update_fields=["password"])
-    assert "m=102400" in user.password
-    response = client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
-    assert response.status_code == 302
-    assert "m=19456,t=2,p=1" in User.objects.get(pk=user.pk).password
 
 
 def test_login_page_sends_anti_framing_headers(client):

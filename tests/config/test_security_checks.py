@@ -13,7 +13,7 @@ def findings(id_: str):
     return [m for m in run_checks(include_deployment_checks=True) if m.id == id_]
 
 
-def test_a_clean_setup_has_no_posture_findings(make_client):
+def test_a_clean_setup_has_no_posture_findings(shipped_argon2, make_client):
     services.role_create(name="admin", permissions=["* /api/**"], require_mfa=True)
     services.role_create(name="reader", permissions=["GET /api/orders/**"])
     make_client(
