@@ -129,6 +129,15 @@ def _check_identifier(api: Api, identifier: str) -> None:
             )
 
 
+def _lock(api: Api) -> None:
+    """Reload ``api`` and lock its row until the transaction ends (``oauth.services`` locks
+    the rows a client's ``resources`` name, so deleting and listing an API serialise)."""
+    try:
+        api.refresh_from_db(from_queryset=Api.objects.select_for_update())
+    except Api.DoesNotExist:
+        raise ValidationError("The API no longer exists.") from None
+
+
 def _save(api: Api) -> None:
     try:
         with transaction.atomic():
@@ -174,7 +183,9 @@ def api_update(
     *, actor: str, request: HttpRequest | None = None, api: Api, spec: dict[str, Any]
 ) -> bool:
     """Set the fields ``spec`` names on ``api``; returns whether anything changed."""
-    api.refresh_from_db(from_queryset=Api.objects.select_for_update())
+    _lock(api)
+    if spec.get("identifier") == api.identifier:  # unchanged (``management`` included)
+        spec = {k: v for k, v in spec.items() if k != "identifier"}
     changes = _changes(api, _values(spec))
     if not changes:
         return False
@@ -202,7 +213,7 @@ def api_update(
 def api_delete(*, actor: str, request: HttpRequest | None = None, api: Api) -> None:
     """Delete an API no client lists and no live token carries (else a ValidationError
     saying what uses it); the built-in management API is never deleted."""
-    api.refresh_from_db(from_queryset=Api.objects.select_for_update())
+    _lock(api)
     if api.builtin:
         raise ValidationError("The built-in management API cannot be deleted.")
     usage = api_usage_of(api)

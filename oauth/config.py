@@ -55,10 +55,6 @@ API_SCHEMA = {
 }
 
 
-def _without(entry: dict[str, Any], key: str) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if k != key}
-
-
 def apply_apis(entries: list[dict[str, Any]], result: Result) -> None:
     for entry in entries:
         identifier = entry["identifier"]
@@ -67,7 +63,7 @@ def apply_apis(entries: list[dict[str, Any]], result: Result) -> None:
             api = api_services.api_create(actor="apply", spec=entry)
             result.created("apis", identifier, {"id": api.pk})
             result.changes.append(f"created API {identifier}")
-        elif api_services.api_update(actor="apply", api=api, spec=_without(entry, "identifier")):
+        elif api_services.api_update(actor="apply", api=api, spec=entry):
             result.changes.append(f"updated API {identifier}")
 
 

@@ -104,7 +104,11 @@ def test_an_api_in_use_is_not_deleted_and_says_why(admin, code_flow):
 def test_the_builtin_management_api_is_renamed_but_never_deleted(admin):
     builtin = Api.objects.get(identifier="management")
     path = f"/api/v1/apis/{builtin.pk}/"
-    assert admin.patch(path, {"name": "Admin API"}).json()["name"] == "Admin API"
+    shown = admin.get(path).json()
+    same = {k: shown[k] for k in ("identifier", "client", "scopes", "access_token_lifetime")}
+    renamed = admin.patch(path, {**same, "name": "Admin API"})  # what it read, renamed
+    assert renamed.status_code == 200, renamed.content
+    assert renamed.json()["name"] == "Admin API"
     moved = admin.patch(path, {"client": "admin"})
     assert assert_problem(moved, 400, "validation-error")["errors"] == {
         "client": ["the built-in management API keeps it"]
