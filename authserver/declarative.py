@@ -11,7 +11,8 @@ MFA, API keys) add their own without touching this loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,10 @@ class Section:
     # Callables (entry, result) run after ``apply`` for each entry, in the same transaction:
     # how other apps handle fields they add to ``schema`` (e.g. ``roles`` on users).
     after: list[Callable[[dict[str, Any], Result], None]] = field(default_factory=list)
+    # Fields left out of ``apply`` and set by their callable (entry, result) once every section
+    # has been applied: fields naming entries of a later section (a client's ``resources``
+    # naming an API, whose ``client`` names a client), so the file's order does not matter.
+    late: dict[str, Callable[[dict[str, Any], Result], None]] = field(default_factory=dict)
 
 
 # Callables (path, checked document) run after the shape checks and before anything is
@@ -279,11 +284,26 @@ def apply_file(path: str | Path) -> Result:
     with transaction.atomic():
         for section in SECTIONS:
             for index, entry in enumerate(cleaned.get(section.name, [])):
-                try:
-                    section.apply([entry], result)
+                with _located(path, section, index, entry):
+                    section.apply(
+                        [{k: v for k, v in entry.items() if k not in section.late}], result
+                    )
                     for hook in section.after:
                         hook(entry, result)
-                except ValidationError as exc:
-                    where = _where(path, section.name, index, entry, section.key)
-                    raise ConfigError(f"{where}: {_validation_message(exc)}") from None
+        for section in SECTIONS:
+            for index, entry in enumerate(cleaned.get(section.name, [])):
+                with _located(path, section, index, entry):
+                    for name, hook in section.late.items():
+                        if name in entry:
+                            hook(entry, result)
     return result
+
+
+@contextmanager
+def _located(path: str, section: Section, index: int, entry: dict[str, Any]) -> Iterator[None]:
+    """A model validation error while applying ``entry`` aborts, naming the entry."""
+    try:
+        yield
+    except ValidationError as exc:
+        where = _where(path, section.name, index, entry, section.key)
+        raise ConfigError(f"{where}: {_validation_message(exc)}") from None

@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 
 from audit.models import AuditEvent
-from oauth.models import GRANT_TYPES, Client
+from oauth.api_services import MAX_LIFETIME
+from oauth.models import GRANT_TYPES, Api, Client
 from roles.models import Role
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> shows and sends
@@ -145,12 +146,22 @@ class ClientForm(ConsoleForm):
     skip_consent = forms.BooleanField(
         label="First-party app: skip the consent page", required=False
     )
+    resources = forms.MultipleChoiceField(
+        label="APIs it may obtain tokens for",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The registered APIs (RFC 8707 resources) its tokens may be issued for.",
+    )
 
     def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.editing = client is not None
         if self.editing:
             self.fields["type"].disabled = True
+        self.fields["resources"].choices = [
+            (api.identifier, f"{api.name} ({api.identifier})")
+            for api in Api.objects.order_by("-builtin", "name", "identifier")
+        ]
 
     def spec(self) -> dict[str, Any]:
         """The ``oauth.services`` client spec. An edit leaves the type out: giving it would
@@ -162,6 +173,7 @@ class ClientForm(ConsoleForm):
             "redirect_uris": lines(data["redirect_uris"]),
             "scopes": lines(data["scopes"]),
             "skip_consent": data["skip_consent"],
+            "resources": data["resources"],
         }
         return spec if self.editing else {**spec, "type": data["type"]}
 
@@ -174,6 +186,61 @@ class ClientForm(ConsoleForm):
             "redirect_uris": "\n".join(client.redirect_uris.split()),
             "scopes": " ".join(client.allowed_scopes),
             "skip_consent": client.skip_authorization,
+            "resources": client.resources,
+        }
+
+
+class ApiForm(ConsoleForm):
+    identifier = forms.CharField(
+        max_length=255,
+        help_text="An absolute URI, e.g. https://orders.example.com/: the audience (aud) of "
+        "the tokens issued for it, and the resource clients ask for.",
+    )
+    name = forms.CharField(max_length=100)
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.order_by("client_id"),
+        to_field_name="client_id",
+        required=False,
+        empty_label="(none)",
+        help_text="The client whose credentials the API presents at introspection and AuthZEN.",
+    )
+    scopes = forms.CharField(
+        required=False, help_text="The scopes it defines, separated by spaces."
+    )
+    access_token_lifetime = forms.IntegerField(
+        label="Access token lifetime (seconds)",
+        required=False,
+        min_value=1,
+        max_value=MAX_LIFETIME,
+        help_text="Optional: tokens for this API live at most this long.",
+    )
+
+    def __init__(self, *args: Any, api: Api | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if api is not None and api.builtin:  # only its name and lifetime change
+            for name in ("identifier", "client", "scopes"):
+                self.fields[name].disabled = True
+
+    def spec(self) -> dict[str, Any]:
+        """The ``oauth.api_services`` spec: the fields that can change."""
+        data = self.cleaned_data
+        values = {
+            "identifier": data["identifier"],
+            "name": data["name"],
+            "client": data["client"].client_id if data["client"] is not None else None,
+            "scopes": lines(data["scopes"]),
+            "access_token_lifetime": data["access_token_lifetime"],
+        }
+        return {k: v for k, v in values.items() if not self.fields[k].disabled}
+
+    @staticmethod
+    def initial_for(api: Api) -> dict[str, Any]:
+        return {
+            "identifier": api.identifier,
+            "name": api.name,
+            "client": api.client.client_id if api.client is not None else None,
+            "scopes": " ".join(api.scopes),
+            "access_token_lifetime": api.access_token_lifetime,
         }
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 from console.views import (
     abuse,
     apikeys,
+    apis,
     audit,
     clients,
     dashboard,
@@ -37,6 +38,10 @@ urlpatterns = [
     path("clients/<int:pk>/", clients.client_detail, name="client-detail"),
     path("clients/<int:pk>/edit/", clients.client_edit, name="client-edit"),
     path("clients/<int:pk>/rotate-secret/", clients.client_rotate, name="client-rotate"),
+    path("apis/", apis.api_list, name="api-list"),
+    path("apis/new/", apis.api_create, name="api-create"),
+    path("apis/<int:pk>/edit/", apis.api_edit, name="api-edit"),
+    path("apis/<int:pk>/delete/", apis.api_delete, name="api-delete"),
     path("tokens/", tokens.token_list, name="token-list"),
     path("tokens/sessions/<uuid:family>/revoke/", tokens.session_revoke, name="session-revoke"),
     path("tokens/access/<int:pk>/revoke/", tokens.access_token_revoke, name="token-revoke"),

@@ -44,9 +44,9 @@ from apikeys import services as key_services
 from apikeys.models import ApiKey
 from audit.services import record
 from mfa import services as mfa_services
-from oauth import clienttokens
+from oauth import api_services, clienttokens
 from oauth import services as client_services
-from oauth.models import AuthContext, Client
+from oauth.models import Api, AuthContext, Client
 from roles import access, policy
 from roles import services as role_services
 from roles.decisions import Principal
@@ -434,6 +434,30 @@ def client_rotate_secret(*, actor: Principal, request: HttpRequest | None, clien
     secret = client_services.client_rotate_secret(client=client)
     _record("client.secret_rotated", actor=actor, request=request, target=client.client_id)
     return secret
+
+
+# --- registered APIs --------------------------------------------------------------------------
+
+
+def api_create(*, actor: Principal, request: HttpRequest | None, spec: dict[str, Any]) -> Api:
+    """Register an API (``oauth.api_services`` checks, writes and audits ``api.created``).
+    An API names the client that learns about its tokens: a privilege change."""
+    access.require_fresh_factor(actor)
+    return api_services.api_create(actor=actor_name(actor), request=request, spec=spec)
+
+
+def api_update(
+    *, actor: Principal, request: HttpRequest | None, api: Api, spec: dict[str, Any]
+) -> bool:
+    """Change an API's fields named in ``spec`` (audited as ``api.updated``)."""
+    access.require_fresh_factor(actor)
+    return api_services.api_update(actor=actor_name(actor), request=request, api=api, spec=spec)
+
+
+def api_delete(*, actor: Principal, request: HttpRequest | None, api: Api) -> None:
+    """Delete an API nothing uses any more (audited as ``api.deleted``)."""
+    access.require_fresh_factor(actor)
+    api_services.api_delete(actor=actor_name(actor), request=request, api=api)
 
 
 # --- tokens and sessions ----------------------------------------------------------------------

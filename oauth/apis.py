@@ -12,6 +12,7 @@ every save and delete of an ``Api``: ``OauthConfig.ready``), so the hot paths ma
 
 from __future__ import annotations
 
+import string
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -35,6 +36,13 @@ class ApiInfo(NamedTuple):
     builtin: bool
 
 
+# What RFC 3986 allows in a URI (unreserved, reserved and "%"): an identifier is compared and
+# searched for exactly as a token's ``resource`` stores it.
+URI_CHARACTERS = frozenset(
+    string.ascii_letters + string.digits + "-._~" + ":/?#[]@" + "!$&'()*+,;=" + "%"
+)
+
+
 def management_audience() -> str:
     return f"{settings.ISSUER_URL.rstrip('/')}/api/v1/"
 
@@ -49,9 +57,14 @@ def identifier_error(identifier: Any) -> str | None:
     fragment or user info, as DOT checks a resource indicator), or None."""
     if not isinstance(identifier, str) or not identifier or len(identifier) > 255:
         return "must be an absolute URI of at most 255 characters"
-    if identifier == MANAGEMENT:
-        return "'management' is the built-in management API"
-    parts = urlsplit(identifier)
+    if identifier in (MANAGEMENT, management_audience()):
+        return "names the built-in management API ('management')"
+    if any(c not in URI_CHARACTERS for c in identifier):
+        return "must be an absolute URI: RFC 3986 characters only (no spaces, quotes or non-ASCII)"
+    try:
+        parts = urlsplit(identifier)
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 literal
+        parts = urlsplit("")
     if not parts.scheme or not parts.hostname or parts.fragment or "#" in identifier:
         return "must be an absolute URI with a scheme and a host, without a fragment"
     if parts.username is not None or parts.password is not None:

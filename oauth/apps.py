@@ -9,7 +9,7 @@ class OauthConfig(AppConfig):
         from oauth2_provider.models import get_access_token_model
 
         from authserver import checks  # noqa: F401  (registers the security posture checks)
-        from oauth import generations
+        from oauth import config, generations
         from oauth.apis import GENERATION as APIS
         from oauth.models import Api, Client
 
@@ -21,3 +21,5 @@ class OauthConfig(AppConfig):
         # Revocation, rotation and family or API-key revocation all delete token rows: the
         # introspection cache of token rows (oauth.introspection) follows.
         generations.bump_on_change(get_access_token_model(), "access-tokens", saves=False)
+        # ``manage.py apply``: the ``apis`` section and ``resources`` on clients.
+        config.register()

@@ -7,11 +7,13 @@ import secrets
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_DEVICE_CODE,
+    Api,
     Client,
 )
 
@@ -49,10 +51,30 @@ def _dot_grant_type(grant_types: list[str]) -> str:
     return Client.GRANT_CLIENT_CREDENTIALS
 
 
+def _resources(value: Any) -> list[str]:
+    """A client's ``resources``: identifiers of registered APIs (``management`` for the
+    built-in one), each once. The rows are locked until the write commits, so an API cannot be
+    deleted between this check and the write (``oauth.api_services.api_delete``)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValidationError({"resources": ["must be a list of API identifiers"]})
+    wanted = list(dict.fromkeys(value))
+    known = set(
+        Api.objects.select_for_update()
+        .filter(identifier__in=wanted)
+        .values_list("identifier", flat=True)
+    )
+    unknown = [identifier for identifier in wanted if identifier not in known]
+    if unknown:
+        raise ValidationError({"resources": [f"not a registered API: {', '.join(unknown)}"]})
+    return wanted
+
+
 def _assign(client: Client, spec: dict[str, Any]) -> None:
     for key, field in CLIENT_FIELDS.items():
         if key in spec:
             setattr(client, field, spec[key])
+    if "resources" in spec:
+        client.resources = _resources(spec["resources"])
     for key, field in LIST_TEXT_FIELDS.items():
         if key in spec:
             setattr(client, field, " ".join(spec[key]))

@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from mgmt.api import errors
-from mgmt.api.views import abuse, apikeys, audit, clients, roles, tokens, users
+from mgmt.api.views import abuse, apikeys, apis, audit, clients, roles, tokens, users
 
 
 class IdConverter:
@@ -62,6 +62,8 @@ v1_urlpatterns = [
     path("roles/<str:name>/", roles.RoleDetailApi.as_view(), name="role"),
     path("clients/", clients.ClientsApi.as_view(), name="clients"),
     path("clients/<str:client_id>/", include(client_urlpatterns)),
+    path("apis/", apis.ApisApi.as_view(), name="apis"),
+    path("apis/<id:api_id>/", apis.ApiDetailApi.as_view(), name="api"),
     path("audit-events/", audit.AuditEventsApi.as_view(), name="audit-events"),
     path("audit-events/<id:event_id>/", audit.AuditEventApi.as_view(), name="audit-event"),
     path("ip-blocks/", abuse.IpBlocksApi.as_view(), name="ip-blocks"),

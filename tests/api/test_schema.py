@@ -36,6 +36,8 @@ RESOURCES = (
     "/api/v1/clients/",
     "/api/v1/clients/{client_id}/secret/",
     "/api/v1/clients/{client_id}/roles/{role}/",
+    "/api/v1/apis/",
+    "/api/v1/apis/{api_id}/",
     "/api/v1/audit-events/",
     "/api/v1/audit-events/{event_id}/",
 )

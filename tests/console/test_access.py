@@ -20,6 +20,8 @@ PAGES = [
     "/console/roles/new/",
     "/console/clients/",
     "/console/clients/new/",
+    "/console/apis/",
+    "/console/apis/new/",
     "/console/tokens/",
     "/console/api-keys/",
     "/console/api-keys/new/",

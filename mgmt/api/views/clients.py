@@ -32,6 +32,10 @@ class ClientOutput(serializers.Serializer):
     redirect_uris = serializers.ListField(child=serializers.CharField())
     post_logout_redirect_uris = serializers.ListField(child=serializers.CharField())
     scopes = serializers.ListField(child=serializers.CharField(), source="allowed_scopes")
+    resources = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Identifiers of the registered APIs it may obtain tokens for.",
+    )
     skip_consent = serializers.BooleanField(source="skip_authorization")
     access_token_lifetime = serializers.IntegerField(allow_null=True)
     token_endpoint_auth_method = serializers.CharField()
@@ -73,6 +77,12 @@ class ClientSpecInput(StrictSerializer):
     post_logout_redirect_uris = uri_list()
     scopes = serializers.ListField(
         child=serializers.CharField(max_length=100), required=False, max_length=100
+    )
+    resources = serializers.ListField(
+        child=serializers.CharField(max_length=255),
+        required=False,
+        max_length=100,
+        help_text="Identifiers of registered APIs (`management`: the management API).",
     )
     skip_consent = serializers.BooleanField(required=False)
     access_token_lifetime = serializers.IntegerField(

@@ -1,0 +1,84 @@
+"""Registered APIs: the list (with what uses each), register, edit, delete.
+
+Managing APIs takes the client permissions (``clients:read`` / ``clients:write``), as in the
+management API: an API is registered for a client, and which clients may obtain tokens for it
+is a client setting (``resources``).
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from console import access
+from console.forms import ApiForm
+from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from mgmt import services
+from oauth import api_selectors
+from oauth.apis import audience_of
+from oauth.models import Api
+
+
+@access.console_view(access.CLIENTS_READ)
+def api_list(request: HttpRequest) -> HttpResponse:
+    page = page_of(request, api_selectors.api_list(ordering="identifier"))
+    usage = api_selectors.api_usage(page.object_list)
+    rows = [(api, audience_of(api.identifier), usage[api.pk]) for api in page]
+    return render(request, "console/apis/list.html", {"page": page, "rows": rows})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.CLIENTS_WRITE)
+def api_create(request: HttpRequest) -> HttpResponse:
+    form = ApiForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            api = services.api_create(
+                actor=access.principal(request), request=request, spec=form.spec()
+            )
+        except REFUSED as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"API {api.name} registered.")
+            return redirect("console:api-list")
+    return render(request, "console/apis/form.html", {"form": form, "api": None})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.CLIENTS_WRITE)
+def api_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    api = get_object_or_404(Api.objects.select_related("client"), pk=pk)
+    form = ApiForm(request.POST or None, initial=ApiForm.initial_for(api), api=api)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.api_update(
+                actor=access.principal(request), request=request, api=api, spec=form.spec()
+            )
+        except REFUSED as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"API {api.name} saved.")
+            return redirect("console:api-list")
+    context = {"form": form, "api": api, "usage": api_selectors.api_usage_of(api)}
+    return render(request, "console/apis/form.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.CLIENTS_WRITE)
+def api_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """A confirmation page saying what uses the API, then the POST that deletes it (refused,
+    and shown on this page, while anything does)."""
+    api = get_object_or_404(Api, pk=pk)
+    error = None
+    if request.method == "POST":
+        try:
+            services.api_delete(actor=access.principal(request), request=request, api=api)
+        except REFUSED as exc:
+            error = refusal_text(exc)
+        else:
+            messages.success(request, f"API {api.name} deleted.")
+            return redirect("console:api-list")
+    context = {"api": api, "usage": api_selectors.api_usage_of(api), "error": error}
+    return render(request, "console/apis/delete.html", context, status=400 if error else 200)
