@@ -81,11 +81,11 @@ def test_expired_key_is_inactive(alice, make_key, introspect) -> None:
 
 
 def test_an_answer_given_before_still_ends_with_the_key(alice, make_key, introspect) -> None:
-    """Answers are cached per key; the key's validity end is checked on every call."""
+    """The key's validity end (expiry, grace period) is checked on every call."""
     key, old = make_key(user=alice, expires_at=datetime.now(UTC) + timedelta(minutes=5))
     assert introspect(old)["active"] is True
     new = services.api_key_rotate(key=key, grace_seconds=60)
-    assert introspect(old)["active"] is True  # cached again after the rotation
+    assert introspect(old)["active"] is True  # within the grace period
     grace_over = (datetime.now(UTC) + timedelta(seconds=61)).timestamp()
     with mock.patch.object(selectors, "now", return_value=grace_over):
         assert introspect(old) == INACTIVE
