@@ -18,6 +18,7 @@ from apikeys import credentials, selectors
 from apikeys.selectors import KeyRecord, Owner, active_owner, key_grant, key_record
 from audit.models import AuditEvent
 from audit.services import record as audit_record
+from oauth.introspection import cached_answer
 from roles import policy
 
 # At most one audit line per key and kind of refusal per window, so a leaked revoked key being
@@ -67,6 +68,10 @@ def authenticate(value: object, *, client_ip: str | None = None) -> Authenticate
     """The key ``value`` if it is itself and live now, else None (the caller never learns why).
 
     ``client_ip``: the holder's address where known, for the audit line of a revoked key only.
+    The owner and the key's grant are cached per key as introspection answers are
+    (``cached_answer``: computed again when any generation moves, so on any change to the key,
+    its owner or roles, when any role assignment of anyone, this key included, expires, and at
+    least every minute); expiry, revocation and the secret are checked on every call.
     """
     presented = credentials.parse(value)
     if presented is None:
@@ -83,7 +88,12 @@ def authenticate(value: object, *, client_ip: str | None = None) -> Authenticate
         return None
     if record.expired(moment):
         return None
-    owner = active_owner(record)
-    if owner is None:
+    holder = cached_answer(("api-key-holder", record.pk), lambda: _holder(record))
+    if holder is None:
         return None
-    return Authenticated(record, owner, key_grant(record, owner), valid_until)
+    return Authenticated(record, holder[0], holder[1], valid_until)
+
+
+def _holder(record: KeyRecord) -> tuple[Owner, policy.Grant] | None:
+    owner = active_owner(record)
+    return None if owner is None else (owner, key_grant(record, owner))

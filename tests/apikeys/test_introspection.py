@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 from apikeys import credentials, selectors, services
+from apikeys.models import ApiKeyRole
+from oauth import generations
 from oauth import services as client_services
+from roles import selectors as role_selectors
 from roles import services as role_services
 from roles.services import AssignmentSpec
 
@@ -60,6 +63,21 @@ def test_key_losing_a_role_is_seen_by_the_next_request(alice, make_key, introspe
     assert introspect(full)["roles"] == ["editor", "reader"]
     services.api_key_update(key=key, roles=["reader"])
     assert introspect(full)["roles"] == ["reader"]
+
+
+def test_a_keys_expiring_role_stops_counting_at_its_expiry(
+    alice, make_key, introspect, monkeypatch
+) -> None:
+    """Answers are cached; an expiry of one of the key's own roles makes them stale."""
+    key, full = make_key(user=alice, roles=["editor"])
+    assert introspect(full)["roles"] == ["editor", "reader"]
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    ApiKeyRole.objects.filter(key=key).update(expires_at=expires)  # no service sets one yet
+    generations.bump("roles")
+    assert introspect(full)["roles"] == ["editor", "reader"]
+    later = (expires + timedelta(seconds=1)).timestamp()
+    monkeypatch.setattr(role_selectors, "now", lambda: later)
+    assert introspect(full)["roles"] == []
 
 
 def test_invalid_keys_are_just_inactive(alice, make_key, introspect) -> None:
