@@ -84,7 +84,7 @@ class TokenExchangeGrant(GrantTypeBase):
         verdict = policy.check(
             params["subject_token"],
             client_ip=network.client_ip(request.headers),
-            surface=policy.TOKEN_EXCHANGE,
+            surface="token_exchange",
         )
         if verdict.retry_after is not None:
             raise RateLimited(verdict.retry_after, request=request)

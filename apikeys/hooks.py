@@ -5,9 +5,9 @@
 - ``oauth.server.extension_grants``: RFC 8693 token exchange (``apikeys.exchange``);
 - ``roles.decisions.credential_resolvers["ask_"]``: a key as a bearer credential (management
   API, gateway, AuthZEN ``token`` subject);
-
-Each door applies the key's one policy (``apikeys.policy.check``).
 - ``roles.decisions.claim_grants``: a token exchanged for a key keeps the key's grant.
+
+Every door a key is presented at applies its one policy (``apikeys.policy.check``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def introspect_key(value: str, caller: Client, holder_ip: str | None) -> dict[st
     """RFC 7662 for a key, under its policy (``apikeys.policy``) on every call: a resource
     server asking on the holder's behalf knows the holder's address only if it states it
     (``holder_ip``), and a key over its rate budget is inactive, like an unusable one."""
-    auth = policy.check(value, client_ip=holder_ip, surface=policy.INTROSPECTION).auth
+    auth = policy.check(value, client_ip=holder_ip, surface="introspection").auth
     if auth is None:
         return INACTIVE
     owner = auth.owner

@@ -26,22 +26,11 @@ from dataclasses import dataclass
 from apikeys import authentication, network, ratelimit, selectors, services
 from apikeys.authentication import Authenticated
 
-# The doors, as audit lines name them.
-MANAGEMENT = "management"
-GATEWAY = "gateway"
-AUTHZEN = "authzen"
-INTROSPECTION = "introspection"
-TOKEN_EXCHANGE = "token_exchange"
-
 
 @dataclass(frozen=True)
 class Verdict:
     auth: Authenticated | None = None  # the key, when admitted
     retry_after: int | None = None  # over its budget: seconds until the window resets
-
-    @property
-    def admitted(self) -> bool:
-        return self.auth is not None
 
 
 REFUSED = Verdict()
@@ -49,7 +38,8 @@ REFUSED = Verdict()
 
 def check(value: object, *, client_ip: str | None, surface: str) -> Verdict:
     """The verdict on the key ``value`` presented from ``client_ip`` (None: unknown) at
-    ``surface`` (one of the door names above)."""
+    ``surface``, the door's name in audit lines (``management``, ``gateway``, ``authzen``,
+    ``introspection``, ``token_exchange``)."""
     auth = authentication.authenticate(value, client_ip=client_ip)
     if auth is None:
         return REFUSED

@@ -82,8 +82,8 @@ def test_reapplying_updates_roles_and_networks(db, write, introspect) -> None:
         write(CONFIG.replace("allowed_ips: [192.0.2.0/24", "allowed_ips: [198.51.100.0/24"))
     )
     assert "updated API key svc-sync" in result.changes
-    assert not policy.check(key, client_ip="192.0.2.9", surface="test").admitted
-    assert policy.check(key, client_ip="198.51.100.9", surface="test").admitted
+    assert policy.check(key, client_ip="192.0.2.9", surface="test").auth is None
+    assert policy.check(key, client_ip="198.51.100.9", surface="test").auth is not None
 
 
 def test_a_revoked_key_is_replaced_on_the_next_apply(db, write) -> None:

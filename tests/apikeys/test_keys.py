@@ -80,10 +80,10 @@ def test_lookup_by_key_id_and_constant_time_comparison(alice, make_key) -> None:
 
 def test_warm_cache_needs_no_key_query(alice, make_key, django_assert_max_num_queries) -> None:
     _key, full = make_key(user=alice, roles=["reader"])
-    assert policy.check(full, client_ip=None, surface="test").admitted
+    assert policy.check(full, client_ip=None, surface="test").auth is not None
     # Generation counters (once per request) at most: nothing about the key or its owner.
     with django_assert_max_num_queries(1):
-        assert policy.check(full, client_ip=None, surface="test").admitted
+        assert policy.check(full, client_ip=None, surface="test").auth is not None
 
 
 def test_expired_key_is_refused(alice, make_key) -> None:
@@ -165,7 +165,7 @@ def test_allow_list_applies_to_the_holders_address(alice, make_key) -> None:
     _key, full = make_key(user=alice, allowed_ips=["203.0.113.0/24", "2001:db8::/32"])
 
     def admitted(ip: str | None) -> bool:
-        return policy.check(full, client_ip=ip, surface="test").admitted
+        return policy.check(full, client_ip=ip, surface="test").auth is not None
 
     assert admitted("203.0.113.7")
     assert admitted("::ffff:203.0.113.7")
