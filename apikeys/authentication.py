@@ -1,10 +1,10 @@
-"""Checking a presented API key: the one function every path that accepts keys goes through.
+"""Who a presented API key is: the identity step of ``apikeys.policy.check``.
 
-On a warm cache this is a dict lookup, one HMAC and a few comparisons (plus one indexed read of
-the owner for a user's key). A key is accepted when its secret matches the current hash, or the
-previous one inside a rotation's grace period (``hmac.compare_digest`` both ways), it is neither
-revoked nor expired, its owner is active and, where the key is presented to us directly (token
-exchange, the gateway), the source address is in its allow-list.
+On a warm cache this is a few dict lookups, one HMAC and a few comparisons, and no query. A key
+is itself when its secret matches the current hash, or the previous one inside a rotation's
+grace period (``hmac.compare_digest`` both ways), it is neither revoked nor expired and its
+owner is active. Where it is presented from and how often are the policy's to judge
+(``apikeys.policy``), once for every door.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from apikeys import credentials, network, selectors, services
+from apikeys import credentials, selectors
 from apikeys.selectors import KeyRecord, Owner, active_owner, key_grant, key_record
 from audit.models import AuditEvent
 from audit.services import record as audit_record
+from oauth.introspection import cached_answer
 from roles import policy
 
 # At most one audit line per key and kind of refusal per window, so a leaked revoked key being
@@ -50,7 +51,8 @@ def secret_validity(record: KeyRecord, secret: str, moment: float) -> tuple[bool
     return False, None
 
 
-def _audit_refusal(record: KeyRecord, event: str, ip: str | None, **data: object) -> None:
+def audit_refusal(record: KeyRecord, event: str, ip: str | None, **data: object) -> None:
+    """Audit a refused use of a verified key, at most once per key and event per window."""
     if cache.add(f"apikeys:audited:{event}:{record.key_id}", 1, timeout=AUDIT_WINDOW):
         audit_record(
             event,
@@ -62,13 +64,14 @@ def _audit_refusal(record: KeyRecord, event: str, ip: str | None, **data: object
         )
 
 
-def authenticate(
-    value: object, *, direct: bool = False, client_ip: str | None = None
-) -> Authenticated | None:
-    """The key ``value`` if it is usable now, else None (the caller never learns why).
+def authenticate(value: object, *, client_ip: str | None = None) -> Authenticated | None:
+    """The key ``value`` if it is itself and live now, else None (the caller never learns why).
 
-    ``direct``: the key was presented to us by its holder from ``client_ip`` (the allow-list
-    applies and the address is recorded); otherwise a resource server is asking about it.
+    ``client_ip``: the holder's address where known, for the audit line of a revoked key only.
+    The owner and the key's grant are cached per key as introspection answers are
+    (``cached_answer``: computed again when any generation moves, so on any change to the key,
+    its owner or roles, when any role assignment of anyone, this key included, expires, and at
+    least every minute); expiry, revocation and the secret are checked on every call.
     """
     presented = credentials.parse(value)
     if presented is None:
@@ -81,15 +84,16 @@ def authenticate(
     if not matches:
         return None
     if record.revoked_at is not None:
-        _audit_refusal(record, "api_key.used_after_revoke", client_ip if direct else None)
+        audit_refusal(record, "api_key.used_after_revoke", client_ip)
         return None
     if record.expired(moment):
         return None
-    if direct and not network.ip_allowed(record.networks, client_ip):
-        _audit_refusal(record, "api_key.refused", client_ip, reason="source address not allowed")
+    holder = cached_answer(("api-key-holder", record.pk), lambda: _holder(record))
+    if holder is None:
         return None
+    return Authenticated(record, holder[0], holder[1], valid_until)
+
+
+def _holder(record: KeyRecord) -> tuple[Owner, policy.Grant] | None:
     owner = active_owner(record)
-    if owner is None:
-        return None
-    services.api_key_mark_used(record, moment=moment, ip=client_ip if direct else None)
-    return Authenticated(record, owner, key_grant(record, owner), valid_until)
+    return None if owner is None else (owner, key_grant(record, owner))

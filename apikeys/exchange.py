@@ -4,8 +4,9 @@
     grant_type=urn:ietf:params:oauth:grant-type:token-exchange
     &subject_token=ask_...&subject_token_type=urn:authserver:token-type:api_key
 
-The key authenticates the request (no other client credentials may be sent); the source address
-must be in the key's allow-list; the key's rate limit applies (429 with ``Retry-After``). The
+The key authenticates the request (no other client credentials may be sent); the key's policy
+applies as at every door (``apikeys.policy``: source address in its allow-list, else
+``invalid_client``; its one rate budget, else 429 with ``Retry-After``). The
 answer is an RFC 9068 access token whose ``roles`` are the key's effective roles. Registered on
 our oauthlib server through ``oauth.server.extension_grants``. A ``resource`` (RFC 8707) is
 checked as at every other grant and becomes the token's ``aud``.
@@ -19,7 +20,7 @@ from typing import Any
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
-from apikeys import authentication, network, ratelimit, services
+from apikeys import network, policy, services
 from oauth import tokens
 from oauth.selectors import client_get
 
@@ -81,14 +82,16 @@ class TokenExchangeGrant(GrantTypeBase):
             raise errors.InvalidRequestError(
                 description=f"Only {services.ACCESS_TOKEN_TYPE} can be issued.", request=request
             )
-        auth = authentication.authenticate(
-            params["subject_token"], direct=True, client_ip=network.client_ip(request.headers)
+        verdict = policy.check(
+            params["subject_token"],
+            client_ip=network.client_ip(request.headers),
+            surface="token_exchange",
         )
+        if verdict.retry_after is not None:
+            raise RateLimited(verdict.retry_after, request=request)
+        auth = verdict.auth
         if auth is None:
             raise errors.InvalidClientError(description=INVALID_KEY, request=request)
-        retry_after = ratelimit.hit(auth.record.key_id)
-        if retry_after is not None:
-            raise RateLimited(retry_after, request=request)
         request.client = client_get(auth.owner.client_id) if auth.owner.client_id else None
         # RFC 8693 §2.1 ``resource``: as at every grant, registered APIs the key's client lists
         # (a user's key has no client, so none), carried as ``aud``.

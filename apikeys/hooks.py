@@ -3,42 +3,33 @@
 - ``oauth.introspection.introspectors["ask_"]``: RFC 7662 introspection of a key;
 - ``oauth.validators.revokers``: RFC 7009 revocation of a key by its owning client;
 - ``oauth.server.extension_grants``: RFC 8693 token exchange (``apikeys.exchange``);
-- ``roles.decisions.credential_resolvers["ask_"]``: a key as an AuthZEN ``token`` subject;
+- ``roles.decisions.credential_resolvers["ask_"]``: a key as a bearer credential (management
+  API, gateway, AuthZEN ``token`` subject);
 - ``roles.decisions.claim_grants``: a token exchanged for a key keeps the key's grant.
+
+Every door a key is presented at applies its one policy (``apikeys.policy.check``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from apikeys import authentication, credentials, selectors, services
-from apikeys.authentication import Authenticated
+from apikeys import authentication, credentials, policy, selectors, services
 from apikeys.models import ApiKey
 from apikeys.selectors import active_owner, key_grant, key_record
-from oauth.introspection import INACTIVE, cached_answer
+from oauth.introspection import INACTIVE
 from oauth.models import Client
-from roles import policy
-from roles.decisions import Principal
+from roles import policy as role_policy
+from roles.decisions import OverBudget, Principal
 
 
-def introspect_key(value: str, caller: Client) -> dict[str, Any]:
-    """RFC 7662 for a key. Answers are cached like JWT answers (``cached_answer``: emptied
-    when any counter moves, so on any change to the key, its owner or roles); the key's
-    validity end is checked and its use recorded on every call."""
-    answer, auth = cached_answer(value, lambda: _key_answer(value))
+def introspect_key(value: str, caller: Client, holder_ip: str | None) -> dict[str, Any]:
+    """RFC 7662 for a key, under its policy (``apikeys.policy``) on every call: a resource
+    server asking on the holder's behalf knows the holder's address only if it states it
+    (``holder_ip``), and a key over its rate budget is inactive, like an unusable one."""
+    auth = policy.check(value, client_ip=holder_ip, surface="introspection").auth
     if auth is None:
         return INACTIVE
-    moment = selectors.now()
-    if auth.valid_until is not None and auth.valid_until <= moment:
-        return INACTIVE
-    services.api_key_mark_used(auth.record, moment=moment, ip=None)
-    return answer
-
-
-def _key_answer(value: str) -> tuple[dict[str, Any], Authenticated | None]:
-    auth = authentication.authenticate(value)
-    if auth is None:
-        return INACTIVE, None
     owner = auth.owner
     response: dict[str, Any] = {
         "active": True,
@@ -54,27 +45,31 @@ def _key_answer(value: str) -> tuple[dict[str, Any], Authenticated | None]:
         response["exp"] = int(auth.valid_until)
     response["roles"] = sorted(auth.grant.roles)
     response["permissions"] = sorted(auth.grant.permissions.strings)
-    return response, auth
+    return response
 
 
-def principal_for_key(value: str, direct: bool, client_ip: str | None) -> Principal | None:
-    auth = authentication.authenticate(value, direct=direct, client_ip=client_ip)
-    if auth is None:
+def principal_for_key(value: str, client_ip: str | None, surface: str) -> Principal | None:
+    """A key as a bearer credential (``roles.decisions.credential_resolvers``), under its
+    policy; ``OverBudget`` when it is over its rate budget."""
+    verdict = policy.check(value, client_ip=client_ip, surface=surface)
+    if verdict.retry_after is not None:
+        raise OverBudget(verdict.retry_after)
+    if verdict.auth is None:
         return None
-    owner = auth.owner
-    return Principal(owner.sub, owner.username, owner.client_id, auth.grant)
+    owner = verdict.auth.owner
+    return Principal(owner.sub, owner.username, owner.client_id, verdict.auth.grant)
 
 
-def exchanged_token_grant(claims: dict[str, Any]) -> policy.Grant | None:
+def exchanged_token_grant(claims: dict[str, Any]) -> role_policy.Grant | None:
     """The grant of a token exchanged for a key (its ``api_key`` claim): the key's, now."""
     key_id = claims.get("api_key")
     if key_id is None:
         return None
     record = key_record(key_id) if isinstance(key_id, str) else None
     if record is None or record.revoked_at is not None:
-        return policy.NO_GRANT
+        return role_policy.NO_GRANT
     owner = active_owner(record)
-    return key_grant(record, owner) if owner is not None else policy.NO_GRANT
+    return key_grant(record, owner) if owner is not None else role_policy.NO_GRANT
 
 
 def revoke_key(value: str, client: Client | None) -> bool:

@@ -15,8 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
-
+from accounts import selectors as account_selectors
 from apikeys import credentials, network
 from apikeys.models import ApiKey, ApiKeyRole
 from oauth.generations import ProcessCache
@@ -99,26 +98,18 @@ class Owner:
 def active_owner(record: KeyRecord) -> Owner | None:
     """The key's owner if it is active, else None (disabling the owner disables its keys).
 
-    Clients come from their cache; users are read by primary key (one indexed read: user rows
-    are not cached, so a deactivation is seen at once, as in ``roles.selectors``).
+    Clients come from their cache, users from theirs (``accounts.selectors.user_state``, as for
+    access tokens): a deactivation is seen by the next request in every process, without a query.
     """
     if record.client_id is not None:
         client = client_get(record.client_id)
         if client is None or not client.is_active:
             return None
         return Owner(client.client_id, None, client.client_id, role_selectors.client_grant(client))
-    from django.contrib.auth import get_user_model
-
-    meta = get_user_model()._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT username, is_active FROM {meta.db_table} WHERE {meta.pk.column} = %s",  # noqa: S608
-            [record.user_id],
-        )
-        row = cursor.fetchone()
-    if row is None or not row[1]:
+    state = account_selectors.user_state(record.user_id)
+    if state is None or not state[1]:
         return None
-    return Owner(str(record.user_id), row[0], None, role_selectors.user_grant(record.user_id))
+    return Owner(str(record.user_id), state[0], None, role_selectors.user_grant(record.user_id))
 
 
 def key_roles(key_pk: int) -> role_selectors.Held:

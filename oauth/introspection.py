@@ -35,9 +35,9 @@ INACTIVE: dict[str, Any] = {"active": False}
 MAX_TOKEN_LENGTH = 8192
 # Callables (active token, caller client) -> extra members, registered by other apps' ready().
 enrichers: list[Callable[[ActiveToken, Client], dict[str, Any]]] = []
-# Introspection of other credentials, by prefix: (credential, caller client) -> response
-# (API keys register "ask_").
-introspectors: dict[str, Callable[[str, Client], dict[str, Any]]] = {}
+# Introspection of other credentials, by prefix: (credential, caller client, the holder's address
+# as the caller states it or None) -> response (API keys register "ask_").
+introspectors: dict[str, Callable[[str, Client, str | None], dict[str, Any]]] = {}
 # Callables (UNIX time an answer was computed) -> whether it may have changed since for a reason
 # no generation counter marks, registered by other apps' ready() (roles: an assignment expired).
 staleness_checks: list[Callable[[float], bool]] = []
@@ -146,12 +146,14 @@ def cached_answer(key: Hashable, compute: Callable[[], T]) -> T:
     return value
 
 
-def introspect(token: str, *, caller: Client) -> dict[str, Any]:
+def introspect(token: str, *, caller: Client, holder_ip: str | None = None) -> dict[str, Any]:
+    """RFC 7662 for ``caller``; ``holder_ip``: where the token's holder is, as the caller states
+    it (the ``ip_address`` parameter), for credentials bound to source addresses (API keys)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return INACTIVE
     for prefix, inspect in introspectors.items():
         if token.startswith(prefix):
-            return inspect(token, caller)
+            return inspect(token, caller, holder_ip)
     answer, kid = cached_answer((token, caller.pk), lambda: _answer(token, caller))
     if answer is None:
         return _introspect_refresh_token(token, caller)

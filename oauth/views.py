@@ -248,7 +248,8 @@ class TokenView(dot_views.TokenView):
 
 class IntrospectView(View):
     """RFC 7662. Callers authenticate as a confidential client (Basic or client_secret_post);
-    mounted through ``machine_view``."""
+    mounted through ``machine_view``. An extra parameter ``ip_address`` states where the
+    token's holder is (an API key with a source allow-list is inactive without it)."""
 
     http_method_names = ["post"]
 
@@ -262,7 +263,11 @@ class IntrospectView(View):
                 status=401,
                 **{"WWW-Authenticate": 'Basic realm="authserver"'},
             )
-        result = introspection.introspect(request.POST.get("token", ""), caller=caller)
+        result = introspection.introspect(
+            request.POST.get("token", ""),
+            caller=caller,
+            holder_ip=request.POST.get("ip_address") or None,
+        )
         return json_response(result, NO_STORE)
 
 

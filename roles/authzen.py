@@ -10,7 +10,9 @@
   evaluation is answered in place with ``decision: false`` and a ``context.error`` (§7.2.1);
   a body that is malformed as a whole is a ``RequestError`` (400).
 Subject types are ``token``, ``user`` and ``client`` (``roles.decisions``); an unknown type,
-subject or inactive token is simply a deny.
+subject or inactive token is simply a deny. ``subject.properties.ip_address`` (the AuthZEN
+spec's own example property) states where the holder of a ``token`` subject is: an API key with
+a source allow-list is denied without it (``apikeys.policy``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Evaluation(NamedTuple):  # built on every decision: a frozen dataclass cos
     action: str
     resource_type: str
     resource_id: str
+    subject_ip: str | None  # subject.properties.ip_address
 
 
 def _entity(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -56,8 +59,16 @@ def parse_evaluation(body: dict[str, Any]) -> Evaluation:
     subject, action, resource = (_entity(body, name) for name in ENTITIES)
     if not isinstance(body.get("context", {}), dict):
         raise RequestError("'context' must be an object")
+    subject_ip = subject.get("properties", {}).get("ip_address")
+    if subject_ip is not None and not isinstance(subject_ip, str):
+        raise RequestError("'subject.properties.ip_address' must be a string")
     return Evaluation(
-        subject["type"], subject["id"], action["name"], resource["type"], resource["id"]
+        subject["type"],
+        subject["id"],
+        action["name"],
+        resource["type"],
+        resource["id"],
+        subject_ip,
     )
 
 
@@ -65,10 +76,10 @@ class Evaluator:
     """Decides evaluations, resolving each distinct subject once per request."""
 
     def __init__(self) -> None:
-        self._principals: dict[tuple[str, str], decisions.Principal | None] = {}
+        self._principals: dict[tuple[str, str, str | None], decisions.Principal | None] = {}
 
     def decide(self, evaluation: Evaluation) -> bool:
-        key = (evaluation.subject_type, evaluation.subject_id)
+        key = (evaluation.subject_type, evaluation.subject_id, evaluation.subject_ip)
         if key not in self._principals:
             self._principals[key] = decisions.principal_for(*key)
         return decisions.evaluate(

@@ -41,25 +41,35 @@ class Principal:
         return self.username is not None
 
 
-# Other bearer credentials by prefix: (credential, presented directly by its holder?, the
-# holder's address) -> Principal | None. API keys register "ask_" (apikeys.apps).
-credential_resolvers: dict[str, Callable[[str, bool, str | None], Principal | None]] = {}
+class OverBudget(Exception):
+    """A credential resolver's answer for a valid credential over its rate budget."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"over the rate budget for {retry_after} s")
+        self.retry_after = retry_after
+
+
+# Other bearer credentials by prefix: (credential, the holder's address or None when unknown,
+# the door it is presented at) -> Principal | None, or OverBudget. API keys register "ask_"
+# (apikeys.apps), whose policy is checked the same way at every door (apikeys.policy).
+credential_resolvers: dict[str, Callable[[str, str | None, str], Principal | None]] = {}
 # Callables (access-token claims) -> the grant the token is limited to, or None when the token
 # is not theirs (a token exchanged for an API key keeps the key's grant).
 claim_grants: list[Callable[[dict], policy.Grant | None]] = []
 
 
 def principal_for_token(
-    token: str, *, direct: bool = False, client_ip: str | None = None
+    token: str, *, client_ip: str | None = None, surface: str = "authzen"
 ) -> Principal | None:
     """The subject of an active access token (same checks as introspection) or API key.
 
-    ``direct``: the credential was presented to us by its holder from ``client_ip`` (the
-    gateway), so an API key's source allow-list applies; AuthZEN subjects are not.
+    ``client_ip``: the address of the credential's holder, where known (the gateway and the
+    management API see it; an AuthZEN caller may state it); an API key with an allow-list is
+    refused without it. Raises ``OverBudget`` for a credential over its rate budget.
     """
     for prefix, resolve in credential_resolvers.items():
         if token.startswith(prefix):
-            return resolve(token, direct, client_ip)
+            return resolve(token, client_ip, surface)
     return principal_for_access_token(token)
 
 
@@ -98,17 +108,29 @@ def principal_for_client(client_id: str) -> Principal | None:
     return Principal(client_id, None, client_id, grant)
 
 
-# AuthZEN subject types -> resolvers (an unknown type resolves to nobody).
-SUBJECT_RESOLVERS: dict[str, Callable[[str], Principal | None]] = {
-    "token": principal_for_token,
-    "user": principal_for_user,
-    "client": principal_for_client,
+def principal_for_subject_token(token: str, ip_address: str | None) -> Principal | None:
+    """An AuthZEN ``token`` subject; ``ip_address`` is where its holder is, as the caller
+    states it. A credential over its rate budget is nobody (denied)."""
+    try:
+        return principal_for_token(token, client_ip=ip_address)
+    except OverBudget:
+        return None
+
+
+# AuthZEN subject types -> resolvers of (id, the holder's address as the caller states it);
+# an unknown type resolves to nobody.
+SUBJECT_RESOLVERS: dict[str, Callable[[str, str | None], Principal | None]] = {
+    "token": principal_for_subject_token,
+    "user": lambda username, _address: principal_for_user(username),
+    "client": lambda client_id, _address: principal_for_client(client_id),
 }
 
 
-def principal_for(subject_type: str, subject_id: str) -> Principal | None:
+def principal_for(
+    subject_type: str, subject_id: str, ip_address: str | None = None
+) -> Principal | None:
     resolver = SUBJECT_RESOLVERS.get(subject_type)
-    return resolver(subject_id) if resolver is not None else None
+    return resolver(subject_id, ip_address) if resolver is not None else None
 
 
 def evaluate(

@@ -8,7 +8,8 @@
 The credential is ``Authorization: Bearer <access token or API key>`` or ``X-API-Key``. The
 decision is the AuthZEN one (``roles.decisions``). Answers: 200 with identity headers for the
 upstream, 401 with ``WWW-Authenticate`` when there is no valid credential, 403 when the policy
-denies, 429 with ``Retry-After`` over the per-principal rate limit (for nginx: 403 with
+denies, 429 with ``Retry-After`` over the rate limit: ``GATEWAY_RATE_LIMIT`` per client or user,
+an API key's own budget for a key, shared with every other door (for nginx: 403 with
 ``X-Auth-Reason: rate_limited``, mapped back to 429 by the nginx config). Identity headers are only
 ever set here; the gateway overwrites whatever the client sent (examples/nginx/).
 """
@@ -39,24 +40,30 @@ def _answer(status: int, **headers: str) -> HttpResponse:
     return HttpResponse(status=status, headers={"Cache-Control": "no-store", **headers})
 
 
+def _limited(retry_after: int, status: int) -> HttpResponse:
+    return _answer(status, **{"Retry-After": str(retry_after), "X-Auth-Reason": "rate_limited"})
+
+
 def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) -> HttpResponse:
     credential = _credential(request)
     if not credential:
         return _answer(401, **{"WWW-Authenticate": CHALLENGE})
-    # presented by its holder: an API key's source-address allow-list applies here
-    principal = decisions.principal_for_token(
-        credential, direct=True, client_ip=request.META.get("REMOTE_ADDR")
-    )
+    # presented by its holder, from the address the gateway forwards (authserver.proxy): an
+    # API key's allow-list applies, and its one rate budget (apikeys.policy)
+    try:
+        principal = decisions.principal_for_token(
+            credential, client_ip=request.META.get("REMOTE_ADDR"), surface="gateway"
+        )
+    except decisions.OverBudget as over:
+        return _limited(over.retry_after, limited_status)
     if principal is None:
         _denied(request, method, uri, 401)
         return _answer(401, **{"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
-    # per API key (its public id), else per client or user
-    presented = parse_api_key(credential)
-    limited_by = f"key:{presented.key_id}" if presented else principal.client_id or principal.sub
-    retry_after = ratelimit.hit(f"gateway:{limited_by}", settings.GATEWAY_RATE_LIMIT)
-    if retry_after is not None:
-        headers = {"Retry-After": str(retry_after), "X-Auth-Reason": "rate_limited"}
-        return _answer(limited_status, **headers)
+    if parse_api_key(credential) is None:  # a key was counted against its own budget, above
+        limited_by = principal.client_id or principal.sub
+        retry_after = ratelimit.hit(f"gateway:{limited_by}", settings.GATEWAY_RATE_LIMIT)
+        if retry_after is not None:
+            return _limited(retry_after, limited_status)
     if not decisions.evaluate(principal, method, "route", uri):
         _denied(request, method, uri, 403, principal)
         return _answer(403)

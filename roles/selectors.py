@@ -88,11 +88,15 @@ def expired_since(moment: float) -> bool:
     return following < len(expiries) and expiries[following] <= now()
 
 
+# Every concrete ``Assignment`` model; other apps add theirs (apikeys: a key's own roles).
+assignment_models: list[type[Assignment]] = [UserRole, ClientRole]
+
+
 def _load_expiries() -> tuple[float, ...]:
     """Every assignment's expiry, sorted."""
     moments = [
         expires.timestamp()
-        for model in (UserRole, ClientRole)
+        for model in assignment_models
         for expires in model.objects.filter(expires_at__isnull=False).values_list(
             "expires_at", flat=True
         )

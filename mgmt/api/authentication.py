@@ -13,8 +13,8 @@ Anything else is 401 ``invalid_token`` with a challenge naming the audience and 
 for (RFC 6750 §3). Then the caller's roles decide, as for every caller.
 
 API keys (issue 6) plug in here: ``principal_for_token`` is where a key is recognised by its
-prefix, so keys sent as Bearer work through this class unchanged; a key sent in a header of its
-own gets its own class next to this one in ``views.ManagementApi.authentication_classes``.
+prefix, so keys sent as Bearer work through this class under their policy, as at every door: a
+key from outside its allow-list is 401, one over its rate budget 429 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from oauth import apis
 from oauth.selectors import client_get
-from roles.decisions import Principal, principal_for_token
+from roles.decisions import OverBudget, Principal, principal_for_token
 
 REALM = "authserver"
 INVALID = "The access token is invalid, expired or revoked."
@@ -48,13 +48,22 @@ def management_refusal(claims: dict[str, Any]) -> str | None:
     return None
 
 
+def _principal(token: str, client_ip: str | None) -> Principal | None:
+    """An API key's policy applies here as at every door (``apikeys.policy``): its allow-list,
+    against the caller's address as ``authserver.proxy`` resolved it, and its rate budget."""
+    try:
+        return principal_for_token(token, client_ip=client_ip, surface="management")
+    except OverBudget as over:
+        raise Throttled(over.retry_after, "Too many requests for this API key.") from None
+
+
 class BearerTokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[Principal, str] | None:
         scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() != "bearer":
             return None  # no credentials: 401 with a challenge once a permission is needed
         token = value.strip()
-        principal = principal_for_token(token) if token else None
+        principal = _principal(token, request.META.get("REMOTE_ADDR")) if token else None
         if principal is None:
             raise self._refused(request, INVALID)
         refusal = (

@@ -11,7 +11,7 @@ from apikeys import exchange, services
 from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.conftest import basic_auth
-from tests.roles.conftest import make_role, pdp_caller  # noqa: F401 (shared fixtures)
+from tests.roles.conftest import make_role, pdp_caller, post_json  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture
@@ -73,3 +73,30 @@ def exchange_request(http, key: str, *, remote_addr: str = "127.0.0.1", **params
         **params,
     }
     return http.post("/o/token/", data, REMOTE_ADDR=remote_addr)
+
+
+@pytest.fixture
+def ask(client, pdp_caller):  # noqa: F811 (the shared fixture imported above)
+    """AuthZEN evaluation of a ``token`` subject as the PDP caller asks it; ``ip_address``: where
+    the holder is, as the caller states it. Returns the decision."""
+    gateway, secret = pdp_caller
+
+    def call(token: str, method: str, path: str, ip_address: str | None = None) -> bool:
+        subject = {"type": "token", "id": token}
+        if ip_address is not None:
+            subject["properties"] = {"ip_address": ip_address}
+        body = {
+            "subject": subject,
+            "action": {"name": method},
+            "resource": {"type": "route", "id": path},
+        }
+        response = post_json(
+            client,
+            "/access/v1/evaluation",
+            body,
+            HTTP_AUTHORIZATION=basic_auth(gateway.client_id, secret),
+        )
+        assert response.status_code == 200, response.content
+        return response.json()["decision"]
+
+    return call

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from apikeys import authentication
+from apikeys import policy
 from apikeys.models import ApiKey
 from authserver.declarative import ConfigError, apply_file
 
@@ -67,7 +67,7 @@ def test_keys_are_created_once_and_shown_once(db, write, introspect) -> None:
     body = introspect(alice_key)
     assert body["active"] is True and body["username"] == "alice" and body["roles"] == ["reader"]
     assert "exp" in body
-    svc = authentication.authenticate(keys["svc-sync"]["key"], direct=True, client_ip="192.0.2.9")
+    svc = policy.check(keys["svc-sync"]["key"], client_ip="192.0.2.9", surface="test").auth
     assert svc is not None and svc.owner.client_id == "svc"
     # Idempotent: nothing new is minted, and the key is not shown again.
     again = apply_json(path)
@@ -82,8 +82,8 @@ def test_reapplying_updates_roles_and_networks(db, write, introspect) -> None:
         write(CONFIG.replace("allowed_ips: [192.0.2.0/24", "allowed_ips: [198.51.100.0/24"))
     )
     assert "updated API key svc-sync" in result.changes
-    assert authentication.authenticate(key, direct=True, client_ip="192.0.2.9") is None
-    assert authentication.authenticate(key, direct=True, client_ip="198.51.100.9") is not None
+    assert policy.check(key, client_ip="192.0.2.9", surface="test").auth is None
+    assert policy.check(key, client_ip="198.51.100.9", surface="test").auth is not None
 
 
 def test_a_revoked_key_is_replaced_on_the_next_apply(db, write) -> None:

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
 from apikeys import services
-from roles import decisions
 from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.apikeys.conftest import exchange_request
 from tests.conftest import basic_auth
 from tests.roles.conftest import post_json
-
-
-@pytest.fixture
-def ask(client, pdp_caller):
-    gateway, secret = pdp_caller
-
-    def call(token: str, method: str, path: str) -> bool:
-        body = {
-            "subject": {"type": "token", "id": token},
-            "action": {"name": method},
-            "resource": {"type": "route", "id": path},
-        }
-        response = post_json(
-            client,
-            "/access/v1/evaluation",
-            body,
-            HTTP_AUTHORIZATION=basic_auth(gateway.client_id, secret),
-        )
-        assert response.status_code == 200, response.content
-        return response.json()["decision"]
-
-    return call
 
 
 def test_key_subject(ask, alice, make_key) -> None:
@@ -74,8 +49,22 @@ def test_a_key_is_not_a_caller_credential(client, pdp_caller, service, make_key)
     assert response.status_code == 401
 
 
-def test_gateway_presentation_applies_the_allow_list(alice, make_key) -> None:
+def test_an_ip_bound_key_needs_its_holders_address(client, ask, pdp_caller, alice, make_key):
+    """The PDP's caller asks on the holder's behalf: it states where the holder is in
+    ``subject.properties.ip_address`` (AuthZEN's own example property), else the key is denied."""
     _key, full = make_key(user=alice, roles=["reader"], allowed_ips=["192.0.2.0/24"])
-    assert decisions.principal_for_token(full) is not None  # a resource server asking
-    assert decisions.principal_for_token(full, direct=True, client_ip="192.0.2.1") is not None
-    assert decisions.principal_for_token(full, direct=True, client_ip="203.0.113.1") is None
+    assert ask(full, "GET", "/api/orders/1") is False
+    assert ask(full, "GET", "/api/orders/1", ip_address="203.0.113.1") is False
+    assert ask(full, "GET", "/api/orders/1", ip_address="192.0.2.1") is True
+    gateway, secret = pdp_caller
+    bad = post_json(
+        client,
+        "/access/v1/evaluation",
+        {
+            "subject": {"type": "token", "id": full, "properties": {"ip_address": 3232235521}},
+            "action": {"name": "GET"},
+            "resource": {"type": "route", "id": "/api/orders/1"},
+        },
+        HTTP_AUTHORIZATION=basic_auth(gateway.client_id, secret),
+    )
+    assert bad.status_code == 400 and "ip_address" in bad.json()["detail"]

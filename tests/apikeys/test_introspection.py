@@ -6,7 +6,10 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 from apikeys import credentials, selectors, services
+from apikeys.models import ApiKeyRole
+from oauth import generations
 from oauth import services as client_services
+from roles import selectors as role_selectors
 from roles import services as role_services
 from roles.services import AssignmentSpec
 
@@ -62,6 +65,21 @@ def test_key_losing_a_role_is_seen_by_the_next_request(alice, make_key, introspe
     assert introspect(full)["roles"] == ["reader"]
 
 
+def test_a_keys_expiring_role_stops_counting_at_its_expiry(
+    alice, make_key, introspect, monkeypatch
+) -> None:
+    """Answers are cached; an expiry of one of the key's own roles makes them stale."""
+    key, full = make_key(user=alice, roles=["editor"])
+    assert introspect(full)["roles"] == ["editor", "reader"]
+    expires = datetime.now(UTC) + timedelta(minutes=5)
+    ApiKeyRole.objects.filter(key=key).update(expires_at=expires)  # no service sets one yet
+    generations.bump("roles")
+    assert introspect(full)["roles"] == ["editor", "reader"]
+    later = (expires + timedelta(seconds=1)).timestamp()
+    monkeypatch.setattr(role_selectors, "now", lambda: later)
+    assert introspect(full)["roles"] == []
+
+
 def test_invalid_keys_are_just_inactive(alice, make_key, introspect) -> None:
     key, full = make_key(user=alice)
     key_id, _secret = credentials.parse(full)
@@ -81,11 +99,11 @@ def test_expired_key_is_inactive(alice, make_key, introspect) -> None:
 
 
 def test_an_answer_given_before_still_ends_with_the_key(alice, make_key, introspect) -> None:
-    """Answers are cached per key; the key's validity end is checked on every call."""
+    """The key's validity end (expiry, grace period) is checked on every call."""
     key, old = make_key(user=alice, expires_at=datetime.now(UTC) + timedelta(minutes=5))
     assert introspect(old)["active"] is True
     new = services.api_key_rotate(key=key, grace_seconds=60)
-    assert introspect(old)["active"] is True  # cached again after the rotation
+    assert introspect(old)["active"] is True  # within the grace period
     grace_over = (datetime.now(UTC) + timedelta(seconds=61)).timestamp()
     with mock.patch.object(selectors, "now", return_value=grace_over):
         assert introspect(old) == INACTIVE

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from apikeys import authentication, credentials, selectors, services
+from apikeys import authentication, credentials, policy, selectors, services
 from apikeys.models import ApiKey
 from authserver.crypto import keyed_hash
 
@@ -80,10 +80,10 @@ def test_lookup_by_key_id_and_constant_time_comparison(alice, make_key) -> None:
 
 def test_warm_cache_needs_no_key_query(alice, make_key, django_assert_max_num_queries) -> None:
     _key, full = make_key(user=alice, roles=["reader"])
-    assert authentication.authenticate(full) is not None
-    # Generation counters (once per request) and the owner's is_active: nothing about the key.
-    with django_assert_max_num_queries(2):
-        assert authentication.authenticate(full) is not None
+    assert policy.check(full, client_ip=None, surface="test").auth is not None
+    # Generation counters (once per request) at most: nothing about the key or its owner.
+    with django_assert_max_num_queries(1):
+        assert policy.check(full, client_ip=None, surface="test").auth is not None
 
 
 def test_expired_key_is_refused(alice, make_key) -> None:
@@ -161,15 +161,20 @@ def test_disabled_owner_disables_keys(alice, service, make_key) -> None:
     assert authentication.authenticate(client_key) is None
 
 
-def test_allow_list_applies_when_presented_directly(alice, make_key) -> None:
+def test_allow_list_applies_to_the_holders_address(alice, make_key) -> None:
     _key, full = make_key(user=alice, allowed_ips=["203.0.113.0/24", "2001:db8::/32"])
-    assert authentication.authenticate(full, direct=True, client_ip="203.0.113.7") is not None
-    assert authentication.authenticate(full, direct=True, client_ip="::ffff:203.0.113.7")
-    assert authentication.authenticate(full, direct=True, client_ip="2001:db8::1") is not None
-    assert authentication.authenticate(full, direct=True, client_ip="198.51.100.1") is None
-    assert authentication.authenticate(full, direct=True, client_ip=None) is None
-    assert authentication.authenticate(full, direct=True, client_ip="garbage") is None
-    # A resource server asking about the key does not know where its holder is.
+
+    def admitted(ip: str | None) -> bool:
+        return policy.check(full, client_ip=ip, surface="test").auth is not None
+
+    assert admitted("203.0.113.7")
+    assert admitted("::ffff:203.0.113.7")
+    assert admitted("2001:db8::1")
+    assert not admitted("198.51.100.1")
+    assert not admitted("garbage")
+    # Where the holder is is unknown (a resource server asking without saying): refused.
+    assert not admitted(None)
+    # The key itself is fine: it is the address that is refused.
     assert authentication.authenticate(full) is not None
 
 
@@ -183,18 +188,18 @@ def test_last_used_is_written_at_most_once_a_minute(alice, make_key) -> None:
     key, full = make_key(user=alice)
     start = datetime.now(UTC).timestamp()
     with mock.patch.object(selectors, "now", return_value=start):
-        authentication.authenticate(full, direct=True, client_ip="192.0.2.1")
+        policy.check(full, client_ip="192.0.2.1", surface="test")
     key.refresh_from_db()
     assert key.last_used_at is not None and key.last_used_ip == "192.0.2.1"
     first = key.last_used_at
     with mock.patch.object(selectors, "now", return_value=start + 30):
         with mock.patch.object(ApiKey.objects, "filter", wraps=ApiKey.objects.filter) as writes:
-            authentication.authenticate(full, direct=True, client_ip="192.0.2.2")
+            policy.check(full, client_ip="192.0.2.2", surface="test")
         assert writes.call_count == 0
     key.refresh_from_db()
     assert key.last_used_at == first and key.last_used_ip == "192.0.2.1"
     with mock.patch.object(selectors, "now", return_value=start + 61):
-        authentication.authenticate(full, direct=True, client_ip="192.0.2.3")
+        policy.check(full, client_ip="192.0.2.3", surface="test")
     key.refresh_from_db()
     assert key.last_used_at > first and key.last_used_ip == "192.0.2.3"
 

@@ -77,19 +77,23 @@ def test_rate_limit_per_principal(client, tokens, settings, rate_limit_clock):
     )
 
 
-def test_api_keys_work_at_the_gateway_with_their_own_budget(
+def test_api_keys_work_at_the_gateway_on_the_keys_own_budget(
     client, tokens, settings, rate_limit_clock
 ):
     from apikeys import services as key_services
     from oauth.models import Client
 
-    settings.GATEWAY_RATE_LIMIT = 2
+    settings.GATEWAY_RATE_LIMIT = 5
+    settings.API_KEY_RATE_LIMIT = 2
     owner = Client.objects.get(client_id="reader-svc")
     _key, full = key_services.api_key_create(name="ci", client=owner, roles=["orders-reader"])
     headers = {"HTTP_X_API_KEY": full}
     assert client.get("/gateway/envoy/api/orders/1", **headers)["X-Auth-Client"] == "reader-svc"
     assert client.get("/gateway/envoy/api/orders/1", **headers).status_code == 200
-    assert client.get("/gateway/envoy/api/orders/1", **headers).status_code == 429
-    # the owning client's own token is counted separately from its key
+    limited = client.get("/gateway/envoy/api/orders/1", **headers)
+    assert limited.status_code == 429 and int(limited["Retry-After"]) >= 1
+    via_nginx = nginx(client, "GET", "/api/orders/1", **headers)
+    assert via_nginx.status_code == 403 and via_nginx["X-Auth-Reason"] == "rate_limited"
+    # the owning client's own token is counted separately from its key, per GATEWAY_RATE_LIMIT
     token = {"HTTP_AUTHORIZATION": f"Bearer {tokens['reader']}"}
     assert client.get("/gateway/envoy/api/orders/1", **token).status_code == 200
