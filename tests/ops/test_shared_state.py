@@ -40,6 +40,7 @@ from accounts import services as accounts
 from mfa import services as mfa
 from oauth import services as clients
 accounts.user_create(username="alice", password={password!r}, email="alice@example.com")
+accounts.user_create(username="carol", password={password!r}, email="carol@example.com")
 bob = accounts.user_create(username="bob", password={password!r}, email="bob@example.com")
 seed = mfa.authenticator_totp_provision(user=bob)
 client, secret = clients.client_create(spec={{"client_id": "machine", "name": "Machine",
@@ -51,7 +52,7 @@ AUDIT = """
 import json
 from collections import Counter
 from audit.models import AuditEvent
-rows = AuditEvent.objects.filter(event={event!r})
+rows = AuditEvent.objects.filter(event={event!r}, target={target!r})
 print(json.dumps(sorted(Counter(f"{{r.outcome}}:{{r.data.get('reason', '')}}"
                                 for r in rows).items())))
 """
@@ -120,6 +121,12 @@ def _spread(server: AppServer, send) -> list[int]:
     return statuses
 
 
+def _at_once(server: AppServer, send) -> list[int]:
+    """``send(connection)`` on every worker at the same moment; the statuses."""
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return [status for status, _ in pool.map(send, _on_every_worker(server))]
+
+
 def _form_page(browser: requests.Session, url: str) -> str:
     """GET a form page in ``browser``; its CSRF token."""
     page = browser.get(url, timeout=10)
@@ -130,8 +137,9 @@ def _cookies(browser: requests.Session) -> str:
     return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
 
 
-def _audit(stack: dict, event: str) -> dict[str, int]:
-    return dict(python_in(stack["env"], AUDIT.format(event=event)))
+def _audit(stack: dict, event: str, target: str) -> dict[str, int]:
+    """The outcomes (with reasons) of ``event`` audited with ``target``, counted."""
+    return dict(python_in(stack["env"], AUDIT.format(event=event, target=target)))
 
 
 def test_wrong_passwords_over_every_worker_are_checked_up_to_the_limit_only(stack):
@@ -147,13 +155,30 @@ def test_wrong_passwords_over_every_worker_are_checked_up_to_the_limit_only(stac
     assert statuses == [200] * ATTEMPTS  # a refusal looks like a wrong password
     # Five passwords were checked (LOGIN_FAILURES_PER_ACCOUNT); the other ten were refused
     # unchecked, on whichever worker they reached.
-    assert _audit(stack, "login") == {"failure:credentials": 5, "denied:throttled": 10}
+    assert _audit(stack, "login", "alice") == {"failure:credentials": 5, "denied:throttled": 10}
     # The right password is refused too, on every worker, while the block lasts.
     right = {**form, "password": PASSWORD}
     for connection in _on_every_worker(server):
         status, _ = _post(connection, "/accounts/login/", right, Cookie=_cookies(browser))
         assert status == 200  # the form again, not the 302 of a sign-in
-    assert _audit(stack, "login")["denied:throttled"] == 10 + WORKERS
+    assert _audit(stack, "login", "alice")["denied:throttled"] == 10 + WORKERS
+
+
+def test_wrong_passwords_sent_at_once_to_every_worker_are_checked_up_to_the_limit_only(stack):
+    server = stack["server"]
+    browser = requests.Session()
+    token = _form_page(browser, f"{server.base}/accounts/login/")
+    form = {"username": "carol", "password": "not the password", "csrfmiddlewaretoken": token}
+    send = partial(_post, path="/accounts/login/", form=form, Cookie=_cookies(browser))
+
+    statuses = [status for _ in range(ATTEMPTS // WORKERS) for status in _at_once(server, send)]
+
+    assert statuses == [200] * ATTEMPTS
+    # One password of an account is checked at a time: an attempt arriving while another is
+    # checked is refused unchecked, so no burst gets past the five the limit allows.
+    outcomes = _audit(stack, "login", target="carol")
+    assert 1 <= outcomes.get("failure:credentials", 0) <= 5
+    assert outcomes.get("failure:credentials", 0) + outcomes["denied:throttled"] == ATTEMPTS
 
 
 def test_failed_client_authentications_over_every_worker_meet_the_limit_at_the_limit(stack):
@@ -189,16 +214,15 @@ def test_wrong_codes_sent_at_once_to_every_worker_are_checked_up_to_the_limit_on
 
     rounds = []
     for _ in range(MFA_ROUNDS):
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            send = partial(_post, path="/mfa/authenticate/", form=form, Cookie=_cookies(browser))
-            rounds.append(sorted(status for status, _ in pool.map(send, _on_every_worker(server))))
+        send = partial(_post, path="/mfa/authenticate/", form=form, Cookie=_cookies(browser))
+        rounds.append(sorted(_at_once(server, send)))
         time.sleep(MFA_LOCK_SECONDS + 0.5)  # the lock ends; the next round starts afresh
 
     # Each round: three codes at once, one per worker, against MFA_MAX_ATTEMPTS = 2. Two are
     # checked (the second locks the factor), the third is refused unchecked, however the
     # three interleave. Read outside the failure's transaction, all three were often checked.
     assert rounds == [[200, 429, 429]] * MFA_ROUNDS
-    assert _audit(stack, "mfa.verify") == {
+    assert _audit(stack, "mfa.verify", "") == {  # MFA events name their actor (bob), no target
         "failure:wrong": 2 * MFA_ROUNDS,
         "denied:locked": MFA_ROUNDS,
     }
