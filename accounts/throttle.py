@@ -3,13 +3,17 @@
 The per-account limit protects one account from guessing, and is keyed by the typed username
 whether or not such an account exists, so a block reveals nothing. The per-IP limit is far
 higher, so a busy office behind one NAT address is not locked out by a few mistyped passwords.
+One password per account is checked at a time: attempts sent together to several workers would
+all pass the limit before the first of them failed.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+
 from django.conf import settings
 
-from authserver.throttle import Limit, record_failure, reset, retry_after
+from authserver.throttle import Limit, one_at_a_time, record_failure, reset, retry_after
 
 
 def _account() -> Limit:
@@ -32,6 +36,11 @@ def _ip() -> Limit:
 
 def _username_key(username: str) -> str:
     return username.strip().casefold()
+
+
+def login_attempt(username: str) -> AbstractContextManager[bool]:
+    """Whether this is the account's only sign-in being checked now (``one_at_a_time``)."""
+    return one_at_a_time(_account(), _username_key(username))
 
 
 def login_retry_after(username: str, ip: str | None) -> int:

@@ -46,19 +46,19 @@ class LoginView(auth_views.LoginView):
             return self._ip_blocked(blocked)
         username = request.POST.get("username", "")[:150]
         try:
-            wait = throttle.login_retry_after(username, client_ip(request))
+            with throttle.login_attempt(username) as alone:
+                if alone and not throttle.login_retry_after(username, client_ip(request)):
+                    return super().post(request, *args, **kwargs)
         except ThrottleUnavailable:
             return self._failed(self.get_form(), status=503, unavailable=True)
-        if wait:
-            record(
-                "login",
-                target=username,
-                outcome=AuditEvent.Outcome.DENIED,
-                request=request,
-                reason="throttled",
-            )
-            return self._failed(self.get_form())
-        return super().post(request, *args, **kwargs)
+        record(
+            "login",
+            target=username,
+            outcome=AuditEvent.Outcome.DENIED,
+            request=request,
+            reason="throttled",
+        )
+        return self._failed(self.get_form())
 
     def form_invalid(self, form: Any) -> HttpResponse:
         username = str(form.data.get("username", ""))[:150]

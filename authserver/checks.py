@@ -1,5 +1,7 @@
-"""Security posture checks, run by ``python manage.py check --deploy``.
+"""System checks. ``python manage.py check`` (and so ``migrate``) runs E001; the security
+posture checks run with ``--deploy``.
 
+E001 throttle and abuse counters in a per-process cache while more than one worker serves.
 W001 admin-like role without require_mfa, W002 wildcard method on a non-admin role, W003 API key
 without expiry, W004 access tokens over an hour, W005 http redirect URI off loopback, W006 DEBUG
 on, W007 weak Argon2. Each says how to fix it. They read the database (roles, clients, keys),
@@ -14,10 +16,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.hashers import get_hasher
-from django.core.checks import Tags, Warning, register
+from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
 from apikeys.models import ApiKey
+from core.workers import web_concurrency
 from oauth.models import Client, is_loopback_host
 from roles import policy
 from roles.models import Role
@@ -123,3 +129,25 @@ def security_posture(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
         except DatabaseError:
             continue  # not migrated yet: nothing stored to judge
     return findings
+
+
+@register(Tags.security, Tags.caches)
+def shared_limits(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """Sign-in, MFA and client-authentication throttles and the abuse counters live in the
+    ``default`` cache: each gunicorn worker would count alone in a per-process one (five
+    workers let 25 wrong passwords be checked where the limit is 5)."""
+    backend, workers = caches["default"], web_concurrency()
+    if isinstance(backend, DummyCache):
+        problem = "stores nothing, so no throttle or abuse limit would hold"
+    elif isinstance(backend, LocMemCache) and workers > 1:
+        problem = f"is per process: {workers} workers would each keep their own counters"
+    else:
+        return []
+    return [
+        Error(
+            f"The default cache ({type(backend).__name__}) {problem}.",
+            hint="Use Redis (REDIS_URL) or the database cache (core.cache.DatabaseCache, the "
+            "default without REDIS_URL); a per-process cache only with WEB_CONCURRENCY=1.",
+            id="authserver.E001",
+        )
+    ]

@@ -6,15 +6,16 @@ TLS_KEYFILE (terminate TLS here, TLS 1.3 only), PROMETHEUS_MULTIPROC_DIR (metric
 worker, see docs/monitoring.md).
 """
 
-import multiprocessing
 import os
 import shutil
 import ssl
 import tempfile
 from pathlib import Path
 
+from core.workers import web_concurrency
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1))
+workers = web_concurrency()
 worker_class = "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20

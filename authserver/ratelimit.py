@@ -15,11 +15,18 @@ from django.core.cache import cache
 
 
 def count(key: str, window: int) -> int:
-    """Add one to the counter ``key`` (created to live ``window`` seconds); its new value."""
+    """Add one to the counter ``key`` (created to live ``window`` seconds); its new value.
+
+    The increment comes first: a counter in use costs that one call, ``add`` only starts one.
+    """
+    try:
+        return cache.incr(key)
+    except ValueError:  # no counter yet (or it expired)
+        pass
     if cache.add(key, 1, timeout=window):
         return 1
     try:
-        return cache.incr(key)
+        return cache.incr(key)  # another process started it meanwhile
     except ValueError:  # expired (or evicted) between add and incr: start again
         cache.set(key, 1, timeout=window)
         return 1

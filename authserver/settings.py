@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "console",
     "apikeys",
     "abuse",
+    "core",
 ]
 
 # Browser pages get the full stack; machine endpoints (token, introspection, decisions, JWKS,
@@ -155,7 +156,9 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Without Redis the cache lives in the database, so every gunicorn worker shares the
+    # throttle and abuse counters (core/cache.py); never a per-process cache (authserver.E001).
+    CACHES = {"default": {"BACKEND": "core.cache.DatabaseCache", "LOCATION": "default"}}
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

@@ -4,6 +4,8 @@ A ``Limit`` allows ``failures`` failed attempts per identity within ``window`` s
 failure that reaches the limit blocks the identity for ``backoff`` seconds, and every further
 failure doubles the block (never longer than ``window``, so a block is always temporary).
 Only failures are counted. Identities are hashed before they become cache keys.
+``one_at_a_time`` lets a caller check one attempt per identity at once, so a burst sent to
+several workers together is not checked in full before its first failure is counted.
 
 Cache errors raise ``ThrottleUnavailable``: callers fail closed (refuse with 503) instead of
 silently not limiting.
@@ -11,8 +13,11 @@ silently not limiting.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -20,7 +25,10 @@ from django.core.cache import cache
 from authserver.crypto import sha256_hex
 from authserver.ratelimit import count as _count
 
+log = logging.getLogger(__name__)
+
 MAX_DOUBLINGS = 16
+ATTEMPT_SECONDS = 30  # an attempt in progress holds its slot this long at most (a killed worker)
 
 
 class ThrottleUnavailable(Exception):
@@ -74,6 +82,26 @@ def record_failure(limit: Limit, identity: str) -> int:
     except Exception as exc:
         raise ThrottleUnavailable(str(exc)) from exc
     return seconds
+
+
+@contextmanager
+def one_at_a_time(limit: Limit, identity: str) -> Iterator[bool]:
+    """Whether this attempt is the only one of ``identity`` in progress, in every process; the
+    slot is held until the block exits. Read ``retry_after`` inside the block: an attempt that
+    waited for the slot must see the failure its predecessor counted."""
+    key = _key(limit, "attempt", identity)
+    try:
+        alone = cache.add(key, 1, timeout=ATTEMPT_SECONDS)
+    except Exception as exc:
+        raise ThrottleUnavailable(str(exc)) from exc
+    try:
+        yield alone
+    finally:
+        if alone:
+            try:
+                cache.delete(key)
+            except Exception:  # the slot lapses after ATTEMPT_SECONDS: closed, not open
+                log.warning("could not free the attempt slot of %s", limit.name, exc_info=True)
 
 
 def reset(limit: Limit, identity: str) -> None:

@@ -169,18 +169,20 @@ def reverify_code(request: HttpRequest, code: str) -> Verification:
 
 
 def check_code(request: HttpRequest, user: Any, code: str) -> Verification:
-    """Check a TOTP or recovery code of ``user``, under the lockout; audit every outcome."""
-    remaining = services.lockout_remaining(user=user)
-    if remaining:
-        _audit(
-            request,
-            user,
-            "mfa.verify",
-            outcome=AuditEvent.Outcome.DENIED,
-            reason="locked",
-        )
-        return Verification(False, _locked_message(remaining), status=429)
+    """Check a TOTP or recovery code of ``user``, under the lockout; audit every outcome. The
+    lockout is read in the transaction that counts the failure, under a lock of the user's row:
+    read before it, attempts sent at once to several workers were all checked."""
     with transaction.atomic():
+        remaining = services.lockout_remaining(user=user, hold=True)
+        if remaining:
+            _audit(
+                request,
+                user,
+                "mfa.verify",
+                outcome=AuditEvent.Outcome.DENIED,
+                reason="locked",
+            )
+            return Verification(False, _locked_message(remaining), status=429)
         factor = _consume(user, code)
         if factor is None:
             failure = services.lockout_record_failure(user=user)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 
@@ -193,8 +194,15 @@ class Failure:
     locked_seconds: int  # > 0 when this failure locked the factor
 
 
-def lockout_remaining(*, user: Any) -> int:
-    """Seconds the user's second factor stays locked (0: not locked)."""
+def lockout_remaining(*, user: Any, hold: bool = False) -> int:
+    """Seconds the user's second factor stays locked (0: not locked).
+
+    ``hold`` (inside the transaction that then checks the code and counts a failure): lock the
+    user's row first, so attempts of one user that run at once in several workers are decided
+    one after the other, each seeing the failures counted before it (SQLite's write
+    transactions are serial already: ``BEGIN IMMEDIATE``)."""
+    if hold:
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk").first()
     row = Lockout.objects.filter(user=user).first()
     if row is None or row.locked_until is None:
         return 0

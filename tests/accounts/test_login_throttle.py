@@ -8,6 +8,7 @@ import re
 import pytest
 from django.contrib.auth import SESSION_KEY
 
+from accounts import throttle as login_throttle
 from audit.models import AuditEvent
 from authserver import throttle
 from tests.conftest import PASSWORD, login
@@ -144,3 +145,14 @@ def test_two_processes_sharing_redis_share_the_counters(monkeypatch):
             assert throttle.retry_after((limit, "alice")) > 0
     finally:
         first.clear()
+
+
+def test_no_password_is_checked_while_another_of_the_account_is(client, make_user, clock):
+    make_user("alice")
+    with login_throttle.login_attempt("alice") as alone:  # another worker checks one now
+        assert alone
+        refused = login(client, "alice")
+    assert refused.status_code == 200 and SESSION_KEY not in client.session
+    denied = AuditEvent.objects.filter(event="login", outcome="denied")
+    assert [event.data["reason"] for event in denied] == ["throttled"]
+    assert login(client, "alice").status_code == 302  # the slot is free again

@@ -14,8 +14,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -153,6 +155,29 @@ class PostgresServer:
     @property
     def running(self) -> bool:
         return port_open(self.port)
+
+
+@contextmanager
+def scratch_database(workdir: Path, suffix: str) -> Iterator[dict[str, str]]:
+    """Environment naming a fresh database: ``test_<name>_<suffix>`` on the PostgreSQL server of
+    ``DATABASE_URL`` when that is set (dropped afterwards), else a SQLite file in ``workdir``."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        yield {"SQLITE_PATH": str(workdir / f"{suffix}.sqlite3")}
+        return
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"test_{parts.path.lstrip('/')}_{suffix}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {"DATABASE_URL": urlunsplit(parts._replace(path=f"/{name}"))}
+    finally:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def production_env(database_url: str, redis_url: str, var_dir: Path, **extra: str) -> dict:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
@@ -26,7 +24,7 @@ import requests
 from tests.conftest import PASSWORD
 from tests.ops import live
 from tests.ops.conftest import CLIENT_SPECS
-from tests.ops.servers import ROOT, AppServer, manage, python_in
+from tests.ops.servers import ROOT, AppServer, manage, python_in, scratch_database
 
 pytestmark = pytest.mark.live
 
@@ -86,33 +84,11 @@ print(json.dumps({{
 """
 
 
-@contextmanager
-def _postgres_database(url: str) -> Iterator[str]:
-    """A fresh ``test_<name>_killed`` database on the server of ``url``, dropped afterwards."""
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"test_{parts.path.lstrip('/')}_killed"
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="module")
 def database(tmp_path_factory) -> Iterator[dict[str, str]]:
     """Environment naming the database the server and the checks share."""
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        with _postgres_database(url) as database_url:
-            yield {"DATABASE_URL": database_url}
-    else:
-        yield {"SQLITE_PATH": str(tmp_path_factory.mktemp("sqlite") / "killed.sqlite3")}
+    with scratch_database(tmp_path_factory.mktemp("sqlite"), "killed") as database:
+        yield database
 
 
 @pytest.fixture(scope="module")
