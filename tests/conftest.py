@@ -11,6 +11,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts import services as account_services
+from core import fetch
 from oauth import clienttokens, generations, keys
 from oauth import services as client_services
 
@@ -44,6 +45,7 @@ def _fresh_caches():
     generations.clear_all()
     keys.clear_cache()
     clienttokens.clear_cache()
+    fetch.clear_cache()
     cache.clear()
     yield
     generations.clear_all()
