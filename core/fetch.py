@@ -65,7 +65,7 @@ class FetchError(Exception):
 
 
 class UnresolvableHost(FetchError):
-    """The host name did not resolve (at registration, a name may not resolve yet)."""
+    """The host name did not resolve in time (at registration, a name may not resolve yet)."""
 
 
 @dataclass(frozen=True)
@@ -124,11 +124,8 @@ def target(url: str) -> Target:
     if not host or parts.username is not None or parts.password is not None:
         raise FetchError("a URL needs a host and no user information")
     default = 443 if parts.scheme == "https" else 80
-    return Target(parts.scheme, host, port or default, (parts.path or "/") + _query(parts.query))
-
-
-def _query(query: str) -> str:
-    return f"?{query}" if query else ""
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, host, port or default, path)
 
 
 def resolve(host: str, port: int, ends: float) -> tuple[str, ...]:
@@ -141,7 +138,7 @@ def resolve(host: str, port: int, ends: float) -> tuple[str, ...]:
     try:
         infos = lookup.result(timeout=max(ends - time.monotonic(), 0.0))
     except TimeoutError as exc:
-        raise FetchError(f"resolving {host} timed out") from exc
+        raise UnresolvableHost(f"resolving {host} timed out") from exc
     except (OSError, UnicodeError) as exc:
         raise UnresolvableHost(f"{host} does not resolve") from exc
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -166,6 +163,10 @@ def check_url(url: str) -> None:
         return
 
 
+class _Unreachable(FetchError):
+    """No connection to that address (the host's next one may answer)."""
+
+
 def fetch(url: str, *, max_bytes: int = MAX_BYTES, accept: str = "application/json") -> Fetched:
     """GET ``url`` under every guard above; a 200 response or ``FetchError``."""
     ends = time.monotonic() + DEADLINE_SECONDS
@@ -177,10 +178,6 @@ def fetch(url: str, *, max_bytes: int = MAX_BYTES, accept: str = "application/js
         except _Unreachable as exc:  # try the host's next address, within the same deadline
             failure = exc
     raise failure or FetchError("no address")
-
-
-class _Unreachable(FetchError):
-    """No connection to that address."""
 
 
 def _connection(place: Target, address: str, timeout: float) -> HTTPConnection:
