@@ -4,7 +4,8 @@ posture checks run with ``--deploy``.
 E001 throttle and abuse counters in a per-process cache while more than one worker serves.
 W001 admin-like role without require_mfa, W002 wildcard method on a non-admin role, W003 API key
 without expiry, W004 access tokens over an hour, W005 http redirect URI off loopback, W006 DEBUG
-on, W007 weak Argon2. Each says how to fix it. They read the database (roles, clients, keys),
+on, W007 weak Argon2, W008 outbound fetches opened to internal networks, W009 outbound fetches
+over plain http. Each says how to fix it. They read the database (roles, clients, keys),
 so a database that is not migrated yet is skipped rather than reported.
 """
 
@@ -114,6 +115,20 @@ def check_settings() -> Iterable[Warning]:
             f"time {argon2.time_cost}).",
             hint="Use at least m=19 MiB, t=2 (Django's default is m=100 MiB, t=2).",
             id="authserver.W007",
+        )
+
+    if settings.OUTBOUND_ALLOWED_NETWORKS:
+        yield Warning(
+            "OUTBOUND_ALLOWED_NETWORKS is set: outbound fetches (a client's jwks_uri) may reach "
+            f"{', '.join(settings.OUTBOUND_ALLOWED_NETWORKS)}.",
+            hint="Unset it outside development and tests: it opens internal addresses to SSRF.",
+            id="authserver.W008",
+        )
+    if settings.OUTBOUND_ALLOW_HTTP:
+        yield Warning(
+            "OUTBOUND_ALLOW_HTTP is on: outbound fetches (a client's jwks_uri) may use http.",
+            hint="Unset it outside development: keys fetched over http can be swapped in transit.",
+            id="authserver.W009",
         )
 
 

@@ -17,6 +17,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from authserver.env import env_bool, env_float, env_int, env_list, env_str, persistent_secret
+from authserver.proxy import parse_networks
 from oauth.hooks import device_pre_token
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -221,6 +222,16 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_COOKIES)
 SECURE_REDIRECT_EXEMPT = [rf"^{re.escape(p.lstrip('/'))}" for p in MACHINE_PATH_PREFIXES]
 # Reverse proxies (CIDRs) whose X-Forwarded-For/-Proto are believed (authserver/proxy.py).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# Outbound fetches (core/fetch.py: a client's jwks_uri, ...) reach public https hosts only.
+# Development and tests only (``check --deploy`` warns): CIDRs exempted from the address rule,
+# and http:// targets allowed. OUTBOUND_CA_BUNDLE: a PEM file of the CAs to trust instead of
+# certifi's (a private PKI, or the tests' own CA).
+OUTBOUND_ALLOWED_NETWORKS = [
+    str(n)
+    for n in parse_networks(env_list("OUTBOUND_ALLOWED_NETWORKS", []), "OUTBOUND_ALLOWED_NETWORKS")
+]
+OUTBOUND_ALLOW_HTTP = env_bool("OUTBOUND_ALLOW_HTTP", False)
+OUTBOUND_CA_BUNDLE = env_str("OUTBOUND_CA_BUNDLE")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 

@@ -2,8 +2,8 @@
 
 The newest un-retired key of an algorithm signs. A retired key stays in JWKS for
 ``key_retention_seconds()`` after it was retired, so every token it signed can still be verified
-until it expires. Keys are cached per process for ``KEY_CACHE_SECONDS`` and reloaded at once
-when a token names an unknown ``kid``.
+until it expires. Keys are cached per process for ``KEY_CACHE_SECONDS``; a token naming an unknown
+``kid`` reloads them, but at most once per ``RELOAD_MIN_SECONDS`` (made-up ``kid``s cost nothing).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from oauth.models import SigningKey
 from oauth.selectors import longest_access_token_lifetime
 
 KEY_CACHE_SECONDS = 30
+RELOAD_MIN_SECONDS = 5.0
 ALGORITHMS = ("RS256", "ES256")
 
 
@@ -46,11 +47,18 @@ class _KeyRing:
         self._loaded_at = 0.0
         self._keys: list[LoadedKey] = []
 
+    def _stale(self, force: bool) -> bool:
+        age = time.monotonic() - self._loaded_at
+        return not self._keys or age > KEY_CACHE_SECONDS or (force and age > RELOAD_MIN_SECONDS)
+
     def keys(self, *, force: bool = False) -> list[LoadedKey]:
-        if force or time.monotonic() - self._loaded_at > KEY_CACHE_SECONDS or not self._keys:
+        """The published keys; ``force`` (a ``kid`` not found) reloads them unless they were
+        loaded less than ``RELOAD_MIN_SECONDS`` ago."""
+        if self._stale(force):
             with self._lock:
-                self._keys = _load_published({(k.kid, k.retired): k for k in self._keys})
-                self._loaded_at = time.monotonic()
+                if self._stale(force):  # not reloaded meanwhile by a thread that held the lock
+                    self._keys = _load_published({(k.kid, k.retired): k for k in self._keys})
+                    self._loaded_at = time.monotonic()
         return self._keys
 
     def clear(self) -> None:

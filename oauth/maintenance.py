@@ -2,7 +2,8 @@
 
 ``expired_clear`` removes what no request can use any more: DOT's expired and revoked tokens,
 grants and ID tokens (``clear_expired``, which keeps revoked refresh tokens as long as reuse
-detection needs them), the revocations of client-credentials tokens past their ``exp``, then
+detection needs them), the revocations of client-credentials tokens and the used client-assertion
+``jti``s past their ``exp``, then
 our ``AuthContext`` rows nothing can reach:
 - never exchanged: its code is gone (expired or deleted) and no token was bound to it;
 - exchanged: nothing is left of what it issued, or it is past the absolute refresh lifetime
@@ -21,7 +22,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from oauth2_provider.models import clear_expired, get_refresh_token_model
 
-from oauth import clienttokens
+from oauth import client_assertion, clienttokens
 from oauth.models import AuthContext
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 class Cleared:
     auth_contexts: int
     revocations: int
+    assertion_jtis: int
 
 
 def expired_clear(*, now: datetime | None = None) -> Cleared:
@@ -48,10 +50,12 @@ def expired_clear(*, now: datetime | None = None) -> Cleared:
     ) & (Q(token_family__isnull=True) | ~live_family)
     deleted, _ = AuthContext.objects.filter(unreachable | Q(created_at__lt=absolute)).delete()
     revocations = clienttokens.purge_expired(now)
+    jtis = client_assertion.purge_expired(now)
     log.info(
-        "expired OAuth state cleared; %s sign-in contexts and %s revocations of expired "
-        "client tokens deleted",
+        "expired OAuth state cleared; %s sign-in contexts, %s revocations of expired "
+        "client tokens and %s used client-assertion jtis deleted",
         deleted,
         revocations,
+        jtis,
     )
-    return Cleared(auth_contexts=deleted, revocations=revocations)
+    return Cleared(auth_contexts=deleted, revocations=revocations, assertion_jtis=jtis)

@@ -25,6 +25,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.models import AbstractApplication
 
+from core import fetch
+
 GRANT_AUTHORIZATION_CODE = "authorization_code"
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
 GRANT_REFRESH_TOKEN = "refresh_token"
@@ -127,6 +129,11 @@ class Client(AbstractApplication):
             self.jwks or self.jwks_uri
         ):
             errors["jwks"] = ["private_key_jwt needs jwks or jwks_uri"]
+        if self.jwks_uri:
+            try:
+                fetch.check_url(self.jwks_uri)
+            except fetch.FetchError as exc:
+                errors["jwks_uri"] = [f"{self.jwks_uri}: not fetched by this server ({exc})"]
         if errors:
             raise ValidationError(errors)
 

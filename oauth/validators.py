@@ -2,7 +2,8 @@
 
 What changes against DOT's ``OAuth2Validator``:
 - clients come from a per-process cache (``oauth.selectors.client_get``), secrets are checked
-  with the HMAC hasher, and ``private_key_jwt`` (RFC 7523) is accepted for registered clients;
+  with the HMAC hasher, and ``private_key_jwt`` (RFC 7523) is accepted for registered clients
+  (``oauth.client_assertion``);
 - a client may use exactly the grant types listed on it; only ``response_type=code``;
 - authorization codes are consumed under a row lock, and a replayed code revokes what it issued;
 - refresh tokens are issued only with ``offline_access``, rotate with reuse detection (DOT), and
@@ -22,9 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
-import requests
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
@@ -39,7 +38,7 @@ from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 from authserver import metrics
 from authserver.crypto import sha256_hex
 from mfa import policy as mfa_policy
-from oauth import apis, clienttokens, events, tokens
+from oauth import apis, client_assertion, clienttokens, events, tokens
 from oauth.hashers import verify_client_secret
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
@@ -55,8 +54,6 @@ from roles.selectors import user_roles
 
 log = logging.getLogger(__name__)
 
-CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
 # Claims released per scope (OIDC Core §5.4), plus our ``roles`` scope.
 CLAIM_SCOPES = {
     **OAuth2Validator.oidc_claim_scope,
@@ -67,10 +64,6 @@ CLAIM_SCOPES = {
 # Callables (token, authenticated client) -> whether they handled the token (RFC 7009 for other
 # credentials: API keys), registered by other apps' ready().
 revokers: list[Callable[[str, Client | None], bool]] = []
-
-
-def token_endpoint_url() -> str:
-    return f"{settings.ISSUER_URL}/o/token/"
 
 
 class Validator(OAuth2Validator):
@@ -102,38 +95,14 @@ class Validator(OAuth2Validator):
 
     def _authenticate_private_key_jwt(self, request: Any, params: dict[str, str]) -> bool:
         """RFC 7523 §2.2 client authentication with a JWT signed by the client's key."""
-        assertion = params.get("client_assertion", "")
-        if params.get("client_assertion_type") != CLIENT_ASSERTION_TYPE or not assertion:
-            return False
-        unverified = tokens.unverified_claims(assertion) or {}
-        client_id = unverified.get("sub")
-        if not isinstance(client_id, str) or unverified.get("iss") != client_id:
-            return False
-        if params.get("client_id") not in (None, client_id):
+        client_id = client_assertion.claimed_client_id(params)
+        if client_id is None:
             return False
         client = self._load_application(client_id, request)
         if client is None or client.token_endpoint_auth_method != "private_key_jwt":
             return False
-        try:
-            header = jwt.get_unverified_header(assertion)
-            key = _client_key(client, header.get("kid"))
-            claims = jwt.decode(
-                assertion,
-                key,
-                algorithms=ASSERTION_ALGORITHMS,
-                audience=[token_endpoint_url(), settings.ISSUER_URL],
-                options={"require": ["exp", "iss", "sub", "aud", "jti"]},
-                leeway=30,
-            )
-        except (jwt.InvalidTokenError, LookupError, ValueError) as exc:
-            log.info("private_key_jwt rejected for client %s: %s", client_id, type(exc).__name__)
+        if not client_assertion.authenticate(client, params["client_assertion"]):
             return False
-        lifetime = int(claims["exp"]) - int(time.time())
-        if lifetime > 600:
-            return False  # an assertion must be short-lived
-        replay_key = f"oauth:assertion-jti:{sha256_hex(client_id + ':' + str(claims['jti']))}"
-        if not cache.add(replay_key, 1, timeout=max(lifetime + 60, 60)):
-            return False  # RFC 7523 §3: a jti may be used once
         request.client_id = client_id
         return True
 
@@ -444,26 +413,3 @@ def attach_device_context(request: Any) -> Any:
                 request=request,
             )
     return request
-
-
-_jwks_cache: dict[str, tuple[float, dict]] = {}
-
-
-def _client_key(client: Client, kid: str | None) -> Any:
-    """The client's public key for ``kid`` from its inline JWKS or its (https) ``jwks_uri``."""
-    jwks = client.jwks
-    if not jwks and client.jwks_uri:
-        cached = _jwks_cache.get(client.jwks_uri)
-        if cached is None or cached[0] < time.monotonic():
-            if not client.jwks_uri.startswith("https://"):
-                raise LookupError("jwks_uri must be https")
-            response = requests.get(client.jwks_uri, timeout=3, allow_redirects=False)
-            response.raise_for_status()
-            cached = (time.monotonic() + 300, response.json())
-            _jwks_cache[client.jwks_uri] = cached
-        jwks = cached[1]
-    key_set = jwt.PyJWKSet.from_dict(jwks or {"keys": []})
-    candidates = [k for k in key_set.keys if kid is None or k.key_id == kid]
-    if not candidates:
-        raise LookupError("no matching client key")
-    return candidates[0]

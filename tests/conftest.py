@@ -11,6 +11,7 @@ import pytest
 from django.core.cache import cache, caches
 
 from accounts import services as account_services
+from core import fetch
 from core.cache import DatabaseCache
 from oauth import clienttokens, generations, keys
 from oauth import services as client_services
@@ -55,6 +56,7 @@ def _fresh_caches():
     generations.clear_all()
     keys.clear_cache()
     clienttokens.clear_cache()
+    fetch.clear_cache()
     if not isinstance(caches["default"], DatabaseCache):
         cache.clear()
     yield

@@ -78,3 +78,12 @@ def test_api_key_without_expiry(make_client):
     )
     (finding,) = findings("authserver.W003")
     assert "forever" in finding.msg and "expir" in finding.hint
+
+
+def test_outbound_fetches_opened_for_development(settings):
+    assert not findings("authserver.W008") and not findings("authserver.W009")
+    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.OUTBOUND_ALLOW_HTTP = True
+    (networks,) = findings("authserver.W008")
+    assert "127.0.0.0/8" in networks.msg and "SSRF" in networks.hint
+    assert findings("authserver.W009")

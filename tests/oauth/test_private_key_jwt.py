@@ -8,10 +8,31 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
+from django.core.cache import cache
+
+from oauth import generations
+from oauth.maintenance import expired_clear
+from oauth.models import AssertionJti
 
 pytestmark = pytest.mark.django_db
 
 TOKEN_URL = f"{settings.ISSUER_URL}/o/token/"
+
+
+def assertion_claims(lifetime: int = 60, **overrides) -> dict:
+    """The claims of a fresh assertion of client ``jwtclient`` (RFC 7523 §3), valid for
+    ``lifetime`` seconds from now."""
+    now = int(time.time())
+    claims = {
+        "iss": "jwtclient",
+        "sub": "jwtclient",
+        "aud": TOKEN_URL,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": str(uuid.uuid4()),
+    }
+    claims.update(overrides)
+    return claims
 
 
 @pytest.fixture
@@ -27,16 +48,7 @@ def signer(make_client):
     )
 
     def assertion(**overrides):
-        now = int(time.time())
-        claims = {
-            "iss": "jwtclient",
-            "sub": "jwtclient",
-            "aud": TOKEN_URL,
-            "iat": now,
-            "exp": now + 60,
-            "jti": str(uuid.uuid4()),
-        }
-        claims.update(overrides)
+        claims = assertion_claims(**overrides)
         return jwt.encode(claims, private, algorithm="RS256", headers={"kid": "k1"})
 
     return assertion
@@ -68,6 +80,28 @@ def test_an_assertion_is_single_use(client, signer):
     assert replay.status_code == 401 and replay.json()["error"] == "invalid_client"
 
 
+def test_a_replay_is_refused_by_another_worker(client, signer):
+    """Another worker process shares the database and nothing else: its caches are empty."""
+    assertion = signer()
+    assert request_token(client, assertion).status_code == 200
+    cache.clear()
+    generations.clear_all()
+    replay = request_token(client, assertion)
+    assert replay.status_code == 401 and replay.json()["error"] == "invalid_client"
+    assert AssertionJti.objects.filter(client_id="jwtclient").count() == 1
+
+
+def test_a_used_jti_is_purged_once_its_assertion_has_expired(client, signer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    assert request_token(client, signer()).status_code == 200
+    assert expired_clear().assertion_jtis == 0
+    assert expired_clear(now=timezone.now() + timedelta(seconds=120)).assertion_jtis == 1
+    assert not AssertionJti.objects.exists()
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -75,6 +109,10 @@ def test_an_assertion_is_single_use(client, signer):
         {"exp": int(time.time()) - 120},
         {"iss": "someone-else"},
         {"exp": int(time.time()) + 3600},
+        {"lifetime": 400},  # over five minutes ahead (from when the test runs)
+        {"jti": None},
+        {"jti": ""},
+        {"jti": "j" * 300},
     ],
 )
 def test_bad_assertions_are_rejected(client, signer, overrides):

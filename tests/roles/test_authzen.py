@@ -411,3 +411,39 @@ def test_the_view_needs_no_middleware(catalogue, pdp_caller) -> None:
         HTTP_AUTHORIZATION=basic_auth(gateway.client_id, secret),
     )
     assert json.loads(views.evaluation(request).content) == {"decision": True}
+
+
+def test_made_up_kids_cause_at_most_one_key_reload(ask, catalogue, monkeypatch) -> None:
+    """200 token subjects naming unknown ``kid``s: all denied, and our signing keys are
+    reloaded once (each made-up kid used to force a reload: 1.75 s per request)."""
+    import time
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from oauth import keys
+
+    assert decision(ask(request_for(ALICE, "GET", "/api/orders/1")))  # a warm server
+    keys.jwks()  # with its keys loaded
+    loads = []
+    load_published = keys._load_published
+    monkeypatch.setattr(keys, "_load_published", lambda *a: loads.append(1) or load_published(*a))
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    now = int(time.time())
+    claims = {"gty": "client_credentials", "client_id": "svc", "sub": "svc", "exp": now + 60}
+    forged = [
+        jwt.encode(
+            {**claims, "jti": str(i)},
+            stranger,
+            "ES256",
+            headers={"kid": f"made-up-{i}", "typ": "at+jwt"},
+        )
+        for i in range(200)
+    ]
+    body = {
+        "action": {"name": "POST"},
+        "resource": {"type": "route", "id": "/api/orders"},
+        "evaluations": [{"subject": {"type": "token", "id": token}} for token in forged],
+    }
+    assert decisions_of(ask(body, EVALUATIONS)) == [False] * 200
+    assert len(loads) <= 1

@@ -1,0 +1,120 @@
+"""``private_key_jwt`` client authentication (RFC 7523 §2.2 and §3, OIDC Core §9).
+
+A client proves itself with a JWT it signed: ``iss`` = ``sub`` = its ``client_id``, ``aud`` our
+token endpoint (or the issuer), a ``jti`` and an ``exp`` at most ``MAX_LIFETIME_SECONDS`` ahead.
+- The key comes from the client's inline ``jwks`` or from its ``jwks_uri`` through the guarded
+  fetcher (``core.fetch``: public https hosts only, a deadline, a byte cap, a per-URL cache). An
+  unknown ``kid`` refetches the set at most once per ``core.fetch.REFETCH_SECONDS``. Any failure
+  to get a key is a failed authentication (``invalid_client``), never an error page.
+- A ``jti`` is accepted once: each verified assertion's ``jti`` is stored (``AssertionJti``,
+  unique per client) until the assertion expires, so a replay fails in every worker process;
+  ``oauth.maintenance.expired_clear`` purges the rows past their ``exp``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from core import fetch
+from oauth import tokens
+from oauth.models import AssertionJti, Client
+
+log = logging.getLogger(__name__)
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
+MAX_LIFETIME_SECONDS = 300
+LEEWAY_SECONDS = 30
+JWKS_MAX_BYTES = 64 * 1024
+MAX_JTI_LENGTH = AssertionJti._meta.get_field("jti").max_length
+
+
+def token_endpoint_url() -> str:
+    return f"{settings.ISSUER_URL}/o/token/"
+
+
+def claimed_client_id(params: dict[str, str]) -> str | None:
+    """The client an assertion claims to come from (unverified), if the request is well formed."""
+    assertion = params.get("client_assertion", "")
+    if params.get("client_assertion_type") != CLIENT_ASSERTION_TYPE or not assertion:
+        return None
+    unverified = tokens.unverified_claims(assertion) or {}
+    client_id = unverified.get("sub")
+    if not isinstance(client_id, str) or unverified.get("iss") != client_id:
+        return None
+    if params.get("client_id") not in (None, client_id):
+        return None
+    return client_id
+
+
+def authenticate(client: Client, assertion: str) -> bool:
+    """Whether ``assertion`` is a fresh, first-used proof signed by ``client``'s key."""
+    try:
+        header = jwt.get_unverified_header(assertion)
+        claims = jwt.decode(
+            assertion,
+            _key(client, header.get("kid")),
+            algorithms=ASSERTION_ALGORITHMS,
+            audience=[token_endpoint_url(), settings.ISSUER_URL],
+            options={"require": ["exp", "iss", "sub", "aud", "jti"]},
+            leeway=LEEWAY_SECONDS,
+        )
+    except (jwt.PyJWTError, LookupError, ValueError, fetch.FetchError) as exc:
+        log.info("private_key_jwt rejected for client %s: %s", client.client_id, exc)
+        return False
+    exp, jti = claims["exp"], claims["jti"]
+    if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_LENGTH:
+        return False
+    if int(exp) - time.time() > MAX_LIFETIME_SECONDS:
+        return False  # an assertion must be short-lived: its jti is kept that long
+    return _first_use(client.client_id, jti, int(exp) + LEEWAY_SECONDS)
+
+
+def _first_use(client_id: str, jti: str, expires: int) -> bool:
+    """Record ``jti``; False if it was recorded before (RFC 7523 §3: a jti is used once)."""
+    try:
+        with transaction.atomic():  # a savepoint inside the token view's transaction
+            AssertionJti.objects.create(
+                client_id=client_id, jti=jti, expires=datetime.fromtimestamp(expires, tz=UTC)
+            )
+    except IntegrityError:
+        log.warning("client assertion replayed (client %s)", client_id)
+        return False
+    return True
+
+
+def _key(client: Client, kid: str | None) -> jwt.PyJWK:
+    """The client's public key for ``kid``; an unknown ``kid`` refetches its ``jwks_uri``."""
+    if client.jwks or not client.jwks_uri:
+        key = _find(client.jwks, kid)
+    else:
+        key = _find(fetch.fetch_json(client.jwks_uri, max_bytes=JWKS_MAX_BYTES), kid)
+        if key is None:
+            refetched = fetch.fetch_json(client.jwks_uri, max_bytes=JWKS_MAX_BYTES, refresh=True)
+            key = _find(refetched, kid)
+    if key is None:
+        raise LookupError(f"no key {kid!r} in the client's key set")
+    return key
+
+
+def _find(jwks: Any, kid: str | None) -> jwt.PyJWK | None:
+    if not isinstance(jwks, dict):
+        return None
+    try:
+        key_set = jwt.PyJWKSet.from_dict(jwks)
+    except (jwt.PyJWTError, AttributeError, TypeError):  # not a key set at all
+        return None
+    return next((k for k in key_set.keys if kid is None or k.key_id == kid), None)
+
+
+def purge_expired(now: datetime) -> int:
+    """Forget the ``jti``s of assertions that have expired anyway (run by ``expired_clear``)."""
+    deleted, _ = AssertionJti.objects.filter(expires__lte=now).delete()
+    return deleted
