@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "authserver.middleware.PlainHttpRefusedMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
+    "authserver.middleware.BodyTooLargeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -82,6 +83,7 @@ MACHINE_MIDDLEWARE = [
     "authserver.middleware.PlainHttpRefusedMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
+    "authserver.middleware.BodyTooLargeMiddleware",
 ]
 MACHINE_PATH_PREFIXES = (
     "/o/token/",
