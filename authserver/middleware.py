@@ -18,12 +18,9 @@ from django.conf import settings
 from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 
-from authserver import ops
+from authserver import errors, ops
 from authserver.logs import request_id_var, reset_request_id
-from mgmt.api import errors as api_errors
-from roles import views as authzen_views
 
 # Pages are server-rendered with no inline script: a strict policy costs nothing.
 CONTENT_SECURITY_POLICY = (
@@ -142,11 +139,10 @@ class DatabaseUnavailableMiddleware:
 
 class BodyTooLargeMiddleware:
     """A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is answered 413 before anything reads
-    it, in the format of the endpoint it was sent to: problem details on the management API
-    and AuthZEN, an RFC 6749-style JSON error on the other machine endpoints, a page in the
-    browser. Django would raise ``RequestDataTooBig`` wherever the body is first read (CSRF
-    middleware, a form, DRF's parser): a 400 page or, in DRF, a 500. Its check is the same one,
-    on ``Content-Length`` (a body without one is not read)."""
+    it, in the format of the endpoint it was sent to (``authserver.errors``). Django would
+    raise ``RequestDataTooBig`` wherever the body is first read (CSRF middleware, a form, DRF's
+    parser): a 400 page or, in DRF, a 500. Its check is the same one, on ``Content-Length`` (a
+    body without one is not read)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -155,21 +151,5 @@ class BodyTooLargeMiddleware:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         length = request.META.get("CONTENT_LENGTH")
         if limit is not None and length and length.isdigit() and int(length) > limit:
-            return too_large(request, limit)
+            return errors.too_large(request, limit)
         return self.get_response(request)
-
-
-def too_large(request: HttpRequest, limit: int) -> HttpResponse:
-    detail = f"The request body is larger than {limit} bytes."
-    path = request.path_info
-    if path.startswith("/api/"):
-        return api_errors.problem_response(api_errors.CONTENT_TOO_LARGE, detail)
-    if path.startswith("/access/"):
-        return authzen_views.problem(413, detail)
-    if path.startswith(settings.MACHINE_PATH_PREFIXES):
-        return JsonResponse(
-            {"error": "invalid_request", "error_description": detail},
-            status=413,
-            headers={"Cache-Control": "no-store"},
-        )
-    return render(request, "too_large.html", {"limit": limit}, status=413)

@@ -77,5 +77,11 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         )
 
     def extract_headers(self, request: Any) -> dict[str, Any]:
+        """The passed headers, ``Content-Type`` as its media type only: Django has decoded the
+        body by its ``charset`` already, and oauthlib's device endpoint compares the header
+        with ``application/x-www-form-urlencoded`` exactly (openid-client adds
+        ``;charset=UTF-8``). No header reads as an empty one (oauthlib indexes it)."""
         headers = super().extract_headers(request)
-        return {name: value for name, value in headers.items() if name in self.PASSED}
+        passed = {name: value for name, value in headers.items() if name in self.PASSED}
+        passed["Content-Type"] = passed["CONTENT_TYPE"] = request.content_type or ""
+        return passed
