@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from authserver import errors, ops
 from authserver.logs import request_id_var, reset_request_id
+
+log = logging.getLogger(__name__)
 
 # Pages are server-rendered with no inline script: a strict policy costs nothing.
 CONTENT_SECURITY_POLICY = (
@@ -119,7 +122,8 @@ class PlainHttpRefusedMiddleware:
 
 
 class DatabaseUnavailableMiddleware:
-    """A view that cannot reach the database answers 503 + ``Retry-After`` (JSON), not a 500.
+    """A view that cannot reach the database answers 503 + ``Retry-After`` (JSON), not a 500,
+    and the error is logged.
 
     Errors raised outside views (in other middleware) reach ``authserver.ops.server_error``,
     the ``handler500``, which gives the same answer.
@@ -133,6 +137,10 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError):
+            # One line naming the error, no traceback: during an outage every request lands here.
+            log.error(
+                "database unavailable, answered 503: %s: %s", type(exception).__name__, exception
+            )
             return ops.service_unavailable("database")
         return None
 
