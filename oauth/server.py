@@ -65,6 +65,8 @@ class Server(OpenIDServer):
         # Token requests are checked by the token view (every grant, extensions included).
         for grant in (self.auth_grant, self.openid_connect_auth):
             grant.custom_validators.pre_auth.append(refuse_repeated_parameters)
+            # codes are stored hashed: the presented one is hashed before any lookup
+            grant.custom_validators.pre_token.append(request_validator.digest_presented_code)
         for grant_type, factory in extension_grants.items():
             self.grant_types[grant_type] = factory(request_validator)
 

@@ -383,3 +383,23 @@ def test_a_successful_redirect_carries_one_iss(code_flow):
     _v, challenge = pkce_pair()
     location = code_flow.authorize(challenge)["Location"]
     assert "code" in query_of(location) and location.count("iss=") == 1
+
+
+def test_codes_are_stored_as_keyed_hashes(code_flow, client, resource_server):
+    """The Grant row holds the code's keyed hash: a copy of the table redeems nothing, and the
+    code still works once (and revokes what it issued when replayed)."""
+    from oauth2_provider.models import Grant
+
+    from authserver.crypto import keyed_hash
+
+    code, verifier = code_flow.code()
+    stored = Grant.objects.get().code
+    assert stored != code and code not in stored
+    assert stored == keyed_hash(code, "authorization-code")
+    assert code_flow.exchange(stored, verifier).json()["error"] == "invalid_grant"
+    tokens = code_flow.exchange(code, verifier)
+    assert tokens.status_code == 200 and "id_token" in tokens.json()
+    assert not Grant.objects.exists()
+    replay = code_flow.exchange(code, verifier)
+    assert replay.json()["error"] == "invalid_grant"
+    assert introspect(client, resource_server, tokens.json()["access_token"]) == {"active": False}
