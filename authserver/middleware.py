@@ -22,18 +22,39 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from authserver import errors, ops
 from authserver.logs import request_id_var, reset_request_id
+from mfa import flows as mfa_flows
+from oauth import formaction
 
 log = logging.getLogger(__name__)
 
-# Pages are server-rendered with no inline script: a strict policy costs nothing.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self' http: https:; frame-ancestors 'none'"
-)
+
+def content_security_policy(form_action: tuple[str, ...] = ()) -> str:
+    """Pages are server-rendered with no inline script: a strict policy costs nothing. Forms
+    post to this origin, and redirect to ``form_action`` origins (``oauth.formaction``)."""
+    targets = " ".join(("'self'", *form_action))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"object-src 'none'; base-uri 'none'; form-action {targets}; frame-ancestors 'none'"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def _continued_urls(request: HttpRequest) -> list[str | None]:
+    """The requests a page's forms lead to: the page's own URL (consent, logout) and the
+    authorization request that sign-in continues (``next``, or the pending second factor's)."""
+    urls = [request.get_full_path(), request.GET.get("next")]
+    if request.method == "POST":
+        urls.append(request.POST.get("next"))
+    if hasattr(request, "session"):  # the browser stack
+        urls.append(mfa_flows.pending_next(request))
+    return urls
 
 
 class SecurityHeadersMiddleware:
-    """HSTS, nosniff, referrer policy, CSP with ``frame-ancestors 'none'``, X-Frame-Options."""
+    """HSTS, nosniff, referrer policy, CSP with ``frame-ancestors 'none'``, X-Frame-Options.
+    An HTML page's ``form-action`` adds the registered redirect origin its forms lead to."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -50,6 +71,12 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if "Content-Security-Policy" not in response and response.get(
+            "Content-Type", ""
+        ).startswith("text/html"):
+            origins = formaction.origins(_continued_urls(request))
+            if origins:
+                response["Content-Security-Policy"] = content_security_policy(tuple(origins))
         for name, value in self.headers.items():
             if name not in response:
                 response[name] = value
