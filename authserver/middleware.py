@@ -41,11 +41,12 @@ def content_security_policy(form_action: tuple[str, ...] = ()) -> str:
 CONTENT_SECURITY_POLICY = content_security_policy()
 
 
-def _continued_urls(request: HttpRequest) -> list[str | None]:
+def _continued_urls(request: HttpRequest, response: HttpResponse) -> list[str | None]:
     """The requests a page's forms lead to: the page's own URL (consent, logout) and the
-    authorization request that sign-in continues (``next``, or the pending second factor's)."""
+    authorization request that sign-in continues (``next``, or the pending second factor's).
+    A body refused as too large is never read."""
     urls = [request.get_full_path(), request.GET.get("next")]
-    if request.method == "POST":
+    if request.method == "POST" and response.status_code != 413:
         urls.append(request.POST.get("next"))
     if hasattr(request, "session"):  # the browser stack
         urls.append(mfa_flows.pending_next(request))
@@ -74,7 +75,7 @@ class SecurityHeadersMiddleware:
         if "Content-Security-Policy" not in response and response.get(
             "Content-Type", ""
         ).startswith("text/html"):
-            origins = formaction.origins(_continued_urls(request))
+            origins = formaction.origins(_continued_urls(request, response))
             if origins:
                 response["Content-Security-Policy"] = content_security_policy(tuple(origins))
         for name, value in self.headers.items():

@@ -85,3 +85,12 @@ def test_the_logout_page_allows_the_registered_post_logout_origin(signed_in, thi
     )
     assert page.status_code == 200
     assert form_action(page) == ["'self'", APP_ORIGIN]
+
+
+def test_a_failed_sign_in_keeps_the_redirect_origin_of_its_next(client, thirdparty):
+    page = client.post(
+        "/accounts/login/",
+        {"username": "alice", "password": "wrong", "next": authorization_url("thirdparty")},
+    )
+    assert page.status_code == 200
+    assert form_action(page) == ["'self'", APP_ORIGIN]
