@@ -23,18 +23,31 @@ def loads(body: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     """``body`` parsed (strictly: no ``NaN``/``Infinity``), or ``MalformedJson`` saying why
     not."""
     try:
-        value = json.loads(body, parse_constant=_refuse_constant)
+        text = body if isinstance(body, str) else body.decode(json.detect_encoding(body))
+        value = _decoder.decode(text)
     except RecursionError:
         raise MalformedJson(f"JSON nested deeper than {max_depth} levels.") from None
     except ValueError as exc:  # JSONDecodeError, and bytes that are not UTF-8/16/32
         raise MalformedJson(f"The body is not valid JSON: {exc}") from None
-    if _depth_exceeds(value, max_depth):
+    if _openers(body) > max_depth and _depth_exceeds(value, max_depth):
         raise MalformedJson(f"JSON nested deeper than {max_depth} levels.")
     return value
 
 
+def _openers(body: bytes | str) -> int:
+    """How many ``{`` and ``[`` the body holds (in strings too): an upper bound of its depth,
+    counted in C, so a body of ordinary size is never walked."""
+    if isinstance(body, str):
+        return body.count("{") + body.count("[")
+    return body.count(b"{") + body.count(b"[")
+
+
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON (RFC 8259 §6)")
+
+
+# built once: ``json.loads`` with an argument builds a decoder per call
+_decoder = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _depth_exceeds(value: Any, max_depth: int) -> bool:
