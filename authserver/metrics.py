@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -110,7 +110,7 @@ def endpoint_of(path: str) -> str:
     return "other"
 
 
-def _token_client(request: HttpRequest, response: HttpResponse) -> str:
+def _token_client(request: HttpRequest, response: HttpResponse, form: Mapping[str, str]) -> str:
     """The client id as a label only if it names a registered client (per-process cache)."""
     from oauth.clientauth import basic_credentials
     from oauth.selectors import client_get
@@ -118,7 +118,7 @@ def _token_client(request: HttpRequest, response: HttpResponse) -> str:
     if response.status_code == 503:
         return "unknown"  # the database is down: no lookup
     credentials = basic_credentials(request)
-    client_id = credentials[0] if credentials else request.POST.get("client_id", "")
+    client_id = credentials[0] if credentials else form.get("client_id", "")
     try:
         known = bool(client_id) and len(client_id) <= 100 and client_get(client_id) is not None
     except DatabaseError:
@@ -153,11 +153,13 @@ def labelled(metric: Any, *values: str) -> Any:
 def observe_token(request: HttpRequest, response: HttpResponse) -> None:
     from oauth.models import GRANT_TYPES
 
-    grant_type = request.POST.get("grant_type", "")
+    # a body refused as too large (authserver.middleware) is never read, here neither
+    form: Mapping[str, str] = request.POST if response.status_code != 413 else {}
+    grant_type = form.get("grant_type", "")
     labelled(
         TOKEN_REQUESTS,
         grant_type if grant_type in GRANT_TYPES else "other",
-        _token_client(request, response),
+        _token_client(request, response, form),
         _token_outcome(response),
     ).inc()
 

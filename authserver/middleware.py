@@ -3,11 +3,14 @@
 - ``RequestIdMiddleware``: a request id on every response and every log line;
 - ``DatabaseUnavailableMiddleware``: a database outage answers 503 + ``Retry-After``;
 - ``PlainHttpRefusedMiddleware``: credential-bearing machine endpoints refuse plain http;
+- ``BodyTooLargeMiddleware``: a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413 in the
+  endpoint's own error format;
 - ``SecurityHeadersMiddleware``: the response headers every endpoint sends.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -17,18 +20,42 @@ from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from authserver import ops
+from authserver import errors, ops
 from authserver.logs import request_id_var, reset_request_id
+from mfa import flows as mfa_flows
+from oauth import formaction
 
-# Pages are server-rendered with no inline script: a strict policy costs nothing.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self' http: https:; frame-ancestors 'none'"
-)
+log = logging.getLogger(__name__)
+
+
+def content_security_policy(form_action: tuple[str, ...] = ()) -> str:
+    """Pages are server-rendered with no inline script: a strict policy costs nothing. Forms
+    post to this origin, and redirect to ``form_action`` origins (``oauth.formaction``)."""
+    targets = " ".join(("'self'", *form_action))
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"object-src 'none'; base-uri 'none'; form-action {targets}; frame-ancestors 'none'"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def _continued_urls(request: HttpRequest, response: HttpResponse) -> list[str | None]:
+    """The requests a page's forms lead to: the page's own URL (consent, logout) and the
+    authorization request that sign-in continues (``next``, or the pending second factor's).
+    A body refused as too large is never read."""
+    urls = [request.get_full_path(), request.GET.get("next")]
+    if request.method == "POST" and response.status_code != 413:
+        urls.append(request.POST.get("next"))
+    if hasattr(request, "session"):  # the browser stack
+        urls.append(mfa_flows.pending_next(request))
+    return urls
 
 
 class SecurityHeadersMiddleware:
-    """HSTS, nosniff, referrer policy, CSP with ``frame-ancestors 'none'``, X-Frame-Options."""
+    """HSTS, nosniff, referrer policy, CSP with ``frame-ancestors 'none'``, X-Frame-Options.
+    An HTML page's ``form-action`` adds the registered redirect origin its forms lead to."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -45,6 +72,12 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if "Content-Security-Policy" not in response and response.get(
+            "Content-Type", ""
+        ).startswith("text/html"):
+            origins = formaction.origins(_continued_urls(request, response))
+            if origins:
+                response["Content-Security-Policy"] = content_security_policy(tuple(origins))
         for name, value in self.headers.items():
             if name not in response:
                 response[name] = value
@@ -117,7 +150,8 @@ class PlainHttpRefusedMiddleware:
 
 
 class DatabaseUnavailableMiddleware:
-    """A view that cannot reach the database answers 503 + ``Retry-After`` (JSON), not a 500.
+    """A view that cannot reach the database answers 503 + ``Retry-After`` (JSON), not a 500,
+    and the error is logged.
 
     Errors raised outside views (in other middleware) reach ``authserver.ops.server_error``,
     the ``handler500``, which gives the same answer.
@@ -131,5 +165,27 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError):
+            # One line naming the error, no traceback: during an outage every request lands here.
+            log.error(
+                "database unavailable, answered 503: %s: %s", type(exception).__name__, exception
+            )
             return ops.service_unavailable("database")
         return None
+
+
+class BodyTooLargeMiddleware:
+    """A body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is answered 413 before anything reads
+    it, in the format of the endpoint it was sent to (``authserver.errors``). Django would
+    raise ``RequestDataTooBig`` wherever the body is first read (CSRF middleware, a form, DRF's
+    parser): a 400 page or, in DRF, a 500. Its check is the same one, on ``Content-Length`` (a
+    body without one is not read)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        length = request.META.get("CONTENT_LENGTH")
+        if limit is not None and length and length.isdigit() and int(length) > limit:
+            return errors.too_large(request, limit)
+        return self.get_response(request)

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "authserver.middleware.PlainHttpRefusedMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
+    "authserver.middleware.BodyTooLargeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +85,7 @@ MACHINE_MIDDLEWARE = [
     "authserver.middleware.PlainHttpRefusedMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
+    "authserver.middleware.BodyTooLargeMiddleware",
 ]
 MACHINE_PATH_PREFIXES = (
     "/o/token/",
@@ -119,27 +121,37 @@ TEMPLATES = [
     },
 ]
 
+
+def _sqlite_database(name: str) -> dict:
+    """The embedded mode's SQLite: the writer-queueing backend (``authserver/sqlite``), tuned."""
+    return {
+        "ENGINE": "authserver.sqlite",
+        "NAME": name,
+        # Keep the connection: opening one per request re-runs the PRAGMAs, and closing
+        # the last one checkpoints the WAL to disk (a sync) on every request.
+        "CONN_MAX_AGE": 600,
+        "OPTIONS": {
+            # WAL lets readers run beside the single writer; IMMEDIATE takes the write
+            # lock at BEGIN so two writers queue instead of failing with "locked".
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        },
+    }
+
+
 if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=600, conn_health_checks=True)
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        # sqlite:///path gets the same engine as the default, not Django's stock backend
+        # (whose writers fail with "database is locked": intermittent 503s)
+        DATABASES["default"] = _sqlite_database(DATABASES["default"]["NAME"])
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
-        "default": {
-            "ENGINE": "authserver.sqlite",
-            "NAME": env_str("SQLITE_PATH", str(VAR_DIR / "authserver.sqlite3")),
-            # Keep the connection: opening one per request re-runs the PRAGMAs, and closing
-            # the last one checkpoints the WAL to disk (a sync) on every request.
-            "CONN_MAX_AGE": 600,
-            "OPTIONS": {
-                # WAL lets readers run beside the single writer; IMMEDIATE takes the write
-                # lock at BEGIN so two writers queue instead of failing with "locked".
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
-        }
+        "default": _sqlite_database(env_str("SQLITE_PATH", str(VAR_DIR / "authserver.sqlite3")))
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # DOT's RFC 9700 check flags any "http" redirect scheme; ours is narrowed to loopback IP

@@ -7,12 +7,13 @@ from django.shortcuts import redirect
 from django.urls import include, path
 from oauth2_provider import views as dot_views
 
-from authserver import ops
+from authserver import errors, ops
 from authserver.metrics import metrics_view
 from oauth.urls import wellknown_urlpatterns
 from roles import gateway
 from roles import views as roles_views
 
+handler400 = errors.bad_request
 handler500 = ops.server_error
 
 urlpatterns = [

@@ -73,6 +73,12 @@ def _pending(request: HttpRequest) -> dict[str, Any] | None:
     return pending
 
 
+def pending_next(request: HttpRequest) -> str | None:
+    """Where the pending sign-in continues once its second factor is done, if one is pending."""
+    pending = request.session.get(PENDING)
+    return pending.get("next") if isinstance(pending, dict) else None
+
+
 def _pending_user(pending: dict[str, Any]) -> Any:
     return get_user_model().objects.filter(pk=pending["user"], is_active=True).first()
 

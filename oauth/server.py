@@ -3,11 +3,12 @@ DOT's bridge to it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
 
 from oauth2_provider import oauth2_backends
+from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.openid import Server as OpenIDServer
 
@@ -16,6 +17,32 @@ from oauth.tokens import access_token_lifetime
 # Extension grants (RFC 6749 §4.5) by grant_type URI: factories (request validator) -> grant,
 # registered by other apps' ready() (API keys: RFC 8693 token exchange).
 extension_grants: dict[str, Callable[[Any], GrantTypeBase]] = {}
+
+# RFC 6749 §3.1, §3.2: no parameter may be sent more than once, but RFC 8707's ``resource``.
+REPEATABLE_PARAMETERS = frozenset({"resource"})
+
+
+def repeated_parameters(names: Iterable[str]) -> str | None:
+    """What an ``invalid_request`` says about parameters of ``names`` (one per value sent) that
+    repeat, or None when none does."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for name in names:
+        (repeated if name in seen else seen).add(name)
+    repeated -= REPEATABLE_PARAMETERS
+    return f"Repeated parameter: {', '.join(sorted(repeated))}." if repeated else None
+
+
+def refuse_repeated_parameters(request: Any) -> dict:
+    """oauthlib ``pre_auth`` validator: runs once the client and its redirect URI are known
+    (oauthlib itself refuses a repeated ``client_id``, ``redirect_uri``, ``response_type``,
+    ``scope`` or ``state`` on its error page), so the error is redirected to the client."""
+    problem = repeated_parameters(
+        name for name, _ in (request.decoded_body or []) + request.uri_query_params
+    )
+    if problem:
+        raise InvalidRequestError(description=problem, request=request)
+    return {}
 
 
 class Server(OpenIDServer):
@@ -36,10 +63,15 @@ class Server(OpenIDServer):
                 request_validator._check_and_set_request_resource
             )
         # ... and checked at the authorization endpoint too (DOT checks only their syntax there).
+        # Token requests' repeated parameters are refused by the token view (every grant,
+        # extensions included).
         for grant in (self.auth_grant, self.openid_connect_auth):
             grant.custom_validators.post_auth.append(
                 request_validator.validate_authorization_resources
             )
+            grant.custom_validators.pre_auth.append(refuse_repeated_parameters)
+            # codes are stored hashed: the presented one is hashed before any lookup
+            grant.custom_validators.pre_token.append(request_validator.digest_presented_code)
         for grant_type, factory in extension_grants.items():
             self.grant_types[grant_type] = factory(request_validator)
 
@@ -82,5 +114,11 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         )
 
     def extract_headers(self, request: Any) -> dict[str, Any]:
+        """The passed headers, ``Content-Type`` as its media type only: Django has decoded the
+        body by its ``charset`` already, and oauthlib's device endpoint compares the header
+        with ``application/x-www-form-urlencoded`` exactly (openid-client adds
+        ``;charset=UTF-8``). No header reads as an empty one (oauthlib indexes it)."""
         headers = super().extract_headers(request)
-        return {name: value for name, value in headers.items() if name in self.PASSED}
+        passed = {name: value for name, value in headers.items() if name in self.PASSED}
+        passed["Content-Type"] = passed["CONTENT_TYPE"] = request.content_type or ""
+        return passed

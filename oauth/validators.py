@@ -5,7 +5,8 @@ What changes against DOT's ``OAuth2Validator``:
   with the HMAC hasher, and ``private_key_jwt`` (RFC 7523) is accepted for registered clients
   (``oauth.client_assertion``);
 - a client may use exactly the grant types listed on it; only ``response_type=code``;
-- authorization codes are consumed under a row lock, and a replayed code revokes what it issued;
+- authorization codes are stored as keyed hashes, consumed under a row lock, and a replayed
+  code revokes what it issued;
 - refresh tokens are issued only with ``offline_access``, rotate with reuse detection (DOT), and
   also die at an absolute lifetime measured from the original sign-in;
 - how the user authenticated (``auth_time``, ``amr``, ``acr``, ``sid``) travels in ``AuthContext``
@@ -36,7 +37,7 @@ from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from authserver import metrics
-from authserver.crypto import sha256_hex
+from authserver.crypto import keyed_hash, sha256_hex
 from mfa import policy as mfa_policy
 from oauth import apis, client_assertion, clienttokens, events, tokens
 from oauth.hashers import verify_client_secret
@@ -127,8 +128,16 @@ class Validator(OAuth2Validator):
         return response_type == "code" and GRANT_AUTHORIZATION_CODE in client.grant_types
 
     # --- authorization codes -----------------------------------------------------------------
+    # A code is stored as its keyed hash (``code_digest``), like every other credential: the
+    # ``Grant.code`` column never holds one that could be redeemed. At the token endpoint the
+    # presented code is replaced by its digest once, before any lookup (``digest_presented_code``,
+    # registered by ``oauth.server``), so DOT's lookups by ``code=`` (validate_code, PKCE,
+    # redirect URI, nonce, resources, invalidation) and ours find the row unchanged.
     def save_authorization_code(self, client_id: str, code: dict, request: Any, *a: Any, **k: Any):
-        grant = self._create_authorization_code(request, code)
+        # a copy: oauthlib redirects with the code it passed in
+        grant = self._create_authorization_code(
+            request, {**code, "code": code_digest(code["code"])}
+        )
         data = getattr(request, "auth_context_data", None) or {}
         AuthContext.objects.create(
             grant=grant,
@@ -138,6 +147,21 @@ class Validator(OAuth2Validator):
             amr=list(data.get("amr", ["pwd"])),
             acr=str(data.get("acr", "1")),
             sid=str(data.get("sid", "")),
+        )
+
+    def digest_presented_code(self, request: Any) -> None:
+        """oauthlib ``pre_token`` validator of the code grants: ``request.code`` becomes its
+        digest for the rest of the request."""
+        if request.code:
+            request.code = code_digest(request.code)
+
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request: Any
+    ) -> list[str]:
+        """Called with the code as presented: oauthlib's dispatcher asks it (OIDC or plain
+        OAuth) before the grant's validators run."""
+        return super().get_authorization_code_scopes(
+            client_id, code_digest(code), redirect_uri, request
         )
 
     def validate_code(
@@ -236,7 +260,7 @@ class Validator(OAuth2Validator):
                 .first()
             )
         if request.grant_type == GRANT_AUTHORIZATION_CODE:
-            context.code_hash = sha256_hex(request.code)
+            context.code_hash = request.code  # its digest (``digest_presented_code``)
         context.save()
 
     def validate_refresh_token(
@@ -356,9 +380,15 @@ class Validator(OAuth2Validator):
         return get_id_token_model().objects.filter(jti=claims.get("jti")).first()
 
 
-def revoke_replayed_code(code: str) -> None:
-    """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it."""
-    context = AuthContext.objects.filter(code_hash=sha256_hex(code)).first()
+def code_digest(code: str) -> str:
+    """How an authorization code is stored and looked up: its keyed hash (the pepper)."""
+    return keyed_hash(code, "authorization-code")
+
+
+def revoke_replayed_code(digest: str) -> None:
+    """RFC 6749 §4.1.2: a code used twice (``digest``: its ``code_digest``) revokes the tokens
+    issued from it."""
+    context = AuthContext.objects.filter(code_hash=digest).first()
     if context is None:
         return
     log.warning("authorization code replayed; revoking its tokens (client %s)", context.client_id)

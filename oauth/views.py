@@ -21,9 +21,11 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from oauth2_provider import oauth2_backends
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.models import get_device_grant_model
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
@@ -106,6 +108,15 @@ class AuthorizationView(dot_views.AuthorizationView):
         application = client_get(credentials["client_id"])
         return self.error_response(
             OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), application
+        )
+
+    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        """Every redirect back to the client, errors included (missing PKCE, ``access_denied``,
+        ``login_required``, ...), carries ``iss`` (RFC 9207 §2). DOT adds it to successful
+        responses only; its helper replaces an ``iss`` already there, so success keeps one."""
+        issuer = oauth2_settings.oauth2_authorization_server_issuer(self.request)
+        return super().redirect(
+            oauth2_backends._add_iss_to_redirect(redirect_to, issuer), application
         )
 
     def handle_prompt_login(self) -> HttpResponse:
@@ -212,6 +223,14 @@ class TokenView(dot_views.TokenView):
         return response
 
     def _grant(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        repeated = server.repeated_parameters(  # oauthlib reads the query string too
+            name
+            for form in (request.GET, request.POST)
+            for name, values in form.lists()
+            for _ in values
+        )
+        if repeated:
+            return oauth_error("invalid_request", repeated)
         grant_type = request.POST.get("grant_type")
         if not grant_type:
             return oauth_error("invalid_request", "Missing grant_type parameter.")

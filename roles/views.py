@@ -14,13 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.models import AuditEvent
 from audit.services import record
 from authserver.responses import json_response
+from core import jsonbody
 from oauth.clientauth import authenticate_client
 from roles import authzen, decisions
 
@@ -72,11 +72,9 @@ def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> 
     if request.content_type != "application/json":
         return problem(415, "The body must be application/json.")
     try:
-        body = json.loads(request.body)
-    except RequestDataTooBig:
-        return problem(413, "The body is too large.")
-    except (ValueError, RecursionError):
-        return problem(400, "The body is not valid JSON.")
+        body = jsonbody.loads(request.body)  # too large a body: 413 (authserver.middleware)
+    except jsonbody.MalformedJson as exc:
+        return problem(400, str(exc))
     try:
         result = evaluate(body)
     except authzen.RequestError as exc:

@@ -49,6 +49,7 @@ REAUTHENTICATION = ProblemType("reauthentication_required", "Re-authentication r
 NOT_FOUND = ProblemType("not-found", "Not found", 404)
 METHOD_NOT_ALLOWED = ProblemType("method-not-allowed", "Method not allowed", 405)
 NOT_ACCEPTABLE = ProblemType("not-acceptable", "Not acceptable", 406)
+CONTENT_TOO_LARGE = ProblemType("content-too-large", "Content too large", 413)
 UNSUPPORTED_MEDIA_TYPE = ProblemType("unsupported-media-type", "Unsupported media type", 415)
 THROTTLED = ProblemType("throttled", "Too many requests", 429)
 INTERNAL = ProblemType("internal-error", "Internal server error", 500)
@@ -62,6 +63,7 @@ PROBLEM_TYPES = (
     NOT_FOUND,
     METHOD_NOT_ALLOWED,
     NOT_ACCEPTABLE,
+    CONTENT_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
     THROTTLED,
     INTERNAL,
@@ -166,11 +168,16 @@ def _api_exception(exc: exceptions.APIException) -> Response:
     return _response(problem, str(detail), headers)
 
 
-def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """Paths under /api/ that match no endpoint (and unknown API versions)."""
+def problem_response(problem: ProblemType, detail: str) -> HttpResponse:
+    """A problem answered outside DRF's views (URL resolution, middleware)."""
     return JsonResponse(
-        problem_body(NOT_FOUND, "The requested resource does not exist."),
-        status=404,
+        problem_body(problem, detail),
+        status=problem.status,
         content_type=PROBLEM_CONTENT_TYPE,
         headers={"Cache-Control": "no-store"},
     )
+
+
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Paths under /api/ that match no endpoint (and unknown API versions)."""
+    return problem_response(NOT_FOUND, "The requested resource does not exist.")

@@ -144,3 +144,28 @@ def test_an_unexpected_error_is_a_bare_500_problem(admin, monkeypatch):
     monkeypatch.setattr(selectors, "user_list", explode)
     body = assert_problem(admin.get("/api/v1/users/"), 500, "internal-error")
     assert "secret" not in str(body)
+
+
+@pytest.mark.parametrize("depth", [65, 5_000])
+def test_deeply_nested_json_is_a_400_problem(admin, depth):
+    """Nesting is bounded (64 levels): 5,000 deep raised RecursionError (a 500), and 65 deep
+    reached the serializers."""
+    response = admin.http.post(
+        "/api/v1/users/",
+        '{"a":' * depth + "1" + "}" * depth,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {admin.token}",
+    )
+    assert_problem(response, 400, "malformed-request")
+    assert "nested deeper than 64" in response.json()["detail"]
+
+
+def test_an_oversized_body_is_a_413_problem(admin):
+    response = admin.http.post(
+        "/api/v1/users/",
+        '{"username": "' + "x" * 2_000_000 + '"}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {admin.token}",
+    )
+    assert_problem(response, 413, "content-too-large")
+    assert not User.objects.filter(username__startswith="xxx").exists()

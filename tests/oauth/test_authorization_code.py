@@ -1,10 +1,19 @@
 """Authorization code + PKCE (RFC 6749 §4.1, RFC 7636, RFC 9207, OIDC Core §3.1)."""
 
+from urllib.parse import urlencode
+
 import jwt
 import pytest
 from django.conf import settings
 
-from tests.conftest import REDIRECT_URI, basic_auth, introspect, pkce_pair, query_of
+from tests.conftest import (
+    REDIRECT_URI,
+    authorize_params,
+    basic_auth,
+    introspect,
+    pkce_pair,
+    query_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -277,3 +286,120 @@ def test_es256_id_tokens_for_clients_that_ask(signed_in, make_client, client):
         HTTP_AUTHORIZATION=basic_auth("es", secret),
     ).json()
     assert jwt.get_unverified_header(body["id_token"])["alg"] == "ES256"
+
+
+@pytest.mark.parametrize("name", ["nonce", "code_challenge", "prompt", "login_hint"])
+def test_a_repeated_authorization_parameter_is_invalid_request(code_flow, name):
+    """RFC 6749 §3.1: redirected back to the client (oauthlib answered only for the five
+    parameters it checks itself, on its error page)."""
+    _v, challenge = pkce_pair()
+    params = authorize_params("webapp", challenge, **{name: "one"})
+    query = urlencode(params) + f"&{name}=two"
+    response = code_flow.browser.get("/o/authorize/?" + query)
+    assert response.status_code == 302
+    assert response["Location"].startswith(REDIRECT_URI)
+    answer = query_of(response["Location"])
+    assert answer["error"] == "invalid_request" and answer["state"] == "st-123"
+    assert name in answer["error_description"] and "code" not in answer
+
+
+@pytest.mark.parametrize("name", ["code", "code_verifier", "redirect_uri", "grant_type"])
+def test_a_repeated_token_parameter_is_invalid_request(code_flow, name):
+    """RFC 6749 §3.2: in the body, or once in the body and once in the query string."""
+    code, verifier = code_flow.code()
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
+    auth = basic_auth(code_flow.client_obj.client_id, code_flow.secret)
+    twice = urlencode(data) + f"&{name}={data[name]}"
+    response = code_flow.browser.post(
+        "/o/token/", twice, "application/x-www-form-urlencoded", HTTP_AUTHORIZATION=auth
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": f"Repeated parameter: {name}.",
+    }
+    in_query = code_flow.browser.post(
+        f"/o/token/?{urlencode({name: data[name]})}", data, HTTP_AUTHORIZATION=auth
+    )
+    assert in_query.status_code == 400 and in_query.json()["error"] == "invalid_request"
+    assert code_flow.exchange(code, verifier).status_code == 200  # the code was not spent
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"code_challenge": None, "code_challenge_method": None}, "invalid_request"),
+        ({"code_challenge": "x" * 43, "code_challenge_method": "plain"}, "invalid_request"),
+        ({"scope": "openid bogus"}, "invalid_scope"),
+        ({"response_type": "foo"}, "unsupported_response_type"),
+        ({"response_type": "code token"}, "unauthorized_client"),
+        ({"resource": "not-an-absolute-uri"}, "invalid_target"),
+        ({"prompt": "none consent"}, "invalid_request"),
+    ],
+)
+def test_every_error_redirect_carries_iss(code_flow, extra, error):
+    """RFC 9207 §2: error responses too, so a client can tell which server answered."""
+    verifier, challenge = pkce_pair()
+    params = {**authorize_params("webapp", challenge), **extra}
+    response = code_flow.browser.get(
+        "/o/authorize/", {k: v for k, v in params.items() if v is not None}
+    )
+    assert response.status_code == 302, response.content
+    answer = query_of(response["Location"])
+    assert answer["error"] == error
+    assert answer["iss"] == settings.ISSUER_URL and answer["state"] == "st-123"
+    assert response["Location"].count("iss=") == 1
+
+
+def test_login_required_and_access_denied_carry_iss(signed_in, web_client, make_client):
+    from django.test import Client
+
+    _v, challenge = pkce_pair()
+    make_client(
+        client_id="thirdparty",
+        grant_types=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+        scopes=["openid"],
+    )
+    params = authorize_params("thirdparty", challenge, scope="openid")
+    denied = signed_in.post("/o/authorize/?" + urlencode(params), {**params, "scope": "openid"})
+    assert query_of(denied["Location"])["error"] == "access_denied"
+    assert query_of(denied["Location"])["iss"] == settings.ISSUER_URL
+    silent = signed_in.get("/o/authorize/", {**params, "prompt": "none"})
+    assert query_of(silent["Location"])["error"] == "consent_required"
+    assert query_of(silent["Location"])["iss"] == settings.ISSUER_URL
+    webapp = authorize_params("webapp", challenge, prompt="none")
+    anonymous = Client().get("/o/authorize/", webapp)
+    assert query_of(anonymous["Location"])["error"] == "login_required"
+    assert query_of(anonymous["Location"])["iss"] == settings.ISSUER_URL
+
+
+def test_a_successful_redirect_carries_one_iss(code_flow):
+    _v, challenge = pkce_pair()
+    location = code_flow.authorize(challenge)["Location"]
+    assert "code" in query_of(location) and location.count("iss=") == 1
+
+
+def test_codes_are_stored_as_keyed_hashes(code_flow, client, resource_server):
+    """The Grant row holds the code's keyed hash: a copy of the table redeems nothing, and the
+    code still works once (and revokes what it issued when replayed)."""
+    from oauth2_provider.models import Grant
+
+    from authserver.crypto import keyed_hash
+
+    code, verifier = code_flow.code()
+    stored = Grant.objects.get().code
+    assert stored != code and code not in stored
+    assert stored == keyed_hash(code, "authorization-code")
+    assert code_flow.exchange(stored, verifier).json()["error"] == "invalid_grant"
+    tokens = code_flow.exchange(code, verifier)
+    assert tokens.status_code == 200 and "id_token" in tokens.json()
+    assert not Grant.objects.exists()
+    replay = code_flow.exchange(code, verifier)
+    assert replay.json()["error"] == "invalid_grant"
+    assert introspect(client, resource_server, tokens.json()["access_token"]) == {"active": False}

@@ -81,3 +81,30 @@ def test_unknown_or_missing_device_code_is_invalid_grant(client, tv):
 def test_device_page_requires_sign_in(client, tv):
     response = client.get("/device")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded;charset=UTF-8",  # what openid-client sends
+        "application/x-www-form-urlencoded; charset=utf-8",
+        "Application/X-WWW-Form-Urlencoded",
+    ],
+)
+def test_a_form_media_type_with_parameters_is_accepted(client, tv, content_type):
+    body = urlencode({"client_id": "tv", "scope": "openid"})
+    response = client.post("/o/device-authorization/", body, content_type=content_type)
+    assert response.status_code == 200, response.content
+    assert {"device_code", "user_code", "verification_uri"} <= response.json().keys()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [None, "application/x-www-form-urlencoded", "application/json", "multipart/form-data"],
+)
+def test_a_missing_or_unusable_body_is_invalid_request(client, tv, content_type):
+    """An empty POST, with or without a media type, is a 400, never a 500."""
+    request = {"CONTENT_TYPE": content_type} if content_type else {}
+    response = client.generic("POST", "/o/device-authorization/", b"", **request)
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid_request"

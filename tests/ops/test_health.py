@@ -78,3 +78,15 @@ def test_unexpected_errors_are_a_json_500_without_details(rf):
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert b"Traceback" not in response.content
+
+
+def test_a_database_error_mapped_to_503_is_logged_once_without_a_traceback(resource_server, caplog):
+    client, secret = resource_server
+    boom = OperationalError("database is locked")
+    with mock.patch("oauth.views.authenticate_client", side_effect=boom):
+        response = Browser().post("/o/introspect/", {"token": "x"})
+    assert response.status_code == 503
+    records = [r for r in caplog.records if "database is locked" in r.getMessage()]
+    assert len(records) == 1
+    assert records[0].levelname == "ERROR" and records[0].exc_info is None
+    assert "OperationalError" in records[0].getMessage()

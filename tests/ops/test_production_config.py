@@ -144,3 +144,21 @@ def test_with_https_required_token_endpoints_refuse_plain_http(client, settings)
     assert client.get("/accounts/login/").status_code == 301  # pages are redirected
     over_tls = client.post("/o/token/", {"grant_type": "client_credentials"}, secure=True)
     assert over_tls.status_code == 401  # reaches the endpoint (no client credentials given)
+
+
+def test_a_sqlite_database_url_gets_the_embedded_engine(tmp_path):
+    """``DATABASE_URL=sqlite:///...`` is tuned like the default (writer lock, WAL, IMMEDIATE
+    transactions), not Django's stock backend."""
+    env = production_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", "", tmp_path)
+    probe = (
+        "from django.db import connections\n"
+        "connection = connections['default']\n"
+        "cursor = connection.cursor()\n"
+        "print(type(connection).__module__, connection.transaction_mode,"
+        " cursor.execute('PRAGMA journal_mode').fetchone()[0])"
+    )
+    assert manage(env, "shell", "--no-imports", "-c", probe).split() == [
+        "authserver.sqlite.base",
+        "IMMEDIATE",
+        "wal",
+    ]

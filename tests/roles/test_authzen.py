@@ -359,6 +359,32 @@ def test_non_json_bodies(client, catalogue, pdp_caller) -> None:
     assert_problem(client.get(EVALUATION, HTTP_AUTHORIZATION=auth), 405)
 
 
+def body_with_context_depth(levels: int) -> str:
+    """An evaluation whose ``context`` nests ``levels`` objects (the body one more)."""
+    request = json.dumps(request_for(ALICE, "GET", "/"))[:-1]
+    return request + ', "context": ' + '{"a": ' * (levels - 1) + "{}" + "}" * (levels - 1) + "}"
+
+
+@pytest.mark.parametrize("levels", [64, 5_000])
+def test_json_nested_too_deep_is_a_400(client, catalogue, pdp_caller, levels) -> None:
+    """At most 64 levels: a body nested deeper is refused before anything walks it."""
+    gateway, secret = pdp_caller
+    response = client.post(
+        EVALUATION,
+        body_with_context_depth(levels),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic_auth(gateway.client_id, secret),
+    )
+    assert "nested deeper than 64" in assert_problem(response, 400)["detail"]
+    shallow = client.post(
+        EVALUATION,
+        body_with_context_depth(63),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic_auth(gateway.client_id, secret),
+    )
+    assert decision(shallow) is False  # alice may not GET / : evaluated, not refused
+
+
 # --- protocol details -------------------------------------------------------------------------
 
 

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 from django.db.models import QuerySet
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 from mgmt.api import errors
 from mgmt.api.authentication import BearerTokenAuthentication
 from mgmt.api.pagination import Pagination
+from mgmt.api.parsers import BoundedJSONParser
 from mgmt.api.permissions import HasManagementPermission
 from roles.decisions import Principal
 
@@ -42,7 +42,7 @@ class ManagementApi(APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [HasManagementPermission]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     # No OPTIONS (it would describe the endpoint) and no TRACE: both answer 405, and Allow
     # lists only what an endpoint implements.
     http_method_names = ["get", "post", "put", "patch", "delete", "head"]
