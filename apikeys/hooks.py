@@ -15,6 +15,7 @@ from apikeys import authentication, credentials, selectors, services
 from apikeys.authentication import Authenticated
 from apikeys.models import ApiKey
 from apikeys.selectors import active_owner, key_grant, key_record
+from oauth import apis
 from oauth.introspection import INACTIVE, cached_answer
 from oauth.models import Client
 from roles import policy
@@ -24,9 +25,11 @@ from roles.decisions import Principal
 def introspect_key(value: str, caller: Client) -> dict[str, Any]:
     """RFC 7662 for a key. Answers are cached like JWT answers (``cached_answer``: emptied
     when any counter moves, so on any change to the key, its owner or roles); the key's
-    validity end is checked and its use recorded on every call."""
+    validity end is checked and its use recorded on every call. A key names no audience, so
+    the caller must be a registered API's client or the key's owning client
+    (``oauth.apis.may_learn``, as for an audience-less token)."""
     answer, auth = cached_answer(value, lambda: _key_answer(value))
-    if auth is None:
+    if auth is None or not apis.may_learn(caller.client_id, audience_claims(auth)):
         return INACTIVE
     moment = selectors.now()
     if auth.valid_until is not None and auth.valid_until <= moment:
@@ -57,12 +60,18 @@ def _key_answer(value: str) -> tuple[dict[str, Any], Authenticated | None]:
     return response, auth
 
 
+def audience_claims(auth: Authenticated) -> dict[str, Any]:
+    """What the audience rule (``oauth.apis``) reads of a key: it names no audience, and its
+    own client is its owner's."""
+    return {"client_id": auth.owner.client_id}
+
+
 def principal_for_key(value: str, direct: bool, client_ip: str | None) -> Principal | None:
     auth = authentication.authenticate(value, direct=direct, client_ip=client_ip)
     if auth is None:
         return None
     owner = auth.owner
-    return Principal(owner.sub, owner.username, owner.client_id, auth.grant)
+    return Principal(owner.sub, owner.username, owner.client_id, auth.grant, audience_claims(auth))
 
 
 def exchanged_token_grant(claims: dict[str, Any]) -> policy.Grant | None:

@@ -4,16 +4,18 @@ Used by the AuthZEN endpoints (``roles.views``), token claims and introspection
 (``roles.hooks``), and meant for the gateway endpoint (issue 9):
 ``evaluate(principal_for_token(bearer), method, "route", path)``.
 An unknown, inactive or unresolvable subject is ``None`` and ``evaluate`` denies it, so callers
-never learn why.
+never learn why. A bearer credential (token or API key) resolves for a caller only when it is
+meant for that caller (``oauth.apis``: ``may_learn`` for AuthZEN, ``meant_for`` at the gateway).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from accounts import selectors as account_selectors
-from oauth import introspection
+from oauth import apis, introspection
 from roles import policy, selectors
 
 
@@ -25,6 +27,9 @@ class Principal:
     username: str | None
     client_id: str | None
     grant: policy.Grant
+    # what the audience rule (``oauth.apis``) reads of a bearer credential: an access token's
+    # claims (an API key's: no audience, its owner's client); None for a user or client subject
+    claims: dict[str, Any] | None = None
 
 
 # Other bearer credentials by prefix: (credential, presented directly by its holder?, the
@@ -56,7 +61,7 @@ def principal_for_access_token(token: str) -> Principal | None:
         return None
     claims = active.claims
     sub, client_id = str(claims.get("sub", "")), claims.get("client_id")
-    return Principal(sub, active.username, client_id, grant_of_token(active))
+    return Principal(sub, active.username, client_id, grant_of_token(active), claims)
 
 
 def principal_for_user(username: str) -> Principal | None:
@@ -81,9 +86,16 @@ SUBJECT_RESOLVERS: dict[str, Callable[[str], Principal | None]] = {
 }
 
 
-def principal_for(subject_type: str, subject_id: str) -> Principal | None:
+def principal_for(
+    subject_type: str, subject_id: str, *, caller_client_id: str | None
+) -> Principal | None:
+    """The subject, as the calling client ``caller_client_id`` may know it: a bearer credential
+    not meant for the caller (``oauth.apis.may_learn``, as at introspection) is nobody."""
     resolver = SUBJECT_RESOLVERS.get(subject_type)
-    return resolver(subject_id) if resolver is not None else None
+    principal = resolver(subject_id) if resolver is not None else None
+    if principal is None or principal.claims is None:
+        return principal
+    return principal if apis.may_learn(caller_client_id, principal.claims) else None
 
 
 def evaluate(

@@ -59,7 +59,7 @@ def caller_principal(request: HttpRequest) -> decisions.Principal | None:
     return decisions.principal_for_client(client.client_id) if client is not None else None
 
 
-def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> HttpResponse:
+def _handle(request: HttpRequest, evaluate: Callable[..., dict[str, Any]]) -> HttpResponse:
     if request.method != "POST":
         return problem(405, "Use POST.", Allow="POST")
     caller = caller_principal(request)
@@ -78,7 +78,7 @@ def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> 
     except (ValueError, RecursionError):
         return problem(400, "The body is not valid JSON.")
     try:
-        result = evaluate(body)
+        result = evaluate(body, caller_client_id=caller.client_id)
     except authzen.RequestError as exc:
         return problem(400, str(exc))
     answers = result.get("evaluations", [result])
@@ -101,7 +101,7 @@ def _denied(request: HttpRequest, event: str, caller: str | None = "", **data: A
     )
 
 
-def _endpoint(evaluate: Callable[[Any], dict[str, Any]]) -> Callable[[HttpRequest], HttpResponse]:
+def _endpoint(evaluate: Callable[..., dict[str, Any]]) -> Callable[[HttpRequest], HttpResponse]:
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
         response = _handle(request, evaluate)
