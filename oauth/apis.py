@@ -125,3 +125,13 @@ def may_learn(caller_client_id: str | None, claims: dict[str, Any]) -> bool:
     if is_audience_less(claims):
         return any(api.client_id == caller_client_id for api in known.values())
     return any(known[a].client_id == caller_client_id for a in token_audiences(claims))
+
+
+def meant_for(audience: str, claims: dict[str, Any]) -> bool:
+    """Whether a token with ``claims`` may be used at the registered API whose audience is
+    ``audience`` (a gateway fronting it, RFC 9068 §4): its ``aud`` names that API, or it is
+    audience-less (good at every registered API, as introspection answers any API's client)."""
+    if audience not in registered():
+        return False
+    return is_audience_less(claims) or audience in token_audiences(claims)
+
