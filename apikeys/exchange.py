@@ -6,7 +6,11 @@
 
 The key authenticates the request (no other client credentials may be sent); the source address
 must be in the key's allow-list; the key's rate limit applies (429 with ``Retry-After``). The
-answer is an RFC 9068 access token whose ``roles`` are the key's effective roles. Registered on
+answer is an RFC 9068 access token whose ``roles`` are the key's effective roles. ``resource``
+and ``audience`` (RFC 8693 §2.1, repeatable: API identifiers or audiences) follow the token
+endpoint's rule: each must be a registered API that the key's owning client lists in its
+``resources`` (a user's key has no client, so none), else ``invalid_target``; the token's
+``aud`` names them, or is the issuer when none is asked for (audience-less). Registered on
 our oauthlib server through ``oauth.server.extension_grants``.
 """
 
@@ -19,13 +23,14 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from apikeys import authentication, network, ratelimit, services
-from oauth import tokens
+from oauth import apis, tokens
 from oauth.selectors import client_get
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 API_KEY_TOKEN_TYPE = "urn:authserver:token-type:api_key"
 INVALID_KEY = "The API key is invalid, expired, revoked or not usable from here."
 CLIENT_CREDENTIAL_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
+TARGET_PARAMS = ("resource", "audience")
 
 
 class RateLimited(errors.OAuth2Error):
@@ -89,8 +94,18 @@ class TokenExchangeGrant(GrantTypeBase):
         if retry_after is not None:
             raise RateLimited(retry_after, request=request)
         request.client = client_get(auth.owner.client_id) if auth.owner.client_id else None
+        requested = [v for k, v in request.decoded_body or [] if k in TARGET_PARAMS]
+        resources = request.client.resources if request.client is not None else ()
+        error = apis.target_error(requested, resources)
+        if error is not None:
+            raise errors.CustomOAuth2Error(
+                error="invalid_target", description=error, request=request
+            )
         body = services.api_key_token_issue(
-            auth=auth, client=request.client, lifetime=tokens.access_token_lifetime(request)
+            auth=auth,
+            client=request.client,
+            lifetime=tokens.access_token_lifetime(request),
+            audiences=tuple(dict.fromkeys(map(apis.audience_of, requested))),
         )
         if body is None:
             raise errors.InvalidClientError(description=INVALID_KEY, request=request)

@@ -135,3 +135,13 @@ def meant_for(audience: str, claims: dict[str, Any]) -> bool:
         return False
     return is_audience_less(claims) or audience in token_audiences(claims)
 
+
+def target_error(requested: Iterable[str], resources: Iterable[str]) -> str | None:
+    """Why a client whose ``resources`` are these may not obtain a token for the ``requested``
+    API identifiers or audiences (RFC 8707 §2 ``invalid_target``), or None: each must be a
+    registered API's that the client lists."""
+    allowed = client_audiences(resources)
+    for value in requested:
+        if audience_of(value) not in allowed:
+            return f"{value!r} is not a registered API this client may obtain tokens for."
+    return None
