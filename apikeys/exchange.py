@@ -6,10 +6,13 @@
 
 The key authenticates the request (no other client credentials may be sent); the key's policy
 applies as at every door (``apikeys.policy``: source address in its allow-list, else
-``invalid_client``; its one rate budget, else 429 with ``Retry-After``). The
-answer is an RFC 9068 access token whose ``roles`` are the key's effective roles. Registered on
-our oauthlib server through ``oauth.server.extension_grants``. A ``resource`` (RFC 8707) is
-checked as at every other grant and becomes the token's ``aud``.
+``invalid_client``; its one rate budget, else 429 with ``Retry-After``). The answer is an
+RFC 9068 access token whose ``roles`` are the key's effective roles. ``resource`` and
+``audience`` (RFC 8693 §2.1, repeatable: API identifiers or audiences) follow the token
+endpoint's rule: each must be a registered API that the key's owning client lists in its
+``resources`` (a user's key has no client, so none), else ``invalid_target``; the token's
+``aud`` names them, or is the issuer when none is asked for (audience-less). Registered on
+our oauthlib server through ``oauth.server.extension_grants``.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 
 from apikeys import network, policy, services
-from oauth import tokens
+from oauth import apis, tokens
 from oauth.selectors import client_get
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 API_KEY_TOKEN_TYPE = "urn:authserver:token-type:api_key"
 INVALID_KEY = "The API key is invalid, expired, revoked or not usable from here."
 CLIENT_CREDENTIAL_PARAMS = ("client_secret", "client_assertion", "client_assertion_type")
+TARGET_PARAMS = ("resource", "audience")
 
 
 class RateLimited(errors.OAuth2Error):
@@ -93,14 +97,18 @@ class TokenExchangeGrant(GrantTypeBase):
         if auth is None:
             raise errors.InvalidClientError(description=INVALID_KEY, request=request)
         request.client = client_get(auth.owner.client_id) if auth.owner.client_id else None
-        # RFC 8693 §2.1 ``resource``: as at every grant, registered APIs the key's client lists
-        # (a user's key has no client, so none), carried as ``aud``.
-        self.request_validator._check_and_set_request_resource(request)
+        requested = [v for k, v in request.decoded_body or [] if k in TARGET_PARAMS]
+        resources = request.client.resources if request.client is not None else ()
+        error = apis.target_error(requested, resources)
+        if error is not None:
+            raise errors.CustomOAuth2Error(
+                error="invalid_target", description=error, request=request
+            )
         body = services.api_key_token_issue(
             auth=auth,
             client=request.client,
             lifetime=tokens.access_token_lifetime(request),
-            audience=request.resource,
+            audiences=tuple(dict.fromkeys(map(apis.audience_of, requested))),
         )
         if body is None:
             raise errors.InvalidClientError(description=INVALID_KEY, request=request)

@@ -15,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from apikeys import authentication, credentials, policy, selectors, services
+from apikeys.authentication import Authenticated
 from apikeys.models import ApiKey
 from apikeys.selectors import active_owner, key_grant, key_record
+from oauth import apis
 from oauth.introspection import INACTIVE
 from oauth.models import Client
 from roles import policy as role_policy
@@ -26,9 +28,11 @@ from roles.decisions import OverBudget, Principal
 def introspect_key(value: str, caller: Client, holder_ip: str | None) -> dict[str, Any]:
     """RFC 7662 for a key, under its policy (``apikeys.policy``) on every call: a resource
     server asking on the holder's behalf knows the holder's address only if it states it
-    (``holder_ip``), and a key over its rate budget is inactive, like an unusable one."""
+    (``holder_ip``), and a key over its rate budget is inactive, like an unusable one. A key
+    names no audience, so the caller must be a registered API's client or the key's owning
+    client (``oauth.apis.may_learn``, as for an audience-less token)."""
     auth = policy.check(value, client_ip=holder_ip, surface="introspection").auth
-    if auth is None:
+    if auth is None or not apis.may_learn(caller.client_id, audience_claims(auth)):
         return INACTIVE
     owner = auth.owner
     response: dict[str, Any] = {
@@ -48,6 +52,12 @@ def introspect_key(value: str, caller: Client, holder_ip: str | None) -> dict[st
     return response
 
 
+def audience_claims(auth: Authenticated) -> dict[str, Any]:
+    """What the audience rule (``oauth.apis``) reads of a key: it names no audience, and its
+    own client is its owner's."""
+    return {"client_id": auth.owner.client_id}
+
+
 def principal_for_key(value: str, client_ip: str | None, surface: str) -> Principal | None:
     """A key as a bearer credential (``roles.decisions.credential_resolvers``), under its
     policy; ``OverBudget`` when it is over its rate budget."""
@@ -57,7 +67,13 @@ def principal_for_key(value: str, client_ip: str | None, surface: str) -> Princi
     if verdict.auth is None:
         return None
     owner = verdict.auth.owner
-    return Principal(owner.sub, owner.username, owner.client_id, verdict.auth.grant)
+    return Principal(
+        owner.sub,
+        owner.username,
+        owner.client_id,
+        verdict.auth.grant,
+        claims=audience_claims(verdict.auth),
+    )
 
 
 def exchanged_token_grant(claims: dict[str, Any]) -> role_policy.Grant | None:

@@ -227,7 +227,7 @@ def api_key_mark_used(record: KeyRecord, *, moment: float, ip: str | None) -> No
 
 @transaction.atomic
 def api_key_token_issue(
-    *, auth: Authenticated, client: Client | None, lifetime: int, audience: Sequence[str] = ()
+    *, auth: Authenticated, client: Client | None, lifetime: int, audiences: tuple[str, ...] = ()
 ) -> dict[str, Any] | None:
     """Mint the RFC 9068 access token of a token exchange and store it as DOT stores every
     access token (checksum only, so introspection and RFC 7009 revocation treat it alike),
@@ -235,7 +235,8 @@ def api_key_token_issue(
 
     ``roles`` are the key's effective roles; ``api_key`` names the key, so introspection and
     decisions keep resolving the token to the key's grant, not to its owner's. A user's key has
-    no client: its ``client_id`` claim is ``api_key:<key id>``.
+    no client: its ``client_id`` claim is ``api_key:<key id>``. ``aud`` is ``audiences`` (the
+    registered APIs asked for, already checked: ``apikeys.exchange``), else the issuer.
 
     None when the key was revoked meanwhile: the key row is locked first, so a concurrent
     revocation either comes before (and this mints nothing) or after (and deletes this token).
@@ -250,7 +251,7 @@ def api_key_token_issue(
     claims = {
         "iss": settings.ISSUER_URL,
         "sub": owner.sub,
-        "aud": list(audience) or settings.ISSUER_URL,  # the RFC 8707 resources, if any
+        "aud": list(audiences) or settings.ISSUER_URL,
         "exp": expires,
         "iat": issued,
         "jti": secrets.token_urlsafe(16),
@@ -265,6 +266,7 @@ def api_key_token_issue(
         application=client,
         scope="",
         expires=datetime.fromtimestamp(expires, tz=UTC),
+        resource=list(audiences),
     )
     set_token_value(access_token, token)
     access_token.save()

@@ -26,6 +26,7 @@ PASSWORD = "bench-password-Quietly-Rotating-42"
 REDIRECT_URI = "http://127.0.0.1/bench/callback"
 FILLER_SCOPE = "bench-filler"
 EVALUATE_PERMISSION = "authz:evaluate"
+BENCH_API = "https://bench-api.example.test/"
 
 
 @dataclass
@@ -110,6 +111,7 @@ def apply_config(config: dict[str, Any], path: Path) -> Credentials:
 
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     result = apply_file(path).sections
+    register_bench_api()
     client_secrets = {
         client_id: data["client_secret"]
         for client_id, data in result.get("clients", {}).items()
@@ -117,6 +119,16 @@ def apply_config(config: dict[str, Any], path: Path) -> Credentials:
     }
     api_key = result.get("api_keys", {}).get("bench-key", {}).get("key")
     return Credentials(secrets=client_secrets, api_key=api_key)
+
+
+def register_bench_api() -> None:
+    """``bench-rs`` is the client of a registered API, so introspection answers it about the
+    audience-less tokens the targets introspect (``oauth.apis.may_learn``); anyone else would
+    measure the ``{"active": false}`` path."""
+    from oauth.models import Api, Client
+
+    rs = Client.objects.get(client_id="bench-rs")
+    Api.objects.update_or_create(identifier=BENCH_API, defaults={"name": "Bench API", "client": rs})
 
 
 def basic(client_id: str, secret: str) -> str:

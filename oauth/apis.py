@@ -110,17 +110,6 @@ def client_audiences(resources: Iterable[str]) -> frozenset[str]:
     return frozenset(a for a in map(audience_of, resources or ()) if a in known)
 
 
-def target_error(resource: str, client_resources: Iterable[str]) -> str | None:
-    """Why a client whose ``resources`` are ``client_resources`` may not obtain a token for the
-    RFC 8707 ``resource`` (an ``invalid_target``), or None: it must be a registered API's
-    audience, compared exactly, and one the client lists."""
-    if api_for_audience(resource) is None:
-        return f"The resource '{resource}' is not a registered API."
-    if resource not in client_audiences(client_resources):
-        return f"This client may not obtain tokens for the resource '{resource}'."
-    return None
-
-
 def lifetime_cap(audiences: Iterable[str]) -> int | None:
     """The shortest ``access_token_lifetime`` among the registered APIs of ``audiences`` (None:
     none of them caps it)."""
@@ -161,3 +150,26 @@ def may_learn(caller_client_id: str | None, claims: dict[str, Any]) -> bool:
     if is_audience_less(claims):
         return any(api.client_id == caller_client_id for api in known.values())
     return any(known[a].client_id == caller_client_id for a in token_audiences(claims))
+
+
+def meant_for(audience: str, claims: dict[str, Any]) -> bool:
+    """Whether a token with ``claims`` may be used at the registered API whose audience is
+    ``audience`` (a gateway fronting it, RFC 9068 §4): its ``aud`` names that API, or it is
+    audience-less (good at every registered API, as introspection answers any API's client)."""
+    if audience not in registered():
+        return False
+    return is_audience_less(claims) or audience in token_audiences(claims)
+
+
+def target_error(requested: Iterable[str], resources: Iterable[str]) -> str | None:
+    """Why a client whose ``resources`` are these may not obtain a token for the ``requested``
+    API identifiers or audiences (RFC 8707 §2 ``invalid_target``), or None: each must be a
+    registered API's, compared exactly, that the client lists."""
+    allowed = client_audiences(resources)
+    for value in requested:
+        audience = audience_of(value)
+        if api_for_audience(audience) is None:
+            return f"The resource '{value}' is not a registered API."
+        if audience not in allowed:
+            return f"This client may not obtain tokens for the resource '{value}'."
+    return None

@@ -7,6 +7,10 @@ issuance. Revocation deletes the row, so it takes effect on the very next call, 
 process. A client's own (client-credentials) token has no
 row: its signature proves it, and revocation is a ``jti`` list (``oauth.clienttokens``). Other
 apps add members (roles, permissions) through ``enrichers``.
+
+A caller learns only about tokens meant for it (``oauth.apis.may_learn``: the client of an API
+in the token's ``aud``, of any registered API for an audience-less token, or the token's own
+client); anyone else gets exactly ``{"active": false}``. Audience-less answers carry no ``aud``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from accounts import selectors as account_selectors
 from authserver.crypto import sha256_hex
-from oauth import clienttokens, keys, tokens
+from oauth import apis, clienttokens, keys, tokens
 from oauth.generations import ANY, ProcessCache
 from oauth.models import Client
 from oauth.selectors import client_get
@@ -170,7 +174,8 @@ def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | No
     if claims is None:
         return None, None
     active = _check_access_token(token, claims)
-    if active is None:
+    # RFC 7662 §4, RFC 9700 §2.3: only the token's audience (or its own client) learns of it
+    if active is None or not apis.may_learn(caller.client_id, active.claims):
         return INACTIVE, None
     claims = active.claims
     response: dict[str, Any] = {
@@ -179,12 +184,13 @@ def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | No
         "scope": claims.get("scope", ""),
         "client_id": claims.get("client_id"),
         "sub": claims.get("sub"),
-        "aud": claims.get("aud"),
         "iss": claims.get("iss"),
         "exp": claims["exp"],
         "iat": claims.get("iat"),
         "jti": claims.get("jti"),
     }
+    if not apis.is_audience_less(claims):  # DOT's resource servers prefix-match ``aud`` with
+        response["aud"] = claims["aud"]  # their own URL: the issuer alone would fail there
     if active.username:
         response["username"] = active.username
     for name in ("auth_time", "amr", "acr"):

@@ -18,8 +18,8 @@ from oauth.tokens import access_token_lifetime
 # registered by other apps' ready() (API keys: RFC 8693 token exchange).
 extension_grants: dict[str, Callable[[Any], GrantTypeBase]] = {}
 
-# RFC 6749 §3.1, §3.2: no parameter may be sent more than once, but RFC 8707's ``resource``.
-REPEATABLE_PARAMETERS = frozenset({"resource"})
+# RFC 6749 §3.1, §3.2: no parameter may be sent more than once, but those that may repeat:
+REPEATABLE_PARAMETERS = frozenset({"resource", "audience"})  # RFC 8707 §2, RFC 8693 §2.1
 
 
 def repeated_parameters(names: Iterable[str]) -> str | None:

@@ -213,10 +213,9 @@ class Validator(OAuth2Validator):
         API the client no longer lists yields no token for it either."""
         super()._validate_resource_uris(request, resources)
         client_resources = getattr(getattr(request, "client", None), "resources", None) or ()
-        for resource in resources:
-            error = apis.target_error(resource, client_resources)
-            if error is not None:
-                raise CustomOAuth2Error(error="invalid_target", description=error, request=request)
+        error = apis.target_error(resources, client_resources)
+        if error is not None:
+            raise CustomOAuth2Error(error="invalid_target", description=error, request=request)
 
     def validate_authorization_resources(self, request: Any) -> dict[str, Any]:
         """The same check at the authorization endpoint (an oauthlib ``post_auth`` validator,

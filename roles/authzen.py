@@ -10,9 +10,10 @@
   evaluation is answered in place with ``decision: false`` and a ``context.error`` (§7.2.1);
   a body that is malformed as a whole is a ``RequestError`` (400).
 Subject types are ``token``, ``user`` and ``client`` (``roles.decisions``); an unknown type,
-subject or inactive token is simply a deny. ``subject.properties.ip_address`` (the AuthZEN
-spec's own example property) states where the holder of a ``token`` subject is: an API key with
-a source allow-list is denied without it (``apikeys.policy``).
+subject or inactive token, or a token not meant for the calling client, is simply a deny.
+``subject.properties.ip_address`` (the AuthZEN spec's own example property) states where the
+holder of a ``token`` subject is: an API key with a source allow-list is denied without it
+(``apikeys.policy``).
 """
 
 from __future__ import annotations
@@ -73,15 +74,17 @@ def parse_evaluation(body: dict[str, Any]) -> Evaluation:
 
 
 class Evaluator:
-    """Decides evaluations, resolving each distinct subject once per request."""
+    """Decides evaluations for the calling client, resolving each distinct subject once per
+    request."""
 
-    def __init__(self) -> None:
+    def __init__(self, caller_client_id: str | None) -> None:
+        self._caller = caller_client_id
         self._principals: dict[tuple[str, str, str | None], decisions.Principal | None] = {}
 
     def decide(self, evaluation: Evaluation) -> bool:
         key = (evaluation.subject_type, evaluation.subject_id, evaluation.subject_ip)
         if key not in self._principals:
-            self._principals[key] = decisions.principal_for(*key)
+            self._principals[key] = decisions.principal_for(*key, caller_client_id=self._caller)
         return decisions.evaluate(
             self._principals[key],
             evaluation.action,
@@ -90,14 +93,14 @@ class Evaluator:
         )
 
 
-def evaluate(body: Any) -> dict[str, Any]:
+def evaluate(body: Any, *, caller_client_id: str | None) -> dict[str, Any]:
     """§6: one evaluation."""
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object")
-    return {"decision": Evaluator().decide(parse_evaluation(body))}
+    return {"decision": Evaluator(caller_client_id).decide(parse_evaluation(body))}
 
 
-def evaluate_batch(body: Any) -> dict[str, Any]:
+def evaluate_batch(body: Any, *, caller_client_id: str | None) -> dict[str, Any]:
     """§7: a batch, with defaults and the requested semantics."""
     if not isinstance(body, dict):
         raise RequestError("the body must be a JSON object")
@@ -109,13 +112,13 @@ def evaluate_batch(body: Any) -> dict[str, Any]:
     if semantic not in SEMANTICS:
         raise RequestError(f"'options.evaluations_semantic' must be one of {', '.join(SEMANTICS)}")
     if items is None or items == []:
-        return evaluate(body)
+        return evaluate(body, caller_client_id=caller_client_id)
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise RequestError("'evaluations' must be an array of objects")
     if len(items) > MAX_EVALUATIONS:
         raise RequestError(f"at most {MAX_EVALUATIONS} evaluations per request")
     defaults = {k: body[k] for k in (*ENTITIES, "context") if k in body}
-    evaluator = Evaluator()
+    evaluator = Evaluator(caller_client_id)
     results: list[dict[str, Any]] = []
     for item in items:
         try:

@@ -4,7 +4,8 @@ Used by the AuthZEN endpoints (``roles.views``), token claims and introspection
 (``roles.hooks``), and meant for the gateway endpoint (issue 9):
 ``evaluate(principal_for_token(bearer), method, "route", path)``.
 An unknown, inactive or unresolvable subject is ``None`` and ``evaluate`` denies it, so callers
-never learn why.
+never learn why. A bearer credential (token or API key) resolves for a caller only when it is
+meant for that caller (``oauth.apis``: ``may_learn`` for AuthZEN, ``meant_for`` at the gateway).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from accounts import selectors as account_selectors
 from accounts.session import MULTI_FACTOR_AMR
-from oauth import introspection
+from oauth import apis, introspection
 from roles import policy, selectors
 
 
@@ -30,9 +31,10 @@ class Principal:
     # When the person it acts for last proved a second factor (UNIX time), if it shows one: a
     # console session's last proof, or a user token's ``auth_time`` when its ``amr`` has "mfa".
     factor_time: float | None = None
-    # The claims of the access token it was resolved from (None for any other credential), for
-    # doors with an audience rule of their own (the management API).
-    token_claims: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # What the audience rules (``oauth.apis``, the management API) read of a bearer credential:
+    # an access token's claims (an API key's: no audience, its owner's client); None for a user
+    # or client subject.
+    claims: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def acts_for_person(self) -> bool:
@@ -127,10 +129,19 @@ SUBJECT_RESOLVERS: dict[str, Callable[[str, str | None], Principal | None]] = {
 
 
 def principal_for(
-    subject_type: str, subject_id: str, ip_address: str | None = None
+    subject_type: str,
+    subject_id: str,
+    ip_address: str | None = None,
+    *,
+    caller_client_id: str | None,
 ) -> Principal | None:
+    """The subject, as the calling client ``caller_client_id`` may know it: a bearer credential
+    not meant for the caller (``oauth.apis.may_learn``, as at introspection) is nobody."""
     resolver = SUBJECT_RESOLVERS.get(subject_type)
-    return resolver(subject_id, ip_address) if resolver is not None else None
+    principal = resolver(subject_id, ip_address) if resolver is not None else None
+    if principal is None or principal.claims is None:
+        return principal
+    return principal if apis.may_learn(caller_client_id, principal.claims) else None
 
 
 def evaluate(

@@ -6,12 +6,16 @@
   method and path, so ``/gateway/envoy/api/orders`` decides ``GET /api/orders``.
 
 The credential is ``Authorization: Bearer <access token or API key>`` or ``X-API-Key``. The
-decision is the AuthZEN one (``roles.decisions``). Answers: 200 with identity headers for the
-upstream, 401 with ``WWW-Authenticate`` when there is no valid credential, 403 when the policy
-denies, 429 with ``Retry-After`` over the rate limit: ``GATEWAY_RATE_LIMIT`` per client or user,
-an API key's own budget for a key, shared with every other door (for nginx: 403 with
-``X-Auth-Reason: rate_limited``, mapped back to 429 by the nginx config). Identity headers are only
-ever set here; the gateway overwrites whatever the client sent (examples/nginx/).
+gateway names the registered API it fronts in ``X-Auth-Audience`` (its identifier, set per
+location by the gateway's configuration; none, or one not registered, is 403: a misconfigured
+gateway fails closed), and only credentials meant for that API pass (``oauth.apis.meant_for``:
+its audience in the token's ``aud``, or an audience-less token or API key). The decision is the
+AuthZEN one (``roles.decisions``). Answers: 200 with identity headers for the upstream, 401 with
+``WWW-Authenticate`` when there is no valid credential for this API, 403 when the policy denies,
+429 with ``Retry-After`` over the rate limit: ``GATEWAY_RATE_LIMIT`` per client or user, an API
+key's own budget for a key, shared with every other door (for nginx: 403 with
+``X-Auth-Reason: rate_limited``, mapped back to 429 by the nginx config). Identity headers are
+only ever set here; the gateway overwrites whatever the client sent (examples/nginx/).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from apikeys.credentials import parse as parse_api_key
 from audit.models import AuditEvent
 from audit.services import record
 from authserver import ratelimit
+from oauth import apis
 from roles import decisions
 
 CHALLENGE = 'Bearer realm="authserver"'
+NOT_MEANT_FOR_US = 'error_description="The access token is not meant for this API"'
 
 
 def _credential(request: HttpRequest) -> str:
@@ -44,7 +50,16 @@ def _limited(retry_after: int, status: int) -> HttpResponse:
     return _answer(status, **{"Retry-After": str(retry_after), "X-Auth-Reason": "rate_limited"})
 
 
+def _fronted_audience(request: HttpRequest) -> str | None:
+    """The audience of the registered API the gateway says it fronts, or None."""
+    audience = apis.audience_of(request.META.get("HTTP_X_AUTH_AUDIENCE", "").strip())
+    return audience if apis.api_for_audience(audience) is not None else None
+
+
 def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) -> HttpResponse:
+    audience = _fronted_audience(request)
+    if audience is None:
+        return _answer(403)  # a gateway that names no registered API must fail closed
     credential = _credential(request)
     if not credential:
         return _answer(401, **{"WWW-Authenticate": CHALLENGE})
@@ -59,6 +74,10 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
     if principal is None:
         _denied(request, method, uri, 401)
         return _answer(401, **{"WWW-Authenticate": f'{CHALLENGE}, error="invalid_token"'})
+    if principal.claims is None or not apis.meant_for(audience, principal.claims):
+        _denied(request, method, uri, 401, principal)
+        challenge = f'{CHALLENGE}, error="invalid_token", {NOT_MEANT_FOR_US}'
+        return _answer(401, **{"WWW-Authenticate": challenge})
     if parse_api_key(credential) is None:  # a key was counted against its own budget, above
         limited_by = principal.client_id or principal.sub
         retry_after = ratelimit.hit(f"gateway:{limited_by}", settings.GATEWAY_RATE_LIMIT)

@@ -59,7 +59,7 @@ def caller_principal(request: HttpRequest) -> decisions.Principal | None:
     return decisions.principal_for_client(client.client_id) if client is not None else None
 
 
-def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> HttpResponse:
+def _handle(request: HttpRequest, evaluate: Callable[..., dict[str, Any]]) -> HttpResponse:
     if request.method != "POST":
         return problem(405, "Use POST.", Allow="POST")
     caller = caller_principal(request)
@@ -76,7 +76,7 @@ def _handle(request: HttpRequest, evaluate: Callable[[Any], dict[str, Any]]) -> 
     except jsonbody.MalformedJson as exc:
         return problem(400, str(exc))
     try:
-        result = evaluate(body)
+        result = evaluate(body, caller_client_id=caller.client_id)
     except authzen.RequestError as exc:
         return problem(400, str(exc))
     answers = result.get("evaluations", [result])
@@ -99,7 +99,7 @@ def _denied(request: HttpRequest, event: str, caller: str | None = "", **data: A
     )
 
 
-def _endpoint(evaluate: Callable[[Any], dict[str, Any]]) -> Callable[[HttpRequest], HttpResponse]:
+def _endpoint(evaluate: Callable[..., dict[str, Any]]) -> Callable[[HttpRequest], HttpResponse]:
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
         response = _handle(request, evaluate)

@@ -139,9 +139,27 @@ def web_client(make_client):
 
 
 @pytest.fixture
-def resource_server(make_client):
-    """A confidential client that introspects tokens."""
-    return make_client(client_id="rs1", name="Resource server")
+def make_api(db):
+    """Factory: ``make_api(identifier, client=None, **fields)`` -> a registered ``Api`` row."""
+    from oauth.models import Api
+
+    def make(identifier: str, client=None, **fields: Any):
+        fields.setdefault("name", identifier)
+        return Api.objects.create(identifier=identifier, client=client, **fields)
+
+    return make
+
+
+RS1_API = "https://rs1.example.test/"
+
+
+@pytest.fixture
+def resource_server(make_client, make_api):
+    """A confidential client that introspects tokens: the client of the registered API
+    ``RS1_API``, so it learns about tokens for that API and about audience-less ones."""
+    rs = make_client(client_id="rs1", name="Resource server")
+    make_api(RS1_API, client=rs[0], name="RS1 API")
+    return rs
 
 
 def basic_auth(client_id: str, secret: str) -> str:

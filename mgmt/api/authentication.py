@@ -25,6 +25,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
+from apikeys.credentials import PREFIX as API_KEY_PREFIX
 from oauth import apis
 from oauth.selectors import client_get
 from roles.decisions import OverBudget, Principal, principal_for_token
@@ -66,9 +67,8 @@ class BearerTokenAuthentication(BaseAuthentication):
         principal = _principal(token, request.META.get("REMOTE_ADDR")) if token else None
         if principal is None:
             raise self._refused(request, INVALID)
-        refusal = (
-            None if principal.token_claims is None else management_refusal(principal.token_claims)
-        )
+        is_key = token.startswith(API_KEY_PREFIX)  # a key's own policy applied, above
+        refusal = None if is_key else management_refusal(principal.claims or {})
         if refusal is not None:
             raise self._refused(request, refusal)
         return principal, token

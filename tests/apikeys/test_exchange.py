@@ -192,3 +192,75 @@ def test_no_token_is_minted_for_a_key_revoked_during_the_exchange(alice, make_ke
     auth = authentication.authenticate(full)
     services.api_key_revoke(key=key)  # after the check, before the token is stored
     assert services.api_key_token_issue(auth=auth, client=None, lifetime=600) is None
+
+
+ORDERS = "https://orders.example.test/"
+BILLING = "https://billing.example.test/"
+
+
+@pytest.fixture
+def apis(make_client, make_api, service):
+    """The Orders and Billing APIs with their clients; ``svc`` may obtain tokens for Orders."""
+    clients = {}
+    for identifier, client_id in ((ORDERS, "orders-rs"), (BILLING, "billing-rs")):
+        clients[identifier] = make_client(client_id=client_id)
+        make_api(identifier, client=clients[identifier][0], name=client_id)
+    service[0].resources = [ORDERS]
+    service[0].save()
+    return clients
+
+
+def test_a_key_exchanged_for_a_listed_api_is_meant_for_it_only(
+    client, service, make_key, apis
+) -> None:
+    """End to end: the token carries the API as ``aud``; that API's client introspects it as
+    active, another API's client as inactive, and a gateway fronting that other API refuses it."""
+    _key, full = make_key(client=service[0], roles=["reader"])
+    response = exchange_request(client, full, resource=ORDERS)
+    assert response.status_code == 200, response.content
+    token = response.json()["access_token"]
+    assert tokens.verify(token, typ="at+jwt", audience=ORDERS)["aud"] == [ORDERS]
+
+    def introspected_by(identifier):
+        rs, secret = apis[identifier]
+        auth = basic_auth(rs.client_id, secret)
+        return client.post("/o/introspect/", {"token": token}, HTTP_AUTHORIZATION=auth).json()
+
+    assert introspected_by(ORDERS)["active"] is True and introspected_by(ORDERS)["aud"] == [ORDERS]
+    assert introspected_by(BILLING) == {"active": False}
+    at_billing = client.get(
+        "/gateway/envoy/api/orders/1",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        HTTP_X_AUTH_AUDIENCE=BILLING,
+    )
+    assert at_billing.status_code == 401
+    at_orders = client.get(
+        "/gateway/envoy/api/orders/1",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+        HTTP_X_AUTH_AUDIENCE=ORDERS,
+    )
+    assert at_orders.status_code == 200
+    by_audience = exchange_request(client, full, audience=ORDERS).json()["access_token"]
+    assert tokens.verify(by_audience, typ="at+jwt", audience=ORDERS)["aud"] == [ORDERS]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        {"resource": BILLING},  # registered, not in svc's resources
+        {"resource": "https://unregistered.example.test/"},
+        {"audience": "management"},  # not in svc's resources either
+    ],
+)
+def test_a_key_exchanged_for_an_api_its_client_does_not_list_is_invalid_target(
+    client, service, make_key, apis, target
+) -> None:
+    _key, full = make_key(client=service[0], roles=["reader"])
+    assert_oauth_error(exchange_request(client, full, **target), 400, "invalid_target")
+
+
+def test_a_users_key_obtains_no_audience(client, alice, make_key, apis) -> None:
+    """A user's key has no client, so no ``resources``: only audience-less tokens."""
+    _key, full = make_key(user=alice, roles=["reader"])
+    assert_oauth_error(exchange_request(client, full, resource=ORDERS), 400, "invalid_target")
+    assert exchange_request(client, full).status_code == 200

@@ -17,7 +17,7 @@ from audit.models import AuditEvent
 from audit.services import record
 from oauth.models import Client as OAuthClient
 from roles.models import Role
-from tests.conftest import PASSWORD, REDIRECT_URI, basic_auth
+from tests.conftest import PASSWORD, REDIRECT_URI, basic_auth, introspect
 from tests.console.conftest import sign_in
 from tests.roles.conftest import user_tokens
 
@@ -389,43 +389,34 @@ def test_ending_a_session_revokes_its_refresh_token(console, make_user, web_clie
     assert f"/console/tokens/sessions/{family}/revoke/" not in text(console.get("/console/tokens/"))
 
 
-def test_revoking_a_client_token(console, make_client):
+def test_revoking_a_client_token(console, make_client, resource_server):
     _client, secret = make_client(client_id="m2m", name="Machine")
     issued = Client().post(
         "/o/token/",
         {"grant_type": "client_credentials"},
         HTTP_AUTHORIZATION=basic_auth("m2m", secret),
     )
+    access = issued.json()["access_token"]
+    assert introspect(Client(), resource_server, access)["active"] is True
     jti = events("token.issued")[0].data["jti"]
     page = text(console.get("/console/tokens/"))
     assert f"/console/tokens/client/{jti}/revoke/" in page
     assert "Revoke the token" in text(console.get(f"/console/tokens/client/{jti}/revoke/"))
     console.post(f"/console/tokens/client/{jti}/revoke/")
-    _rs, rs_secret = make_client(client_id="rs", name="RS")
-    answer = Client().post(
-        "/o/introspect/",
-        {"token": issued.json()["access_token"]},
-        HTTP_AUTHORIZATION=basic_auth("rs", rs_secret),
-    )
-    assert answer.json() == {"active": False}
+    assert introspect(Client(), resource_server, access) == {"active": False}
     assert events("token.revoked")[-1].target == "client:m2m"
     assert f"/console/tokens/client/{jti}/revoke/" not in text(console.get("/console/tokens/"))
     assert console.get(f"/console/tokens/client/{jti}/revoke/").status_code == 404
 
 
-def test_revoking_an_access_token(console, make_user, make_client, web_client):
+def test_revoking_an_access_token(console, make_user, resource_server, web_client):
     make_user("ada")
     issued = user_tokens(Client(), web_client, "ada", scope="openid")
     token = get_access_token_model().objects.get(user__username="ada")
+    assert introspect(Client(), resource_server, issued["access_token"])["active"] is True
     console.post(f"/console/tokens/access/{token.pk}/revoke/")
     assert not get_access_token_model().objects.filter(pk=token.pk).exists()
-    _rs, rs_secret = make_client(client_id="rs", name="RS")
-    answer = Client().post(
-        "/o/introspect/",
-        {"token": issued["access_token"]},
-        HTTP_AUTHORIZATION=basic_auth("rs", rs_secret),
-    )
-    assert answer.json() == {"active": False}
+    assert introspect(Client(), resource_server, issued["access_token"]) == {"active": False}
     assert events("token.revoked")[0].target == "user:ada"
 
 

@@ -1,10 +1,27 @@
-"""Fixtures for gateway tests: an API catalogue and tokens for a reader and a service."""
+"""Fixtures for gateway tests: the registered API the gateway fronts, an API catalogue and tokens
+for a reader and a service."""
 
 import pytest
+from django.test import Client
 
 from roles import services
 from roles.services import AssignmentSpec
 from tests.roles.conftest import client_credentials_token
+
+ORDERS_API = "https://orders.example.test/"
+
+
+@pytest.fixture
+def orders_api(make_api):
+    """The registered API behind the gateway."""
+    return make_api(ORDERS_API, name="Orders API")
+
+
+@pytest.fixture
+def client(orders_api):
+    """Django's test client, calling as the configured gateway does: naming the API it fronts
+    (``X-Auth-Audience``, set per location in the gateway's configuration)."""
+    return Client(HTTP_X_AUTH_AUDIENCE=ORDERS_API)
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
 """The gateway decision endpoint, called as nginx auth_request and Envoy ext_authz call it."""
 
 import pytest
+from django.test import Client
 
 from tests.conftest import basic_auth
+from tests.gateway.conftest import ORDERS_API
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +99,44 @@ def test_api_keys_work_at_the_gateway_on_the_keys_own_budget(
     # the owning client's own token is counted separately from its key, per GATEWAY_RATE_LIMIT
     token = {"HTTP_AUTHORIZATION": f"Bearer {tokens['reader']}"}
     assert client.get("/gateway/envoy/api/orders/1", **token).status_code == 200
+
+
+BILLING_API = "https://billing.example.test/"
+
+
+def test_only_tokens_meant_for_the_fronted_api_pass(client, tokens, make_api):
+    """A token issued for the Billing API is refused by the gateway fronting the Orders API,
+    and the same gateway passes a token issued for Orders."""
+    from oauth.models import Client
+
+    make_api(BILLING_API, name="Billing API")
+    reader = Client.objects.get(client_id="reader-svc")
+    reader.resources = [ORDERS_API, BILLING_API]
+    reader.save()
+
+    def token_for(resource):
+        data = {"grant_type": "client_credentials", "resource": resource}
+        auth = basic_auth("reader-svc", tokens["reader_secret"])
+        return client.post("/o/token/", data, HTTP_AUTHORIZATION=auth).json()["access_token"]
+
+    refused = nginx(client, "GET", "/api/orders/1", token_for(BILLING_API))
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused["WWW-Authenticate"]
+    envoy = client.get(
+        "/gateway/envoy/api/orders/1", HTTP_AUTHORIZATION=f"Bearer {token_for(BILLING_API)}"
+    )
+    assert envoy.status_code == 401
+    passed = nginx(client, "GET", "/api/orders/1", token_for(ORDERS_API))
+    assert passed.status_code == 200 and passed["X-Auth-Client"] == "reader-svc"
+
+
+@pytest.mark.parametrize("audience", [None, "", "https://unregistered.example.test/"])
+def test_a_gateway_naming_no_registered_api_fails_closed(tokens, audience):
+    headers = {} if audience is None else {"HTTP_X_AUTH_AUDIENCE": audience}
+    unconfigured = Client(**headers)
+    response = nginx(unconfigured, "GET", "/api/orders/1", tokens["writer"])
+    assert response.status_code == 403
+    envoy = unconfigured.get(
+        "/gateway/envoy/api/orders/1", HTTP_AUTHORIZATION=f"Bearer {tokens['writer']}"
+    )
+    assert envoy.status_code == 403

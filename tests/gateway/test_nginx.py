@@ -57,7 +57,7 @@ def upstream():
 
 
 @pytest.fixture
-def gateway(live_server, upstream, tmp_path):
+def gateway(live_server, upstream, tmp_path, orders_api):
     authserver = live_server.url.removeprefix("http://")
     port = free_port()
     config = (
@@ -67,6 +67,7 @@ def gateway(live_server, upstream, tmp_path):
         .replace("{{AUTHSERVER_HOST}}", "localhost")
         .replace("{{UPSTREAM}}", upstream)
         .replace("{{PORT}}", str(port))
+        .replace("{{API}}", orders_api.identifier)
     )
     conf = tmp_path / "nginx.conf"
     conf.write_text(config)

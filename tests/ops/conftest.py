@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, REDIRECT_URI
+from tests.conftest import PASSWORD, REDIRECT_URI, RS1_API
 from tests.ops.servers import AppServer, PostgresServer, RedisServer, manage, production_env, seed
 
 CLIENT_SPECS = [
@@ -25,6 +25,7 @@ CLIENT_SPECS = [
         "name": "Resource server",
         "type": "confidential",
         "grant_types": ["client_credentials"],
+        "api": RS1_API,  # introspects tokens as that API's client (oauth.apis.may_learn)
     },
     {
         "client_id": "webapp",

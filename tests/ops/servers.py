@@ -213,18 +213,19 @@ def manage(env: dict, *args: str) -> str:
 SEED = """
 import json
 from accounts import services as accounts
-from oauth import services as clients
+from tests.ops.seeding import client_create
 accounts.user_create(username="alice", password={password!r}, email="alice@example.com")
 made = {{}}
 for spec in {specs!r}:
-    client, secret = clients.client_create(spec=spec)
+    client, secret = client_create(spec)
     made[client.client_id] = secret
 print(json.dumps(made))
 """
 
 
 def seed(env: dict, password: str, specs: list[dict]) -> dict[str, str]:
-    """Create user ``alice`` and the given clients; returns ``{client_id: secret}``."""
+    """Create user ``alice`` and the given clients (a spec's ``api``: the identifier of the
+    registered API whose client it is); returns ``{client_id: secret}``."""
     return python_in(env, SEED.format(password=password, specs=specs))
 
 

@@ -34,14 +34,14 @@ ADMIN = {"client_id": "admin", "name": "Admin", "type": "confidential", "scopes"
 SEED = """
 import json
 from accounts import services as accounts
-from oauth import services as clients
 from roles import services as roles
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
+from tests.ops.seeding import client_create
 accounts.user_create(username="alice", password={password!r}, email="alice@example.com")
 made = {{}}
 for spec in {specs!r}:
-    client, secret = clients.client_create(spec={{"grant_types": ["client_credentials"], **spec}})
+    client, secret = client_create({{"grant_types": ["client_credentials"], **spec}})
     made[client.client_id] = secret
 roles.role_create(name="operator", permissions=[*MANAGEMENT_PERMISSIONS, "orders:read",
                   "orders:write", "* /**"])

@@ -14,6 +14,8 @@ from roles import services
 from roles.services import AssignmentSpec
 from tests.conftest import REDIRECT_URI, basic_auth, login, query_of
 
+GATEWAY_API = "https://gateway.example.test/"
+
 
 @pytest.fixture
 def make_role(db):
@@ -26,10 +28,12 @@ def make_role(db):
 
 
 @pytest.fixture
-def pdp_caller(make_client, make_role):
-    """A resource server allowed to ask for decisions: (client, secret)."""
+def pdp_caller(make_client, make_role, make_api):
+    """A resource server allowed to ask for decisions, the client of the registered API
+    ``GATEWAY_API`` (so audience-less token subjects are its to ask about): (client, secret)."""
     make_role("pdp-caller", permissions=["authz:evaluate"])
     client, secret = make_client(client_id="gateway", name="Gateway")
+    make_api(GATEWAY_API, client=client, name="Gateway API")
     services.client_roles_set(client=client, assignments=[AssignmentSpec("pdp-caller")])
     return client, secret
 

@@ -9,6 +9,7 @@ import pytest
 
 from accounts import services as account_services
 from accounts.models import User
+from oauth.models import Client
 from roles import services
 from roles.models import Role
 from roles.services import AssignmentSpec
@@ -112,6 +113,56 @@ def test_token_subjects(client, ask, catalogue, web_client) -> None:
     assert decision(ask(request_for(token, "GET", "/api/orders/1")))
     assert not decision(ask(request_for(token, "POST", "/api/orders")))
     assert not decision(ask(request_for(token, "DELETE", "/api/admin/users/1")))  # BFLA
+
+
+ORDERS = "https://orders.example.test/"
+
+
+@pytest.fixture
+def orders_pdp_caller(make_client, make_api, pdp_caller):
+    """The Orders API's client, allowed to ask for decisions: (client, secret)."""
+    rs, secret = make_client(client_id="orders-rs")
+    services.client_roles_set(client=rs, assignments=[AssignmentSpec("pdp-caller")])
+    make_api(ORDERS, client=rs, name="Orders API")
+    return rs, secret
+
+
+def test_a_token_subject_meant_for_another_api_is_a_deny(
+    client, ask, catalogue, orders_pdp_caller
+) -> None:
+    """The gateway (another API's client) asks about a token issued for the Orders API."""
+    svc = Client.objects.get(client_id="svc")
+    svc.resources = [ORDERS]
+    svc.save()
+    response = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "resource": ORDERS},
+        HTTP_AUTHORIZATION=basic_auth("svc", catalogue["svc_secret"]),
+    )
+    body = request_for(
+        {"type": "token", "id": response.json()["access_token"]}, "POST", "/api/orders"
+    )
+    assert not decision(ask(body))
+    rs, secret = orders_pdp_caller
+    assert decision(ask(body, HTTP_AUTHORIZATION=basic_auth(rs.client_id, secret)))
+
+
+def test_a_caller_that_is_no_apis_client_learns_nothing_of_a_token(
+    client, catalogue, pdp_caller, make_client, web_client
+) -> None:
+    """Holding authz:evaluate is not enough: a client that fronts no registered API (and is not
+    the token's own) cannot learn what another app's user token may do."""
+    stranger, secret = make_client(client_id="stranger")
+    services.client_roles_set(client=stranger, assignments=[AssignmentSpec("pdp-caller")])
+    access = user_tokens(client, web_client, "alice")["access_token"]
+    body = request_for({"type": "token", "id": access}, "GET", "/api/orders/1")
+    auth = basic_auth("stranger", secret)
+    assert not decision(post_json(client, EVALUATION, body, HTTP_AUTHORIZATION=auth))
+    assert decision(
+        post_json(
+            client, EVALUATION, request_for(ALICE, "GET", "/api/orders/1"), HTTP_AUTHORIZATION=auth
+        )
+    )
 
 
 @pytest.mark.parametrize(
