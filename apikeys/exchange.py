@@ -104,11 +104,13 @@ class TokenExchangeGrant(GrantTypeBase):
             raise errors.CustomOAuth2Error(
                 error="invalid_target", description=error, request=request
             )
+        # the audiences, as the token endpoint settles ``resource`` (an API's lifetime caps)
+        request.resource = list(dict.fromkeys(map(apis.audience_of, requested)))
         body = services.api_key_token_issue(
             auth=auth,
             client=request.client,
             lifetime=tokens.access_token_lifetime(request),
-            audiences=tuple(dict.fromkeys(map(apis.audience_of, requested))),
+            audiences=tuple(request.resource),
         )
         if body is None:
             raise errors.InvalidClientError(description=INVALID_KEY, request=request)

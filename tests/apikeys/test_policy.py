@@ -21,7 +21,7 @@ from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.api.conftest import assert_problem
 from tests.apikeys.conftest import exchange_request
-from tests.conftest import basic_auth
+from tests.conftest import RS1_API, basic_auth
 
 ALLOWED = "192.0.2.7"
 ELSEWHERE = "198.51.100.7"
@@ -70,7 +70,10 @@ def management(http) -> Door:
 def gateway(http) -> Door:
     def call(key: str, ip: str | None) -> str:
         response = http.get(
-            "/gateway/envoy/api/orders/1", HTTP_X_API_KEY=key, REMOTE_ADDR=ip or "127.0.0.1"
+            "/gateway/envoy/api/orders/1",
+            HTTP_X_API_KEY=key,
+            HTTP_X_AUTH_AUDIENCE=RS1_API,  # the gateway fronts the resource server's API
+            REMOTE_ADDR=ip or "127.0.0.1",
         )
         if response.status_code == 429:
             assert 1 <= int(response["Retry-After"]) <= 60
