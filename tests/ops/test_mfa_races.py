@@ -14,8 +14,6 @@ workers at once:
 
 from __future__ import annotations
 
-import os
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +24,8 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.ops.servers import ROOT, AppServer, manage, python_in, scratch_database
+from tests.ops import live
+from tests.ops.servers import embedded_env, python_in, scratch_database, serving
 
 pytestmark = pytest.mark.live
 
@@ -66,48 +65,22 @@ print(json.dumps({{
 def stack(tmp_path_factory) -> Iterator[dict]:
     workdir = tmp_path_factory.mktemp("mfa-races")
     with scratch_database(workdir, "mfa_races") as database:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DJANGO_SETTINGS_MODULE"}
-        }
-        env.update(
+        env = embedded_env(
             database,
-            SECRET_KEY="test-only-secret-key-" + "x" * 40,
-            AUTHSERVER_VAR_DIR=str(workdir),
-            PYTHONPATH=str(ROOT),
-            AUDIT_BATCH_EVENTS="1",  # each audit row stored by its request
-            ABUSE_IP_ALLOWLIST="127.0.0.0/8",  # the per-IP abuse response is not under test
+            workdir,
             MFA_MAX_ATTEMPTS=str(MAX_ATTEMPTS),
             MFA_LOCKOUT_SECONDS="600",  # no lock ends while a test runs
         )
-        manage(env, "migrate", "--noinput")
-        secrets = python_in(env, SEED.format(password=PASSWORD))
-        server = AppServer(env, workdir, WEB_CONCURRENCY=str(WORKERS))
-        server.start()
-        try:
+        with serving(env, workdir, SEED.format(password=PASSWORD), WORKERS) as (secrets, server):
             yield {"env": env, "secrets": secrets, "server": server}
-        finally:
-            server.stop()
-
-
-def _csrf(browser: requests.Session, url: str) -> str:
-    page = browser.get(url, timeout=10)
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
 
 
 def _pending_sign_in(base: str, username: str) -> tuple[requests.Session, str]:
     """A browser past the password step of ``username``; the CSRF token of the code form."""
     browser = requests.Session()
-    token = _csrf(browser, f"{base}/accounts/login/")
-    response = browser.post(
-        f"{base}/accounts/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token},
-        allow_redirects=False,
-        timeout=10,
-    )
+    response = live.login(base, username, browser=browser)
     assert response.headers["Location"] == "/mfa/authenticate/"
-    return browser, _csrf(browser, f"{base}/mfa/authenticate/")
+    return browser, live.form_token(browser, f"{base}/mfa/authenticate/")
 
 
 def _at_once(count: int, send: Callable[[int], requests.Response]) -> list[requests.Response]:
@@ -166,34 +139,27 @@ def test_twenty_wrong_codes_at_once_are_checked_up_to_the_limit_exactly(stack):
     assert outcomes["locked"]
 
 
-def test_one_valid_code_from_ten_sessions_signs_in_once_and_locks_nobody_out(stack):
+@pytest.mark.parametrize(
+    ("user", "factor", "message"),
+    [
+        ("bob", "totp", "That code was already used"),
+        ("erin", "recovery_code", "That recovery code was already used"),
+    ],
+)
+def test_one_valid_code_from_ten_sessions_signs_in_once_and_locks_nobody_out(
+    stack, user, factor, message
+):
     base = stack["server"].base
-    sessions = [_pending_sign_in(base, "bob") for _ in range(SESSIONS)]
-    code = pyotp.TOTP(stack["secrets"]["bob"]).now()
+    sessions = [_pending_sign_in(base, user) for _ in range(SESSIONS)]
+    secrets = stack["secrets"]
+    code = pyotp.TOTP(secrets[user]).now() if factor == "totp" else secrets["erin_codes"][0]
 
     answers = _at_once(SESSIONS, lambda n: _submit(base, *sessions[n], code))
 
     assert sorted(r.status_code for r in answers) == [200] * (SESSIONS - 1) + [302]
     losers = [r.text for r in answers if r.status_code == 200]
-    assert all("That code was already used" in text for text in losers)
-    assert _outcomes(stack, "bob") == {
-        "audit": {"success:": 1, "failure:used": SESSIONS - 1},
-        "failures": 0,
-        "locked": False,
-    }
-
-
-def test_one_recovery_code_from_ten_sessions_signs_in_once_and_locks_nobody_out(stack):
-    base = stack["server"].base
-    sessions = [_pending_sign_in(base, "erin") for _ in range(SESSIONS)]
-    code = stack["secrets"]["erin_codes"][0]
-
-    answers = _at_once(SESSIONS, lambda n: _submit(base, *sessions[n], code))
-
-    assert sorted(r.status_code for r in answers) == [200] * (SESSIONS - 1) + [302]
-    losers = [r.text for r in answers if r.status_code == 200]
-    assert all("That recovery code was already used" in text for text in losers)
-    assert _outcomes(stack, "erin") == {
+    assert all(message in text for text in losers)
+    assert _outcomes(stack, user) == {
         "audit": {"success:": 1, "failure:used": SESSIONS - 1},
         "failures": 0,
         "locked": False,
