@@ -32,7 +32,11 @@ NEW_RECOVERY_CODES = "mfa.new_recovery_codes"
 
 AMR_OTP = "otp"
 
-WRONG_CODE = "That code is not right, or it was already used. Check your app and try again."
+WRONG_CODE = "That code is not right. Check your app and try again."
+USED_CODE = {
+    "totp": "That code was already used. Wait for the next code in your app and enter that one.",
+    "recovery_code": "That recovery code was already used: each one works once. Enter another.",
+}
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str | None:
@@ -189,8 +193,20 @@ def check_code(request: HttpRequest, user: Any, code: str) -> Verification:
                 reason="locked",
             )
             return Verification(False, _locked_message(remaining), status=429)
-        factor = _consume(user, code)
-        if factor is None:
+        use, factor = _consume(user, code)
+        if use is services.CodeUse.USED:
+            # Right once, so not a guess: a second tab or a double submit is told so, and the
+            # lockout is left alone (ten sessions sending one code do not lock the user out).
+            _audit(
+                request,
+                user,
+                "mfa.verify",
+                outcome=AuditEvent.Outcome.FAILURE,
+                reason="used",
+                factor=factor,
+            )
+            return Verification(False, USED_CODE[factor])
+        if use is services.CodeUse.WRONG:
             failure = services.lockout_record_failure(user=user)
             _audit(
                 request,
@@ -215,16 +231,17 @@ def check_code(request: HttpRequest, user: Any, code: str) -> Verification:
     return Verification(True)
 
 
-def _consume(user: Any, code: str) -> str | None:
+def _consume(user: Any, code: str) -> tuple[services.CodeUse, str]:
+    """Try ``code`` as the user's TOTP, then as a recovery code: what it did, and as which
+    factor (``USED`` when it matches a used-up code of either and is accepted by neither)."""
     code = code.strip()[:64]
+    outcome, factor = services.CodeUse.WRONG, "totp"
     authenticator = selectors.totp_of(user)
-    if authenticator is not None and services.totp_consume(authenticator, code):
-        return "totp"
-    if recovery_codes.looks_like_recovery_code(code) and services.recovery_code_consume(
-        user=user, code=code
-    ):
-        return "recovery_code"
-    return None
+    if authenticator is not None:
+        outcome = services.totp_consume(authenticator, code)
+    if outcome is services.CodeUse.WRONG and recovery_codes.looks_like_recovery_code(code):
+        outcome, factor = services.recovery_code_consume(user=user, code=code), "recovery_code"
+    return outcome, factor
 
 
 def _locked_message(seconds: int) -> str:

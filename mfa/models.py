@@ -3,7 +3,8 @@
 ``data`` per type:
 - ``totp``: ``{"secret": <Fernet token of the base32 seed>, "last_used_step": int}``; the step
   only moves forward, by a conditional UPDATE, so a code is accepted once (even in parallel);
-- ``recovery_codes``: ``{"hashes": [keyed hash, ...]}`` of the unused codes;
+- ``recovery_codes``: ``{"hashes": [keyed hash, ...], "used": [keyed hash, ...]}``: the unused
+  codes, and the used ones of the same set (a second submission is "already used", no guess);
 - ``webauthn``: ``{"credential_id": b64url, "public_key": b64url, "sign_count": int,
   "transports": [...]}``; a user may hold several, each with a ``name``.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +31,15 @@ def _now() -> float:
 
 def _now_dt() -> datetime:
     return datetime.fromtimestamp(_now(), tz=UTC)
+
+
+class CodeUse(StrEnum):
+    """What submitting a code did: used it up, found it used up already, or matched nothing.
+    Only ``WRONG`` counts towards the lockout: a code that was right once is not a guess."""
+
+    ACCEPTED = "accepted"
+    USED = "used"
+    WRONG = "wrong"
 
 
 # --- TOTP ----------------------------------------------------------------------------------
@@ -78,20 +88,24 @@ def authenticator_totp_provision(*, user: Any) -> str | None:
     return secret
 
 
-def totp_consume(authenticator: Authenticator, code: str) -> bool:
+def totp_consume(authenticator: Authenticator, code: str) -> CodeUse:
     """Accept ``code`` once: the step must be later than the last one used, checked by the
-    UPDATE itself so a concurrent request with the same code finds nothing to update."""
+    UPDATE itself so a concurrent request with the same code finds nothing to update. A code of
+    the window whose step is used up already is ``USED``, not ``WRONG``."""
+    secret = totp_secret(authenticator)
     last = authenticator.data.get("last_used_step")
-    step = totp.matching_step(totp_secret(authenticator), code, now=_now(), last_used_step=last)
+    step = totp.matching_step(secret, code, now=_now(), last_used_step=last)
     if step is None:
-        return False
+        used = totp.matching_step(secret, code, now=_now()) is not None
+        return CodeUse.USED if used else CodeUse.WRONG
     data = {**authenticator.data, "last_used_step": step}
     updated = Authenticator.objects.filter(
         pk=authenticator.pk, data__last_used_step__lt=step
     ).update(data=data, last_used_at=_now_dt())
-    if updated:
-        authenticator.data = data
-    return bool(updated)
+    if not updated:
+        return CodeUse.USED
+    authenticator.data = data
+    return CodeUse.ACCEPTED
 
 
 # --- recovery codes ------------------------------------------------------------------------
@@ -114,23 +128,26 @@ def recovery_codes_generate(*, user: Any) -> list[str]:
 
 
 @transaction.atomic
-def recovery_code_consume(*, user: Any, code: str) -> bool:
+def recovery_code_consume(*, user: Any, code: str) -> CodeUse:
+    """Use up one recovery code; its hash moves to ``used`` so a second submission is told
+    the code was used, not counted as a guess."""
     row = (
         Authenticator.objects.select_for_update()
         .filter(user=user, type=Authenticator.Type.RECOVERY_CODES)
         .first()
     )
     if row is None:
-        return False
+        return CodeUse.WRONG
     hashes = list(row.data.get("hashes", []))
     index = recovery_codes.find(code, hashes)
     if index is None:
-        return False
-    del hashes[index]
-    row.data = {**row.data, "hashes": hashes}
+        used = recovery_codes.find(code, row.data.get("used", [])) is not None
+        return CodeUse.USED if used else CodeUse.WRONG
+    used = [*row.data.get("used", []), hashes.pop(index)]
+    row.data = {**row.data, "hashes": hashes, "used": used}
     row.last_used_at = _now_dt()
     row.save(update_fields=["data", "last_used_at"])
-    return True
+    return CodeUse.ACCEPTED
 
 
 # --- passkeys -----------------------------------------------------------------------------

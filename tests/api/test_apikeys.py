@@ -35,7 +35,8 @@ def test_create_list_and_revoke_a_client_key(client, admin, owner, resource_serv
     assert introspect(client, resource_server, key)["active"] is True
 
     listed = admin.get("/api/v1/clients/svc/api-keys/").json()
-    assert [row["key_id"] for row in listed] == [body["key_id"]]
+    assert listed["count"] == 1
+    assert [row["key_id"] for row in listed["results"]] == [body["key_id"]]
     assert key not in str(listed) and "hash" not in str(listed)
 
     assert admin.delete(f"/api/v1/clients/svc/api-keys/{body['key_id']}/").status_code == 204
@@ -46,7 +47,7 @@ def test_user_keys_and_another_owners_key_is_404(admin, owner, make_user):
     make_user("alice")
     make_user("bob")
     made = admin.post("/api/v1/users/alice/api-keys/", {"name": "laptop"}).json()
-    assert admin.get("/api/v1/users/alice/api-keys/").json()[0]["name"] == "laptop"
+    assert admin.get("/api/v1/users/alice/api-keys/").json()["results"][0]["name"] == "laptop"
     wrong_owner = admin.delete(f"/api/v1/users/bob/api-keys/{made['key_id']}/")
     assert_problem(wrong_owner, 404, "not-found")
     assert_problem(admin.delete("/api/v1/users/alice/api-keys/nope/"), 404, "not-found")

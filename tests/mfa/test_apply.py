@@ -42,7 +42,7 @@ def test_mfa_totp_enrols_once_and_returns_the_secret_once(tmp_path):
     assert secret not in json.dumps(stored.data)
     assert stored.user.mfa_required is True
     code = totp.code_at(secret, services._now())
-    assert services.totp_consume(stored, code)
+    assert services.totp_consume(stored, code) is services.CodeUse.ACCEPTED
 
     second = apply(tmp_path, CONFIG)
     assert "totp_secret" not in json.dumps(second)

@@ -140,8 +140,8 @@ def test_regenerating_recovery_codes_invalidates_the_old_set(client, totp_user, 
         r"<li><code>([a-z0-9-]+)</code></li>", client.get("/mfa/recovery-codes/").content.decode()
     )
     assert len(new) == 10 and not set(new) & set(old)
-    assert not services.recovery_code_consume(user=user, code=old[0])
-    assert services.recovery_code_consume(user=user, code=new[0])
+    assert services.recovery_code_consume(user=user, code=old[0]) is services.CodeUse.WRONG
+    assert services.recovery_code_consume(user=user, code=new[0]) is services.CodeUse.ACCEPTED
 
 
 def test_manage_page_lists_factors(client, totp_user, clock):

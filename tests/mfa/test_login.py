@@ -94,6 +94,30 @@ def test_a_code_is_accepted_once(client, totp_user, clock, django_user_model):
     password_step(client)
     response = client.post("/mfa/authenticate/", {"code": code_now(secret, clock)})
     assert response.status_code == 200 and not signed_in(client)
+    assert "That code was already used" in response.content.decode()
+
+
+def test_a_used_code_submitted_again_is_already_used_and_never_locks(
+    client, totp_user, clock, settings
+):
+    """A second tab or a double submit of the code that just worked is not a guess: it is told
+    the code was used, and however often it is sent the lockout count does not move."""
+    settings.MFA_MAX_ATTEMPTS = 3
+    _user, secret = totp_user
+    assert full_login(client, secret, clock).status_code == 302
+    client.logout()
+    password_step(client)
+    for _ in range(settings.MFA_MAX_ATTEMPTS + 2):
+        again = client.post("/mfa/authenticate/", {"code": code_now(secret, clock)})
+        assert again.status_code == 200
+        assert "That code was already used" in again.content.decode()
+    reasons = AuditEvent.objects.filter(event="mfa.verify", outcome="failure")
+    assert {r.data["reason"] for r in reasons} == {"used"}
+    assert services.lockout_remaining(user=_user) == 0
+    wrong = client.post("/mfa/authenticate/", {"code": "000000"})
+    assert "That code is not right" in wrong.content.decode()  # one failure counted, not six
+    later = client.post("/mfa/authenticate/", {"code": code_now(secret, clock, 1)})
+    assert later.status_code == 302 and signed_in(client)
 
 
 def test_after_a_code_is_used_the_previous_step_is_refused_and_the_next_accepted(
@@ -116,7 +140,7 @@ def test_two_parallel_submissions_of_one_code_give_one_success(totp_user, clock)
     second = Authenticator.objects.get(user=user, type="totp")
     code = code_now(secret, clock)
     results = [services.totp_consume(first, code), services.totp_consume(second, code)]
-    assert sorted(results) == [False, True]
+    assert results == [services.CodeUse.ACCEPTED, services.CodeUse.USED]
 
 
 def test_replay_state_is_in_the_database_not_the_cache(client, totp_user, clock):
@@ -157,11 +181,29 @@ def test_a_recovery_code_works_once(client, totp_user):
     password_step(client)
     again = client.post("/mfa/authenticate/", {"code": codes[0]})
     assert again.status_code == 200 and not signed_in(client)
+    assert "That recovery code was already used" in again.content.decode()
     other = client.post("/mfa/authenticate/", {"code": codes[1]})
     assert other.status_code == 302 and signed_in(client)
     stored = Authenticator.objects.get(user=user, type="recovery_codes")
     assert len(stored.data["hashes"]) == 8
     assert not any(c.replace("-", "") in str(stored.data) for c in codes)
+
+
+def test_a_used_recovery_code_submitted_again_never_locks(client, totp_user, settings):
+    settings.MFA_MAX_ATTEMPTS = 3
+    user, _secret = totp_user
+    codes = services.recovery_codes_generate(user=user)
+    password_step(client)
+    assert client.post("/mfa/authenticate/", {"code": codes[0]}).status_code == 302
+    client.logout()
+    password_step(client)
+    for _ in range(settings.MFA_MAX_ATTEMPTS + 2):
+        again = client.post("/mfa/authenticate/", {"code": codes[0]})
+        assert again.status_code == 200
+        assert "That recovery code was already used" in again.content.decode()
+    assert services.lockout_remaining(user=user) == 0
+    other = client.post("/mfa/authenticate/", {"code": codes[1]})
+    assert other.status_code == 302 and signed_in(client)
 
 
 def test_lockout_after_max_attempts_then_expiry(client, totp_user, clock, settings):

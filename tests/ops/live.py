@@ -26,6 +26,12 @@ def introspect(base: str, token: str, client_id: str, secret: str) -> requests.R
     )
 
 
+def form_token(browser: requests.Session, url: str) -> str:
+    """GET the form page ``url`` in ``browser`` (setting the CSRF cookie); its CSRF token."""
+    page = browser.get(url, timeout=10)
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+
+
 def login(
     base: str,
     username: str = "alice",
@@ -34,8 +40,7 @@ def login(
 ) -> requests.Response:
     """Sign in through the HTML form (CSRF cookie and token), in ``browser`` or a new one."""
     browser = browser or requests.Session()
-    page = browser.get(f"{base}/accounts/login/", timeout=10)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    token = form_token(browser, f"{base}/accounts/login/")
     return browser.post(
         f"{base}/accounts/login/",
         data={"username": username, "password": password, "csrfmiddlewaretoken": token},

@@ -197,6 +197,27 @@ def production_env(database_url: str, redis_url: str, var_dir: Path, **extra: st
     return env
 
 
+def embedded_env(database: dict[str, str], var_dir: Path, **extra: str) -> dict:
+    """The environment of ``make run`` (no Redis) on ``database`` (from ``scratch_database``):
+    each audit row stored by its request, and loopback spared the per-IP abuse response (not
+    what these tests are about)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        database,
+        SECRET_KEY="test-only-secret-key-" + "x" * 40,
+        AUTHSERVER_VAR_DIR=str(var_dir),
+        PYTHONPATH=str(ROOT),
+        AUDIT_BATCH_EVENTS="1",
+        ABUSE_IP_ALLOWLIST="127.0.0.0/8",
+    )
+    env.update(extra)
+    return env
+
+
 def manage(env: dict, *args: str) -> str:
     result = subprocess.run(
         [str(VENV_BIN / "python"), str(ROOT / "manage.py"), *args],
@@ -234,6 +255,20 @@ def python_in(env: dict, code: str) -> object:
     output is parsed as JSON and returned."""
     out = manage(env, "shell", "-c", code)
     return json.loads(out.strip().splitlines()[-1])
+
+
+@contextmanager
+def serving(env: dict, workdir: Path, seed_code: str, workers: int) -> Iterator[tuple]:
+    """Migrate, run ``seed_code`` (its JSON output returned) and serve with ``workers``
+    gunicorn workers while the block runs: ``(seeded, server)``."""
+    manage(env, "migrate", "--noinput")
+    seeded = python_in(env, seed_code)
+    server = AppServer(env, workdir, WEB_CONCURRENCY=str(workers))
+    server.start()
+    try:
+        yield seeded, server
+    finally:
+        server.stop()
 
 
 class AppServer:

@@ -9,8 +9,6 @@ once: in a per-process cache each worker counted alone (15 wrong passwords, 15 c
 
 from __future__ import annotations
 
-import os
-import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +22,7 @@ import requests
 
 from tests.conftest import PASSWORD
 from tests.ops import live
-from tests.ops.servers import ROOT, AppServer, manage, python_in, scratch_database
+from tests.ops.servers import AppServer, embedded_env, python_in, scratch_database, serving
 
 pytestmark = pytest.mark.live
 
@@ -62,32 +60,17 @@ print(json.dumps(sorted(Counter(f"{{r.outcome}}:{{r.data.get('reason', '')}}"
 def stack(tmp_path_factory) -> Iterator[dict]:
     workdir = tmp_path_factory.mktemp("shared-state")
     with scratch_database(workdir, "shared") as database:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if key not in {"DATABASE_URL", "REDIS_URL", "SQLITE_PATH", "DJANGO_SETTINGS_MODULE"}
-        }
-        env.update(
+        env = embedded_env(
             database,
-            SECRET_KEY="test-only-secret-key-" + "x" * 40,
-            AUTHSERVER_VAR_DIR=str(workdir),
-            PYTHONPATH=str(ROOT),
-            AUDIT_BATCH_EVENTS="1",  # each audit row stored by its request
-            ABUSE_IP_ALLOWLIST="127.0.0.0/8",  # the per-IP abuse response is not under test
+            workdir,
             LOGIN_BACKOFF_SECONDS="600",  # no block ends while a test runs
             TOKEN_AUTH_BACKOFF_SECONDS="600",
             MFA_MAX_ATTEMPTS="2",
             MFA_LOCKOUT_SECONDS=str(MFA_LOCK_SECONDS),
             MFA_LOCKOUT_MAX_SECONDS=str(MFA_LOCK_SECONDS),
         )
-        manage(env, "migrate", "--noinput")
-        secrets = python_in(env, SEED.format(password=PASSWORD))
-        server = AppServer(env, workdir, WEB_CONCURRENCY=str(WORKERS))
-        server.start()
-        try:
+        with serving(env, workdir, SEED.format(password=PASSWORD), WORKERS) as (secrets, server):
             yield {"env": env, "secrets": secrets, "server": server}
-        finally:
-            server.stop()
 
 
 def _on_every_worker(server: AppServer) -> list[HTTPConnection]:
@@ -127,12 +110,6 @@ def _at_once(server: AppServer, send) -> list[int]:
         return [status for status, _ in pool.map(send, _on_every_worker(server))]
 
 
-def _form_page(browser: requests.Session, url: str) -> str:
-    """GET a form page in ``browser``; its CSRF token."""
-    page = browser.get(url, timeout=10)
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-
-
 def _cookies(browser: requests.Session) -> str:
     return "; ".join(f"{name}={value}" for name, value in browser.cookies.items())
 
@@ -145,7 +122,7 @@ def _audit(stack: dict, event: str, target: str) -> dict[str, int]:
 def test_wrong_passwords_over_every_worker_are_checked_up_to_the_limit_only(stack):
     server = stack["server"]
     browser = requests.Session()
-    token = _form_page(browser, f"{server.base}/accounts/login/")
+    token = live.form_token(browser, f"{server.base}/accounts/login/")
     form = {"username": "alice", "password": "not the password", "csrfmiddlewaretoken": token}
 
     statuses = _spread(
@@ -167,7 +144,7 @@ def test_wrong_passwords_over_every_worker_are_checked_up_to_the_limit_only(stac
 def test_wrong_passwords_sent_at_once_to_every_worker_are_checked_up_to_the_limit_only(stack):
     server = stack["server"]
     browser = requests.Session()
-    token = _form_page(browser, f"{server.base}/accounts/login/")
+    token = live.form_token(browser, f"{server.base}/accounts/login/")
     form = {"username": "carol", "password": "not the password", "csrfmiddlewaretoken": token}
     send = partial(_post, path="/accounts/login/", form=form, Cookie=_cookies(browser))
 
@@ -197,7 +174,7 @@ def test_failed_client_authentications_over_every_worker_meet_the_limit_at_the_l
 def test_wrong_codes_sent_at_once_to_every_worker_are_checked_up_to_the_limit_only(stack):
     server = stack["server"]
     browser = requests.Session()
-    token = _form_page(browser, f"{server.base}/accounts/login/")
+    token = live.form_token(browser, f"{server.base}/accounts/login/")
     response = browser.post(
         f"{server.base}/accounts/login/",
         data={"username": "bob", "password": PASSWORD, "csrfmiddlewaretoken": token},
@@ -205,7 +182,7 @@ def test_wrong_codes_sent_at_once_to_every_worker_are_checked_up_to_the_limit_on
         timeout=10,
     )
     assert response.headers["Location"] == "/mfa/authenticate/"
-    token = _form_page(browser, f"{server.base}/mfa/authenticate/")
+    token = live.form_token(browser, f"{server.base}/mfa/authenticate/")
     totp = pyotp.TOTP(stack["secrets"]["bob_totp"])
     now = time.time()
     valid = {totp.at(now + drift) for drift in (-30, 0, 30)}

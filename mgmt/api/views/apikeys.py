@@ -73,7 +73,7 @@ class OwnerKeysApi(KeysApi):
     @extend_schema(responses=ApiKeyOutput(many=True))
     def get(self, request: Request, **kwargs: str) -> Response:
         owner = self.owner(for_write=False)
-        return Response([ApiKeyOutput(row).data for row in self.listed(owner)])
+        return self.paginate(self.listed(owner), lambda row: ApiKeyOutput(row).data)
 
     @extend_schema(request=ApiKeyInput, responses={201: ApiKeyCreatedOutput})
     def post(self, request: Request, **kwargs: str) -> Response:
