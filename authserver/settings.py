@@ -362,6 +362,9 @@ ABUSE_IP_FAILURES = env_int("ABUSE_IP_FAILURES", 20)
 ABUSE_IP_MIN_ACCOUNTS = env_int("ABUSE_IP_MIN_ACCOUNTS", 3)
 ABUSE_IP_WINDOW = env_int("ABUSE_IP_WINDOW", 600)
 ABUSE_IP_BLOCK_SECONDS = env_int("ABUSE_IP_BLOCK_SECONDS", 900)
+# While an IP over the thresholds goes on failing without a block, its block task is queued
+# again this often (the first one may have been lost with a killed worker).
+ABUSE_IP_REQUEUE_SECONDS = env_int("ABUSE_IP_REQUEUE_SECONDS", 30)
 ABUSE_IP_ALLOWLIST = env_list("ABUSE_IP_ALLOWLIST", [])  # CIDRs never counted nor blocked
 ABUSE_IP_HISTORY_DAYS = env_int("ABUSE_IP_HISTORY_DAYS", 7)  # ended blocks kept (console)
 
