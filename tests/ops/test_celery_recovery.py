@@ -85,6 +85,7 @@ def supervised_worker(prod_stack, private_redis, tmp_path: Path) -> Iterator[dic
         yield {"env": env, "supervisor": supervisor, "log": log_path}
 
 
+@pytest.mark.live
 def test_a_killed_worker_main_process_strands_no_task(supervised_worker):
     env, supervisor = supervised_worker["env"], supervised_worker["supervisor"]
     marker = Path(env["SLOW_TASK_MARKER"])
