@@ -22,7 +22,8 @@ migrate: install
 run: migrate
 	$(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
 
-# Production: gunicorn + a Celery worker + Celery beat against PostgreSQL and Redis.
+# Production: gunicorn + a Celery worker + Celery beat against PostgreSQL and Redis; the worker
+# and beat are started again whenever they exit (scripts/supervise.sh, bounded backoff).
 run-prod: install
 	@test -n "$$SECRET_KEY" || { echo "run-prod needs SECRET_KEY (and DATABASE_URL, REDIS_URL)" >&2; exit 2; }
 	@test -n "$$DATABASE_URL" || { echo "run-prod needs DATABASE_URL (PostgreSQL)" >&2; exit 2; }
@@ -32,8 +33,9 @@ run-prod: install
 	mkdir -p "$$PROMETHEUS_MULTIPROC_DIR" && rm -f "$$PROMETHEUS_MULTIPROC_DIR"/*.db; \
 	$(PY) manage.py migrate --noinput || exit 1; \
 	trap 'kill $$worker $$beat 2>/dev/null; wait' EXIT INT TERM; \
-	$(VENV)/bin/celery -A authserver worker --loglevel INFO & worker=$$!; \
-	$(VENV)/bin/celery -A authserver beat --loglevel INFO --schedule var/celerybeat-schedule & beat=$$!; \
+	sh scripts/supervise.sh $(VENV)/bin/celery -A authserver worker --loglevel INFO & worker=$$!; \
+	sh scripts/supervise.sh $(VENV)/bin/celery -A authserver beat --loglevel INFO \
+		--schedule var/celerybeat-schedule & beat=$$!; \
 	GUNICORN_ACCESS_LOG=$${GUNICORN_ACCESS_LOG:--} $(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
 
 # A local CA + localhost certificate in var/tls/ (TLS_CERTFILE/TLS_KEYFILE for gunicorn).

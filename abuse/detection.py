@@ -2,8 +2,11 @@
 
 Each failure from an IP adds to the IP's failure count; the first failure on an account (a
 username typed at sign-in, or ``client:<client_id>`` at the token endpoint) within the window
-adds to its count of distinct accounts. When both reach their thresholds the IP is reported
-once per window. Keys hold SHA-256 digests, never the address or the account.
+adds to its count of distinct accounts. When both reach their thresholds the IP is reported,
+and reported again every ``ABUSE_IP_REQUEUE_SECONDS`` while its failures go on: a block stops
+them (blocked requests are refused before any failure is counted), so a report whose task was
+lost (a worker killed before it wrote the block) is followed by another, not by a whole window
+without a block. Keys hold SHA-256 digests, never the address or the account.
 
 Cache errors raise ``ThrottleUnavailable``, as the other throttles do, so callers fail closed.
 """
@@ -32,8 +35,8 @@ def _prefix(ip: str) -> str:
 
 
 def record_failure(ip: str | None, account: str) -> Tally | None:
-    """Count one failure of ``account`` from ``ip``; a ``Tally`` when this one crosses the
-    thresholds (reported once per window), else None."""
+    """Count one failure of ``account`` from ``ip``; a ``Tally`` when the IP is over the
+    thresholds and was not reported in the last ``ABUSE_IP_REQUEUE_SECONDS``, else None."""
     address = networks.address(ip)
     if address is None or networks.allowlisted(address):
         return None
@@ -47,7 +50,8 @@ def record_failure(ip: str | None, account: str) -> Tally | None:
         crossed = (
             failures >= settings.ABUSE_IP_FAILURES and accounts >= settings.ABUSE_IP_MIN_ACCOUNTS
         )
-        if crossed and cache.add(f"{prefix}:reported", 1, timeout=window):
+        requeue = min(settings.ABUSE_IP_REQUEUE_SECONDS, window)
+        if crossed and cache.add(f"{prefix}:reported", 1, timeout=requeue):
             return Tally(failures, accounts)
     except Exception as exc:
         raise ThrottleUnavailable(str(exc)) from exc

@@ -1,9 +1,11 @@
 """Celery tasks of the abuse response (thin wrappers over services): idempotent, acknowledged
-after they ran, retried with exponential backoff while the database is unavailable."""
+after they ran, retried with exponential backoff while the database is unavailable (a wait
+bounded by ``TASK_RETRY_BACKOFF_MAX``, which the broker's visibility timeout allows for)."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 from django.db import DatabaseError
 
 from abuse import services
@@ -13,7 +15,7 @@ from abuse import services
     acks_late=True,
     autoretry_for=(DatabaseError,),
     retry_backoff=True,
-    retry_backoff_max=300,
+    retry_backoff_max=settings.TASK_RETRY_BACKOFF_MAX,
     max_retries=8,
 )
 def block_ip_task(ip: str, failures: int = 0, accounts: int = 0) -> int | None:

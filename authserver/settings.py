@@ -362,6 +362,9 @@ ABUSE_IP_FAILURES = env_int("ABUSE_IP_FAILURES", 20)
 ABUSE_IP_MIN_ACCOUNTS = env_int("ABUSE_IP_MIN_ACCOUNTS", 3)
 ABUSE_IP_WINDOW = env_int("ABUSE_IP_WINDOW", 600)
 ABUSE_IP_BLOCK_SECONDS = env_int("ABUSE_IP_BLOCK_SECONDS", 900)
+# While an IP over the thresholds goes on failing without a block, its block task is queued
+# again this often (the first one may have been lost with a killed worker).
+ABUSE_IP_REQUEUE_SECONDS = env_int("ABUSE_IP_REQUEUE_SECONDS", 30)
 ABUSE_IP_ALLOWLIST = env_list("ABUSE_IP_ALLOWLIST", [])  # CIDRs never counted nor blocked
 ABUSE_IP_HISTORY_DAYS = env_int("ABUSE_IP_HISTORY_DAYS", 7)  # ended blocks kept (console)
 
@@ -373,6 +376,19 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The longest task (a day's audit export) is killed after CELERY_TASK_TIME_LIMIT seconds, and a
+# retry waits at most TASK_RETRY_BACKOFF_MAX. A task stays unacknowledged in Redis from its
+# delivery (a retry's countdown included) to its end, so the broker hands a task whose worker
+# died (main process killed, node lost) to another worker after both plus a margin, checked
+# every 5 s: 12.5 minutes by default, not kombu's hour. The margin covers a reserved task's
+# wait for a free pool process.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
+TASK_RETRY_BACKOFF_MAX = env_int("TASK_RETRY_BACKOFF_MAX", 120)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT + TASK_RETRY_BACKOFF_MAX + 30,
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON log configuration in workers
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
@@ -104,3 +106,22 @@ def test_failure_counts_live_in_the_shared_cache(db, settings):
     other.incr(f"{prefix}:failures")  # a failure counted elsewhere
     assert detection.record_failure(ATTACKER, "c") == detection.Tally(failures=4, accounts=3)
     assert detection.record_failure(ATTACKER, "d") is None  # reported once per window
+
+
+def test_a_lost_block_task_is_queued_again_while_the_failures_go_on(
+    client, users, settings, monkeypatch
+):
+    """The first block task is accepted by the broker and lost (its worker killed): further
+    failures from the IP queue it again after ABUSE_IP_REQUEUE_SECONDS, not a window later."""
+    settings.ABUSE_IP_REQUEUE_SECONDS = 1
+    queue = block_ip_task.delay
+    lost: list[tuple] = []
+    monkeypatch.setattr(block_ip_task, "delay", lambda *a, **kw: lost.append(a) or None)
+    spray(client)
+    monkeypatch.setattr(block_ip_task, "delay", queue)
+    attempt(client, "carol")  # within the second: the report stands, nothing is queued
+    assert (lost, IpBlock.objects.count()) == ([(ATTACKER,)], 0)
+    time.sleep(1.1)
+    attempt(client, "carol")
+    assert attempt(client, "alice", PASSWORD).status_code == 429
+    assert IpBlock.objects.get().reason == "6 failed attempts on 3 accounts within 60 s"

@@ -328,3 +328,22 @@ class AppServer:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
             self.proc = None
+
+
+@contextmanager
+def own_session(args: list[str], env: dict, log_path: Path) -> Iterator[subprocess.Popen]:
+    """``args`` run from the repository in a session of their own, output to ``log_path``;
+    afterwards SIGTERM to the whole session (SIGKILL if it is still there after 30 s)."""
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.ops.servers import ROOT, free_port, wait_for
+from tests.ops.servers import ROOT, free_port, own_session, wait_for
 
 pytestmark = pytest.mark.live
 
@@ -40,25 +39,9 @@ def run_prod(prod_stack, tmp_path: Path) -> Iterator[str]:
         "WEB_CONCURRENCY": "1",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
-    log = (tmp_path / "run-prod.log").open("wb")
-    proc = subprocess.Popen(
-        ["make", "-s", "-o", "install", "run-prod"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    args = ["make", "-s", "-o", "install", "run-prod"]
+    with own_session(args, env, tmp_path / "run-prod.log"):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        log.close()
 
 
 def test_run_prod_serves_and_runs_scheduled_tasks(run_prod):
