@@ -18,6 +18,8 @@ from authserver.checks import database_tls, redis_tls
 from tests.ops.conftest import postgres_server, redis_server
 from tests.ops.live import client_credentials
 from tests.ops.servers import (
+    ROOT,
+    VENV_BIN,
     AppServer,
     PostgresServer,
     RedisServer,
@@ -26,10 +28,9 @@ from tests.ops.servers import (
     production_env,
     python_in,
     seed,
+    wait_for,
 )
 from tests.outbound import make_tls_files
-
-pytestmark = pytest.mark.live
 
 MACHINE = {
     "client_id": "machine",
@@ -37,13 +38,13 @@ MACHINE = {
     "type": "confidential",
     "grant_types": ["client_credentials"],
 }
+BLOCKED_IP = "203.0.113.77"
 # Publishes one task to the broker (no retries: a refused handshake must fail, not wait).
 PUBLISH = """
 import json
-from authserver.celery import app
-with app.connection_for_write() as connection:
-    app.send_task("audit.tasks.seal_audit_log_task", connection=connection, retry=False)
-    print(json.dumps("sent"))
+from abuse.tasks import block_ip_task
+block_ip_task.apply_async(args=[{ip!r}], retry=False)
+print(json.dumps("sent"))
 """
 CACHE_PROBE = """
 import json
@@ -95,6 +96,7 @@ def _ssl_backends(postgres: PostgresServer, ca: Path) -> list[bool]:
     return [row[0] for row in rows]
 
 
+@pytest.mark.live
 def test_migrates_checks_and_serves_over_verified_tls(tls_env, tls_postgres, tls_redis, tmp_path):
     ca = tls_redis.tls[0]
     assert "no issues" in manage(tls_env, "check", "--database", "default")
@@ -117,6 +119,7 @@ def test_migrates_checks_and_serves_over_verified_tls(tls_env, tls_postgres, tls
     assert b"authserver:1:health:probe" in stored
 
 
+@pytest.mark.live
 def test_plaintext_to_the_tls_servers_is_refused(tls_postgres, tls_redis):
     """What makes the test above meaningful: neither server speaks plaintext."""
     with pytest.raises(psycopg.OperationalError, match="no encryption"):
@@ -128,6 +131,7 @@ def test_plaintext_to_the_tls_servers_is_refused(tls_postgres, tls_redis):
         redis.Redis(port=tls_redis.port, socket_timeout=2).ping()
 
 
+@pytest.mark.live
 def test_a_database_certificate_from_another_ca_is_refused(tls_env, tls_postgres, wrong_ca):
     env = {**tls_env, "DATABASE_URL": tls_postgres.tls_url(wrong_ca)}
     with pytest.raises(subprocess.CalledProcessError) as refused:
@@ -135,6 +139,7 @@ def test_a_database_certificate_from_another_ca_is_refused(tls_env, tls_postgres
     assert "SSL error" in refused.value.stderr  # the chain does not verify
 
 
+@pytest.mark.live
 def test_a_redis_certificate_from_another_ca_is_refused_by_the_cache(tls_env, tls_redis, wrong_ca):
     """The cache fails soft (authserver/cache.py) rather than talk to an unverified server."""
     env = {**tls_env, "REDIS_URL": tls_redis.tls_url(wrong_ca)}
@@ -142,27 +147,60 @@ def test_a_redis_certificate_from_another_ca_is_refused_by_the_cache(tls_env, tl
     assert python_in(tls_env, CACHE_PROBE) is False
 
 
-def test_the_celery_broker_speaks_verified_tls(tls_env, tls_redis, wrong_ca):
+def _blocks(postgres: PostgresServer, ca: Path, network: str) -> int:
+    with psycopg.connect(postgres.tls_url(ca), connect_timeout=5) as conn:
+        query = "SELECT count(*) FROM abuse_ipblock WHERE network = %s"
+        return conn.execute(query, [network]).fetchone()[0]
+
+
+@pytest.mark.live
+def test_a_celery_worker_runs_a_task_through_the_tls_broker(
+    tls_env, tls_postgres, tls_redis, tmp_path
+):
+    """Published over rediss://, consumed by a real worker, its row written over verify-full."""
+    ca = tls_redis.tls[0]
     queue = redis.Redis.from_url(tls_redis.url, socket_timeout=5)
     queue.delete("celery")
-    assert python_in(tls_env, PUBLISH) == "sent"
+    assert python_in(tls_env, PUBLISH.format(ip=BLOCKED_IP)) == "sent"
     assert queue.llen("celery") == 1
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [str(VENV_BIN / "celery"), "-A", "authserver", "worker", "--pool", "solo"],
+            env=tls_env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: _blocks(tls_postgres, ca, f"{BLOCKED_IP}/32") == 1, "the IP block")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert queue.llen("celery") == 0, log.read_text()
+
+
+@pytest.mark.live
+def test_a_broker_certificate_from_another_ca_is_refused(tls_env, tls_redis, wrong_ca):
+    queue = redis.Redis.from_url(tls_redis.url, socket_timeout=5)
+    queue.delete("celery")
     refused = {**tls_env, "REDIS_URL": tls_redis.tls_url(wrong_ca)}
     with pytest.raises(subprocess.CalledProcessError) as failure:
-        python_in(refused, PUBLISH)
+        python_in(refused, PUBLISH.format(ip=BLOCKED_IP))
     assert "certificate verify failed" in failure.value.stderr
-    assert queue.llen("celery") == 1
+    assert queue.llen("celery") == 0
 
 
+@pytest.mark.live
 def test_a_bare_rediss_broker_url_still_verifies_the_certificate(tls_env, tls_redis):
     """kombu's default for ``rediss://`` without ssl options is CERT_NONE (any certificate);
     the settings ask for CERT_REQUIRED, so the system trust store decides."""
     bare = f"rediss://localhost:{tls_redis.port}/0"
     with pytest.raises(subprocess.CalledProcessError) as failure:
-        python_in({**tls_env, "REDIS_URL": bare}, PUBLISH)
+        python_in({**tls_env, "REDIS_URL": bare}, PUBLISH.format(ip="203.0.113.78"))
     assert "certificate verify failed" in failure.value.stderr
     trusted = {**tls_env, "REDIS_URL": bare, "SSL_CERT_FILE": str(tls_redis.tls[0])}
-    assert python_in(trusted, PUBLISH) == "sent"
+    assert python_in(trusted, PUBLISH.format(ip="203.0.113.78")) == "sent"
 
 
 def test_deploy_checks_flag_plaintext_backends_off_loopback(tmp_path):
