@@ -266,3 +266,17 @@ def test_sqlite_is_never_a_network_database():
 )
 def test_redis_tls_findings(url, expected):
     assert [w.id for w in redis_tls(url)] == expected
+
+
+def test_database_url_tls_options_reach_the_driver(tmp_path):
+    """Every libpq TLS option in the query (client certificates too) lands in ``OPTIONS``."""
+    query = "sslmode=verify-full&sslrootcert=/ca.pem&sslcert=/client.pem&sslkey=/client.key"
+    env = production_env(f"postgres://authserver@db.internal/authserver?{query}", "", tmp_path)
+    code = "import json; from django.conf import settings; print(json.dumps(settings.DATABASES))"
+    options = python_in(env, code)["default"]["OPTIONS"]
+    assert options == {
+        "sslmode": "verify-full",
+        "sslrootcert": "/ca.pem",
+        "sslcert": "/client.pem",
+        "sslkey": "/client.key",
+    }
