@@ -5,15 +5,18 @@ E001 throttle and abuse counters in a per-process cache while more than one work
 W001 admin-like role without require_mfa, W002 wildcard method on a non-admin role, W003 API key
 without expiry, W004 access tokens over an hour, W005 http redirect URI off loopback, W006 DEBUG
 on, W007 weak Argon2, W008 outbound fetches opened to internal networks, W009 outbound fetches
-over plain http. Each says how to fix it. They read the database (roles, clients, keys),
-so a database that is not migrated yet is skipped rather than reported.
+over plain http, W010 PostgreSQL off loopback without TLS, W011 Redis off loopback without TLS,
+W012 a backend's TLS that does not verify the server. Each says how to fix it. Some read the
+database (roles, clients, keys), so a database that is not migrated yet is skipped rather than
+reported.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.hashers import get_hasher
@@ -32,6 +35,11 @@ from roles.models import Role
 MAX_ACCESS_TOKEN_LIFETIME = 3600
 ARGON2_MIN_MEMORY_KIB = 19 * 1024  # OWASP Password Storage Cheat Sheet floor
 ARGON2_MIN_TIME_COST = 2
+# libpq sslmodes that may talk plaintext (libpq's default is "prefer"), and the one that
+# encrypts without checking whom it talks to.
+PLAINTEXT_SSLMODES = {"disable", "allow", "prefer"}
+UNVERIFIED_SSLMODES = {"require"}
+UNVERIFIED_REDIS_CERT_REQS = {"none", "cert_none", "optional", "cert_optional"}
 
 
 def _is_admin_like(role: Role, rules: list[policy.EndpointRule]) -> bool:
@@ -132,7 +140,74 @@ def check_settings() -> Iterable[Warning]:
         )
 
 
-CHECKS = [check_settings, check_roles, check_clients, check_api_keys]
+def _local(hosts: str | None) -> bool:
+    """Loopback addresses and Unix sockets (a path, or no host at all) never cross a network."""
+    return all(
+        not host or host.startswith("/") or host == "localhost" or is_loopback_host(host)
+        for host in (hosts or "").split(",")
+    )
+
+
+def _unverified(backend: str, how: str) -> Warning:
+    return Warning(
+        f"{backend} is reached over TLS that does not verify the server ({how}).",
+        hint="Verify the certificate and the host name: sslmode=verify-full for PostgreSQL, "
+        "rediss:// without ssl_cert_reqs=none / ssl_check_hostname=false for Redis.",
+        id="authserver.W012",
+    )
+
+
+def database_tls(database: Mapping[str, Any], environ: Mapping[str, str]) -> list[Warning]:
+    """W010/W012 for one ``DATABASES`` entry; libpq also reads PGHOST and PGSSLMODE."""
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return []
+    host = database.get("HOST") or environ.get("PGHOST", "")
+    if _local(host):
+        return []
+    sslmode = database.get("OPTIONS", {}).get("sslmode") or environ.get("PGSSLMODE", "prefer")
+    if sslmode in PLAINTEXT_SSLMODES:
+        return [
+            Warning(
+                f"PostgreSQL at {host} may be reached in plaintext (sslmode={sslmode}).",
+                hint="Add ?sslmode=verify-full&sslrootcert=/path/to/ca.pem to DATABASE_URL.",
+                id="authserver.W010",
+            )
+        ]
+    if sslmode in UNVERIFIED_SSLMODES:
+        return [_unverified(f"PostgreSQL at {host}", f"sslmode={sslmode}")]
+    return []
+
+
+def redis_tls(url: str) -> list[Warning]:
+    """W011/W012 for ``REDIS_URL`` (the cache, the rate limits and the Celery broker)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"redis", "rediss"} or _local(parts.hostname):
+        return []
+    if parts.scheme == "redis":
+        return [
+            Warning(
+                f"Redis at {parts.hostname} is reached in plaintext (redis://).",
+                hint="Use rediss:// in REDIS_URL (with ssl_ca_certs=/path/to/ca.pem for a "
+                "private CA); the cache, the rate limits and the Celery broker all use it.",
+                id="authserver.W011",
+            )
+        ]
+    query = {key: values[-1].lower() for key, values in parse_qs(parts.query).items()}
+    if query.get("ssl_cert_reqs") in UNVERIFIED_REDIS_CERT_REQS:
+        return [
+            _unverified(f"Redis at {parts.hostname}", f"ssl_cert_reqs={query['ssl_cert_reqs']}")
+        ]
+    if query.get("ssl_check_hostname") == "false":
+        return [_unverified(f"Redis at {parts.hostname}", "ssl_check_hostname=false")]
+    return []
+
+
+def check_backends() -> Iterable[Warning]:
+    yield from database_tls(settings.DATABASES["default"], os.environ)
+    yield from redis_tls(settings.REDIS_URL)
+
+
+CHECKS = [check_settings, check_backends, check_roles, check_clients, check_api_keys]
 
 
 @register(Tags.security, deploy=True)

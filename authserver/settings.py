@@ -10,6 +10,7 @@ Every variable is documented in the README's configuration table.
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 
 import dj_database_url
@@ -370,6 +371,10 @@ ABUSE_IP_HISTORY_DAYS = env_int("ABUSE_IP_HISTORY_DAYS", 7)  # ended blocks kept
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+if REDIS_URL.startswith("rediss://"):
+    # kombu connects to a rediss:// broker without checking its certificate unless told to;
+    # ssl_* query parameters in REDIS_URL (ssl_ca_certs=...) take precedence over this.
+    CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True

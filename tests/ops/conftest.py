@@ -11,7 +11,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PASSWORD, REDIRECT_URI, RS1_API
-from tests.ops.servers import AppServer, PostgresServer, RedisServer, manage, production_env, seed
+from tests.ops.servers import (
+    AppServer,
+    PostgresServer,
+    RedisServer,
+    TlsFiles,
+    manage,
+    production_env,
+    seed,
+)
 
 CLIENT_SPECS = [
     {
@@ -39,9 +47,9 @@ CLIENT_SPECS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def private_redis(tmp_path_factory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
+def redis_server(workdir: Path, tls: TlsFiles | None = None) -> Iterator[RedisServer]:
+    """A started private Redis (skips the test when the machine has none), stopped after."""
+    server = RedisServer(workdir, tls)
     if not server.binary:
         pytest.skip("redis-server is not installed; the Redis fault tests need their own")
     server.start()
@@ -49,11 +57,11 @@ def private_redis(tmp_path_factory) -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def private_postgres() -> Iterator[PostgresServer]:
+def postgres_server(tls: TlsFiles | None = None) -> Iterator[PostgresServer]:
+    """A private PostgreSQL with database ``authserver`` (skips without the server binaries)."""
     # Not under pytest's tmp dir: that one is private to us, and the server runs as postgres.
     workdir = Path(tempfile.mkdtemp(prefix="authserver-pg-"))
-    server = PostgresServer(workdir)
+    server = PostgresServer(workdir, tls)
     if not server.available or (os.geteuid() == 0 and shutil.which("runuser") is None):
         shutil.rmtree(workdir)
         pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -64,6 +72,16 @@ def private_postgres() -> Iterator[PostgresServer]:
         if server.running:
             server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def private_redis(tmp_path_factory) -> Iterator[RedisServer]:
+    yield from redis_server(tmp_path_factory.mktemp("redis"))
+
+
+@pytest.fixture(scope="session")
+def private_postgres() -> Iterator[PostgresServer]:
+    yield from postgres_server()
 
 
 @pytest.fixture(scope="session")

@@ -47,29 +47,60 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+# (ca.pem, server certificate, its key), as tests.outbound.make_tls_files makes them
+TlsFiles = tuple[Path, Path, Path]
+
+
 def postgres_bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    """With ``tls``, it listens for TLS only (``--port 0``) and ``url`` is a ``rediss://`` URL."""
+
+    def __init__(self, workdir: Path, tls: TlsFiles | None = None) -> None:
         self.binary = shutil.which("redis-server")
         self.workdir = workdir
+        self.tls = tls
         self.port = free_port()
         self.proc: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
+        if self.tls:
+            return self.tls_url(self.tls[0])
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def tls_url(self, ca: Path) -> str:
+        """``rediss://`` with the host name its certificate names, trusting ``ca``."""
+        return f"rediss://localhost:{self.port}/0?ssl_ca_certs={ca}"
+
+    def _listen(self) -> list[str]:
+        if not self.tls:
+            return ["--port", str(self.port)]
+        ca, cert, key = self.tls
+        return [
+            "--port",
+            "0",
+            "--tls-port",
+            str(self.port),
+            "--tls-cert-file",
+            str(cert),
+            "--tls-key-file",
+            str(key),
+            "--tls-ca-cert-file",
+            str(ca),
+            "--tls-auth-clients",
+            "no",
+        ]
 
     def start(self) -> None:
         assert self.binary
         self.proc = subprocess.Popen(
             [
                 self.binary,
-                "--port",
-                str(self.port),
+                *self._listen(),
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -80,25 +111,35 @@ class RedisServer:
                 str(self.workdir),
             ],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
-        wait_for(lambda: port_open(self.port), "redis-server")
+        wait_for(self._listening, "redis-server")
+
+    def _listening(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"redis-server exited: {self.proc.stderr.read().decode()[-500:]}")
+        return port_open(self.port)
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+            self.proc.stderr.close()
             self.proc = None
 
 
 class PostgresServer:
-    """A private cluster in a temp dir, run as the ``postgres`` user when we are root."""
+    """A private cluster in a temp dir, run as the ``postgres`` user when we are root. With
+    ``tls`` it has ``ssl=on`` and refuses plaintext TCP connections, and ``url`` asks for
+    ``sslmode=verify-full`` against host name ``localhost``."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, tls: TlsFiles | None = None) -> None:
         self.initdb = postgres_bin("initdb")
         self.pg_ctl = postgres_bin("pg_ctl")
         self.datadir = workdir / "pgdata"
         self.workdir = workdir
+        self.tls = tls
         self.port = free_port()
 
     @property
@@ -107,7 +148,15 @@ class PostgresServer:
 
     @property
     def url(self) -> str:
+        if self.tls:
+            return self.tls_url(self.tls[0])
         return f"postgres://postgres@127.0.0.1:{self.port}/authserver"
+
+    def tls_url(self, ca: Path) -> str:
+        return (
+            f"postgres://postgres@localhost:{self.port}/authserver"
+            f"?sslmode=verify-full&sslrootcert={ca}"
+        )
 
     def _run(self, *args: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
@@ -121,11 +170,13 @@ class PostgresServer:
         self._run(
             self.initdb, "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "--no-sync"
         )
+        if self.tls:
+            self._install_tls(*self.tls[1:])
         self.start()
         self._run(
             postgres_bin("createdb") or "createdb",
             "-h",
-            "127.0.0.1",
+            str(self.workdir),  # its Unix socket: plaintext TCP may be refused
             "-p",
             str(self.port),
             "-U",
@@ -133,8 +184,22 @@ class PostgresServer:
             "authserver",
         )
 
+    def _install_tls(self, cert: Path, key: Path) -> None:
+        """The server's certificate in its data directory (the key private to its owner, as
+        PostgreSQL demands), and every plaintext TCP connection rejected."""
+        for source, name in ((cert, "server.crt"), (key, "server.key")):
+            target = self.datadir / name
+            shutil.copyfile(source, target)
+            target.chmod(0o600)
+            if os.geteuid() == 0:
+                shutil.chown(target, "postgres", "postgres")
+        hba = self.datadir / "pg_hba.conf"
+        hba.write_text("hostnossl all all all reject\n" + hba.read_text())
+
     def start(self) -> None:
         options = f"-p {self.port} -k {self.workdir} -c listen_addresses=127.0.0.1 -c fsync=off"
+        if self.tls:
+            options += " -c ssl=on"
         self._run(
             self.pg_ctl,
             "-D",
