@@ -1,11 +1,15 @@
-"""A Redis cache that fails soft: during a Redis outage, a process-local cache stands in.
+"""A Redis cache that fails soft: during a Redis outage, the database cache stands in.
 
 Nothing we keep in the cache is the system of record (tokens, clients and keys live in the
 database), so losing Redis must not fail requests. On the first Redis error the backend logs
-one clear line and serves from a LocMem cache; it probes Redis again every ``RETRY_SECONDS``
-(never paying a connection timeout per call meanwhile) and logs once more when Redis is back.
-Counters kept in the cache (rate limits, replay markers) become per-process while Redis is
-down: limits still apply, per instance.
+one clear line and serves from ``core.cache.DatabaseCache``; it probes Redis again every
+``RETRY_SECONDS`` (never paying a connection timeout per call meanwhile) and logs once more when
+Redis is back. The stand-in is shared by every worker and instance and atomic (the embedded
+mode's cache), so counters kept in the cache (sign-in and client-authentication throttles,
+abuse counters, rate limits, replay markers) keep counting once for all while Redis is down; a
+per-process stand-in let each worker count alone (a blocked account signed in 10 times of 10).
+Entries written during the outage are not copied back: they expire; the throttles' blocks are
+in the database in every mode (``authserver.throttle``), so none is lost either way.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.cache.backends.base import BaseCache
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
+
+from core.cache import DatabaseCache
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +71,7 @@ class FailSoftRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
         self._outage = _outages.setdefault(server, _Outage())
-        self._fallback = LocMemCache(f"failsoft:{server}", params)
+        self._fallback = DatabaseCache(params.get("FALLBACK_DATABASE", "default"), params)
 
     @property
     def degraded(self) -> bool:
@@ -82,7 +87,7 @@ class FailSoftRedisCache(RedisCache):
             with outage.lock:
                 if not outage.down:
                     log.error(
-                        "Redis cache unavailable (%s); serving from a process-local cache "
+                        "Redis cache unavailable (%s); serving from the database cache "
                         "until it returns",
                         type(exc).__name__,
                     )
@@ -93,8 +98,7 @@ class FailSoftRedisCache(RedisCache):
             with outage.lock:
                 if outage.down:
                     outage.down = False
-                    log.warning("Redis cache is reachable again; process-local fallback dropped")
-                    self._fallback.clear()
+                    log.warning("Redis cache is reachable again; the database cache stands down")
         return result
 
     def add(self, *args: Any, **kwargs: Any) -> bool:
@@ -128,7 +132,8 @@ class FailSoftRedisCache(RedisCache):
         self._call("delete_many", *args, **kwargs)
 
     def clear(self) -> None:
-        self._call("clear")
+        """Flush Redis only: the stand-in's table also holds the throttles' blocks."""
+        RedisCache.clear(self)
 
 
 def cache_is_degraded(backend: BaseCache) -> bool:

@@ -159,20 +159,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # literals by oauth.models.validate_redirect_uri (RFC 8252 §7.3, which RFC 9700 §2.1 allows).
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.E003"]
 
+# Throttle blocks (authserver/throttle.py) live in the database in both modes, so a block set
+# before, during or after a Redis outage (or a FLUSHALL) holds through it.
+_BLOCKS_CACHE = {"BACKEND": "core.cache.DatabaseCache", "LOCATION": "default"}
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Fails soft to a process-local cache while Redis is down (authserver/cache.py).
+            # While Redis is down, the database cache stands in (authserver/cache.py).
             "BACKEND": "authserver.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "authserver",
             "RETRY_SECONDS": env_int("CACHE_RETRY_SECONDS", 5),
-        }
+        },
+        "blocks": _BLOCKS_CACHE,
     }
 else:
     # Without Redis the cache lives in the database, so every gunicorn worker shares the
     # throttle and abuse counters (core/cache.py); never a per-process cache (authserver.E001).
-    CACHES = {"default": {"BACKEND": "core.cache.DatabaseCache", "LOCATION": "default"}}
+    CACHES = {
+        "default": {"BACKEND": "core.cache.DatabaseCache", "LOCATION": "default"},
+        "blocks": _BLOCKS_CACHE,
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"

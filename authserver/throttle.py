@@ -7,6 +7,12 @@ Only failures are counted. Identities are hashed before they become cache keys.
 ``one_at_a_time`` lets a caller check one attempt per identity at once, so a burst sent to
 several workers together is not checked in full before its first failure is counted.
 
+Counters and attempt slots are in the ``default`` cache (Redis in production; during a Redis
+outage the database cache, ``authserver.cache``). Blocks are in the ``blocks`` cache, the
+database in every mode: a block set before a Redis outage holds during it, and one set during it
+holds after Redis returns (a flush of Redis lifts none either). A block is written only when a
+failure reaches the limit, and read once per checked attempt (one primary-key ``SELECT``).
+
 Cache errors raise ``ThrottleUnavailable``: callers fail closed (refuse with 503) instead of
 silently not limiting.
 """
@@ -20,7 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import BaseCache
 
 from authserver.crypto import sha256_hex
 from authserver.ratelimit import count as _count
@@ -54,6 +61,10 @@ def _now() -> float:
     return time.time()
 
 
+def _blocks() -> BaseCache:
+    return caches["blocks"]
+
+
 def _key(limit: Limit, kind: str, identity: str) -> str:
     return f"throttle:{limit.name}:{kind}:{sha256_hex(identity)}"
 
@@ -62,7 +73,7 @@ def retry_after(*checks: tuple[Limit, str]) -> int:
     """Seconds until every ``(limit, identity)`` allows another attempt; 0 if none blocks."""
     keys = [_key(limit, "block", identity) for limit, identity in checks if identity]
     try:
-        blocked_until = cache.get_many(keys)
+        blocked_until = _blocks().get_many(keys)
     except Exception as exc:
         raise ThrottleUnavailable(str(exc)) from exc
     now = _now()
@@ -78,7 +89,7 @@ def record_failure(limit: Limit, identity: str) -> int:
     try:
         seconds = limit.block_seconds(_count(count_key, limit.window))
         if seconds:
-            cache.set(_key(limit, "block", identity), _now() + seconds, timeout=seconds)
+            _blocks().set(_key(limit, "block", identity), _now() + seconds, timeout=seconds)
     except Exception as exc:
         raise ThrottleUnavailable(str(exc)) from exc
     return seconds
@@ -107,6 +118,7 @@ def one_at_a_time(limit: Limit, identity: str) -> Iterator[bool]:
 def reset(limit: Limit, identity: str) -> None:
     """Forget the failures of ``identity`` (after a success)."""
     try:
-        cache.delete_many([_key(limit, "count", identity), _key(limit, "block", identity)])
+        cache.delete(_key(limit, "count", identity))
+        _blocks().delete(_key(limit, "block", identity))
     except Exception as exc:
         raise ThrottleUnavailable(str(exc)) from exc

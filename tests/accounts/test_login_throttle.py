@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.core.cache import caches
 
 from accounts import throttle as login_throttle
 from audit.models import AuditEvent
@@ -44,6 +45,21 @@ def test_account_is_blocked_after_five_failures_even_with_the_right_password(
     assert SESSION_KEY not in client.session
     assert AuditEvent.objects.filter(event="login.throttled").count() == 1
     assert AuditEvent.objects.filter(event="login", outcome="denied").count() == 1
+
+
+def test_a_block_outlives_a_flush_of_the_counters_cache(client, make_user, clock, settings):
+    """The counters' cache (Redis in production) is flushed, or an outage hands its work to a
+    stand-in: the block is in the database (the ``blocks`` cache) and still holds."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "blocks": {"BACKEND": "core.cache.DatabaseCache", "LOCATION": "default"},
+    }
+    make_user("alice")
+    for _ in range(5):
+        fail(client)
+    caches["default"].clear()
+    assert login(client, "alice").status_code == 200
+    assert SESSION_KEY not in client.session
 
 
 def test_block_is_temporary_and_the_backoff_grows(client, make_user, clock, settings):
@@ -110,13 +126,19 @@ def test_ip_limit_sits_far_above_the_account_limit(settings):
     assert settings.LOGIN_FAILURES_PER_IP >= 10 * settings.LOGIN_FAILURES_PER_ACCOUNT
 
 
-def test_cache_outage_fails_closed(client, make_user, monkeypatch):
+class BrokenStore:
+    def __getattr__(self, name: str):
+        raise ConnectionError("store down")
+
+
+@pytest.mark.parametrize("store", ["counters", "blocks"])
+def test_cache_outage_fails_closed(client, make_user, monkeypatch, store):
+    """The counters' cache (Redis, or its stand-in) or the blocks' table cannot be reached."""
     make_user("alice")
-
-    def broken(*args, **kwargs):
-        raise ConnectionError("redis down")
-
-    monkeypatch.setattr("django.core.cache.cache.get_many", broken)
+    if store == "counters":
+        monkeypatch.setattr(throttle, "cache", BrokenStore())
+    else:
+        monkeypatch.setattr(throttle, "_blocks", BrokenStore)
     response = login(client, "alice")
     assert response.status_code == 503
     assert response["Retry-After"]
