@@ -97,7 +97,7 @@ def test_a_killed_worker_loses_no_audit_row(server):
                     auth=("machine", secret),
                     timeout=10,
                 )
-            except requests.ConnectionError:
+            except requests.RequestException:  # the killed worker's request
                 unanswered[0] += 1
                 session = requests.Session()
                 continue
