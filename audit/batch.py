@@ -16,8 +16,8 @@ an ``flock`` on its own files, which the kernel releases when the process dies h
 it on its first request and every ``AUDIT_SPOOL_SCAN_SECONDS``, and so does the seal task. Every
 row carries a unique ``event_id``, so a file ingested twice stores nothing twice. A killed worker
 thus loses no row; a machine crash loses what the kernel had not written back: the rows not yet
-stored (at most ``AUDIT_BATCH_SECONDS`` old; while the database is down the spool is synced at
-each retry) and PostgreSQL's asynchronous-commit window.
+stored (at most ``AUDIT_BATCH_SECONDS`` old; while the database is down the spool is synced once
+an interval) and PostgreSQL's asynchronous-commit window.
 """
 
 from __future__ import annotations
