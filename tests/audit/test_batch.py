@@ -217,3 +217,13 @@ def test_an_outage_logs_one_line_per_kind_not_a_traceback_per_request(
     assert batch.pending() == 200 and len(_spooled(spool)) == 200
     monkeypatch.undo()
     assert batch.flush() == 200 and AuditEvent.objects.count() == 200
+
+
+@pytest.mark.django_db
+def test_the_seal_task_ingests_orphaned_spools_and_chains_them(spool):
+    from audit.tasks import seal_audit_log_task
+
+    _orphan(spool, ["dead1"])
+    assert seal_audit_log_task() == 1
+    assert AuditEvent.objects.get(actor="dead1").hash != "" and verify().ok
+    assert list(spool.iterdir()) == []
