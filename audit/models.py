@@ -29,6 +29,8 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Batched events only (audit/batch.py): a spool ingested twice stores each event once.
+    event_id = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-id"]

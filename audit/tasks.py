@@ -6,12 +6,15 @@ from celery import shared_task
 from django.db import DatabaseError
 from django.utils import timezone
 
+from audit.batch import ingest_spools
 from audit.retention import export_day, purge
 from audit.services import seal
 
 
 @shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def seal_audit_log_task() -> int:
+    """Store what ended web processes left in the audit spool (same host), then seal."""
+    ingest_spools()
     return seal()
 
 

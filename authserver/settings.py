@@ -432,6 +432,10 @@ GENERATIONS_SIGNAL = env_str("GENERATIONS_SIGNAL", "auto")
 # many rows, or when the oldest is this old; 1 stores each at once (audit/batch.py).
 AUDIT_BATCH_EVENTS = env_int("AUDIT_BATCH_EVENTS", 100)
 AUDIT_BATCH_SECONDS = env_float("AUDIT_BATCH_SECONDS", 1.0)
+# Each batched event is appended here (a file per process) before the response, so a killed
+# worker loses none: a local directory (flock), ingested by the next process and the seal task.
+AUDIT_SPOOL_DIR = Path(env_str("AUDIT_SPOOL_DIR", str(VAR_DIR / "audit-spool")))
+AUDIT_SPOOL_SCAN_SECONDS = env_float("AUDIT_SPOOL_SCAN_SECONDS", 10.0)
 AUDIT_EXPORT_DIR = Path(env_str("AUDIT_EXPORT_DIR", str(VAR_DIR / "audit")))
 
 REST_FRAMEWORK = {

@@ -1,4 +1,5 @@
-"""``python manage.py verify_audit``: seal pending events, then check the hash chain."""
+"""``python manage.py verify_audit``: ingest orphaned audit spools, seal pending events, then
+check the hash chain."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.batch import ingest_spools
 from audit.services import seal, verify
 
 
@@ -13,6 +15,7 @@ class Command(BaseCommand):
     help = "Verify the audit log's hash chain (exit 1 if it was tampered with)."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        ingest_spools()
         while seal():
             pass
         result = verify()
