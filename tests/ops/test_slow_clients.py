@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -118,6 +120,48 @@ def test_ordinary_requests_answer_while_slow_clients_hold_connections(server, em
     assert len(results) >= 20, f"only {len(results)} requests answered in {WINDOW:.0f} s"
     assert set(statuses) == {200}, {status: statuses.count(status) for status in set(statuses)}
     assert p99 < 1.0, f"p99 {p99 * 1000:.0f} ms over {len(results)} requests"
+
+
+def test_stalled_tls_handshakes_and_heads_do_not_hold_a_tls_server(embedded_env, tmp_path):
+    """gunicorn terminating TLS: the handshake is read by the poller too."""
+    subprocess.run(
+        ["sh", str(ROOT / "scripts/dev-cert.sh"), str(tmp_path / "tls")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    ca = tmp_path / "tls/ca.pem"
+    app = AppServer(
+        embedded_env,
+        tmp_path,
+        TLS_CERTFILE=str(tmp_path / "tls/localhost.pem"),
+        TLS_KEYFILE=str(tmp_path / "tls/localhost.key"),
+    )
+    app.start_tls(ca)
+    context = ssl.create_default_context(cafile=str(ca))
+    held: list[socket.socket] = []
+    try:
+        held += [connect(app.port, b"") for _ in range(100)]  # no ClientHello
+        for _ in range(50):  # a handshake, then a head never finished
+            tls = context.wrap_socket(
+                socket.create_connection(("127.0.0.1", app.port), timeout=5),
+                server_hostname="localhost",
+            )
+            tls.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n")
+            held.append(tls)
+        latencies = []
+        for _ in range(20):
+            started = time.monotonic()
+            answer = requests.get(
+                f"https://localhost:{app.port}/health/live", verify=str(ca), timeout=3
+            )
+            latencies.append(time.monotonic() - started)
+            assert answer.status_code == 200
+        assert max(latencies) < 1.0, latencies
+    finally:
+        for sock in held:
+            sock.close()
+        app.stop()
 
 
 def read_all(sock: socket.socket) -> bytes:
