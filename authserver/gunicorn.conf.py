@@ -1,9 +1,12 @@
 """gunicorn configuration used by `make run`, `make run-prod` and the benchmark.
 
-Environment: HOST, PORT, WEB_CONCURRENCY (default 2 x CPUs + 1), GUNICORN_TIMEOUT,
-GUNICORN_MAX_REQUESTS, GUNICORN_ACCESS_LOG ("-" for stdout; JSON lines), TLS_CERTFILE and
-TLS_KEYFILE (terminate TLS here, TLS 1.3 only), PROMETHEUS_MULTIPROC_DIR (metrics from every
-worker, see docs/monitoring.md).
+Environment: HOST, PORT, WEB_CONCURRENCY (default 2 x CPUs + 1), GUNICORN_THREADS (4 per
+worker), GUNICORN_TIMEOUT, GUNICORN_MAX_REQUESTS, GUNICORN_ACCESS_LOG ("-" for stdout; JSON
+lines), GUNICORN_CONTROL_SOCKET (a path of this instance's own for ``gunicornc``; none when
+unset), TLS_CERTFILE and TLS_KEYFILE (terminate TLS here, TLS 1.3 only),
+PROMETHEUS_MULTIPROC_DIR (metrics from every worker, see docs/monitoring.md), and the slow-client
+bounds GUNICORN_HEADER_TIMEOUT, GUNICORN_BODY_TIMEOUT, GUNICORN_CONNECTIONS_PER_IP
+(authserver/http_worker.py).
 """
 
 import os
@@ -16,7 +19,11 @@ from core.workers import web_concurrency
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = web_concurrency()
-worker_class = "sync"
+# Threads serve only requests the worker's poller has read in full: slow clients hold a socket,
+# never a thread (authserver/http_worker.py).
+worker_class = "authserver.http_worker.BufferedThreadWorker"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_connections = 1000  # open connections per worker, kept-alive ones included
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
@@ -25,6 +32,11 @@ max_requests_jitter = max_requests // 10
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 16384
+# gunicorn's default control socket is one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl), so a
+# second instance on the host would take over the first one's: none unless a path is named.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 logger_class = "authserver.gunicorn_logging.JsonLogger"
 # X-Forwarded-For/-Proto are honoured by the application, from TRUSTED_PROXIES only

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn with ``authserver/gunicorn.conf.py`` (sync workers), stopped on exit."""
+    """gunicorn with ``authserver/gunicorn.conf.py`` (its workers), stopped on exit."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env

@@ -109,7 +109,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"### {m['mode']}: {m['date']} (commit {m['commit']})",
         "",
         f"{m['nproc']} CPUs ({m['cpu_model']}), Linux {m['kernel']}, Python {m['python']}; "
-        f"gunicorn {s['gunicorn_workers']} sync workers; wrk -t{s['threads']} "
+        f"gunicorn {s['gunicorn_workers']} buffered gthread workers; wrk -t{s['threads']} "
         f"-c{s['connections']}, {s['rounds']} interleaved rounds of {s['duration_s']:g} s, each "
         "path right after a ceiling run (its × ceiling is against those); "
         f"load average {m['loadavg_1m_at_start']:.1f} before, {m['loadavg_1m_at_end']:.1f} after.",

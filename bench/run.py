@@ -1,6 +1,6 @@
 """``make bench``: the hot paths under load, each as a ratio of the stack's own ceiling.
 
-Starts gunicorn as production runs it (``authserver/gunicorn.conf.py``, 2 sync workers, DEBUG
+Starts gunicorn as production runs it (``authserver/gunicorn.conf.py``, 2 workers, DEBUG
 off, ``AUTHSERVER_BENCH=true``) on a bench database: SQLite in ``var/bench/`` by default, or
 PostgreSQL (+ Redis) when ``DATABASE_URL`` (+ ``REDIS_URL``) are set; the PostgreSQL database must
 be a dedicated one whose name contains "bench" (it is flushed, and created when missing). Applies

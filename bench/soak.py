@@ -1,6 +1,6 @@
 """``make soak``: mixed traffic for a bounded time, judged on errors and memory growth.
 
-Starts gunicorn as ``make bench`` does (``authserver/gunicorn.conf.py``, sync workers, DEBUG
+Starts gunicorn as ``make bench`` does (``authserver/gunicorn.conf.py``, its workers, DEBUG
 off, no worker recycling) on a fresh bench database: SQLite in ``var/bench/`` by default, or
 PostgreSQL (+ Redis) when ``DATABASE_URL`` (+ ``REDIS_URL``) are set, with the same guard as the
 benchmark (the database name must contain "bench"; it is flushed). Then, from separate wrk
@@ -204,7 +204,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Soak, {m['mode']}, commit {m['commit']}, {m['date']}:"
         f" {m['nproc']} CPUs ({m['cpu_model']}),"
-        f" Linux {m['kernel']}, Python {m['python']}; gunicorn {s['workers']} sync workers;"
+        f" Linux {m['kernel']}, Python {m['python']};"
+        f" gunicorn {s['workers']} buffered gthread workers;"
         f" {s['warmup_s']} s warm-up, then {s['duration_s']} s of mixed traffic;"
         f" load average {m['loadavg_1m_at_start']} before, {m['loadavg_1m_at_end']} after.",
         "",

@@ -4,7 +4,6 @@ makes a single-use rule is shared by every worker, not kept per process."""
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +13,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.ops.servers import ROOT, AppServer, manage, python_in
+from tests.ops.servers import AppServer, embedded_env, python_in
 
 pytestmark = pytest.mark.live
 
@@ -44,13 +43,7 @@ def signing_key():
 def embedded_app(tmp_path_factory, signing_key):
     """``make run``'s mode: no DATABASE_URL or REDIS_URL, several gunicorn workers."""
     workdir = tmp_path_factory.mktemp("embedded")
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(AUTHSERVER_VAR_DIR=str(workdir / "var"), PYTHONPATH=str(ROOT))
-    manage(env, "migrate", "--no-input")
+    env = embedded_env(workdir)
     python_in(env, SEED_JWT_CLIENT.format(jwk=json.dumps(signing_key[1])))
     server = AppServer(env, workdir, WEB_CONCURRENCY=str(WORKERS))
     server.start()
