@@ -245,18 +245,6 @@ def scratch_database(workdir: Path, suffix: str) -> Iterator[dict[str, str]]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def embedded_env(workdir: Path) -> dict:
-    """``make run``'s mode (SQLite and the cache in ``workdir/var``, no Redis), migrated."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}
-    }
-    env.update(AUTHSERVER_VAR_DIR=str(workdir / "var"), PYTHONPATH=str(ROOT))
-    manage(env, "migrate", "--no-input")
-    return env
-
-
 def production_env(database_url: str, redis_url: str, var_dir: Path, **extra: str) -> dict:
     env = {
         key: value
@@ -292,6 +280,13 @@ def embedded_env(database: dict[str, str], var_dir: Path, **extra: str) -> dict:
         ABUSE_IP_ALLOWLIST="127.0.0.0/8",
     )
     env.update(extra)
+    return env
+
+
+def migrated_embedded_env(workdir: Path) -> dict:
+    """``make run``'s mode (SQLite and the cache in ``workdir/var``, no Redis), migrated."""
+    env = embedded_env({}, workdir / "var")
+    manage(env, "migrate", "--no-input")
     return env
 
 

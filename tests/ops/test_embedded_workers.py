@@ -13,7 +13,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.ops.servers import AppServer, embedded_env, python_in
+from tests.ops.servers import AppServer, migrated_embedded_env, python_in
 
 pytestmark = pytest.mark.live
 
@@ -43,7 +43,7 @@ def signing_key():
 def embedded_app(tmp_path_factory, signing_key):
     """``make run``'s mode: no DATABASE_URL or REDIS_URL, several gunicorn workers."""
     workdir = tmp_path_factory.mktemp("embedded")
-    env = embedded_env(workdir)
+    env = migrated_embedded_env(workdir)
     python_in(env, SEED_JWT_CLIENT.format(jwk=json.dumps(signing_key[1])))
     server = AppServer(env, workdir, WEB_CONCURRENCY=str(WORKERS))
     server.start()

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.ops.servers import ROOT, AppServer, embedded_env, seed
+from tests.ops.servers import ROOT, AppServer, migrated_embedded_env, seed
 
 pytestmark = pytest.mark.live
 
@@ -35,7 +35,7 @@ CLIENT = {
 def embedded(tmp_path_factory) -> dict:
     """``make run``'s mode (SQLite, no Redis), migrated, with client ``machine``."""
     workdir = tmp_path_factory.mktemp("slow")
-    env = embedded_env(workdir)
+    env = migrated_embedded_env(workdir)
     env["SECRET"] = seed(env, PASSWORD, [CLIENT])["machine"]
     env["WORKDIR"] = str(workdir)
     return env
