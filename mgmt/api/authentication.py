@@ -37,9 +37,11 @@ INVALID = "The access token is invalid, expired or revoked."
 def management_refusal(claims: dict[str, Any]) -> str | None:
     """Why an active access token with ``claims`` is not a management-API token, or None."""
     audience = apis.management_audience()
-    if audience not in apis.token_audiences(claims):
+    if set(apis.token_audiences(claims)) != {audience}:
+        # a token naming other APIs too could be replayed here by any of them
         return (
-            f"The access token is not for the management API: request it with resource={audience}."
+            "The access token is not for the management API alone: request it with "
+            f"resource={audience} and no other resource."
         )
     if apis.MANAGEMENT_SCOPE not in str(claims.get("scope", "")).split():
         return f"The access token lacks the {apis.MANAGEMENT_SCOPE} scope."

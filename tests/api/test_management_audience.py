@@ -170,3 +170,30 @@ def test_an_invalid_token_is_invalid_token_too(anonymous):
     response = anonymous.get("/api/v1/users/", HTTP_AUTHORIZATION="Bearer nonsense")
     assert_problem(response, 401, "not-authenticated")
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+
+def test_a_token_for_the_management_api_and_another_api_is_refused(client, privileged_service):
+    """A token naming another API too would let that API replay it here as the caller."""
+    app, secret = privileged_service
+    register_api(ORDERS)
+    allow_resources(app, "management", ORDERS)
+    response = client.post(
+        "/o/token/",
+        {
+            "grant_type": "client_credentials",
+            "scope": "management",
+            "resource": [management_audience(), ORDERS],
+        },
+        HTTP_AUTHORIZATION=basic_auth(app.client_id, secret),
+    )
+    assert response.status_code == 200, response.content
+    both = response.json()["access_token"]
+    assert set(jwt.decode(both, options={"verify_signature": False})["aud"]) == {
+        management_audience(),
+        ORDERS,
+    }
+    refused = Api(client, both).get("/api/v1/users/")
+    assert_problem(refused, 401, "not-authenticated")
+    assert "no other resource" in refused["WWW-Authenticate"]
+    alone = Api(client, management_token(client, app.client_id, secret)).get("/api/v1/users/")
+    assert alone.status_code == 200
