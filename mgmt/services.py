@@ -66,6 +66,9 @@ PRIVILEGED_CLIENT_FIELDS = frozenset(
         "jwks",
         "jwks_uri",
         "resources",
+        "skip_consent",  # tokens without the consent page
+        "require_mfa",  # loosening the second-factor rule
+        "is_active",  # re-enabling (disabling removes access and is not asked: below)
     }
 )
 
@@ -411,7 +414,8 @@ def client_update(
 ) -> tuple[Client, str | None]:
     """Update a client; returns it with a new secret when the change made one necessary. A
     change of a ``PRIVILEGED_CLIENT_FIELDS`` value needs a fresh second factor."""
-    if client_services.spec_changes(client, spec) & PRIVILEGED_CLIENT_FIELDS:
+    changes = client_services.spec_changes(client, spec) & PRIVILEGED_CLIENT_FIELDS
+    if changes - {"is_active"} or ("is_active" in changes and spec["is_active"]):
         access.require_fresh_factor(actor)
     changed, secret = client_services.client_update(client=client, spec=spec)
     if changed:
@@ -556,7 +560,9 @@ def user_mfa_reset(*, actor: Principal, request: HttpRequest | None, user: User)
 @transaction.atomic
 def user_unlock(*, actor: Principal, request: HttpRequest | None, user: User) -> list[str]:
     """Lift the second-factor lockout and the password sign-in block of ``user``; returns
-    which locks were lifted (``mfa``, ``login``), an event only if one was."""
+    which locks were lifted (``mfa``, ``login``), an event only if one was. Unlocking lets
+    guessing start again, so it needs a fresh second factor like a reset."""
+    access.require_fresh_factor(actor)
     lifted = []
     if mfa_services.lockout_remaining(user=user):
         lifted.append("mfa")

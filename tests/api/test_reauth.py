@@ -97,6 +97,18 @@ CHANGES = {
         lambda api: api.post("/api/v1/users/ned/enable/"),
         lambda secret: not user("ned").is_active,
     ),
+    "client-skip-consent": (
+        lambda api: api.patch("/api/v1/clients/shop/", {"skip_consent": True}),
+        lambda secret: not shop_client().skip_authorization,
+    ),
+    "client-require-mfa-off": (
+        lambda api: api.patch("/api/v1/clients/shop/", {"require_mfa": False}),
+        lambda secret: shop_client().require_mfa,
+    ),
+    "client-re-enable": (
+        lambda api: api.patch("/api/v1/clients/sleeper/", {"is_active": True}),
+        lambda secret: not Client.objects.get(client_id="sleeper").is_active,
+    ),
 }
 
 
@@ -110,7 +122,9 @@ def shop(make_client, make_user):
         name="Shop",
         grant_types=["authorization_code"],
         redirect_uris=["https://shop.example/cb"],
+        require_mfa=True,
     )
+    make_client(client_id="sleeper", name="Disabled service", is_active=False)
     return secret
 
 
