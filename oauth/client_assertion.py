@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from core import fetch
 from oauth import tokens
 from oauth.models import AssertionJti, Client
+from oauth.selectors import client_get
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,22 @@ def authenticate(client: Client, assertion: str) -> bool:
     if int(exp) - time.time() > MAX_LIFETIME_SECONDS:
         return False  # an assertion must be short-lived: its jti is kept that long
     return _first_use(client.client_id, jti, int(exp) + LEEWAY_SECONDS)
+
+
+def prefetch_key(params: dict[str, str]) -> None:
+    """Fetch the key set of the client an assertion claims to come from, if it has a
+    ``jwks_uri``, before the token view opens its transaction: the fetch may take up to its
+    deadline, and in the embedded mode a transaction holds the database's writer lock. The
+    authentication inside the transaction then finds the key set cached; failures are left to it.
+    """
+    client_id = claimed_client_id(params)
+    client = client_get(client_id) if client_id else None
+    if client is None or client.jwks or not client.jwks_uri:
+        return
+    try:
+        _key(client, jwt.get_unverified_header(params["client_assertion"]).get("kid"))
+    except (jwt.PyJWTError, LookupError, fetch.FetchError):
+        return
 
 
 def _first_use(client_id: str, jti: str, expires: int) -> bool:

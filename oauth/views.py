@@ -34,7 +34,7 @@ from authserver.responses import json_response
 from authserver.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
 from mfa import policy as mfa_policy
-from oauth import events, introspection, keys, server, throttle
+from oauth import client_assertion, events, introspection, keys, server, throttle
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
 from oauth.selectors import client_get
@@ -236,6 +236,7 @@ class TokenView(dot_views.TokenView):
             return oauth_error("invalid_request", "Missing grant_type parameter.")
         if grant_type not in GRANT_TYPES and grant_type not in server.extension_grants:
             return oauth_error("unsupported_grant_type", "This grant type is not supported.")
+        client_assertion.prefetch_key(request.POST)  # no network wait inside a transaction
         if grant_type == GRANT_DEVICE_CODE:
             device_code = request.POST.get("device_code", "")
             if not get_device_grant_model().objects.filter(device_code=device_code).exists():
