@@ -44,9 +44,10 @@ CONTENT_SECURITY_POLICY = content_security_policy()
 def _continued_urls(request: HttpRequest, response: HttpResponse) -> list[str | None]:
     """The requests a page's forms lead to: the page's own URL (consent, logout) and the
     authorization request that sign-in continues (``next``, or the pending second factor's).
-    A body refused as too large is never read."""
+    A body refused as too large is never read, nor one the view did not parse (reading it
+    here could raise, and turn the view's answer into a 400)."""
     urls = [request.get_full_path(), request.GET.get("next")]
-    if request.method == "POST" and response.status_code != 413:
+    if request.method == "POST" and hasattr(request, "_post"):
         urls.append(request.POST.get("next"))
     if hasattr(request, "session"):  # the browser stack
         urls.append(mfa_flows.pending_next(request))

@@ -9,7 +9,7 @@ listed, and only that one. A URI counts only when it is registered for the reque
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.http import QueryDict
 
@@ -22,7 +22,14 @@ LOGOUT_PATH = "/o/logout/"
 def redirect_origin(url: str) -> str | None:
     """The origin that the authorization or logout request ``url`` (a path of ours with its
     query) redirects to, when its client registered that redirect URI; else None."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        return _registered_origin(parts)
+    except ValueError:  # not a URL at all (e.g. "http://[" in ``next``): no origin
+        return None
+
+
+def _registered_origin(parts: SplitResult) -> str | None:
     if parts.scheme or parts.netloc or parts.path not in (AUTHORIZE_PATH, LOGOUT_PATH):
         return None
     params = QueryDict(parts.query)

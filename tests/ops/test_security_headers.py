@@ -68,6 +68,15 @@ def test_an_unregistered_redirect_adds_nothing(client, thirdparty, next_url):
     assert form_action(page) == ["'self'"]
 
 
+@pytest.mark.parametrize(
+    "next_url", ["http://[", "/o/authorize/?redirect_uri=http://[&client_id=x"]
+)
+def test_a_next_that_is_no_url_adds_nothing(client, thirdparty, next_url):
+    page = client.get("/accounts/login/", {"next": next_url})
+    assert page.status_code == 200
+    assert form_action(page) == ["'self'"]
+
+
 @pytest.mark.usefixtures("totp_user")
 def test_the_second_factor_page_allows_the_pending_sign_ins_redirect_origin(client, thirdparty):
     first = client.post(
@@ -94,3 +103,10 @@ def test_a_failed_sign_in_keeps_the_redirect_origin_of_its_next(client, thirdpar
     )
     assert page.status_code == 200
     assert form_action(page) == ["'self'", APP_ORIGIN]
+
+
+def test_a_post_the_view_never_read_is_not_parsed_for_its_next(client):
+    """The page's own answer stands: 1,001 fields (over Django's limit) sent to a page that
+    does not read them is still its 404, not a 400 from reading the body afterwards."""
+    fields = {f"f{i}": "x" for i in range(1001)}
+    assert client.post("/no-such-page/", fields).status_code == 404
