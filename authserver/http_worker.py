@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import selectors
 import socket
 import ssl
@@ -33,8 +34,23 @@ from gunicorn import http
 from gunicorn import sock as gsock
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-BODY_BUFFER_MAX = 1 << 20  # a larger body is streamed to the application by its thread
-HEAD_MAX = 64 << 10  # a larger head goes to gunicorn's parser, which refuses it
+BODY_BUFFER_MAX = 1 << 20  # DATA_UPLOAD_MAX_MEMORY_SIZE: a larger body is refused unread
+HEAD_MAX = 64 << 10  # a larger head is refused before it reaches a thread
+HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+_TOO_LARGE_BODY = (
+    b'{"type": "https://authserver.dev/problems/content-too-large", "title": "Content too '
+    b'large", "status": 413, "detail": "The request body is larger than 1048576 bytes."}'
+)
+BODY_TOO_LARGE = (
+    b"HTTP/1.1 413 Content Too Large\r\nConnection: close\r\n"
+    b"Content-Type: application/problem+json\r\n"
+    + f"Content-Length: {len(_TOO_LARGE_BODY)}\r\n\r\n".encode()
+    + _TOO_LARGE_BODY
+)
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 TOO_MANY = (
     b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\n"
@@ -72,23 +88,23 @@ def body_framing(head: bytes) -> tuple[int | None, bool, bool]:
     return length or 0, False, expect
 
 
-def chunked_complete(body: bytes) -> bool:
-    """Whether ``body`` holds a whole chunked body (a malformed one counts as whole: the
-    parser answers it)."""
-    pos = 0
+def chunked_complete(body: bytes | bytearray, pos: int = 0) -> tuple[bool, int]:
+    """Whether ``body`` holds a whole chunked body from ``pos`` on (where the previous call
+    stopped: each read parses only what is new, and nothing is copied), and where to go on
+    from. A malformed one counts as whole: gunicorn's parser answers it."""
     while True:
         eol = body.find(b"\r\n", pos)
         if eol < 0:
-            return False
-        try:
-            size = int(body[pos:eol].split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            return True
+            return False, pos
+        token = body[pos:eol].split(b";", 1)[0].strip()
+        if not CHUNK_SIZE.fullmatch(token):
+            return True, pos
+        size = int(token, 16)
         if size == 0:
-            return body.find(b"\r\n\r\n", eol) >= 0  # the last chunk, then trailers or none
+            return body.find(b"\r\n\r\n", eol) >= 0, pos  # the last chunk, then trailers
+        if eol + 2 + size + 2 > len(body):
+            return False, pos
         pos = eol + 2 + size + 2
-        if pos > len(body):
-            return False
 
 
 class BufferedConn(TConn):
@@ -99,6 +115,7 @@ class BufferedConn(TConn):
         self.prefetched = bytearray()
         self.deadline = 0.0
         self.head_end = -1  # where the body starts in ``prefetched``, once the head is in
+        self.chunk_pos = 0  # where the next chunk of a chunked body starts in ``prefetched``
         self.continued = False
         self.ready = False  # a whole request is buffered: the next enqueue runs it
         self.handshaken = not cfg.is_ssl
@@ -193,6 +210,7 @@ class BufferedThreadWorker(ThreadWorker):
         conn.deadline = time.monotonic() + self.header_timeout
         conn.head_end = -1
         conn.continued = False
+        conn.chunk_pos = 0
         self.reading.add(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
         self._readable(conn, conn.sock)
@@ -218,33 +236,46 @@ class BufferedThreadWorker(ThreadWorker):
         except OSError:
             self._drop(conn)
             return
-        if self._complete(conn):
+        if self._complete(conn):  # None: refused and dropped
             self.poller.unregister(conn.sock)
             self.reading.discard(conn)
             conn.ready = conn.data_ready = True
             self.enqueue_req(conn)
 
-    def _complete(self, conn: BufferedConn) -> bool:
+    def _complete(self, conn: BufferedConn) -> bool | None:
+        """Whether the request is whole (to a thread), not yet (read on), or None: refused
+        here, unread, and the connection dropped (a head or a body over its limit, which no
+        thread may wait for)."""
         buf = conn.prefetched
         if conn.head_end < 0:
             end = buf.find(b"\r\n\r\n")
             if end < 0:
-                return len(buf) > HEAD_MAX
+                if len(buf) > HEAD_MAX:
+                    self._drop(conn, HEAD_TOO_LARGE)
+                    return None
+                return False
+            if end + 4 > HEAD_MAX:
+                self._drop(conn, HEAD_TOO_LARGE)
+                return None
             conn.head_end = end + 4
             conn.deadline = time.monotonic() + self.body_timeout
         length, chunked, expect = body_framing(bytes(buf[: conn.head_end]))
         body = len(buf) - conn.head_end
+        if (length or 0) > BODY_BUFFER_MAX or body > BODY_BUFFER_MAX:
+            self._drop(conn, BODY_TOO_LARGE)
+            return None
         if chunked:
-            done = chunked_complete(bytes(buf[conn.head_end :]))
+            start = max(conn.chunk_pos, conn.head_end)
+            done, conn.chunk_pos = chunked_complete(buf, start)
         else:
-            done = length is None or body >= length or length > BODY_BUFFER_MAX
+            done = length is None or body >= length
         if not done and expect and not conn.continued:
             conn.continued = True  # gunicorn may send one more: clients skip every 1xx
             try:
                 conn.sock.send(CONTINUE)
             except OSError:
                 pass
-        return done or body > BODY_BUFFER_MAX
+        return done
 
     def _drop(self, conn: BufferedConn, reply: bytes | None = None) -> None:
         try:

@@ -206,6 +206,39 @@ def test_a_late_head_or_body_is_answered_408_at_its_timeout(server):
     assert 2.5 < body_cut < 5.5, body_cut
 
 
+@pytest.mark.parametrize("server", [{"WEB_CONCURRENCY": "1"}], indirect=True)
+def test_a_malformed_chunk_size_is_refused_and_the_worker_serves_on(server):
+    """A negative chunk size once sent the worker's main loop round for ever (review)."""
+    bad = connect(
+        server.port,
+        b"POST /o/token/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-6\r\n",
+    )
+    assert read_all(bad).startswith(b"HTTP/1.1 400 ")
+    started = time.monotonic()
+    assert requests.get(f"{server.base}/health/live", timeout=3).status_code == 200
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(
+    "server", [{"WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "1"}], indirect=True
+)
+def test_an_oversized_head_or_body_is_refused_before_any_thread_waits_for_it(server):
+    """Neither a head over 64 KiB nor a declared body over 1 MiB reaches a thread: the one
+    thread stays free for an ordinary request while both senders hold their connections."""
+    big_head = connect(
+        server.port, b"GET /health/live HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 70_000
+    )
+    big_body = connect(
+        server.port, b"POST /o/token/ HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n"
+    )
+    assert read_all(big_head).startswith(b"HTTP/1.1 431 ")
+    answer = read_all(big_body)
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"application/problem+json" in answer
+    started = time.monotonic()
+    assert requests.get(f"{server.base}/health/live", timeout=3).status_code == 200
+    assert time.monotonic() - started < 1.0
+
+
 @pytest.mark.parametrize(
     "server", [{"GUNICORN_CONNECTIONS_PER_IP": "3", "WEB_CONCURRENCY": "1"}], indirect=True
 )
