@@ -168,7 +168,7 @@ def flush() -> int:
     try:
         if rows:
             _insert(rows)
-    except DatabaseError as exc:
+    except Exception as exc:  # whatever the driver raises (psycopg's own errors too): keep them
         _keep(rows, spools)
         report_failure("storing deferred rows", exc, "; kept in the spool, retrying")
         return 0
@@ -296,9 +296,8 @@ def ingest_spools() -> int:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             read += len(rows)
-        except (DatabaseError, OSError) as exc:
+        except (DatabaseError, OSError) as exc:  # one bad file must not hold up the others
             report_failure("ingesting a spool", exc, f" ({path.name}); kept for the next scan")
-            break
         finally:
             os.close(fd)
     if read:

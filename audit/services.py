@@ -40,16 +40,25 @@ def _names_a_secret(key: str) -> bool:
     return _SENSITIVE.search(key) is not None  # keys are the callers' names: a bounded set
 
 
+def text(value: Any) -> Any:
+    """``value`` with NUL characters replaced (U+FFFD) if it is a string: PostgreSQL's text and
+    jsonb refuse them, and a client may send one (``grant_type=%00``)."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def cleanse(data: dict[str, Any]) -> dict[str, Any]:
-    """Replace values whose key names a secret (authentik's cleanse_dict idea)."""
+    """Replace values whose key names a secret (authentik's cleanse_dict idea), and NULs."""
     clean: dict[str, Any] = {}
     for key, value in data.items():
+        key = text(key)
         if _names_a_secret(key):
             clean[key] = "********"
         elif isinstance(value, dict):
             clean[key] = cleanse(value)
+        elif isinstance(value, list | tuple):
+            clean[key] = [text(item) for item in value]
         else:
-            clean[key] = value
+            clean[key] = text(value)
     return clean
 
 
@@ -89,12 +98,12 @@ def record(
         "ts": timezone.now(),
         "event": event,
         "outcome": str(outcome),
-        "actor": str(actor)[:255],
-        "target": str(target)[:255],
-        "client_id": str(client_id)[:255],
+        "actor": text(str(actor))[:255],
+        "target": text(str(target))[:255],
+        "client_id": text(str(client_id))[:255],
         "ip": meta.get("REMOTE_ADDR"),
-        "user_agent": str(meta.get("HTTP_USER_AGENT", ""))[:512],
-        "request_id": str(meta.get("HTTP_X_REQUEST_ID", ""))[:64],
+        "user_agent": text(str(meta.get("HTTP_USER_AGENT", "")))[:512],
+        "request_id": text(str(meta.get("HTTP_X_REQUEST_ID", "")))[:64],
         "data": cleanse(data),
     }
     row = None

@@ -118,3 +118,16 @@ def test_denied_decisions_are_audited(client, make_client, resource_server):
     assert denied.client_id == "rs1" and denied.data == {"denied": 1, "of": 1}
     introspect(client, resource_server, "not-a-token")  # inactive is an answer, not an event
     assert not events("introspection.denied")
+
+
+def test_a_nul_in_a_refused_request_is_stored_replaced(client, service):
+    """PostgreSQL's text and jsonb refuse NUL characters: a refused request carrying one is
+    still answered and audited, the NUL replaced (U+FFFD), in both database modes."""
+    response = client.post(
+        "/o/token/",
+        {"grant_type": "client_credentials", "client_id": "svc\x00", "client_secret": "x"},
+        HTTP_USER_AGENT="agent\x00",
+    )
+    assert response.status_code == 401
+    [event] = events("token.client_auth")
+    assert (event.client_id, event.user_agent) == ("svc\ufffd", "agent\ufffd")
