@@ -290,16 +290,19 @@ def migrated_embedded_env(workdir: Path) -> dict:
     return env
 
 
+class ManageFailed(subprocess.CalledProcessError):
+    """A failed ``manage.py`` run whose message carries what the command printed."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\n{(self.stdout or '')[-2000:]}{(self.stderr or '')[-4000:]}"
+
+
 def manage(env: dict, *args: str) -> str:
-    result = subprocess.run(
-        [str(VENV_BIN / "python"), str(ROOT / "manage.py"), *args],
-        env=env,
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """``manage.py args`` in ``env``; its output. A failure says what the command printed."""
+    command = [str(VENV_BIN / "python"), str(ROOT / "manage.py"), *args]
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if result.returncode != 0:
+        raise ManageFailed(result.returncode, command, result.stdout, result.stderr)
     return result.stdout
 
 
