@@ -224,8 +224,9 @@ class PostgresServer:
 
 @contextmanager
 def scratch_database(workdir: Path, suffix: str) -> Iterator[dict[str, str]]:
-    """Environment naming a fresh database: ``test_<name>_<suffix>`` on the PostgreSQL server of
-    ``DATABASE_URL`` when that is set (dropped afterwards), else a SQLite file in ``workdir``."""
+    """Environment naming a fresh database: ``test_<name>_<suffix>[_<xdist worker>]`` on the
+    PostgreSQL server of ``DATABASE_URL`` when that is set (dropped afterwards), else a SQLite
+    file in ``workdir``."""
     url = os.environ.get("DATABASE_URL")
     if not url:
         yield {"SQLITE_PATH": str(workdir / f"{suffix}.sqlite3")}
@@ -233,7 +234,10 @@ def scratch_database(workdir: Path, suffix: str) -> Iterator[dict[str, str]]:
     import psycopg
 
     parts = urlsplit(url)
-    name = f"test_{parts.path.lstrip('/')}_{suffix}"
+    # per pytest-xdist worker too: a module's fixture is made by every worker that runs one of
+    # its tests, and each would drop the other's database
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = f"test_{parts.path.lstrip('/')}_{suffix}{'_' + worker if worker else ''}"
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
