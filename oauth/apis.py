@@ -122,19 +122,21 @@ def lifetime_cap(audiences: Iterable[str]) -> int | None:
     return min(caps) if caps else None
 
 
+def _aud(claims: dict[str, Any]) -> list[Any]:
+    """A token's ``aud`` as a list (RFC 7519 §4.1.3: a string or an array)."""
+    aud = claims.get("aud")
+    return [aud] if isinstance(aud, str) else list(aud or ())
+
+
 def token_audiences(claims: dict[str, Any]) -> tuple[str, ...]:
     """The registered APIs' audiences among a token's ``aud`` (empty: audience-less)."""
-    aud = claims.get("aud")
-    values = [aud] if isinstance(aud, str) else list(aud or ())
     known = registered()
-    return tuple(a for a in values if isinstance(a, str) and a in known)
+    return tuple(a for a in _aud(claims) if isinstance(a, str) and a in known)
 
 
 def is_audience_less(claims: dict[str, Any]) -> bool:
     """A token requested without ``resource``: its ``aud`` is the issuer alone."""
-    aud = claims.get("aud")
-    values = [aud] if isinstance(aud, str) else list(aud or ())
-    return all(a == settings.ISSUER_URL for a in values)
+    return all(a == settings.ISSUER_URL for a in _aud(claims))
 
 
 def may_learn(caller_client_id: str | None, claims: dict[str, Any]) -> bool:
