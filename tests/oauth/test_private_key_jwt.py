@@ -138,3 +138,37 @@ def test_jwt_client_cannot_fall_back_to_a_secret(client, signer):
         {"grant_type": "client_credentials", "client_id": "jwtclient", "client_secret": ""},
     )
     assert response.status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_jwks_uri_is_fetched_outside_the_token_transaction(client, signer, monkeypatch):
+    """In the embedded mode a transaction holds the database's writer lock: the key set (a
+    network fetch of up to its deadline) is fetched before the token view opens one."""
+    from django.db import connection
+
+    from core import fetch
+    from oauth.models import Client
+
+    app = Client.objects.get(client_id="jwtclient")
+    key_set = app.jwks
+    Client.objects.filter(pk=app.pk).update(jwks=None, jwks_uri="https://keys.example.test/")
+    generations.clear_all()
+    in_transaction = []
+
+    def fetched(url, **kwargs):
+        in_transaction.append(connection.in_atomic_block)
+        return key_set
+
+    monkeypatch.setattr(fetch, "fetch_json", fetched)
+    response = client.post(
+        "/o/token/",
+        {
+            "grant_type": "refresh_token",  # run in a transaction; jwtclient may not use it
+            "refresh_token": "unknown",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": signer(),
+        },
+    )
+    # authenticated by the fetched key (else invalid_client), then refused the grant
+    assert response.status_code == 400 and response.json()["error"] == "unauthorized_client"
+    assert in_transaction and in_transaction[0] is False
