@@ -19,9 +19,9 @@ from django.conf import settings
 from django.core.cache import cache
 
 from abuse import networks
-from authserver.crypto import sha256_hex
-from authserver.ratelimit import count
-from authserver.throttle import ThrottleUnavailable
+from core.crypto import sha256_hex
+from core.ratelimit import count
+from core.throttle import ThrottleUnavailable
 
 
 @dataclass(frozen=True)

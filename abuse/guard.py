@@ -1,6 +1,6 @@
 """What the guarded views call: ``refusal`` before doing any work, ``failed`` after a failure.
 
-The client address is ``REMOTE_ADDR`` as ``authserver.proxy.TrustedProxies`` left it (the
+The client address is ``REMOTE_ADDR`` as ``core.proxy.TrustedProxies`` left it (the
 ``X-Forwarded-For`` of a trusted proxy, never one sent by anybody else).
 """
 
@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from abuse import detection, selectors
 from audit.models import AuditEvent
 from audit.services import client_ip, record
-from authserver.crypto import sha256_hex
+from core.crypto import sha256_hex
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def _first_denial(ip: str, where: str) -> bool:
 
 def failed(request: HttpRequest, *, account: str) -> None:
     """Count a failed sign-in or client authentication; queue a block when the IP crosses the
-    thresholds. Raises ``authserver.throttle.ThrottleUnavailable`` when the cache is down."""
+    thresholds. Raises ``core.throttle.ThrottleUnavailable`` when the cache is down."""
     ip = client_ip(request)
     tally = detection.record_failure(ip, account)
     if tally is not None and ip:

@@ -8,7 +8,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from authserver.proxy import Network, parse_networks
+from core.proxy import Network, parse_networks
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from abuse import networks
 from abuse.models import IpBlock
-from authserver.proxy import Network
-from oauth.generations import ProcessCache
+from core.generations import ProcessCache
+from core.proxy import Network
 
 GENERATION = "ipblocks"
 _active = ProcessCache(GENERATION, max_entries=1)

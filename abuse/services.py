@@ -20,9 +20,8 @@ from abuse.models import AUTO, IpBlock
 from abuse.selectors import GENERATION
 from audit.models import AuditEvent
 from audit.services import record
-from authserver import metrics
-from oauth import generations
-from oauth.models import Generation
+from core import generations, metrics
+from core.models import Generation
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from accounts.models import User
         from accounts.selectors import GENERATION, WATCHED_FIELDS
-        from oauth import generations
+        from core import generations
 
         # Cached user rows (accounts.selectors) follow saves that can change who is active
         # under which name (a sign-in saves last_login alone), and deletes.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 
-from oauth import generations
+from core import generations
 
 GENERATION = "users"
 WATCHED_FIELDS = frozenset({"is_active", "username"})

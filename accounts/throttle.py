@@ -1,4 +1,4 @@
-"""Failed sign-in throttling per username and per client IP (``authserver.throttle``).
+"""Failed sign-in throttling per username and per client IP (``core.throttle``).
 
 The per-account limit protects one account from guessing, and is keyed by the typed username
 whether or not such an account exists, so a block reveals nothing. The per-IP limit is far
@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 
 from django.conf import settings
 
-from authserver.throttle import Limit, one_at_a_time, record_failure, reset, retry_after
+from core.throttle import Limit, one_at_a_time, record_failure, reset, retry_after
 
 
 def _account() -> Limit:

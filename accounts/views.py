@@ -13,8 +13,8 @@ from accounts import throttle
 from accounts.session import record_login
 from audit.models import AuditEvent
 from audit.services import client_ip, record
-from authserver import metrics
-from authserver.throttle import ThrottleUnavailable
+from core import metrics
+from core.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
 from mfa.policy import ACR_PASSWORD
 

@@ -13,7 +13,7 @@ import re
 import secrets
 from typing import NamedTuple
 
-from authserver.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 PREFIX = "ask_"
 HASH_PURPOSE = "api-key"

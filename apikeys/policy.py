@@ -7,7 +7,7 @@ AuthZEN subjects, introspection and token exchange alike (SECURITY.md item 83). 
    revoked, not expired, owner active (``apikeys.authentication``);
 2. its source address is in its allow-list. ``client_ip`` is the holder's address where the
    door knows it: where the holder presents the key to us (management API, gateway, token
-   exchange) it is the request's address as ``authserver.proxy`` resolved it; where a resource
+   exchange) it is the request's address as ``core.proxy`` resolved it; where a resource
    server asks on the holder's behalf (introspection, AuthZEN) it is the address that caller
    states, if any. Unknown (None) never passes a key that has an allow-list;
 3. it is within its rate budget: ``API_KEY_RATE_LIMIT`` requests a minute per key, one counter

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from authserver import ratelimit
+from core import ratelimit
 
 WINDOW = 60
 

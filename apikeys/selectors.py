@@ -18,7 +18,7 @@ from typing import Any
 from accounts import selectors as account_selectors
 from apikeys import credentials, network
 from apikeys.models import ApiKey, ApiKeyRole
-from oauth.generations import ProcessCache
+from core.generations import ProcessCache
 from oauth.selectors import client_get
 from roles import policy
 from roles import selectors as role_selectors

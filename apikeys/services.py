@@ -26,7 +26,8 @@ from apikeys import credentials, network
 from apikeys.models import ApiKey, ApiKeyRole, ApiKeyToken
 from apikeys.selectors import KeyRecord
 from audit.services import record
-from oauth import generations, tokens
+from core import generations
+from oauth import tokens
 from oauth.models import Client
 from roles.models import Role
 

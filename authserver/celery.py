@@ -5,7 +5,7 @@ import os
 from celery import Celery
 from celery.signals import task_failure, task_retry, task_success
 
-from authserver import metrics
+from core import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authserver.settings")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from authserver.logs import JsonFormatter
+from core.logs import JsonFormatter
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str:

@@ -21,7 +21,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from authserver import errors, ops
-from authserver.logs import request_id_var, reset_request_id
+from core.logs import request_id_var, reset_request_id
 from mfa import flows as mfa_flows
 from oauth import formaction
 
@@ -94,13 +94,13 @@ class RequestIdMiddleware:
     """Take ``X-Request-ID`` when it is sane, else generate one; echo it and log with it.
 
     The id is also written back into ``request.META`` so the audit log records the sanitised
-    value. The context variable is cleared on ``request_finished`` (``authserver.logs``), after
+    value. The context variable is cleared on ``request_finished`` (``core.logs``), after
     Django has logged the response.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        request_finished.connect(reset_request_id, dispatch_uid="authserver.logs.reset")
+        request_finished.connect(reset_request_id, dispatch_uid="core.logs.reset")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         supplied = request.META.get("HTTP_X_REQUEST_ID", "")

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, JsonResponse
 
-from authserver.cache import cache_is_degraded
+from core.failsoft_cache import cache_is_degraded
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ CHECKS = {"database": _check_database, "cache": _check_cache, "signing_key": _ch
 
 def ready(request: HttpRequest) -> JsonResponse:
     """200 when every dependency answers. A Redis outage reads ``"cache": "degraded"`` and
-    stays ready: caches fail soft to a process-local store (``authserver.cache``)."""
+    stays ready: caches fail soft to a process-local store (``core.failsoft_cache``)."""
     checks: dict[str, str] = {}
     failing: list[str] = []
     for name, check in CHECKS.items():

@@ -18,7 +18,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from authserver.env import env_bool, env_float, env_int, env_list, env_str, persistent_secret
-from authserver.proxy import parse_networks
+from core.proxy import parse_networks
 from oauth.hooks import device_pre_token
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -66,7 +66,7 @@ INSTALLED_APPS = [
 # discovery) are served by a second handler with MACHINE_MIDDLEWARE only: see authserver/wsgi.py.
 MIDDLEWARE = [
     "authserver.middleware.RequestIdMiddleware",
-    "authserver.metrics.MetricsMiddleware",
+    "core.metrics.MetricsMiddleware",
     "authserver.middleware.PlainHttpRefusedMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
@@ -82,7 +82,7 @@ MIDDLEWARE = [
 ]
 MACHINE_MIDDLEWARE = [
     "authserver.middleware.RequestIdMiddleware",
-    "authserver.metrics.MetricsMiddleware",
+    "core.metrics.MetricsMiddleware",
     "authserver.middleware.PlainHttpRefusedMiddleware",
     "authserver.middleware.DatabaseUnavailableMiddleware",
     "authserver.middleware.SecurityHeadersMiddleware",
@@ -166,7 +166,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # While Redis is down, the database cache stands in (authserver/cache.py).
-            "BACKEND": "authserver.cache.FailSoftRedisCache",
+            "BACKEND": "core.failsoft_cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "authserver",
             "RETRY_SECONDS": env_int("CACHE_RETRY_SECONDS", 5),
@@ -474,8 +474,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # One JSON object per line, each with the request id (authserver/logs.py).
-    "filters": {"request_id": {"()": "authserver.logs.RequestIdFilter"}},
-    "formatters": {"json": {"()": "authserver.logs.JsonFormatter"}},
+    "filters": {"request_id": {"()": "core.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "core.logs.JsonFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

@@ -8,7 +8,7 @@ from django.urls import include, path
 from oauth2_provider import views as dot_views
 
 from authserver import errors, ops
-from authserver.metrics import metrics_view
+from core.metrics import metrics_view
 from oauth.urls import wellknown_urlpatterns
 from roles import gateway
 from roles import views as roles_views

@@ -18,7 +18,7 @@ import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
-from authserver.proxy import TrustedProxies, parse_networks  # noqa: E402
+from core.proxy import TrustedProxies, parse_networks  # noqa: E402
 
 django.setup(set_prefix=False)
 

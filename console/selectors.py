@@ -16,7 +16,7 @@ from accounts import throttle as login_throttle
 from accounts.models import User
 from apikeys.models import ApiKey, ApiKeyRole
 from audit.models import AuditEvent
-from authserver.throttle import ThrottleUnavailable
+from core.throttle import ThrottleUnavailable
 from mfa.models import Lockout
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole

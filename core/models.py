@@ -1,4 +1,5 @@
-"""Tables of the ground floor: the shared cache's entries (``core.cache``)."""
+"""Tables of the ground floor: the shared cache's entries (``core.cache``) and the generation
+counters (``core.generations``)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,13 @@ class CacheEntry(models.Model):
 
     class Meta:
         db_table = TABLE
+
+
+class Generation(models.Model):
+    """A named counter; bumping it tells every process to drop its cache for that name."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

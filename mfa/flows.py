@@ -23,7 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from accounts.session import auth_state, record_login, record_second_factor
 from audit.models import AuditEvent
 from audit.services import record
-from authserver.crypto import decrypt, encrypt, keyed_hash
+from core.crypto import decrypt, encrypt, keyed_hash
 from mfa import passkeys, policy, recovery_codes, selectors, services, totp
 
 PENDING = "mfa.pending"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from authserver.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 COUNT = 10
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import F
 
 from audit.services import record
-from authserver import metrics
-from authserver.crypto import decrypt, encrypt
+from core import metrics
+from core.crypto import decrypt, encrypt
 from mfa import recovery_codes, totp
 from mfa.models import Authenticator, Lockout
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from oauth.generations import ProcessCache
+from core.generations import ProcessCache
 
 MANAGEMENT = "management"
 MANAGEMENT_SCOPE = "management"

@@ -9,8 +9,10 @@ class OauthConfig(AppConfig):
         from oauth2_provider.models import get_access_token_model
 
         from authserver import checks  # noqa: F401  (registers the security posture checks)
-        from oauth import config, generations
+        from core import generations, metrics
+        from oauth import config
         from oauth.apis import GENERATION as APIS
+        from oauth.metrics import observe_token
         from oauth.models import Api, Client
 
         # Cached client rows (oauth.selectors) follow every save and delete of a client.
@@ -23,3 +25,5 @@ class OauthConfig(AppConfig):
         generations.bump_on_change(get_access_token_model(), "access-tokens", saves=False)
         # ``manage.py apply``: the ``apis`` section and ``resources`` on clients.
         config.register()
+        # /metrics: the token endpoint's answers by grant type, client and outcome.
+        metrics.OBSERVERS["token"] = observe_token

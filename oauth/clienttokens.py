@@ -25,7 +25,8 @@ from typing import Any
 import jwt
 from django.db import transaction
 
-from oauth import generations, keys, tokens
+from core import generations
+from oauth import keys, tokens
 from oauth.models import GRANT_CLIENT_CREDENTIALS, Client, RevokedToken
 from oauth.selectors import client_get
 

@@ -10,7 +10,7 @@ import hmac
 
 from django.contrib.auth.hashers import BasePasswordHasher, check_password, mask_hash
 
-from authserver.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 
 class ClientSecretHasher(BasePasswordHasher):

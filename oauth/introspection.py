@@ -23,9 +23,9 @@ from django.db import connection
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts import selectors as account_selectors
-from authserver.crypto import sha256_hex
+from core.crypto import sha256_hex
+from core.generations import ANY, ProcessCache
 from oauth import apis, clienttokens, keys, tokens
-from oauth.generations import ANY, ProcessCache
 from oauth.models import Client
 from oauth.selectors import client_get
 

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 from jwcrypto import jwk
 
-from authserver.crypto import decrypt, encrypt
+from core.crypto import decrypt, encrypt
 from oauth.models import SigningKey
 from oauth.selectors import longest_access_token_lifetime
 

@@ -10,8 +10,6 @@
   may obtain tokens for.
 - ``AssertionJti``: ``jti`` values of client assertions (``private_key_jwt``) already used,
   kept until they expire, so a replay is refused by every worker process.
-- ``Generation``: counters bumped in the same transaction as a change, so per-process caches
-  know when to reload (one indexed read per request instead of one query per cached object).
 """
 
 from __future__ import annotations
@@ -150,7 +148,7 @@ class SigningKey(models.Model):
 
     kid = models.CharField(max_length=64, unique=True)
     algorithm = models.CharField(max_length=8, choices=[(a, a) for a in ID_TOKEN_ALGORITHMS])
-    private_key = models.TextField(help_text="PEM, encrypted with authserver.crypto")
+    private_key = models.TextField(help_text="PEM, encrypted with core.crypto")
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
 
@@ -192,16 +190,6 @@ class AuthContext(models.Model):
 
     def __str__(self) -> str:
         return f"auth context {self.id}"
-
-
-class Generation(models.Model):
-    """A named counter; bumping it tells every process to drop its cache for that name."""
-
-    name = models.CharField(max_length=32, primary_key=True)
-    value = models.BigIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.name}={self.value}"
 
 
 class RevokedToken(models.Model):

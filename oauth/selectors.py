@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import Max
 
-from oauth.generations import ProcessCache
+from core.generations import ProcessCache
 from oauth.models import Client
 
 _clients = ProcessCache("clients")

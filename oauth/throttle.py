@@ -1,12 +1,12 @@
 """Failed client authentication at the token endpoint: per client_id and per IP, 429 with
-``Retry-After`` once a limit is reached (``authserver.throttle``).
+``Retry-After`` once a limit is reached (``core.throttle``).
 
 Only failures are throttled: a request that authenticates is never delayed. Client secrets are
 256-bit random values and assertions are signatures, so a correct one cannot be the product of
 guessing, and refusing it would let anyone who knows a client_id (it is public) lock that client
 out by sending wrong secrets. So the success path costs no cache round trip; a failure is
 counted, and while the client or IP is blocked every failure is answered 429 (and doubles the
-block, see ``authserver.throttle.Limit``). The failures also feed the abuse response
+block, see ``core.throttle.Limit``). The failures also feed the abuse response
 (``abuse.guard``), whose IP blocks refuse every request (a cached check, no round trip).
 """
 
@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from abuse import guard as abuse
 from audit.models import AuditEvent
 from audit.services import client_ip, record
-from authserver.throttle import Limit, record_failure, retry_after
+from core.throttle import Limit, record_failure, retry_after
 from oauth import tokens
 from oauth.clientauth import basic_credentials
 

@@ -36,8 +36,8 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
-from authserver import metrics
-from authserver.crypto import keyed_hash, sha256_hex
+from core import metrics
+from core.crypto import keyed_hash, sha256_hex
 from mfa import policy as mfa_policy
 from oauth import apis, client_assertion, clienttokens, events, tokens
 from oauth.hashers import verify_client_secret

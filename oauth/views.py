@@ -30,8 +30,8 @@ from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from accounts.session import auth_state
-from authserver.responses import json_response
-from authserver.throttle import ThrottleUnavailable
+from core.responses import json_response
+from core.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
 from mfa import policy as mfa_policy
 from oauth import client_assertion, events, introspection, keys, server, throttle

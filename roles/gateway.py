@@ -27,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from apikeys.credentials import parse as parse_api_key
 from audit.models import AuditEvent
 from audit.services import record
-from authserver import ratelimit
+from core import ratelimit
 from oauth import apis
 from roles import decisions
 
@@ -63,7 +63,7 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
     credential = _credential(request)
     if not credential:
         return _answer(401, **{"WWW-Authenticate": CHALLENGE})
-    # presented by its holder, from the address the gateway forwards (authserver.proxy): an
+    # presented by its holder, from the address the gateway forwards (core.proxy): an
     # API key's allow-list applies, and its one rate budget (apikeys.policy)
     try:
         principal = decisions.principal_for_token(

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from oauth.generations import ProcessCache
+from core.generations import ProcessCache
 from oauth.models import Client
 from oauth.selectors import client_get
 from roles import policy

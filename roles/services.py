@@ -15,7 +15,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from oauth import generations
+from core import generations
 from oauth.models import Client
 from roles import policy
 from roles.models import Assignment, ClientRole, Permission, Role, UserRole

@@ -19,8 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from audit.models import AuditEvent
 from audit.services import record
-from authserver.responses import json_response
 from core import jsonbody
+from core.responses import json_response
 from oauth.clientauth import authenticate_client
 from roles import authzen, decisions
 

@@ -11,9 +11,9 @@ import pytest
 from django.core.cache import cache, caches
 
 from accounts import services as account_services
-from core import fetch
+from core import fetch, generations
 from core.cache import DatabaseCache
-from oauth import clienttokens, generations, keys
+from oauth import clienttokens, keys
 from oauth import services as client_services
 
 PASSWORD = "correct horse battery staple"
@@ -93,13 +93,13 @@ def shipped_argon2(settings):
 
 @pytest.fixture
 def rate_limit_clock(monkeypatch):
-    """Fixed-window rate limits (``authserver.ratelimit.hit``) count in 60 s windows of the
+    """Fixed-window rate limits (``core.ratelimit.hit``) count in 60 s windows of the
     clock, so a test that fills a window split its requests over two when it ran across a
     minute boundary (seen in CI). Here the limiter's clock stands still mid-window; the cache
     is emptied between tests, so no count carries over."""
     from types import SimpleNamespace
 
-    from authserver import ratelimit
+    from core import ratelimit
 
     monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
 

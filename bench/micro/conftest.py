@@ -7,7 +7,8 @@ import base64
 import pytest
 from django.test import Client as HttpClient
 
-from oauth import generations, keys
+from core import generations
+from oauth import keys
 from oauth import services as client_services
 
 

@@ -53,7 +53,7 @@ def management_refusal(claims: dict[str, Any]) -> str | None:
 
 def _principal(token: str, client_ip: str | None) -> Principal | None:
     """An API key's policy applies here as at every door (``apikeys.policy``): its allow-list,
-    against the caller's address as ``authserver.proxy`` resolved it, and its rate budget."""
+    against the caller's address as ``core.proxy`` resolved it, and its rate budget."""
     try:
         return principal_for_token(token, client_ip=client_ip, surface="management")
     except OverBudget as over:

@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kid', models.CharField(max_length=64, unique=True)),
                 ('algorithm', models.CharField(choices=[('RS256', 'RS256'), ('ES256', 'ES256')], max_length=8)),
-                ('private_key', models.TextField(help_text='PEM, encrypted with authserver.crypto')),
+                ('private_key', models.TextField(help_text='PEM, encrypted with core.crypto')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('retired_at', models.DateTimeField(blank=True, null=True)),
             ],

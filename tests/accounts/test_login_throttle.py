@@ -11,7 +11,7 @@ from django.core.cache import caches
 
 from accounts import throttle as login_throttle
 from audit.models import AuditEvent
-from authserver import throttle
+from core import throttle
 from tests.conftest import PASSWORD, login
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from unittest import mock
 
 from apikeys import credentials, selectors, services
 from apikeys.models import ApiKeyRole
-from oauth import generations
+from core import generations
 from oauth import services as client_services
 from roles import selectors as role_selectors
 from roles import services as role_services

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from apikeys import authentication, credentials, policy, selectors, services
 from apikeys.models import ApiKey
-from authserver.crypto import keyed_hash
+from core.crypto import keyed_hash
 
 KEY_RE = re.compile(r"ask_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
 

@@ -390,7 +390,7 @@ def test_codes_are_stored_as_keyed_hashes(code_flow, client, resource_server):
     code still works once (and revokes what it issued when replayed)."""
     from oauth2_provider.models import Grant
 
-    from authserver.crypto import keyed_hash
+    from core.crypto import keyed_hash
 
     code, verifier = code_flow.code()
     stored = Grant.objects.get().code

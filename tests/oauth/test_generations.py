@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 
 from accounts import selectors as account_selectors
-from oauth import generations
-from oauth.models import Generation
+from core import generations
+from core.models import Generation
 
 
 @pytest.fixture

@@ -114,7 +114,7 @@ def test_a_cached_answer_still_expires(client, resource_server, cc_token, monkey
 
 def test_a_cached_answer_follows_user_and_role_changes(code_flow, client, resource_server):
     from accounts import services as account_services
-    from oauth import generations
+    from core import generations
     from roles import services as role_services
     from roles.services import AssignmentSpec
 
@@ -171,7 +171,7 @@ def test_a_cached_answer_drops_a_role_when_its_assignment_expires(
     is recomputed once the expiry has passed."""
     import time as real_time
 
-    from oauth import generations
+    from core import generations
     from roles import selectors
     from roles import services as role_services
     from roles.services import AssignmentSpec

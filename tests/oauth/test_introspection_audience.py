@@ -127,7 +127,7 @@ def test_a_warm_answer_for_the_audience_makes_no_query(
     with CaptureQueriesContext(connection) as captured:
         assert introspect(client, orders_rs, access)["active"] is True
         assert introspect(client, billing_rs, access) == INACTIVE
-    assert [q["sql"] for q in captured] == ["SELECT name, value FROM oauth_generation"] * 2
+    assert [q["sql"] for q in captured] == ["SELECT name, value FROM core_generation"] * 2
 
 
 def test_an_api_key_is_answered_to_any_apis_client_or_its_owner_only(

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.core.cache import cache
 
-from oauth import generations
+from core import generations
 from oauth.maintenance import expired_clear
 from oauth.models import AssertionJti
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditEvent
-from authserver import throttle
+from core import throttle
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db

@@ -33,7 +33,7 @@ def _rules() -> list[dict]:
 
 
 def _exported_series() -> set[str]:
-    import authserver.metrics  # noqa: F401 - registers the metrics
+    import core.metrics  # noqa: F401 - registers the metrics
 
     names = set()
     for metric in REGISTRY.collect():

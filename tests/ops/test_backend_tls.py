@@ -49,7 +49,7 @@ print(json.dumps("sent"))
 CACHE_PROBE = """
 import json
 from django.core.cache import cache
-from authserver.cache import cache_is_degraded
+from core.failsoft_cache import cache_is_degraded
 cache.set("tls-probe", 1)
 print(json.dumps(cache_is_degraded(cache)))
 """

@@ -1,4 +1,4 @@
-"""``authserver.cache.FailSoftRedisCache`` while Redis cannot be reached: the database cache
+"""``core.failsoft_cache.FailSoftRedisCache`` while Redis cannot be reached: the database cache
 stands in, so every worker and instance still counts in one place (the live outage, with three
 workers and the throttles, is tests/ops/test_redis_throttles.py)."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from authserver.cache import FailSoftRedisCache
 from core.cache import DatabaseCache
+from core.failsoft_cache import FailSoftRedisCache
 from tests.ops.servers import free_port
 
 pytestmark = pytest.mark.django_db

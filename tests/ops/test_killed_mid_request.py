@@ -57,7 +57,7 @@ print(json.dumps(made))
 FAMILY = """
 import json
 from audit.models import AuditEvent
-from authserver.crypto import sha256_hex
+from core.crypto import sha256_hex
 from oauth2_provider.models import get_refresh_token_model
 model = get_refresh_token_model()
 presented = model.objects.get(token_checksum=sha256_hex({token!r}))

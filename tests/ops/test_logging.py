@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from authserver.logs import JsonFormatter, RequestIdFilter
+from core.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import PASSWORD, basic_auth, login
 from tests.flows import authorize, exchange
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from authserver.proxy import TrustedProxies, parse_networks
+from core.proxy import TrustedProxies, parse_networks
 from tests.ops.servers import ROOT, AppServer, manage, production_env, wait_for
 
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from oauth import generations
+from core import generations
 from roles import selectors, services
 from roles.models import Role
 from roles.services import AssignmentSpec
@@ -105,7 +105,7 @@ def test_warm_cache_needs_no_query_beyond_the_generation_read(chain, make_user) 
     with CaptureQueriesContext(connection) as queries:
         grant = selectors.user_grant(user.pk)
     assert grant.require_mfa
-    assert [q["sql"] for q in queries] == ["SELECT name, value FROM oauth_generation"]
+    assert [q["sql"] for q in queries] == ["SELECT name, value FROM core_generation"]
 
 
 def test_assignment_stops_counting_at_expiry_without_a_write(chain, make_user, monkeypatch):

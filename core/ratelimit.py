@@ -1,7 +1,7 @@
 """Counters in the Django cache (Redis in production, so shared by processes).
 
 ``count`` is the one primitive: add one to a counter that lives ``window`` seconds from its
-first use. ``hit`` builds fixed-window rate limits on it; ``authserver.throttle`` (failures
+first use. ``hit`` builds fixed-window rate limits on it; ``core.throttle`` (failures
 with backoff) and ``abuse.detection`` (failures across accounts per IP) count with it too.
 Cache errors propagate; each caller decides whether to fail closed.
 """

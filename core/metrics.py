@@ -12,16 +12,14 @@ answers loopback callers only.
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -33,11 +31,6 @@ from prometheus_client import (
     multiprocess,
 )
 
-TOKEN_REQUESTS = Counter(
-    "authserver_token_requests",
-    "Token endpoint answers by grant type, client and outcome (issued or the OAuth error).",
-    ["grant_type", "client", "outcome"],
-)
 INTROSPECTION_SECONDS = Histogram(
     "authserver_introspection_seconds",
     "Time to answer a token introspection request.",
@@ -85,22 +78,9 @@ ENDPOINTS = (
     ("/health/", "health"),
     ("/metrics", "metrics"),
 )
-OAUTH_ERRORS = frozenset(
-    {
-        "invalid_request",
-        "invalid_client",
-        "invalid_grant",
-        "unauthorized_client",
-        "unsupported_grant_type",
-        "invalid_scope",
-        "authorization_pending",
-        "slow_down",
-        "access_denied",
-        "expired_token",
-        "temporarily_unavailable",
-        "server_error",
-    }
-)
+# Endpoint label -> a function counting that endpoint's answers, registered by the app that owns
+# the endpoint from its ready() (oauth counts its token endpoint's outcomes).
+OBSERVERS: dict[str, Callable[[HttpRequest, HttpResponse], None]] = {}
 
 
 def endpoint_of(path: str) -> str:
@@ -108,32 +88,6 @@ def endpoint_of(path: str) -> str:
         if path.startswith(prefix):
             return name
     return "other"
-
-
-def _token_client(request: HttpRequest, response: HttpResponse, form: Mapping[str, str]) -> str:
-    """The client id as a label only if it names a registered client (per-process cache)."""
-    from oauth.clientauth import basic_credentials
-    from oauth.selectors import client_get
-
-    if response.status_code == 503:
-        return "unknown"  # the database is down: no lookup
-    credentials = basic_credentials(request)
-    client_id = credentials[0] if credentials else form.get("client_id", "")
-    try:
-        known = bool(client_id) and len(client_id) <= 100 and client_get(client_id) is not None
-    except DatabaseError:
-        known = False
-    return client_id if known else "unknown"
-
-
-def _token_outcome(response: HttpResponse) -> str:
-    if response.status_code == 200:
-        return "issued"
-    try:
-        error = json.loads(response.content).get("error", "")
-    except (ValueError, AttributeError):
-        error = ""
-    return error if error in OAUTH_ERRORS else "error"
 
 
 _children: dict[tuple[Any, ...], Any] = {}
@@ -150,30 +104,17 @@ def labelled(metric: Any, *values: str) -> Any:
     return child
 
 
-def observe_token(request: HttpRequest, response: HttpResponse) -> None:
-    from oauth.models import GRANT_TYPES
-
-    # a body refused as too large (authserver.middleware) is never read, here neither
-    form: Mapping[str, str] = request.POST if response.status_code != 413 else {}
-    grant_type = form.get("grant_type", "")
-    labelled(
-        TOKEN_REQUESTS,
-        grant_type if grant_type in GRANT_TYPES else "other",
-        _token_client(request, response, form),
-        _token_outcome(response),
-    ).inc()
-
-
 def count_login_failure(**kwargs: Any) -> None:
     LOGIN_FAILURES.inc()
 
 
 class MetricsMiddleware:
-    """Counts every response; times introspection and decisions; feeds the token counter."""
+    """Counts every response; times introspection and decisions; hands POSTs to the observer
+    registered for their endpoint."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        user_login_failed.connect(count_login_failure, dispatch_uid="authserver.metrics.login")
+        user_login_failed.connect(count_login_failure, dispatch_uid="core.metrics.login")
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         endpoint = endpoint_of(request.path_info)
@@ -183,8 +124,9 @@ class MetricsMiddleware:
             INTROSPECTION_SECONDS.observe(time.perf_counter() - started)
         elif endpoint == "access":
             DECISION_SECONDS.observe(time.perf_counter() - started)
-        elif endpoint == "token" and request.method == "POST":
-            observe_token(request, response)
+        observer = OBSERVERS.get(endpoint)
+        if observer is not None and request.method == "POST":
+            observer(request, response)
         if response.status_code == 429:
             labelled(RATE_LIMITED, endpoint).inc()
         labelled(HTTP_RESPONSES, endpoint, f"{response.status_code // 100}xx").inc()

@@ -8,7 +8,7 @@ Only failures are counted. Identities are hashed before they become cache keys.
 several workers together is not checked in full before its first failure is counted.
 
 Counters and attempt slots are in the ``default`` cache (Redis in production; during a Redis
-outage the database cache, ``authserver.cache``). Blocks are in the ``blocks`` cache, the
+outage the database cache, ``core.failsoft_cache``). Blocks are in the ``blocks`` cache, the
 database in every mode: a block set before a Redis outage holds during it, and one set during it
 holds after Redis returns (a flush of Redis lifts none either). A block is written only when a
 failure reaches the limit, and read once per checked attempt (one primary-key ``SELECT``).
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from django.core.cache import cache, caches
 from django.core.cache.backends.base import BaseCache
 
-from authserver.crypto import sha256_hex
-from authserver.ratelimit import count as _count
+from core.crypto import sha256_hex
+from core.ratelimit import count as _count
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ def _reset(**kwargs: Any) -> None:
     _local.values = None
 
 
-request_started.connect(_reset, dispatch_uid="oauth.generations.reset")
+request_started.connect(_reset, dispatch_uid="core.generations.reset")
 
 
 class SharedCounter:
@@ -175,7 +175,7 @@ def stop_listening() -> None:
 
 def _read() -> dict[str, int]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name, value FROM oauth_generation")
+        cursor.execute("SELECT name, value FROM core_generation")
         return dict(cursor.fetchall())
 
 
@@ -225,7 +225,7 @@ def clear_all() -> None:
 
 def bump(name: str) -> None:
     """Advance ``name``; call inside the writer's transaction."""
-    from oauth.models import Generation
+    from core.models import Generation
 
     updated = Generation.objects.filter(name=name).update(value=F("value") + 1)
     if not updated:

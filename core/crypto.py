@@ -45,7 +45,7 @@ def _clear_caches(**kwargs: object) -> None:
     _fernet.cache_clear()
 
 
-setting_changed.connect(_clear_caches, dispatch_uid="authserver.crypto.clear")
+setting_changed.connect(_clear_caches, dispatch_uid="core.crypto.clear")
 
 
 def keyed_hash(value: str, purpose: str) -> str:
