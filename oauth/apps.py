@@ -23,7 +23,7 @@ class OauthConfig(AppConfig):
         # Revocation, rotation and family or API-key revocation all delete token rows: the
         # introspection cache of token rows (oauth.introspection) follows.
         generations.bump_on_change(get_access_token_model(), "access-tokens", saves=False)
-        # ``manage.py apply``: the ``apis`` section and ``resources`` on clients.
+        # ``manage.py apply``: the ``clients`` and ``apis`` sections, ``resources`` on clients.
         config.register()
         # /metrics: the token endpoint's answers by grant type, client and outcome.
         metrics.OBSERVERS["token"] = observe_token

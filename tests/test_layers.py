@@ -35,12 +35,9 @@ SHELL = "authserver"
 # and the set itself goes once it is empty.
 PENDING: set[tuple[str, str]] = {
     ("accounts", "mfa"),
-    ("accounts", SHELL),
-    ("apikeys", SHELL),
     ("oauth", SHELL),
     ("oauth", "mfa"),
     ("oauth", "roles"),
-    ("roles", SHELL),
     ("roles", "apikeys"),
 }
 PENDING_FILE_CYCLES: set[frozenset[str]] = {
