@@ -35,7 +35,6 @@ SHELL = "authserver"
 # and the set itself goes once it is empty.
 PENDING: set[tuple[str, str]] = {
     ("accounts", "mfa"),
-    ("oauth", SHELL),
     ("oauth", "mfa"),
     ("oauth", "roles"),
     ("roles", "apikeys"),
