@@ -37,7 +37,6 @@ PENDING: set[tuple[str, str]] = {
     ("accounts", "mfa"),
     ("oauth", "mfa"),
     ("oauth", "roles"),
-    ("roles", "apikeys"),
 }
 PENDING_FILE_CYCLES: set[frozenset[str]] = {
     frozenset({"oauth.keys", "oauth.models", "oauth.selectors"}),
