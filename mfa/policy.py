@@ -16,8 +16,8 @@ from typing import Any
 
 from django.conf import settings
 
-ACR_PASSWORD = "1"
-ACR_MFA = "2"
+from accounts.session import ACR_MFA, ACR_PASSWORD
+
 ACR_VALUES_SUPPORTED = [ACR_PASSWORD, ACR_MFA]
 
 

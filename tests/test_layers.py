@@ -34,7 +34,6 @@ SHELL = "authserver"
 # Edges still to remove (issue 16): each entry is deleted by the change that removes the edge,
 # and the set itself goes once it is empty.
 PENDING: set[tuple[str, str]] = {
-    ("accounts", "mfa"),
     ("oauth", "mfa"),
     ("oauth", "roles"),
 }
