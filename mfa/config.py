@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
 from accounts.models import User
 from core.declarative import Result, choice, section
-from mfa import services, totp
+from mfa import conf, services, totp
 
 
 def _enrol_totp(entry: dict[str, Any], result: Result) -> None:
@@ -25,7 +23,7 @@ def _enrol_totp(entry: dict[str, Any], result: Result) -> None:
     if secret is None:
         return
     codes = services.recovery_codes_generate(user=user)
-    uri = totp.provisioning_uri(secret, account=user.username, issuer=settings.MFA_TOTP_ISSUER)
+    uri = totp.provisioning_uri(secret, account=user.username, issuer=conf.settings.MFA_TOTP_ISSUER)
     data = {"totp_secret": secret, "otpauth_uri": uri, "recovery_codes": codes}
     result.sections.setdefault("users", {}).setdefault(user.username, {}).update(data)
     result.changes.append(f"enrolled TOTP for user {user.username}")
