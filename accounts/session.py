@@ -11,12 +11,32 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
 
 SESSION_KEY = "authserver.auth"
 MULTI_FACTOR_AMR = "mfa"  # RFC 8176
+# ``acr`` levels of assurance: a password alone, or multi-factor (mfa.policy decides when the
+# second is required).
+ACR_PASSWORD = "1"
+ACR_MFA = "2"
+
+# What follows a right password before anyone is signed in: callables (request, user, the URL
+# the sign-in continues to) -> where the user goes for a second step, or None when none is due.
+# Registered from ``ready()`` by the app that owns the step (mfa: the second factor); with
+# none due the password alone signs in (``acr`` 1).
+second_steps: list[Callable[[HttpRequest, Any, str], str | None]] = []
+
+
+def second_step(request: HttpRequest, user: Any, next_url: str) -> str | None:
+    """Where the first registered step that is due sends the user, or None."""
+    for step in second_steps:
+        url = step(request, user, next_url)
+        if url is not None:
+            return url
+    return None
 
 
 def _now() -> float:

@@ -10,13 +10,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from abuse import guard as abuse
 from accounts import throttle
-from accounts.session import record_login
+from accounts.session import ACR_PASSWORD, record_login, second_step
 from audit.models import AuditEvent
 from audit.services import client_ip, record
 from core import metrics
 from core.throttle import ThrottleUnavailable
-from mfa import flows as mfa_flows
-from mfa.policy import ACR_PASSWORD
 
 
 class LoginView(auth_views.LoginView):
@@ -91,9 +89,9 @@ class LoginView(auth_views.LoginView):
             throttle.login_succeeded(form.cleaned_data["username"])
         except ThrottleUnavailable:
             return self._failed(form, status=503, unavailable=True)
-        second_step = mfa_flows.after_password(self.request, user, self.get_redirect_url())
-        if second_step is not None:
-            return HttpResponseRedirect(second_step)
+        step = second_step(self.request, user, self.get_redirect_url())
+        if step is not None:
+            return HttpResponseRedirect(step)
         response = super().form_valid(form)
         record_login(self.request, amr=["pwd"], acr=ACR_PASSWORD)
         record("login", actor=user.get_username(), request=self.request, amr=["pwd"])

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.checks import Tags, register
 
 
 class ApiKeysConfig(AppConfig):
@@ -6,7 +7,7 @@ class ApiKeysConfig(AppConfig):
     verbose_name = "API keys"
 
     def ready(self) -> None:
-        from apikeys import config, credentials, exchange, hooks
+        from apikeys import checks, config, credentials, exchange, hooks
         from apikeys.models import ApiKeyRole
         from oauth import introspection, server, validators
         from roles import decisions
@@ -23,3 +24,4 @@ class ApiKeysConfig(AppConfig):
             # a key's expiring role makes cached answers stale like any other assignment's
             role_selectors.assignment_models.append(ApiKeyRole)
         config.register()
+        register(checks.key_posture, Tags.security, deploy=True)

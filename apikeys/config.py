@@ -22,13 +22,14 @@ from typing import Any
 from accounts.models import User
 from apikeys import network, services
 from apikeys.models import ApiKey
-from authserver.declarative import (
+from core.declarative import (
     CHECKS,
     SECTIONS,
     ConfigError,
     Result,
     Section,
-    _where,
+    add_section,
+    location,
     positive_int,
     text,
 )
@@ -103,7 +104,7 @@ def check_document(path: str, document: dict[str, list[dict[str, Any]]]) -> None
     roles = set(Role.objects.values_list("name", flat=True))
     roles.update(e["name"] for e in document.get("roles", []))
     for index, entry in enumerate(document.get("api_keys", [])):
-        where = _where(path, "api_keys", index, entry, "name")
+        where = location(path, "api_keys", index, entry, "name")
         owners = [k for k in ("user", "client") if k in entry]
         if len(owners) != 1:
             raise ConfigError(f"{where}: give exactly one owner, 'user' or 'client'")
@@ -124,5 +125,5 @@ def register() -> None:
     """Add the ``api_keys`` section, applied after users, clients and roles."""
     if any(s.name == "api_keys" for s in SECTIONS):
         return
-    SECTIONS.append(Section("api_keys", API_KEY_SCHEMA, "name", apply_api_keys))
+    add_section(Section("api_keys", API_KEY_SCHEMA, "name", apply_api_keys))
     CHECKS.append(check_document)

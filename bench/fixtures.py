@@ -38,7 +38,7 @@ class Credentials:
 
 
 def available_sections() -> set[str]:
-    from authserver.declarative import SECTIONS
+    from core.declarative import SECTIONS
 
     return {section.name for section in SECTIONS}
 
@@ -107,7 +107,7 @@ def bench_config(sections: set[str]) -> dict[str, Any]:
 
 
 def apply_config(config: dict[str, Any], path: Path) -> Credentials:
-    from authserver.declarative import apply_file
+    from core.declarative import apply_file
 
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     result = apply_file(path).sections

@@ -71,7 +71,7 @@ class DatabaseCache(BaseCache):
     def _cull(self, cursor: Any) -> None:
         self._writes += 1
         if self._writes % CULL_EVERY == 0:
-            cursor.execute(f"DELETE FROM {TABLE} WHERE expires <= %s", [_now()])  # noqa: S608
+            cursor.execute(f"DELETE FROM {TABLE} WHERE expires <= %s", [_now()])  # noqa: S608  # nosec B608
 
     def _upsert(
         self, key: str, version: Any, value: Any, timeout: Any, *, only_if_expired: bool
@@ -84,7 +84,7 @@ class DatabaseCache(BaseCache):
             condition = f" WHERE {TABLE}.expires IS NOT NULL AND {TABLE}.expires <= %s"
             params.append(_now())
         row = self._write(
-            f"INSERT INTO {TABLE} (cache_key, number, data, expires) VALUES (%s, %s, %s, %s) "  # noqa: S608
+            f"INSERT INTO {TABLE} (cache_key, number, data, expires) VALUES (%s, %s, %s, %s) "  # noqa: S608  # nosec B608
             "ON CONFLICT (cache_key) DO UPDATE SET number = excluded.number, "
             f"data = excluded.data, expires = excluded.expires{condition} RETURNING cache_key",
             params,
@@ -106,7 +106,7 @@ class DatabaseCache(BaseCache):
         """Add ``delta`` to the int at ``key`` in one statement; ValueError if there is none."""
         key = self.make_and_validate_key(key, version=version)
         row = self._write(
-            f"UPDATE {TABLE} SET number = number + %s "  # noqa: S608
+            f"UPDATE {TABLE} SET number = number + %s "  # noqa: S608  # nosec B608
             f"WHERE cache_key = %s AND number IS NOT NULL AND {LIVE} RETURNING number",
             [delta, key, _now()],
         )
@@ -117,7 +117,7 @@ class DatabaseCache(BaseCache):
     def touch(self, key: str, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         key = self.make_and_validate_key(key, version=version)
         row = self._write(
-            f"UPDATE {TABLE} SET expires = %s WHERE cache_key = %s AND {LIVE} RETURNING 1",  # noqa: S608
+            f"UPDATE {TABLE} SET expires = %s WHERE cache_key = %s AND {LIVE} RETURNING 1",  # noqa: S608  # nosec B608
             [self._expiry(timeout), key, _now()],
         )
         return row is not None
@@ -133,7 +133,7 @@ class DatabaseCache(BaseCache):
         marks = ", ".join(["%s"] * len(made))
         with connections[self._alias].cursor() as cursor:
             cursor.execute(
-                f"SELECT cache_key, number, data FROM {TABLE} "  # noqa: S608
+                f"SELECT cache_key, number, data FROM {TABLE} "  # noqa: S608  # nosec B608
                 f"WHERE cache_key IN ({marks}) AND {LIVE}",
                 [*made, _now()],
             )
@@ -151,11 +151,11 @@ class DatabaseCache(BaseCache):
         marks = ", ".join(["%s"] * len(keys))
         return (
             self._write(
-                f"DELETE FROM {TABLE} WHERE cache_key IN ({marks}) RETURNING 1",  # noqa: S608
+                f"DELETE FROM {TABLE} WHERE cache_key IN ({marks}) RETURNING 1",  # noqa: S608  # nosec B608
                 keys,
             )
             is not None
         )
 
     def clear(self) -> None:
-        self._write(f"DELETE FROM {TABLE}", [])  # noqa: S608
+        self._write(f"DELETE FROM {TABLE}", [])  # noqa: S608  # nosec B608

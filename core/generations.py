@@ -129,7 +129,7 @@ class Listener:
         if self._conn is not None:
             try:
                 self._conn.close()
-            except Exception:  # noqa: BLE001, S110 - closing a broken connection
+            except Exception:  # closing a broken connection: # noqa: BLE001, S110  # nosec B110
                 pass
         self._conn = None
         self._retry_at = time.monotonic() + RETRY_SECONDS

@@ -26,6 +26,16 @@ def parse_networks(cidrs: Iterable[str], setting: str = "TRUSTED_PROXIES") -> tu
         raise ImproperlyConfigured(f"{setting}: {exc}") from exc
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """A loopback IP literal (``127.0.0.1``, ``[::1]``); a name is not (it may resolve anywhere)."""
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address(value.strip().strip("[]"))

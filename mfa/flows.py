@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model, login
 from django.db import transaction
 from django.http import HttpRequest
@@ -24,7 +23,7 @@ from accounts.session import auth_state, record_login, record_second_factor
 from audit.models import AuditEvent
 from audit.services import record
 from core.crypto import decrypt, encrypt, keyed_hash
-from mfa import passkeys, policy, recovery_codes, selectors, services, totp
+from mfa import conf, passkeys, policy, recovery_codes, selectors, services, totp
 
 PENDING = "mfa.pending"
 TOTP_SETUP = "mfa.totp_setup"
@@ -71,7 +70,7 @@ def _pending(request: HttpRequest) -> dict[str, Any] | None:
     pending = request.session.get(PENDING)
     if not isinstance(pending, dict):
         return None
-    if services._now() - pending.get("at", 0) > settings.MFA_PENDING_SECONDS:
+    if services._now() - pending.get("at", 0) > conf.settings.MFA_PENDING_SECONDS:
         del request.session[PENDING]
         return None
     return pending
@@ -261,7 +260,10 @@ def may_change_factors(request: HttpRequest, subject: Subject) -> bool:
     if subject.pending is not None:
         return False
     state = auth_state(request)
-    if state is None or services._now() - state.get("auth_time", 0) > settings.MFA_REAUTH_SECONDS:
+    if (
+        state is None
+        or services._now() - state.get("auth_time", 0) > conf.settings.MFA_REAUTH_SECONDS
+    ):
         return False
     return policy.is_multi_factor(state) or not selectors.has_factor(subject.user)
 

@@ -25,6 +25,8 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from mfa import conf
+
 # RFC 8176: ``hwk`` for a key bound to one device, ``swk`` for a synced (multi-device) passkey.
 AMR_HARDWARE = "hwk"
 AMR_SOFTWARE = "swk"
@@ -35,7 +37,7 @@ class CeremonyFailed(Exception):
 
 
 def rp_id() -> str:
-    return settings.WEBAUTHN_RP_ID or urlsplit(settings.ISSUER_URL).hostname or "localhost"
+    return conf.settings.WEBAUTHN_RP_ID or urlsplit(settings.ISSUER_URL).hostname or "localhost"
 
 
 def origin() -> str:
@@ -56,7 +58,7 @@ def registration_options(
     """(options JSON for ``navigator.credentials.create``, challenge as base64url)."""
     options = webauthn.generate_registration_options(
         rp_id=rp_id(),
-        rp_name=settings.WEBAUTHN_RP_NAME,
+        rp_name=conf.settings.WEBAUTHN_RP_NAME,
         user_name=username,
         user_id=user_handle,
         exclude_credentials=_descriptors(existing),

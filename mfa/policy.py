@@ -14,10 +14,9 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.conf import settings
+from accounts.session import ACR_MFA, ACR_PASSWORD
+from mfa import conf
 
-ACR_PASSWORD = "1"
-ACR_MFA = "2"
 ACR_VALUES_SUPPORTED = [ACR_PASSWORD, ACR_MFA]
 
 
@@ -38,7 +37,7 @@ def roles_require_mfa(user: Any) -> bool:
 
 def user_requires_mfa(user: Any) -> bool:
     """MFA required whatever the client asks: global setting, user flag or a role."""
-    return bool(settings.MFA_REQUIRED or user.mfa_required or roles_require_mfa(user))
+    return bool(conf.settings.MFA_REQUIRED or user.mfa_required or roles_require_mfa(user))
 
 
 def _essential_acr_values(claims: Any) -> set[str]:

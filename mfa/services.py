@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
@@ -20,7 +19,7 @@ from django.db.models import F
 from audit.services import record
 from core import metrics
 from core.crypto import decrypt, encrypt
-from mfa import recovery_codes, totp
+from mfa import conf, recovery_codes, totp
 from mfa.models import Authenticator, Lockout
 
 
@@ -228,8 +227,8 @@ def lockout_remaining(*, user: Any, hold: bool = False) -> int:
 
 def lock_seconds(locks: int) -> int:
     """The growing backoff: ``MFA_LOCKOUT_SECONDS`` doubled per lock, capped."""
-    base = settings.MFA_LOCKOUT_SECONDS
-    return min(base * 2 ** min(locks - 1, 16), settings.MFA_LOCKOUT_MAX_SECONDS)
+    base = conf.settings.MFA_LOCKOUT_SECONDS
+    return min(base * 2 ** min(locks - 1, 16), conf.settings.MFA_LOCKOUT_MAX_SECONDS)
 
 
 @transaction.atomic
@@ -238,7 +237,7 @@ def lockout_record_failure(*, user: Any) -> Failure:
     Lockout.objects.filter(user=user).update(failures=F("failures") + 1)
     row = Lockout.objects.select_for_update().get(user=user)
     metrics.MFA_FAILURES.inc()
-    if row.failures < settings.MFA_MAX_ATTEMPTS:
+    if row.failures < conf.settings.MFA_MAX_ATTEMPTS:
         return Failure(locked_seconds=0)
     metrics.LOCKOUTS.labels(kind="mfa").inc()
     row.locks += 1

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views import View
 
 from abuse import guard as abuse
-from mfa import flows, passkeys, qr, selectors, services, totp
+from mfa import conf, flows, passkeys, qr, selectors, services, totp
 from mfa.models import Authenticator
 
 
@@ -89,7 +89,7 @@ class TotpSetupView(View):
     def _render(self, request: HttpRequest, error: str = "") -> HttpResponse:
         secret = flows.totp_setup_secret(request)
         uri = totp.provisioning_uri(
-            secret, account=self.subject.user.get_username(), issuer=settings.MFA_TOTP_ISSUER
+            secret, account=self.subject.user.get_username(), issuer=conf.settings.MFA_TOTP_ISSUER
         )
         context = {
             "error": error,

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.checks import Tags, register
 
 
 class OauthConfig(AppConfig):
@@ -8,9 +9,8 @@ class OauthConfig(AppConfig):
     def ready(self) -> None:
         from oauth2_provider.models import get_access_token_model
 
-        from authserver import checks  # noqa: F401  (registers the security posture checks)
         from core import generations, metrics
-        from oauth import config
+        from oauth import checks, config
         from oauth.apis import GENERATION as APIS
         from oauth.metrics import observe_token
         from oauth.models import Api, Client
@@ -23,7 +23,8 @@ class OauthConfig(AppConfig):
         # Revocation, rotation and family or API-key revocation all delete token rows: the
         # introspection cache of token rows (oauth.introspection) follows.
         generations.bump_on_change(get_access_token_model(), "access-tokens", saves=False)
-        # ``manage.py apply``: the ``apis`` section and ``resources`` on clients.
+        # ``manage.py apply``: the ``clients`` and ``apis`` sections, ``resources`` on clients.
         config.register()
+        register(checks.client_posture, Tags.security, deploy=True)
         # /metrics: the token endpoint's answers by grant type, client and outcome.
         metrics.OBSERVERS["token"] = observe_token

@@ -1,5 +1,12 @@
-"""The ``apis`` section of ``manage.py apply``, and ``resources`` on clients.
+"""The ``clients`` and ``apis`` sections of ``manage.py apply``, and ``resources`` on clients.
 
+    clients:
+      - client_id: webapp          # optional for a new client (one is generated)
+        name: Web app
+        type: confidential         # or public
+        grant_types: [authorization_code, refresh_token]
+        redirect_uris: [https://app.example.com/callback]
+        scopes: [openid, profile]
     apis:
       - identifier: https://orders.example.com/   # the audience (RFC 8707 resource)
         name: Orders API
@@ -19,23 +26,88 @@ the API writes are audited with the actor ``apply``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from authserver.declarative import (
+from core.declarative import (
     CHECKS,
     SECTIONS,
     ConfigError,
     Result,
     Section,
-    _where,
-    apply_clients,
+    add_section,
+    boolean,
+    choice,
+    location,
+    mapping,
+    positive_int,
     section,
     string_list,
     text,
 )
 from oauth import api_services
+from oauth import services as client_services
 from oauth.apis import MANAGEMENT
-from oauth.models import Api, Client
+from oauth.models import AUTH_METHODS, GRANT_DEVICE_CODE, ID_TOKEN_ALGORITHMS, Api, Client
+
+GRANT_ALIASES = {"device_code": GRANT_DEVICE_CODE}
+GRANT_NAMES = ("authorization_code", "client_credentials", "refresh_token", "device_code")
+
+
+def grant_list(value: Any) -> list[str]:
+    grants = string_list(value)
+    unknown = [g for g in grants if g not in GRANT_NAMES and g != GRANT_DEVICE_CODE]
+    if unknown:
+        raise ValueError(
+            f"unsupported grant type {unknown[0]!r} (allowed: {', '.join(GRANT_NAMES)})"
+        )
+    return [GRANT_ALIASES.get(g, g) for g in grants]
+
+
+def scope_list(value: Any) -> list[str]:
+    scopes = string_list(value)
+    bad = [s for s in scopes if " " in s or not s.isprintable()]
+    if bad:
+        raise ValueError(f"invalid scope {bad[0]!r}")
+    return scopes
+
+
+CLIENT_SCHEMA: dict[str, Callable[[Any], Any]] = {
+    "client_id": text,
+    "name": text,
+    "type": choice(Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC),
+    "grant_types": grant_list,
+    "redirect_uris": string_list,
+    "post_logout_redirect_uris": string_list,
+    "scopes": scope_list,
+    "skip_consent": boolean,
+    "access_token_lifetime": positive_int,
+    "token_endpoint_auth_method": choice(*AUTH_METHODS),
+    "jwks": mapping,
+    "jwks_uri": text,
+    "id_token_signed_response_alg": choice(*ID_TOKEN_ALGORITHMS),
+    "require_mfa": boolean,
+    "is_active": boolean,
+}
+
+
+def apply_clients(entries: list[dict[str, Any]], result: Result) -> None:
+    for entry in entries:
+        client = Client.objects.filter(client_id=entry.get("client_id")).first()
+        if client is None:
+            client, secret = client_services.client_create(spec=entry)
+            data: dict[str, Any] = {"client_id": client.client_id}
+            if secret:
+                data["client_secret"] = secret
+            result.created("clients", client.client_id, data)
+            result.changes.append(f"created client {client.client_id}")
+        else:
+            changed, secret = client_services.client_update(client=client, spec=entry)
+            if secret:
+                data = {"client_id": client.client_id, "client_secret": secret}
+                result.created("clients", client.client_id, data)
+            if changed:
+                result.changes.append(f"updated client {client.client_id}")
 
 
 def api_identifier(value: Any) -> str:
@@ -80,14 +152,14 @@ def check_document(path: str, document: dict[str, list[dict[str, Any]]]) -> None
         if client_id is None or client_id in clients:
             continue
         if not Client.objects.filter(client_id=client_id).exists():
-            where = _where(path, "apis", index, entry, "identifier")
+            where = location(path, "apis", index, entry, "identifier")
             raise ConfigError(f"{where}.client: unknown client {client_id!r}")
     apis = set(Api.objects.values_list("identifier", flat=True))
     apis.update(entry["identifier"] for entry in document.get("apis", []))
     for index, entry in enumerate(document.get("clients", [])):
         if "resources" not in entry:
             continue
-        where = _where(path, "clients", index, entry, "client_id")
+        where = location(path, "clients", index, entry, "client_id")
         if "client_id" not in entry:
             raise ConfigError(f"{where}.resources: needs 'client_id' to set resources")
         unknown = [r for r in entry["resources"] if r not in apis]
@@ -98,13 +170,16 @@ def check_document(path: str, document: dict[str, list[dict[str, Any]]]) -> None
 
 
 def register() -> None:
-    """Add the ``apis`` section (right after clients) and ``resources`` on clients."""
+    """Add the ``clients`` section and right after it ``apis`` (both before users, which
+    accounts added), and ``resources`` on clients."""
     if any(s.name == "apis" for s in SECTIONS):
         return
-    clients = section("clients")
-    SECTIONS.insert(
-        SECTIONS.index(clients) + 1, Section("apis", API_SCHEMA, "identifier", apply_apis)
+    add_section(
+        Section("clients", dict(CLIENT_SCHEMA), "client_id", apply_clients, key_optional=True),
+        before="users",
     )
+    add_section(Section("apis", API_SCHEMA, "identifier", apply_apis), before="users")
+    clients = section("clients")
     clients.schema["resources"] = string_list
     clients.late["resources"] = _client_resources
     CHECKS.append(check_document)

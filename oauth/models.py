@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import uuid
 from urllib.parse import urlsplit
 
@@ -24,6 +23,7 @@ from django.db import models
 from oauth2_provider.models import AbstractApplication
 
 from core import fetch
+from core.proxy import is_loopback_host
 
 GRANT_AUTHORIZATION_CODE = "authorization_code"
 GRANT_CLIENT_CREDENTIALS = "client_credentials"
@@ -44,15 +44,6 @@ _DOT_GRANTS = {
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256")
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def validate_redirect_uri(uri: str) -> None:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.checks import Tags, register
 
 
 class RolesConfig(AppConfig):
@@ -7,7 +8,7 @@ class RolesConfig(AppConfig):
 
     def ready(self) -> None:
         from oauth import introspection, tokens
-        from roles import config, hooks, selectors
+        from roles import checks, config, hooks, selectors
 
         if hooks.access_token_claims not in tokens.claim_providers:
             tokens.claim_providers.append(hooks.access_token_claims)
@@ -16,3 +17,4 @@ class RolesConfig(AppConfig):
         if selectors.expired_since not in introspection.staleness_checks:
             introspection.staleness_checks.append(selectors.expired_since)
         config.register()
+        register(checks.role_posture, Tags.security, deploy=True)

@@ -20,14 +20,15 @@ from datetime import date, datetime
 from typing import Any
 
 from accounts.models import User
-from authserver.declarative import (
+from core.declarative import (
     CHECKS,
     SECTIONS,
     ConfigError,
     Result,
     Section,
-    _where,
+    add_section,
     boolean,
+    location,
     section,
     string_list,
 )
@@ -131,7 +132,7 @@ def check_document(path: str, document: dict[str, list[dict[str, Any]]]) -> None
         graph[child].add(parent)
     entries = document.get("roles", [])
     for index, entry in enumerate(entries):
-        where = _where(path, "roles", index, entry, "name")
+        where = location(path, "roles", index, entry, "name")
         unknown = [p for p in entry.get("parents", []) if p not in graph]
         if unknown:
             raise ConfigError(
@@ -142,13 +143,13 @@ def check_document(path: str, document: dict[str, list[dict[str, Any]]]) -> None
     cycle = policy.find_cycle(graph)
     if cycle is not None:
         index = next(i for i, e in enumerate(entries) if e["name"] in cycle)
-        where = _where(path, "roles", index, entries[index], "name")
+        where = location(path, "roles", index, entries[index], "name")
         raise ConfigError(f"{where}.parents: {policy.describe_cycle(cycle)}")
     for name, key in (("users", "username"), ("clients", "client_id")):
         for index, entry in enumerate(document.get(name, [])):
             if "roles" not in entry:
                 continue
-            where = _where(path, name, index, entry, key)
+            where = location(path, name, index, entry, key)
             if key not in entry:
                 raise ConfigError(f"{where}.roles: needs {key!r} to assign roles")
             unknown = [s.role for s in entry["roles"] if s.role not in graph]
@@ -160,7 +161,7 @@ def register() -> None:
     """Add the ``roles`` section (first: before clients and users) and the ``roles`` fields."""
     if any(s.name == "roles" for s in SECTIONS):
         return
-    SECTIONS.insert(0, Section("roles", ROLE_SCHEMA, "name", apply_roles))
+    add_section(Section("roles", ROLE_SCHEMA, "name", apply_roles), before="clients")
     for name, hook in (("users", _user_roles), ("clients", _client_roles)):
         target = section(name)
         target.schema["roles"] = assignment_list

@@ -24,7 +24,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from apikeys.credentials import parse as parse_api_key
 from audit.models import AuditEvent
 from audit.services import record
 from core import ratelimit
@@ -40,6 +39,12 @@ def _credential(request: HttpRequest) -> str:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return request.META.get("HTTP_X_API_KEY", "").strip()
+
+
+def _has_own_budget(credential: str) -> bool:
+    """A credential a resolver answers for (an API key: ``decisions.credential_resolvers``),
+    whose one rate budget that resolver keeps at every door."""
+    return any(credential.startswith(prefix) for prefix in decisions.credential_resolvers)
 
 
 def _answer(status: int, **headers: str) -> HttpResponse:
@@ -78,7 +83,7 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
         _denied(request, method, uri, 401, principal)
         challenge = f'{CHALLENGE}, error="invalid_token", {NOT_MEANT_FOR_US}'
         return _answer(401, **{"WWW-Authenticate": challenge})
-    if parse_api_key(credential) is None:  # a key was counted against its own budget, above
+    if not _has_own_budget(credential):  # a key was counted against its own budget, above
         limited_by = principal.client_id or principal.sub
         retry_after = ratelimit.hit(f"gateway:{limited_by}", settings.GATEWAY_RATE_LIMIT)
         if retry_after is not None:

@@ -14,7 +14,7 @@ import pytest
 import redis
 import requests
 
-from authserver.checks import database_tls, redis_tls
+from core.checks import database_tls, redis_tls
 from tests.ops.conftest import postgres_server, redis_server
 from tests.ops.live import client_credentials
 from tests.ops.servers import (

@@ -12,7 +12,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from oauth import apis
 from oauth.models import Api, Client
-from tests.config.test_apply import apply
+from tests.core.test_declarative import apply
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""``python manage.py apply FILE.yaml [--json]``: see authserver/declarative.py."""
+"""``python manage.py apply FILE.yaml [--json]``: see core/declarative.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from authserver.declarative import ConfigError, apply_file
+from core.declarative import ConfigError, apply_file
 
 
 class Command(BaseCommand):

@@ -1,20 +1,23 @@
-"""System checks. ``python manage.py check`` (and so ``migrate``) runs E001; the security
-posture checks run with ``--deploy``.
+"""System checks of the ground floor, and the one rule for the checks of every app.
 
-E001 throttle and abuse counters in a per-process cache while more than one worker serves.
-W001 admin-like role without require_mfa, W002 wildcard method on a non-admin role, W003 API key
-without expiry, W004 access tokens over an hour, W005 http redirect URI off loopback, W006 DEBUG
-on, W007 weak Argon2, W008 outbound fetches opened to internal networks, W009 outbound fetches
-over plain http, W010 PostgreSQL off loopback without TLS, W011 Redis off loopback without TLS,
-W012 a backend's TLS that does not verify the server. Each says how to fix it. Some read the
-database (roles, clients, keys), so a database that is not migrated yet is skipped rather than
-reported.
+``python manage.py check`` (and so ``migrate``) runs E001; the security posture checks run with
+``--deploy``. Each app registers its own from its ``ready()``, with ids in one series:
+
+E001 throttle and abuse counters in a per-process cache while more than one worker serves
+(here). W001 admin-like role without require_mfa, W002 wildcard method on a non-admin role
+(``roles.checks``); W003 API key without expiry (``apikeys.checks``); W004 access tokens over an
+hour, W005 http redirect URI off loopback (``oauth.checks``); W006 DEBUG on, W007 weak Argon2,
+W008 outbound fetches opened to internal networks, W009 outbound fetches over plain http, W010
+PostgreSQL off loopback without TLS, W011 Redis off loopback without TLS, W012 a backend's TLS
+that does not verify the server (here). Each says how to fix it. Checks that read the database
+(roles, clients, keys) are wrapped in ``over_stored_rows``: a database not migrated yet is
+skipped rather than reported.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,16 +26,12 @@ from django.contrib.auth.hashers import get_hasher
 from django.core.cache import caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Warning
 from django.db import DatabaseError
 
-from apikeys.models import ApiKey
+from core.proxy import is_loopback_host
 from core.workers import web_concurrency
-from oauth.models import Client, is_loopback_host
-from roles import policy
-from roles.models import Role
 
-MAX_ACCESS_TOKEN_LIFETIME = 3600
 ARGON2_MIN_MEMORY_KIB = 19 * 1024  # OWASP Password Storage Cheat Sheet floor
 ARGON2_MIN_TIME_COST = 2
 # libpq sslmodes that may talk plaintext (libpq's default is "prefer"), and the one that
@@ -40,73 +39,6 @@ ARGON2_MIN_TIME_COST = 2
 PLAINTEXT_SSLMODES = {"disable", "allow", "prefer"}
 UNVERIFIED_SSLMODES = {"require"}
 UNVERIFIED_REDIS_CERT_REQS = {"none", "cert_none", "optional", "cert_optional"}
-
-
-def _is_admin_like(role: Role, rules: list[policy.EndpointRule]) -> bool:
-    return "admin" in role.name.lower() or any(
-        r.method == "*" and "**" in r.segments for r in rules
-    )
-
-
-def _rules(role: Role) -> list[policy.EndpointRule]:
-    parsed = (policy.parse_permission(p.value) for p in role.permissions.all())
-    return [p for p in parsed if isinstance(p, policy.EndpointRule)]
-
-
-def check_roles() -> Iterable[Warning]:
-    for role in Role.objects.prefetch_related("permissions"):
-        rules = _rules(role)
-        if _is_admin_like(role, rules) and not role.require_mfa:
-            yield Warning(
-                f"Role {role.name!r} grants administrative access without require_mfa.",
-                hint="Set require_mfa: true on the role (apply file or management API).",
-                obj=role.name,
-                id="authserver.W001",
-            )
-        if "admin" not in role.name.lower() and any(r.method == "*" for r in rules):
-            yield Warning(
-                f"Role {role.name!r} has a wildcard-method endpoint rule.",
-                hint="List the methods it needs (GET, POST, ...) instead of '*'.",
-                obj=role.name,
-                id="authserver.W002",
-            )
-
-
-def check_clients() -> Iterable[Warning]:
-    if settings.ACCESS_TOKEN_LIFETIME > MAX_ACCESS_TOKEN_LIFETIME:
-        yield Warning(
-            f"ACCESS_TOKEN_LIFETIME is {settings.ACCESS_TOKEN_LIFETIME} s (over 1 hour).",
-            hint="Keep access tokens short-lived (default 600 s); use refresh tokens.",
-            id="authserver.W004",
-        )
-    for client in Client.objects.all():
-        if (client.access_token_lifetime or 0) > MAX_ACCESS_TOKEN_LIFETIME:
-            yield Warning(
-                f"Client {client.client_id!r} issues access tokens for "
-                f"{client.access_token_lifetime} s (over 1 hour).",
-                hint="Lower access_token_lifetime to 3600 or less.",
-                obj=client.client_id,
-                id="authserver.W004",
-            )
-        for uri in client.redirect_uris.split():
-            parts = urlsplit(uri)
-            if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-                yield Warning(
-                    f"Client {client.client_id!r} has an http redirect URI off loopback: {uri}",
-                    hint="Use https, or http://127.0.0.1 / http://[::1] for native apps.",
-                    obj=client.client_id,
-                    id="authserver.W005",
-                )
-
-
-def check_api_keys() -> Iterable[Warning]:
-    for key in ApiKey.objects.filter(expires_at__isnull=True, revoked_at__isnull=True):
-        yield Warning(
-            f"API key {key.name!r} ({key.key_id}) never expires.",
-            hint="Give keys an expiry (expires_in in the apply file) and rotate them before it.",
-            obj=key.key_id,
-            id="authserver.W003",
-        )
 
 
 def check_settings() -> Iterable[Warning]:
@@ -207,21 +139,29 @@ def check_backends() -> Iterable[Warning]:
     yield from redis_tls(settings.REDIS_URL)
 
 
-CHECKS = [check_settings, check_backends, check_roles, check_clients, check_api_keys]
+def over_stored_rows(
+    findings: Callable[[], Iterable[CheckMessage]],
+) -> Callable[..., list[CheckMessage]]:
+    """A system check made of ``findings``, which read stored rows: nothing to judge (so no
+    finding) while the database is not migrated yet."""
 
-
-@register(Tags.security, deploy=True)
-def security_posture(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
-    findings: list[Warning] = []
-    for check in CHECKS:
+    def check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
         try:
-            findings.extend(check())
+            return list(findings())
         except DatabaseError:
-            continue  # not migrated yet: nothing stored to judge
-    return findings
+            return []
+
+    # Named as ``findings`` (not functools.wraps: Django reads the signature it would point at).
+    check.__name__, check.__qualname__ = findings.__name__, findings.__qualname__
+    check.__module__, check.__doc__ = findings.__module__, findings.__doc__
+    return check
 
 
-@register(Tags.security, Tags.caches)
+def security_posture(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """The deployment's own settings and backends (``--deploy``)."""
+    return [*check_settings(), *check_backends()]
+
+
 def shared_limits(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """Sign-in, MFA and client-authentication throttles and the abuse counters live in the
     ``default`` cache: each gunicorn worker would count alone in a per-process one (five

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from apikeys import policy
 from apikeys.models import ApiKey
-from authserver.declarative import ConfigError, apply_file
+from core.declarative import ConfigError, apply_file
 
 CONFIG = """
 roles:

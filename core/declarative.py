@@ -1,12 +1,14 @@
-"""``manage.py apply FILE.yaml``: declarative, idempotent configuration of clients and users.
+"""``manage.py apply FILE.yaml``: declarative, idempotent configuration (the framework).
 
 An entry sets the fields it names; fields it does not name keep their stored values; a list it
 names replaces the stored list. Everything is checked first (shape, types, allowed values), then
 written in one transaction, where model validation (redirect URIs, password policy) runs too; any
 error aborts the whole file with a message naming the file, the entry and the field.
 
-Sections are registered in ``SECTIONS`` in the order they are applied, so later issues (roles,
-MFA, API keys) add their own without touching this loop.
+Each app owns its section in its own ``config.py`` and registers it from its ``ready()``
+(accounts: users; oauth: clients and APIs; roles; apikeys), and extends another app's section
+through its ``schema``, ``after`` and ``late`` (roles on users and clients, mfa's ``mfa: totp``
+on users): this module knows no app.
 """
 
 from __future__ import annotations
@@ -18,16 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-
-from accounts import services as account_services
-from accounts.models import User
-from mfa import services as mfa_services
-from mfa import totp
-from oauth import services as client_services
-from oauth.models import AUTH_METHODS, GRANT_DEVICE_CODE, ID_TOKEN_ALGORITHMS, Client
 
 
 class ConfigError(Exception):
@@ -87,56 +81,6 @@ def mapping(value: Any) -> dict:
     return value
 
 
-GRANT_ALIASES = {"device_code": GRANT_DEVICE_CODE}
-GRANT_NAMES = ("authorization_code", "client_credentials", "refresh_token", "device_code")
-
-
-def grant_list(value: Any) -> list[str]:
-    grants = string_list(value)
-    unknown = [g for g in grants if g not in GRANT_NAMES and g != GRANT_DEVICE_CODE]
-    if unknown:
-        raise ValueError(
-            f"unsupported grant type {unknown[0]!r} (allowed: {', '.join(GRANT_NAMES)})"
-        )
-    return [GRANT_ALIASES.get(g, g) for g in grants]
-
-
-def scope_list(value: Any) -> list[str]:
-    scopes = string_list(value)
-    bad = [s for s in scopes if " " in s or not s.isprintable()]
-    if bad:
-        raise ValueError(f"invalid scope {bad[0]!r}")
-    return scopes
-
-
-CLIENT_SCHEMA: dict[str, Callable[[Any], Any]] = {
-    "client_id": text,
-    "name": text,
-    "type": choice(Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC),
-    "grant_types": grant_list,
-    "redirect_uris": string_list,
-    "post_logout_redirect_uris": string_list,
-    "scopes": scope_list,
-    "skip_consent": boolean,
-    "access_token_lifetime": positive_int,
-    "token_endpoint_auth_method": choice(*AUTH_METHODS),
-    "jwks": mapping,
-    "jwks_uri": text,
-    "id_token_signed_response_alg": choice(*ID_TOKEN_ALGORITHMS),
-    "require_mfa": boolean,
-    "is_active": boolean,
-}
-USER_SCHEMA: dict[str, Callable[[Any], Any]] = {
-    "username": text,
-    "email": text,
-    "password": text,
-    "name": text,
-    "is_active": boolean,
-    "mfa_required": boolean,
-    "mfa": choice("totp"),
-}
-
-
 @dataclass
 class Section:
     name: str
@@ -158,7 +102,7 @@ class Section:
 CHECKS: list[Callable[[str, dict[str, list[dict[str, Any]]]], None]] = []
 
 
-def _where(path: str, section: str, index: int, entry: dict[str, Any], key: str) -> str:
+def location(path: str, section: str, index: int, entry: dict[str, Any], key: str) -> str:
     label = entry.get(key) if isinstance(entry.get(key), str) else None
     return f"{path}: {section}[{index}]" + (f" ({label})" if label else "")
 
@@ -169,58 +113,18 @@ def _validation_message(exc: ValidationError) -> str:
     return " ".join(exc.messages)
 
 
-# --- section appliers -----------------------------------------------------------------------
+# Sections in the order they are applied: each app adds its own from its ``ready()``
+# (``add_section``), so this loop knows no app.
+SECTIONS: list[Section] = []
 
 
-def apply_clients(entries: list[dict[str, Any]], result: Result) -> None:
-    for entry in entries:
-        client = Client.objects.filter(client_id=entry.get("client_id")).first()
-        if client is None:
-            client, secret = client_services.client_create(spec=entry)
-            data: dict[str, Any] = {"client_id": client.client_id}
-            if secret:
-                data["client_secret"] = secret
-            result.created("clients", client.client_id, data)
-            result.changes.append(f"created client {client.client_id}")
-        else:
-            changed, secret = client_services.client_update(client=client, spec=entry)
-            if secret:
-                data = {"client_id": client.client_id, "client_secret": secret}
-                result.created("clients", client.client_id, data)
-            if changed:
-                result.changes.append(f"updated client {client.client_id}")
-
-
-def apply_users(entries: list[dict[str, Any]], result: Result) -> None:
-    for entry in entries:
-        fields = {k: v for k, v in entry.items() if k != "username"}
-        user = User.objects.filter(username=entry["username"]).first()
-        if user is None:
-            user = account_services.user_create(username=entry["username"], **fields)
-            result.created("users", user.username, {"id": str(user.pk)})
-            result.changes.append(f"created user {user.username}")
-        elif account_services.user_update(user=user, **fields):
-            result.changes.append(f"updated user {user.username}")
-        if entry.get("mfa") == "totp":
-            _enrol_totp(user, result)
-
-
-def _enrol_totp(user: User, result: Result) -> None:
-    """``mfa: totp``: enrol once; the seed, its URI and recovery codes are returned once."""
-    secret = mfa_services.authenticator_totp_provision(user=user)
-    if secret is None:
+def add_section(new: Section, *, before: str | None = None) -> None:
+    """Add ``new`` (once) before the section named ``before``, or last; an app registering a
+    section that an app below it must follow names it (roles come before clients and users)."""
+    if any(s.name == new.name for s in SECTIONS):
         return
-    codes = mfa_services.recovery_codes_generate(user=user)
-    uri = totp.provisioning_uri(secret, account=user.username, issuer=settings.MFA_TOTP_ISSUER)
-    data = {"totp_secret": secret, "otpauth_uri": uri, "recovery_codes": codes}
-    result.sections.setdefault("users", {}).setdefault(user.username, {}).update(data)
-    result.changes.append(f"enrolled TOTP for user {user.username}")
-
-
-SECTIONS: list[Section] = [
-    Section("clients", CLIENT_SCHEMA, "client_id", apply_clients, key_optional=True),
-    Section("users", USER_SCHEMA, "username", apply_users),
-]
+    names = [s.name for s in SECTIONS]
+    SECTIONS.insert(names.index(before) if before in names else len(SECTIONS), new)
 
 
 def section(name: str) -> Section:
@@ -246,7 +150,7 @@ def _check(path: str, document: Any) -> dict[str, list[dict[str, Any]]]:
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
                 raise ConfigError(f"{path}: {name}[{index}] must be a mapping")
-            where = _where(path, name, index, entry, section.key)
+            where = location(path, name, index, entry, section.key)
             if section.key not in entry and not section.key_optional:
                 raise ConfigError(f"{where}: missing required field {section.key!r}")
             out = {}
@@ -305,5 +209,5 @@ def _located(path: str, section: Section, index: int, entry: dict[str, Any]) -> 
     try:
         yield
     except ValidationError as exc:
-        where = _where(path, section.name, index, entry, section.key)
+        where = location(path, section.name, index, entry, section.key)
         raise ConfigError(f"{where}: {_validation_message(exc)}") from None

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
-from authserver.declarative import ConfigError, apply_file
+from core.declarative import ConfigError, apply_file
 from oauth.models import Client
 from roles import selectors
 from roles.models import ClientRole, Role, UserRole
