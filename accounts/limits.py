@@ -31,3 +31,9 @@ LOGIN_PER_IP = Limit(
     window="LOGIN_THROTTLE_WINDOW",
     backoff="LOGIN_BACKOFF_SECONDS",
 )
+
+
+def login_checks(username: str, ip: str | None) -> tuple[tuple[Limit, str | None], ...]:
+    """The limits a sign-in is checked and counted against (``core.limits.retry_after``,
+    ``record_failure``): its account and its client IP (None: unknown, not limited)."""
+    return (LOGIN_PER_ACCOUNT, username), (LOGIN_PER_IP, ip)

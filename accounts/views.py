@@ -9,7 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from abuse import guard as abuse
-from accounts.limits import LOGIN_PER_ACCOUNT, LOGIN_PER_IP, account_key
+from accounts.limits import LOGIN_PER_ACCOUNT, account_key, login_checks
 from accounts.session import record_login
 from audit.models import AuditEvent
 from audit.services import client_ip, record
@@ -46,10 +46,7 @@ class LoginView(auth_views.LoginView):
         username = request.POST.get("username", "")[:150]
         try:
             with limits.one_at_a_time(LOGIN_PER_ACCOUNT, username) as alone:
-                ip = client_ip(request)
-                if alone and not limits.retry_after(
-                    (LOGIN_PER_ACCOUNT, username), (LOGIN_PER_IP, ip)
-                ):
+                if alone and not limits.retry_after(*login_checks(username, client_ip(request))):
                     return super().post(request, *args, **kwargs)
         except limits.LimitUnavailable:
             return self._failed(self.get_form(), status=503, unavailable=True)
@@ -72,8 +69,7 @@ class LoginView(auth_views.LoginView):
             reason="credentials",
         )
         try:
-            ip = client_ip(self.request)
-            blocked = limits.record_failure((LOGIN_PER_ACCOUNT, username), (LOGIN_PER_IP, ip))
+            blocked = limits.record_failure(*login_checks(username, client_ip(self.request)))
             abuse.failed(self.request, account=account_key(username))
         except limits.LimitUnavailable:
             return self._failed(form, status=503, unavailable=True)
