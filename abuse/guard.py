@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from abuse import detection, selectors
 from audit.models import AuditEvent
 from audit.services import client_ip, record
+from core import limits
 from core.crypto import sha256_hex
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,14 @@ def refusal(request: HttpRequest, *, where: str) -> int:
 
 def _first_denial(ip: str, where: str) -> bool:
     try:
-        return cache.add(f"abuse:denied:{where}:{sha256_hex(ip)}", 1, timeout=DENIAL_AUDIT_SECONDS)
+        return limits.first(f"abuse:denied:{where}:{sha256_hex(ip)}", DENIAL_AUDIT_SECONDS)
     except Exception:
         return True
 
 
 def failed(request: HttpRequest, *, account: str) -> None:
     """Count a failed sign-in or client authentication; queue a block when the IP crosses the
-    thresholds. Raises ``core.throttle.ThrottleUnavailable`` when the cache is down."""
+    thresholds. Raises ``core.limits.LimitUnavailable`` when the cache is down."""
     ip = client_ip(request)
     tally = detection.record_failure(ip, account)
     if tally is not None and ip:

@@ -9,12 +9,11 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from abuse import guard as abuse
-from accounts import throttle
+from accounts.limits import LOGIN_PER_ACCOUNT, account_key, login_checks
 from accounts.session import ACR_PASSWORD, record_login, second_step
 from audit.models import AuditEvent
 from audit.services import client_ip, record
-from core import metrics
-from core.throttle import ThrottleUnavailable
+from core import limits, metrics
 
 
 class LoginView(auth_views.LoginView):
@@ -44,10 +43,10 @@ class LoginView(auth_views.LoginView):
             return self._ip_blocked(blocked)
         username = request.POST.get("username", "")[:150]
         try:
-            with throttle.login_attempt(username) as alone:
-                if alone and not throttle.login_retry_after(username, client_ip(request)):
+            with limits.one_at_a_time(LOGIN_PER_ACCOUNT, username) as alone:
+                if alone and not limits.retry_after(*login_checks(username, client_ip(request))):
                     return super().post(request, *args, **kwargs)
-        except ThrottleUnavailable:
+        except limits.LimitUnavailable:
             return self._failed(self.get_form(), status=503, unavailable=True)
         record(
             "login",
@@ -68,9 +67,9 @@ class LoginView(auth_views.LoginView):
             reason="credentials",
         )
         try:
-            blocked = throttle.login_failed(username, client_ip(self.request))
-            abuse.failed(self.request, account=username.strip().casefold())
-        except ThrottleUnavailable:
+            blocked = limits.record_failure(*login_checks(username, client_ip(self.request)))
+            abuse.failed(self.request, account=account_key(username))
+        except limits.LimitUnavailable:
             return self._failed(form, status=503, unavailable=True)
         if blocked:
             metrics.LOCKOUTS.labels(kind="login").inc()
@@ -86,8 +85,8 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
         try:
-            throttle.login_succeeded(form.cleaned_data["username"])
-        except ThrottleUnavailable:
+            limits.reset(LOGIN_PER_ACCOUNT, form.cleaned_data["username"])
+        except limits.LimitUnavailable:
             return self._failed(form, status=503, unavailable=True)
         step = second_step(self.request, user, self.get_redirect_url())
         if step is not None:

@@ -10,9 +10,10 @@ AuthZEN subjects, introspection and token exchange alike (SECURITY.md item 83). 
    exchange) it is the request's address as ``core.proxy`` resolved it; where a resource
    server asks on the holder's behalf (introspection, AuthZEN) it is the address that caller
    states, if any. Unknown (None) never passes a key that has an allow-list;
-3. it is within its rate budget: ``API_KEY_RATE_LIMIT`` requests a minute per key, one counter
-   in the shared cache for all doors (``apikeys.ratelimit``), counted only for a verified key
-   from an allowed address, so nobody else can spend a key's budget.
+3. it is within its rate budget: ``API_KEY_RATE_LIMIT`` requests a minute per key (0: off),
+   one fixed-window counter in the shared cache for all doors (``API_KEY_RATE``,
+   ``core.limits``), counted only for a verified key from an allowed address, so nobody else
+   can spend a key's budget (nor guess secrets for a public key id to do so).
 
 Then its use is recorded (``last_used_at``/``_ip``, at most once a minute). The verdict says
 which: admitted (with the key), refused (the door never says why), or over the budget (with
@@ -23,8 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apikeys import authentication, network, ratelimit, selectors, services
+from apikeys import authentication, network, selectors, services
 from apikeys.authentication import Authenticated
+from core import limits
+
+API_KEY_RATE = limits.Rate("apikeys", "API_KEY_RATE_LIMIT", window=60)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def check(value: object, *, client_ip: str | None, surface: str) -> Verdict:
             record, "api_key.refused", client_ip, reason=reason, surface=surface
         )
         return REFUSED
-    retry_after = ratelimit.hit(record.key_id)
+    retry_after = limits.hit(API_KEY_RATE, record.key_id)
     if retry_after is not None:
         return Verdict(retry_after=retry_after)
     services.api_key_mark_used(record, moment=selectors.now(), ip=client_ip)

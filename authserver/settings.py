@@ -159,7 +159,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # literals by oauth.models.validate_redirect_uri (RFC 8252 §7.3, which RFC 9700 §2.1 allows).
 SILENCED_SYSTEM_CHECKS = ["oauth2_provider.E003"]
 
-# Throttle blocks (authserver/throttle.py) live in the database in both modes, so a block set
+# Limit blocks (core/limits.py) live in the database in both modes, so a block set
 # before, during or after a Redis outage (or a FLUSHALL) holds through it.
 _BLOCKS_CACHE = {"BACKEND": "core.cache.DatabaseCache", "LOCATION": "default"}
 if REDIS_URL:

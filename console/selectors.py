@@ -12,11 +12,11 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
-from accounts import throttle as login_throttle
+from accounts.limits import LOGIN_PER_ACCOUNT, account_key
 from accounts.models import User
 from apikeys.models import ApiKey, ApiKeyRole
 from audit.models import AuditEvent
-from core.throttle import ThrottleUnavailable
+from core import limits
 from mfa.models import Lockout
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole
@@ -234,7 +234,7 @@ def locked_accounts(now: datetime) -> tuple[list[Lock], bool]:
             "target", flat=True
         )
     )
-    wanted = {name.strip().casefold() for name in named if name.strip()}
+    wanted = {account_key(name) for name in named if name.strip()}
     exact = Q(pk__in=[])
     for name in wanted:  # the throttle keys by the casefolded typed name
         exact |= Q(username__iexact=name)
@@ -242,8 +242,8 @@ def locked_accounts(now: datetime) -> tuple[list[Lock], bool]:
     readable = True
     for user in candidates:
         try:
-            seconds = login_throttle.login_blocked_seconds(user.username)
-        except ThrottleUnavailable:
+            seconds = limits.retry_after((LOGIN_PER_ACCOUNT, user.username))
+        except limits.LimitUnavailable:
             readable = False
             break
         if seconds:

@@ -1,10 +1,10 @@
 """A Django cache backend in the database, shared by every process that uses the database.
 
-The embedded mode runs several gunicorn workers on one SQLite file and no Redis. Throttle and
-abuse counters (``core.throttle``, ``core.ratelimit``, ``abuse.detection``) must be
-one count for all of them: in a per-process cache each worker counted its own, so five workers
-checked 25 wrong passwords where the limit is 5. Django's own ``DatabaseCache`` is shared but
-its ``incr`` is a ``get`` then a ``set``, so two workers can both read 4 and both write 5.
+The embedded mode runs several gunicorn workers on one SQLite file and no Redis. The limiter's
+counters (``core.limits``) must be one count for all of them: in a per-process cache each
+worker counted its own, so five workers checked 25 wrong passwords where the limit is 5.
+Django's own ``DatabaseCache`` is shared but its ``incr`` is a ``get`` then a ``set``, so two
+workers can both read 4 and both write 5.
 
 Here every operation is one SQL statement, atomic across processes on SQLite (>= 3.35) and
 PostgreSQL: ``add`` is an ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <expired>``, ``incr`` an

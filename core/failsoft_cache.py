@@ -9,7 +9,7 @@ mode's cache), so counters kept in the cache (sign-in and client-authentication 
 abuse counters, rate limits, replay markers) keep counting once for all while Redis is down; a
 per-process stand-in let each worker count alone (a blocked account signed in 10 times of 10).
 Entries written during the outage are not copied back: they expire; the throttles' blocks are
-in the database in every mode (``core.throttle``), so none is lost either way.
+in the database in every mode (``core.limits``), so none is lost either way.
 """
 
 from __future__ import annotations

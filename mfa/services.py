@@ -19,7 +19,8 @@ from django.db.models import F
 from audit.services import record
 from core import metrics
 from core.crypto import decrypt, encrypt
-from mfa import conf, recovery_codes, totp
+from core.limits import Limit
+from mfa import recovery_codes, totp
 from mfa.models import Authenticator, Lockout
 
 
@@ -204,6 +205,18 @@ def authenticators_reset(*, user: Any) -> list[str]:
 
 # --- lockout (NIST SP 800-63B-4 §3.2.2) ----------------------------------------------------
 
+# ``MFA_MAX_ATTEMPTS`` wrong codes in a row lock the second factor for ``MFA_LOCKOUT_SECONDS``,
+# doubled per lock up to ``MFA_LOCKOUT_MAX_SECONDS``; a right code resets both. The failures
+# and locks are the user's ``Lockout`` row, not the cache: attempts of one user are decided
+# under that user's row lock (``lockout_remaining(hold=True)``), and they survive a cache flush.
+MFA_LOCKOUT = Limit(
+    "mfa",
+    failures="MFA_MAX_ATTEMPTS",
+    window=None,
+    backoff="MFA_LOCKOUT_SECONDS",
+    cap="MFA_LOCKOUT_MAX_SECONDS",
+)
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -225,24 +238,18 @@ def lockout_remaining(*, user: Any, hold: bool = False) -> int:
     return max(0, int((row.locked_until - _now_dt()).total_seconds() + 0.999))
 
 
-def lock_seconds(locks: int) -> int:
-    """The growing backoff: ``MFA_LOCKOUT_SECONDS`` doubled per lock, capped."""
-    base = conf.settings.MFA_LOCKOUT_SECONDS
-    return min(base * 2 ** min(locks - 1, 16), conf.settings.MFA_LOCKOUT_MAX_SECONDS)
-
-
 @transaction.atomic
 def lockout_record_failure(*, user: Any) -> Failure:
     Lockout.objects.get_or_create(user=user)
     Lockout.objects.filter(user=user).update(failures=F("failures") + 1)
     row = Lockout.objects.select_for_update().get(user=user)
     metrics.MFA_FAILURES.inc()
-    if row.failures < conf.settings.MFA_MAX_ATTEMPTS:
+    if not MFA_LOCKOUT.reached(row.failures):
         return Failure(locked_seconds=0)
     metrics.LOCKOUTS.labels(kind="mfa").inc()
     row.locks += 1
     row.failures = 0
-    seconds = lock_seconds(row.locks)
+    seconds = MFA_LOCKOUT.lock_seconds(row.locks)
     row.locked_until = _now_dt() + timedelta(seconds=seconds)
     row.save(update_fields=["locks", "failures", "locked_until"])
     return Failure(locked_seconds=seconds)

@@ -38,11 +38,12 @@ from oauth2_provider.models import (
 )
 
 from accounts import services as account_services
-from accounts import throttle
+from accounts.limits import LOGIN_PER_ACCOUNT
 from accounts.models import User
 from apikeys import services as key_services
 from apikeys.models import ApiKey
 from audit.services import record
+from core import limits
 from mfa import services as mfa_services
 from oauth import api_services, clienttokens
 from oauth import services as client_services
@@ -567,9 +568,9 @@ def user_unlock(*, actor: Principal, request: HttpRequest | None, user: User) ->
     if mfa_services.lockout_remaining(user=user):
         lifted.append("mfa")
     mfa_services.lockout_reset(user=user)
-    if throttle.login_blocked_seconds(user.username):
+    if limits.retry_after((LOGIN_PER_ACCOUNT, user.username)):
         lifted.append("login")
-    throttle.login_unblock(user.username)
+    limits.reset(LOGIN_PER_ACCOUNT, user.username)
     if lifted:
         _record("user.unlocked", actor=actor, request=request, target=user.username, locks=lifted)
     return lifted

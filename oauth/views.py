@@ -30,11 +30,11 @@ from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from accounts.session import auth_state
+from core.limits import LimitUnavailable
 from core.responses import json_response
-from core.throttle import ThrottleUnavailable
 from mfa import flows as mfa_flows
 from mfa import policy as mfa_policy
-from oauth import client_assertion, events, introspection, keys, server, throttle
+from oauth import client_assertion, clientauth, events, introspection, keys, server
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
 from oauth.selectors import client_get
@@ -190,10 +190,10 @@ class TokenView(dot_views.TokenView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         """Count each failed client authentication; once the claimed client or the IP has too
-        many, failures are answered 429 ``slow_down`` with ``Retry-After`` (``oauth.throttle``).
+        many, failures are answered 429 ``slow_down`` with ``Retry-After`` (``oauth.clientauth``).
         An IP blocked by the abuse response gets that answer for every request."""
         try:
-            wait = throttle.ip_blocked(request)
+            wait = clientauth.ip_blocked(request)
             if wait:
                 return oauth_error(
                     "slow_down",
@@ -202,8 +202,8 @@ class TokenView(dot_views.TokenView):
                     **{"Retry-After": str(wait)},
                 )
             response = self._grant(request, *args, **kwargs)
-            if throttle.is_client_auth_failure(response):
-                wait = throttle.token_auth_failed(request)
+            if clientauth.is_client_auth_failure(response):
+                wait = clientauth.token_auth_failed(request)
                 if wait:
                     return oauth_error(
                         "slow_down",
@@ -212,8 +212,8 @@ class TokenView(dot_views.TokenView):
                         **{"Retry-After": str(wait)},
                     )
             elif response.status_code >= 400:
-                events.token_refused(request, response, throttle.claimed_client_id(request))
-        except ThrottleUnavailable:
+                events.token_refused(request, response, clientauth.claimed_client_id(request))
+        except LimitUnavailable:
             return oauth_error(
                 "temporarily_unavailable",
                 "The server cannot serve this request right now.",
@@ -276,7 +276,7 @@ class IntrospectView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         caller = authenticate_client(request)
         if caller is None:
-            events.introspection_refused(request, throttle.claimed_client_id(request))
+            events.introspection_refused(request, clientauth.claimed_client_id(request))
             return oauth_error(
                 "invalid_client",
                 "Client authentication failed.",

@@ -20,18 +20,18 @@ only ever set here; the gateway overwrites whatever the client sent (examples/ng
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from audit.models import AuditEvent
 from audit.services import record
-from core import ratelimit
+from core import limits
 from oauth import apis
 from roles import decisions
 
 CHALLENGE = 'Bearer realm="authserver"'
 NOT_MEANT_FOR_US = 'error_description="The access token is not meant for this API"'
+GATEWAY_RATE = limits.Rate("gateway", "GATEWAY_RATE_LIMIT", window=60)  # per client or user
 
 
 def _credential(request: HttpRequest) -> str:
@@ -85,7 +85,7 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
         return _answer(401, **{"WWW-Authenticate": challenge})
     if not _has_own_budget(credential):  # a key was counted against its own budget, above
         limited_by = principal.client_id or principal.sub
-        retry_after = ratelimit.hit(f"gateway:{limited_by}", settings.GATEWAY_RATE_LIMIT)
+        retry_after = limits.hit(GATEWAY_RATE, limited_by)
         if retry_after is not None:
             return _limited(retry_after, limited_status)
     if not decisions.evaluate(principal, method, "route", uri):

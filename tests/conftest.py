@@ -93,15 +93,13 @@ def shipped_argon2(settings):
 
 @pytest.fixture
 def rate_limit_clock(monkeypatch):
-    """Fixed-window rate limits (``core.ratelimit.hit``) count in 60 s windows of the
+    """Fixed-window rate limits (``core.limits.hit``) count in 60 s windows of the
     clock, so a test that fills a window split its requests over two when it ran across a
     minute boundary (seen in CI). Here the limiter's clock stands still mid-window; the cache
     is emptied between tests, so no count carries over."""
-    from types import SimpleNamespace
+    from core import limits
 
-    from core import ratelimit
-
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+    monkeypatch.setattr(limits, "_now", lambda: 1_800_000_030.0)
 
 
 @pytest.fixture

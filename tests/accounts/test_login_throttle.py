@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import caches
 
-from accounts import throttle as login_throttle
+from accounts.limits import LOGIN_PER_ACCOUNT
 from audit.models import AuditEvent
-from core import throttle
+from core import limits
 from tests.conftest import PASSWORD, login
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def clock(monkeypatch):
     now = [1_800_000_000.0]
-    monkeypatch.setattr(throttle, "_now", lambda: now[0])
+    monkeypatch.setattr(limits, "_now", lambda: now[0])
     return now
 
 
@@ -136,42 +135,18 @@ def test_cache_outage_fails_closed(client, make_user, monkeypatch, store):
     """The counters' cache (Redis, or its stand-in) or the blocks' table cannot be reached."""
     make_user("alice")
     if store == "counters":
-        monkeypatch.setattr(throttle, "cache", BrokenStore())
+        monkeypatch.setattr(limits, "cache", BrokenStore())
     else:
-        monkeypatch.setattr(throttle, "_blocks", BrokenStore)
+        monkeypatch.setattr(limits, "_blocks", BrokenStore)
     response = login(client, "alice")
     assert response.status_code == 503
     assert response["Retry-After"]
     assert SESSION_KEY not in client.session
 
 
-@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL not set: no shared Redis")
-def test_two_processes_sharing_redis_share_the_counters(monkeypatch):
-    """Two independent cache clients (one per server process) on one Redis: failures counted
-    through either add up, and a block set through one is seen through the other."""
-    from django.core.cache.backends.redis import RedisCache
-
-    def process_cache() -> RedisCache:
-        return RedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": "authserver-test-throttle"})
-
-    first, second = process_cache(), process_cache()
-    limit = throttle.Limit("login-account", 5, 900, 30)
-    first.clear()
-    try:
-        for n in range(5):
-            monkeypatch.setattr(throttle, "cache", first if n % 2 else second)
-            assert throttle.retry_after((limit, "alice")) == 0
-            throttle.record_failure(limit, "alice")
-        for shared in (first, second):
-            monkeypatch.setattr(throttle, "cache", shared)
-            assert throttle.retry_after((limit, "alice")) > 0
-    finally:
-        first.clear()
-
-
 def test_no_password_is_checked_while_another_of_the_account_is(client, make_user, clock):
     make_user("alice")
-    with login_throttle.login_attempt("alice") as alone:  # another worker checks one now
+    with limits.one_at_a_time(LOGIN_PER_ACCOUNT, "alice") as alone:  # another worker checks one now
         assert alone
         refused = login(client, "alice")
     assert refused.status_code == 200 and SESSION_KEY not in client.session

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditEvent
-from core import throttle
+from core import limits
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def machine(make_client):
 @pytest.fixture
 def clock(monkeypatch):
     now = [1_800_000_000.0]
-    monkeypatch.setattr(throttle, "_now", lambda: now[0])
+    monkeypatch.setattr(limits, "_now", lambda: now[0])
     return now
 
 
