@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from io import StringIO
 
@@ -11,6 +12,7 @@ from django.core.management import CommandError, call_command
 from apikeys import policy
 from apikeys.models import ApiKey
 from core.declarative import ConfigError, apply_file
+from tests.configfiles import write_config
 
 CONFIG = """
 roles:
@@ -44,12 +46,7 @@ api_keys:
 
 @pytest.fixture
 def write(tmp_path):
-    def make(text: str):
-        path = tmp_path / "config.yaml"
-        path.write_text(text)
-        return path
-
-    return make
+    return functools.partial(write_config, tmp_path)
 
 
 def apply_json(path) -> dict:

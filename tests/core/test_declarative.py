@@ -1,13 +1,13 @@
 """``manage.py apply``: declarative, idempotent, all-or-nothing configuration."""
 
 import json
-from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import User
 from oauth.models import Client
+from tests.configfiles import apply
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,6 @@ users:
     password: "a long passphrase"
     name: Alice Example
 """
-
-
-def apply(tmp_path, text, *args):
-    path = tmp_path / "config.yaml"
-    path.write_text(text)
-    out = StringIO()
-    call_command("apply", str(path), *args, stdout=out)
-    return out.getvalue(), str(path)
 
 
 def test_apply_creates_everything_and_shows_secrets_once(tmp_path):

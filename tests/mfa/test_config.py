@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import json
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 
 from mfa import recovery_codes, services, totp
 from mfa.models import Authenticator
+from tests.configfiles import apply as apply_config
 
 pytestmark = pytest.mark.django_db
 
 
 def apply(tmp_path, text: str) -> dict:
-    path = tmp_path / "config.yaml"
-    path.write_text(text)
-    out = StringIO()
-    call_command("apply", str(path), "--json", stdout=out)
-    return json.loads(out.getvalue())
+    return json.loads(apply_config(tmp_path, text, "--json")[0])
 
 
 CONFIG = """

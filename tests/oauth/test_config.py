@@ -12,7 +12,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from oauth import apis
 from oauth.models import Api, Client
-from tests.core.test_declarative import apply
+from tests.configfiles import apply
 
 pytestmark = pytest.mark.django_db
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from core.declarative import ConfigError, apply_file
 from oauth.models import Client
 from roles import selectors
 from roles.models import ClientRole, Role, UserRole
+from tests.configfiles import write_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "roles.yaml"
 
@@ -46,12 +48,7 @@ clients:
 
 @pytest.fixture
 def write(tmp_path):
-    def make(text: str) -> Path:
-        path = tmp_path / "config.yaml"
-        path.write_text(text)
-        return path
-
-    return make
+    return functools.partial(write_config, tmp_path)
 
 
 def test_the_issue_example_applies(db, write) -> None:
