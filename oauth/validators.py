@@ -37,10 +37,10 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
+from accounts.session import ACR_MFA
 from core import metrics
 from core.crypto import keyed_hash, sha256_hex
-from mfa import policy as mfa_policy
-from oauth import apis, client_assertion, clienttokens, events, keys, tokens
+from oauth import apis, client_assertion, clienttokens, events, extensions, keys, tokens
 from oauth.hashers import verify_client_secret
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
@@ -52,7 +52,6 @@ from oauth.models import (
     Client,
 )
 from oauth.selectors import client_get
-from roles.selectors import user_roles
 
 log = logging.getLogger(__name__)
 
@@ -284,8 +283,8 @@ class Validator(OAuth2Validator):
         context = AuthContext.objects.filter(token_family=family).first() if family else None
         if context is None or not request.user.is_active:
             return False
-        if mfa_policy.mfa_required(request.user, client=client) and not (
-            context.acr == mfa_policy.ACR_MFA
+        if extensions.second_factor().required(request.user, client=client) and not (
+            context.acr == ACR_MFA
         ):
             return False  # MFA became required (user, role or client) after this sign-in
         absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
@@ -329,8 +328,9 @@ class Validator(OAuth2Validator):
             "preferred_username": user.username,
             "email": user.email,
             "email_verified": False,
-            # Evaluated only when the ``roles`` scope was granted (DOT calls callables lazily).
-            "roles": lambda r: user_roles(r.user),
+            # Other apps' claims (``roles``), evaluated only when their scope was granted (DOT
+            # calls callables lazily).
+            **{name: _of_user(claim) for name, claim in extensions.user_claims.items()},
         }
 
     def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any):
@@ -381,6 +381,11 @@ class Validator(OAuth2Validator):
         except jwt.InvalidTokenError:
             return None
         return get_id_token_model().objects.filter(jti=claims.get("jti")).first()
+
+
+def _of_user(claim: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A ``extensions.user_claims`` callable as DOT calls a lazy claim: with the request."""
+    return lambda request: claim(request.user)
 
 
 def code_digest(code: str) -> str:
@@ -438,8 +443,8 @@ def attach_device_context(request: Any) -> Any:
             amr=["pwd"],
             acr="1",
         )
-        if mfa_policy.mfa_required(user, client=client) and not (
-            request.auth_context.acr == mfa_policy.ACR_MFA
+        if extensions.second_factor().required(user, client=client) and not (
+            request.auth_context.acr == ACR_MFA
         ):
             raise DeviceAccessDenied(
                 description="This sign-in requires multi-factor authentication.",

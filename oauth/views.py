@@ -32,9 +32,7 @@ from oauthlib.openid.connect.core.exceptions import InteractionRequired
 from accounts.session import auth_state
 from core.limits import LimitUnavailable
 from core.responses import json_response
-from mfa import flows as mfa_flows
-from mfa import policy as mfa_policy
-from oauth import client_assertion, clientauth, events, introspection, keys, server
+from oauth import client_assertion, clientauth, events, extensions, introspection, keys, server
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
 from oauth.selectors import client_get
@@ -88,7 +86,7 @@ class AuthorizationView(dot_views.AuthorizationView):
 
     def _step_up(self, request: HttpRequest, params: Any, next_url: str) -> str | None:
         """MFA demanded by the user, their roles, the client or the request, not yet done."""
-        return mfa_flows.step_up_url(
+        return extensions.second_factor().step_up_url(
             request,
             client=client_get(params.get("client_id", "")),
             next_url=next_url,
@@ -131,11 +129,8 @@ class AuthorizationView(dot_views.AuthorizationView):
     def create_authorization_response(self, request, scopes, credentials, allow):  # noqa: ANN001, ANN201
         state = auth_state(request)
         client = client_get(credentials.get("client_id", ""))
-        if (
-            allow
-            and mfa_policy.mfa_required(request.user, client=client)
-            and not mfa_policy.is_multi_factor(state)
-        ):
+        mfa = extensions.second_factor()
+        if allow and mfa.required(request.user, client=client) and not mfa.satisfied(state):
             # Behind the step-up in get()/post(): never a code for a session that lacks MFA.
             error = AccessDeniedError(
                 description="This sign-in requires multi-factor authentication.",
@@ -151,7 +146,7 @@ class DeviceConfirmView(dot_views.DeviceConfirmView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
-            step_up = mfa_flows.step_up_url(
+            step_up = extensions.second_factor().step_up_url(
                 request, client=client_get(kwargs.get("client_id", "")), next_url=request.path
             )
             if step_up is not None:
@@ -378,7 +373,7 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
             "roles",
         ],
         "prompt_values_supported": ["none", "login", "consent"],
-        "acr_values_supported": mfa_policy.ACR_VALUES_SUPPORTED,
+        "acr_values_supported": extensions.second_factor().acr_values_supported,
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

@@ -31,13 +31,6 @@ ALLOWED: dict[str, set[str]] = {
 }
 SHELL = "authserver"
 
-# Edges still to remove (issue 16): each entry is deleted by the change that removes the edge,
-# and the set itself goes once it is empty.
-PENDING: set[tuple[str, str]] = {
-    ("oauth", "mfa"),
-    ("oauth", "roles"),
-}
-
 
 def apps() -> list[str]:
     return sorted(
@@ -81,9 +74,7 @@ def test_no_app_imports_a_higher_floor() -> None:
             other = name.split(".")[0]
             if other in ALLOWED.keys() | {SHELL} and other != app and other not in ALLOWED[app]:
                 forbidden.add((app, other, module, name))
-    edges = {(app, other) for app, other, _, _ in forbidden}
-    assert edges <= PENDING, sorted(f for f in forbidden if f[:2] not in PENDING)
-    assert edges == PENDING, f"removed, so no longer pending: {sorted(PENDING - edges)}"
+    assert not forbidden, sorted(forbidden)
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:

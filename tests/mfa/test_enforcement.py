@@ -466,7 +466,9 @@ def test_no_code_for_a_session_without_mfa_even_past_the_step_up(
     client, make_client, password_user, monkeypatch
 ):
     """Defence in depth: if the step-up were skipped, code issuance itself refuses."""
-    from mfa import flows
+    from dataclasses import replace
+
+    from oauth import extensions
 
     make_client(
         client_id="strict",
@@ -477,7 +479,8 @@ def test_no_code_for_a_session_without_mfa_even_past_the_step_up(
         skip_consent=True,
         require_mfa=True,
     )
-    monkeypatch.setattr(flows, "step_up_url", lambda *a, **k: None)
+    skipped = replace(extensions.second_factor(), step_up_url=lambda *a, **k: None)
+    monkeypatch.setattr(extensions, "_second_factor", [skipped])
     login(client, "alice")
     url, _verifier = authorize_url("strict", scope="openid")
     response = client.get(url)
