@@ -13,9 +13,10 @@ import sys
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from core.failsoft_cache import cache_is_degraded
+from core.responses import oauth_error
 
 log = logging.getLogger(__name__)
 
@@ -23,26 +24,20 @@ RETRY_AFTER_SECONDS = 5
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def service_unavailable(dependency: str) -> JsonResponse:
-    return JsonResponse(
-        {
-            "error": "temporarily_unavailable",
-            "error_description": f"The {dependency} is unavailable; retry shortly.",
-        },
+def service_unavailable(dependency: str) -> HttpResponse:
+    return oauth_error(
+        "temporarily_unavailable",
+        f"The {dependency} is unavailable; retry shortly.",
         status=503,
-        headers={**NO_STORE, "Retry-After": str(RETRY_AFTER_SECONDS)},
+        **{"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
+def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: never a stack trace; a database outage is a 503 like in views."""
     if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
         return service_unavailable("database")
-    return JsonResponse(
-        {"error": "server_error", "error_description": "An unexpected error occurred."},
-        status=500,
-        headers=NO_STORE,
-    )
+    return oauth_error("server_error", "An unexpected error occurred.", status=500)
 
 
 def live(request: HttpRequest) -> JsonResponse:

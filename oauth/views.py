@@ -31,23 +31,12 @@ from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from accounts.session import auth_state
 from core.limits import LimitUnavailable
-from core.responses import json_response
+from core.responses import NO_STORE, json_response, oauth_error
 from oauth import client_assertion, clientauth, events, extensions, introspection, keys, server
 from oauth.clientauth import authenticate_client
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
 from oauth.selectors import client_get
 from oauth.validators import remember_device_approval
-
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def oauth_error(error: str, description: str, status: int = 400, **headers: str) -> JsonResponse:
-    """An RFC 6749 §5.2 error body, never cached."""
-    return JsonResponse(
-        {"error": error, "error_description": description},
-        status=status,
-        headers={**NO_STORE, **headers},
-    )
 
 
 class AuthorizationView(dot_views.AuthorizationView):

@@ -12,7 +12,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
-from mgmt.api import errors
+from core.responses import PROBLEM_CONTENT_TYPE
 
 # Errors any operation of the API may answer with (500 is a bug, not a contract).
 ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 415)
@@ -48,7 +48,7 @@ class ProblemAutoSchema(AutoSchema):
                 self._get_response_for_code(
                     ProblemSerializer(),
                     str(status),
-                    media_types=[errors.PROBLEM_CONTENT_TYPE],
+                    media_types=[PROBLEM_CONTENT_TYPE],
                     direction=direction,
                 ),
             )
