@@ -20,7 +20,7 @@ from audit.models import AuditEvent
 from audit.services import record
 from core import jsonbody, responses
 from core.responses import json_response
-from oauth.clientauth import authenticate_client
+from oauth.client_auth.secret import authenticate_client
 from roles import authzen, decisions
 
 EVALUATE_PERMISSION = "authz:evaluate"

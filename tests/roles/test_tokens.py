@@ -9,8 +9,8 @@ from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from oauth import tokens
+from oauth.device import attach_device_context
 from oauth.models import GRANT_DEVICE_CODE
-from oauth.validators import attach_device_context
 from roles import services
 from roles.models import Role
 from roles.services import AssignmentSpec
