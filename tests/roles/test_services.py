@@ -156,3 +156,58 @@ def test_assignments_set_replaces_the_list(chain, make_user) -> None:
     assert selectors.user_grant(user.pk).roles == {"viewer"}
     with pytest.raises(ValidationError, match="unknown role"):
         services.user_roles_set(user=user, assignments=[AssignmentSpec("ghost")])
+
+
+# --- audited writes ---------------------------------------------------------------------------
+
+
+def test_a_role_that_fails_after_the_audit_leaves_neither_role_nor_event(db, monkeypatch) -> None:
+    from tests.atomic import AfterAudit, events, fail_after_audit
+
+    fail_after_audit(monkeypatch, services)
+    with pytest.raises(AfterAudit):
+        services.role_create(actor=APPLY, name="auditor", permissions=["audit:read"])
+    assert not Role.objects.filter(name="auditor").exists()
+    assert events("role.created") == []
+
+
+def test_an_assignment_that_fails_after_the_audit_is_not_held(make_user, monkeypatch) -> None:
+    from roles.models import UserRole
+    from tests.atomic import AfterAudit, events, fail_after_audit
+
+    user = make_user("sam")
+    role = services.role_create(actor=APPLY, name="auditor", permissions=["audit:read"])
+    fail_after_audit(monkeypatch, services)
+    with pytest.raises(AfterAudit):
+        services.user_role_set(actor=APPLY, user=user, role=role)
+    assert not UserRole.objects.filter(user=user).exists()
+    assert events("role.assigned") == []
+
+
+def test_a_person_without_a_fresh_factor_writes_nothing(make_user) -> None:
+    from audit.models import AuditEvent
+    from roles import access
+
+    admin = make_user("root")
+    services.role_create(actor=APPLY, name="boss", permissions=["roles:write", "audit:read"])
+    services.user_roles_set(user=admin, assignments=[AssignmentSpec("boss")])
+    before = AuditEvent.objects.count()
+    actor = access.acting(access.principal_for_user(admin))  # no second factor proved
+    with pytest.raises(access.ReauthenticationRequired):
+        services.role_create(actor=actor, name="auditor", permissions=["audit:read"])
+    assert not Role.objects.filter(name="auditor").exists()
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_role_above_the_actor_is_refused_and_writes_nothing(make_user) -> None:
+    from roles import access
+
+    admin = make_user("root")
+    services.role_create(actor=APPLY, name="boss", permissions=["roles:write"])
+    services.user_roles_set(user=admin, assignments=[AssignmentSpec("boss")])
+    principal = access.principal_for_user(admin, factor_time=timezone.now().timestamp())
+    with pytest.raises(access.EscalationDenied):
+        services.role_create(
+            actor=access.acting(principal), name="auditor", permissions=["audit:read"]
+        )
+    assert not Role.objects.filter(name="auditor").exists()
