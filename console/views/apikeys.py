@@ -2,7 +2,7 @@
 
 Keys are credentials: reading takes ``tokens:read``, creating or revoking ``tokens:write`` plus
 the hierarchy guard on the key's owner (``roles.access``), and a key's roles must be within the
-admin's own permissions (``mgmt.services.api_key_create``). Creating needs a fresh second factor.
+admin's own permissions (``apikeys.services.api_key_create``). Creating needs a fresh second factor.
 """
 
 from __future__ import annotations
