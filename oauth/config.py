@@ -21,7 +21,7 @@ APIs are applied after clients (an API names its client), and a client's ``resou
 once every API is (``Section.late``): either section may come first in the file and each may
 name entries of the other. ``identifier: management`` is the built-in management API (only its
 name and lifetime can be set). Unknown clients and APIs are found before anything is written;
-the API writes are audited with the actor ``apply``.
+every client and API write is audited with the actor ``apply``.
 """
 
 from __future__ import annotations
