@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 from authserver.env import env_bool, env_float, env_int, env_list, env_str, persistent_secret
 from core.proxy import parse_networks
@@ -280,13 +281,14 @@ API_KEY_RATE_LIMIT = env_int("API_KEY_RATE_LIMIT", 600)
 SECRET_PEPPER = env_str("SECRET_PEPPER")
 
 OIDC_SCOPES = {
-    "openid": "Sign you in",
-    "profile": "Your name and username",
-    "email": "Your email address",
-    "offline_access": "Stay signed in (refresh tokens)",
-    "roles": "Your roles",
+    # Shown on the consent page (translated: locale/).
+    "openid": _("Sign you in"),
+    "profile": _("Your name and username"),
+    "email": _("Your email address"),
+    "offline_access": _("Stay signed in (refresh tokens)"),
+    "roles": _("Your roles"),
     # oauth.apis.MANAGEMENT_SCOPE: with resource=<ISSUER_URL>/api/v1/, a management-API token
-    "management": "Manage this server through its management API",
+    "management": _("Manage this server through its management API"),
 }
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.Client"
