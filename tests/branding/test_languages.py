@@ -12,12 +12,12 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings as django_settings
 
-from tests.conftest import REDIRECT_URI, login, pkce_pair
+from tests.conftest import PASSWORD, REDIRECT_URI, login, pkce_pair, query_of
 
 CATALOGUE = Path(django_settings.BASE_DIR) / "locale" / "de" / "LC_MESSAGES"
 
 
-def authorize(client, **extra: str):
+def authorize(client, accept_language: str = "", **extra: str):
     _, challenge = pkce_pair()
     query = {
         "client_id": "webapp",
@@ -29,7 +29,8 @@ def authorize(client, **extra: str):
         "code_challenge_method": "S256",
         **extra,
     }
-    return client.get(f"/o/authorize/?{urlencode(query)}")
+    headers = {"HTTP_ACCEPT_LANGUAGE": accept_language} if accept_language else {}
+    return client.get(f"/o/authorize/?{urlencode(query)}", **headers)
 
 
 @pytest.mark.django_db
@@ -86,21 +87,48 @@ def test_the_404_page_speaks_german_too(client):
     assert "<h1>Seite nicht gefunden</h1>" in page.content.decode()
 
 
-@pytest.mark.django_db
-def test_the_consent_scopes_are_translated(client, make_client, make_user):
-    make_client(
+@pytest.fixture
+def consenting_app(make_client):
+    """A client whose users see the consent page."""
+    return make_client(
         client_id="webapp",
         name="Web App",
         grant_types=["authorization_code"],
         redirect_uris=[REDIRECT_URI],
         scopes=["openid", "email"],
     )
+
+
+@pytest.mark.django_db
+def test_the_consent_scopes_are_translated(client, consenting_app, make_user):
     make_user("alice")
     login(client, "alice")
     page = authorize(client, scope="openid email", ui_locales="de").content.decode()
     assert "<h1>Web App erlauben?</h1>" in page
     assert "<li>Ihre E-Mail-Adresse</li>" in page
     assert '<button type="submit" class="secondary">Ablehnen</button>' in page
+
+
+@pytest.mark.django_db
+def test_the_language_chosen_before_sign_in_survives_it(client, consenting_app, make_user):
+    make_user("alice")
+    started = authorize(client, scope="openid email", ui_locales="de")
+    form = client.get(started["Location"])
+    assert "<h1>Bei authserver anmelden</h1>" in form.content.decode()
+    signed_in = client.post(
+        "/accounts/login/",
+        {
+            "username": "alice",
+            "password": PASSWORD,
+            "next": query_of(started["Location"])["next"],
+            "csrfmiddlewaretoken": form.context["csrf_token"],
+        },
+    )
+    assert signed_in.status_code == 302 and "/o/authorize/" in signed_in["Location"]
+    # the session key rotated at sign-in; a request without ui_locales is still in German
+    consent = authorize(client, scope="openid email", accept_language="en")
+    assert consent.status_code == 200
+    assert "<h1>Web App erlauben?</h1>" in consent.content.decode()
 
 
 @pytest.mark.skipif(not shutil.which("msgfmt"), reason="GNU gettext msgfmt is missing")
