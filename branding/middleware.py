@@ -9,6 +9,7 @@ one, Django's order applies (language cookie, then ``Accept-Language``, then
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
 from django.middleware import locale
 from django.urls import reverse
@@ -40,7 +41,12 @@ class LocaleMiddleware(locale.LocaleMiddleware):
             if chosen and session is not None and session.get(SESSION_KEY) != chosen:
                 session[SESSION_KEY] = chosen
         if chosen is None and session is not None:
-            chosen = session.get(SESSION_KEY)
+            try:
+                chosen = session.get(SESSION_KEY)
+            except (OperationalError, InterfaceError):
+                # The database is down: the view answers 503 when it reads the session (as
+                # before this middleware); until then, Accept-Language.
+                chosen = None
         if chosen is None:
             super().process_request(request)
             return

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.core.signals import setting_changed
+from django.db import InterfaceError, OperationalError
 
 from branding import validation
 from branding.conf import DEFAULT_COLOR, BrandingSettings, settings
@@ -56,10 +57,18 @@ def _setting(field: str) -> str:
 
 
 def current() -> BrandInfo:
-    return _brand.get("brand", _load)
+    try:
+        return _brand.get("brand", _load)
+    except (OperationalError, InterfaceError):
+        # The database is down: a page that still renders (an error page) shows the brand of
+        # the settings, not a second error.
+        return _build(None)
 
 
 def _load() -> BrandInfo:
-    stored = Brand.objects.filter(pk=1).first()
+    return _build(Brand.objects.filter(pk=1).first())
+
+
+def _build(stored: Brand | None) -> BrandInfo:
     value = {f: getattr(stored, f, "") or _setting(f) for f in FALLBACKS}
     return BrandInfo(**value, on_primary=validation.on_color(value["primary_color"]))

@@ -136,3 +136,33 @@ def test_the_device_page_is_styled_and_explains_a_wrong_code(client, make_user):
 def test_the_brand_check_passes_with_the_defaults():
     assert checks.brand_settings() == []
     call_command("check")
+
+
+def test_a_database_outage_is_the_views_503_not_a_language_error(client, monkeypatch):
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import OperationalError
+
+    client.cookies["sessionid"] = "a-session-key"
+
+    def down(self):
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr(SessionStore, "load", down)
+    response = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="de")
+    assert response.status_code == 503
+    assert response.json()["error"] == "temporarily_unavailable"
+
+
+def test_an_error_page_during_an_outage_shows_the_configured_brand(settings, monkeypatch):
+    from django.db import OperationalError
+
+    from branding import selectors
+    from core import generations
+
+    settings.BRAND_NAME = "Acme ID"
+
+    def down():
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr(generations, "current", down)
+    assert selectors.current().name == "Acme ID"
