@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from branding import services, validation
+from core.actors import APPLY
 from core.declarative import CHECKS, ConfigError, Result, Section, add_section
 
 
@@ -32,7 +33,7 @@ SCHEMA = {key: _string(check) for key, check in validation.FIELDS.items()}
 
 def apply_branding(entries: list[dict[str, Any]], result: Result) -> None:
     for entry in entries:
-        if services.brand_update(actor="apply", **entry):
+        if services.brand_update(actor=APPLY, **entry):
             result.changes.append("updated branding")
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 
-from audit import services as audit
+from audit.services import record
 from branding import validation
 from branding.models import Brand
+from core.actors import Actor
+from core.request_meta import RequestMeta
 
 
-def brand_update(*, actor: str, request: Any = None, **fields: str) -> bool:
+def brand_update(*, actor: Actor, meta: RequestMeta | None = None, **fields: str) -> bool:
     """Set the named fields (each checked; an empty string returns the field to its setting);
     returns whether anything changed. The audit event is written in the same transaction."""
     unknown = set(fields) - set(validation.FIELDS)
@@ -26,5 +26,5 @@ def brand_update(*, actor: str, request: Any = None, **fields: str) -> bool:
         for key, value in changed.items():
             setattr(brand, key, value)
         brand.save()
-        audit.record("branding.update", actor=actor, target="brand", request=request, **changed)
+        record("branding.update", actor=actor.audit_name, meta=meta, target="brand", **changed)
     return True

@@ -63,3 +63,14 @@ def test_one_brand_only(tmp_path):
     with pytest.raises(CommandError, match="branding must have one entry"):
         apply(tmp_path, "branding:\n  - name: A\n  - primary_color: '#fff'\n")
     assert not Brand.objects.exists()
+
+
+def test_the_change_and_its_audit_event_roll_back_together(monkeypatch):
+    from branding import services
+    from core.actors import APPLY
+    from tests.atomic import AfterAudit, events, fail_after_audit
+
+    fail_after_audit(monkeypatch, services)
+    with pytest.raises(AfterAudit):
+        services.brand_update(actor=APPLY, name="Acme ID")
+    assert not Brand.objects.exists() and events("branding.update") == []

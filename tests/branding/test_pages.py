@@ -10,6 +10,7 @@ from django.test import RequestFactory
 from authserver import ops
 from authserver.middleware import CONTENT_SECURITY_POLICY
 from branding import checks, services
+from core.actors import APPLY
 from tests.console.conftest import admin, grant_roles, sign_in  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
@@ -77,12 +78,12 @@ def test_the_pages_keep_the_strict_content_security_policy(client, settings):
 def test_a_stored_brand_wins_over_the_settings_and_is_seen_at_once(client, settings):
     settings.BRAND_NAME = "From settings"
     assert "From settings" in client.get("/accounts/login/").content.decode()
-    assert services.brand_update(actor="test", name="Stored", primary_color="#0a7d55")
+    assert services.brand_update(actor=APPLY, name="Stored", primary_color="#0a7d55")
     page = client.get("/accounts/login/").content.decode()
     assert "<h1>Sign in to Stored</h1>" in page and "From settings" not in page
     assert "--accent: #0a7d55;" in client.get("/branding/theme.css").content.decode()
     # an empty value hands the field back to its setting
-    assert services.brand_update(actor="test", name="")
+    assert services.brand_update(actor=APPLY, name="")
     assert "<h1>Sign in to From settings</h1>" in client.get("/accounts/login/").content.decode()
 
 
