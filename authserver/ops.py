@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 
 from core.failsoft_cache import cache_is_degraded
 from core.responses import oauth_error
@@ -34,9 +35,15 @@ def service_unavailable(dependency: str) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """``handler500``: never a stack trace; a database outage is a 503 like in views."""
+    """``handler500``: never a stack trace; a database outage is a 503 like in views. A browser
+    (``Accept: text/html``) off the machine endpoints gets the styled page ``500.html``, rendered
+    without a request context (nothing that could fail again); anything else the JSON error."""
     if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
         return service_unavailable("database")
+    if "text/html" in request.headers.get("Accept", "") and not request.path_info.startswith(
+        settings.MACHINE_PATH_PREFIXES
+    ):
+        return HttpResponse(loader.get_template("500.html").render(), status=500, headers=NO_STORE)
     return oauth_error("server_error", "An unexpected error occurred.", status=500)
 
 
