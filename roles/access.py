@@ -81,9 +81,13 @@ class EscalationDenied(AccessError):
 
 
 class NotFound(AccessError):
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"No such {kind}.")
+    """No ``kind`` (``"client"``, ``"API key"``) is known by ``key``, the id the caller named:
+    the message says which ("Client 'abc' not found.")."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind[:1].upper()}{kind[1:]} '{key}' not found.")
         self.kind = kind
+        self.key = key
 
 
 class ReauthenticationRequired(Exception):
@@ -171,7 +175,7 @@ def require_client_write(principal: Principal, client: Client) -> None:
 def access_user(principal: Principal, username: str, *, for_write: bool) -> AbstractBaseUser:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise NotFound("user")
+        raise NotFound("user", username)
     if for_write:
         require_user_write(principal, user)
     return user
@@ -180,7 +184,7 @@ def access_user(principal: Principal, username: str, *, for_write: bool) -> Abst
 def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
     role = Role.objects.filter(name=name).first()
     if role is None:
-        raise NotFound("role")
+        raise NotFound("role", name)
     if for_write:
         require_role_write(principal, role)
     return role
@@ -189,7 +193,7 @@ def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
 def access_client(principal: Principal, client_id: str, *, for_write: bool) -> Client:
     client = Client.objects.filter(client_id=client_id).first()
     if client is None:
-        raise NotFound("client")
+        raise NotFound("client", client_id)
     if for_write:
         require_client_write(principal, client)
     return client

@@ -140,6 +140,16 @@ def anonymous(client):
     return Api(client, None)
 
 
+def error_fields(problem: dict[str, Any]) -> dict[str | None, list[str]]:
+    """A validation problem's ``errors`` list, ``[{field, detail}]``, as messages by field
+    (None: the whole request); each entry has exactly those two members."""
+    grouped: dict[str | None, list[str]] = {}
+    for error in problem["errors"]:
+        assert set(error) == {"field", "detail"}, error
+        grouped.setdefault(error["field"], []).append(error["detail"])
+    return grouped
+
+
 def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
     """An RFC 9457 body with our stable type URI, and no internals."""
     assert response.status_code == status, response.content

@@ -63,7 +63,12 @@ def test_another_users_token_or_session_is_the_same_404_as_none(admin, signed_in
     sam_session = admin.get("/api/v1/users/sam/sessions/").json()["results"][0]["id"]
     foreign = admin.get(f"/api/v1/users/rita/tokens/{sam_token}/")
     missing = admin.get("/api/v1/users/rita/tokens/999999999/")
-    assert assert_problem(foreign, 404, "not-found") == assert_problem(missing, 404, "not-found")
+    # The same answer but for the id named: nothing tells a foreign token from a missing one.
+    foreign_problem = assert_problem(foreign, 404, "not-found")
+    missing_problem = assert_problem(missing, 404, "not-found")
+    assert foreign_problem["detail"] == f"Token '{sam_token}' not found."
+    assert missing_problem["detail"] == "Token '999999999' not found."
+    assert {**foreign_problem, "detail": ""} == {**missing_problem, "detail": ""}
     assert_problem(admin.delete(f"/api/v1/users/rita/tokens/{sam_token}/"), 404, "not-found")
     assert_problem(admin.delete(f"/api/v1/users/rita/sessions/{sam_session}/"), 404, "not-found")
     assert_problem(

@@ -73,7 +73,7 @@ class IpBlockApi(IpBlocksBaseApi):
     def _block(self, block_id: int) -> IpBlock:
         block = IpBlock.objects.filter(pk=block_id).first()
         if block is None:
-            raise access.NotFound("IP block")
+            raise access.NotFound("IP block", block_id)
         return block
 
     @extend_schema(responses=IpBlockOutput)

@@ -94,7 +94,7 @@ class OwnerKeyApi(KeysApi):
         owner = self.owner(for_write=True)
         key = ApiKey.objects.filter(key_id=key_id, **owner).first()
         if key is None:
-            raise access.NotFound("API key")
+            raise access.NotFound("API key", key_id)
         services.api_key_revoke(actor=self.principal, request=request, key=key, via="api")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

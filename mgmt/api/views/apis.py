@@ -83,7 +83,7 @@ class ApiApi(ManagementApi):
 def _api(api_id: int) -> Api:
     api = Api.objects.select_related("client").filter(pk=api_id).first()
     if api is None:
-        raise access.NotFound("API")
+        raise access.NotFound("API", api_id)
     return api
 
 

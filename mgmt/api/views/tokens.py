@@ -79,7 +79,7 @@ class UserTokenApi(TokenApi):
         user = access.access_user(self.principal, username, for_write=for_write)
         token = selectors.user_access_token(user, token_id)
         if token is None:
-            raise access.NotFound("token")
+            raise access.NotFound("token", token_id)
         return token
 
     @extend_schema(responses=AccessTokenOutput)
@@ -105,7 +105,7 @@ class UserSessionApi(TokenApi):
         user = access.access_user(self.principal, username, for_write=for_write)
         session = selectors.user_session(user, session_id)
         if session is None:
-            raise access.NotFound("session")
+            raise access.NotFound("session", session_id)
         return session
 
     @extend_schema(responses=SessionOutput)
@@ -134,7 +134,7 @@ class ClientTokenApi(TokenApi):
         client = access.access_client(self.principal, client_id, for_write=for_write)
         token = selectors.live_client_token(timezone.now(), jti, client.client_id)
         if token is None:
-            raise access.NotFound("token")
+            raise access.NotFound("token", jti)
         return token
 
     @extend_schema(responses=ClientTokenOutput)

@@ -50,8 +50,8 @@ class UsersApi(UserApi):
 
     class CreateInput(StrictSerializer):
         username = serializers.CharField(max_length=150)
-        email = serializers.EmailField(required=False, default="")
-        name = serializers.CharField(required=False, default="", max_length=255)
+        email = serializers.EmailField(required=False, allow_blank=True, default="")
+        name = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
         password = serializers.CharField(
             required=False, max_length=4096, write_only=True, trim_whitespace=False
         )
