@@ -7,8 +7,10 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 
 from accounts.models import User
+from audit.services import record
 
 USER_FIELDS = ("email", "name", "is_active", "mfa_required")
 
@@ -49,3 +51,18 @@ def user_update(*, user: User, password: str | None = None, **fields: Any) -> bo
         user.full_clean(exclude=["password"])
         user.save()
     return changed
+
+
+@transaction.atomic
+def user_delete(*, user: User, actor: str, request: HttpRequest | None = None) -> dict[str, int]:
+    """Delete ``user`` and everything that is theirs, recorded as ``user.deleted`` (by
+    ``actor``, as the audit log names who acted). Their tokens, refresh tokens, sign-in
+    contexts, second factors, API keys and role assignments go with the row (each is a cascade
+    of it), so every token stops at once, and a console session of theirs finds no user on its
+    next request. Returns how many rows of each kind went (``{"oauth2_provider.AccessToken":
+    2, ...}``, the user's own row included); the audit event keeps the same counts."""
+    username = user.username
+    _, removed = user.delete()
+    removed = {label: count for label, count in sorted(removed.items()) if count}
+    record("user.deleted", actor=actor, request=request, target=username, removed=removed)
+    return removed

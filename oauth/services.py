@@ -9,7 +9,9 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 
+from audit.services import record
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_DEVICE_CODE,
@@ -162,3 +164,27 @@ def client_rotate_secret(*, client: Client) -> str:
     client.client_secret = make_password(secret, hasher="hmac_sha256")
     client.save(update_fields=["client_secret", "updated"])
     return secret
+
+
+@transaction.atomic
+def client_delete(
+    *, client: Client, actor: str, request: HttpRequest | None = None
+) -> dict[str, int]:
+    """Delete ``client`` and everything issued to it, recorded as ``client.deleted`` (by
+    ``actor``). Refused (a ValidationError naming them) while a registered API presents its
+    credentials: the API would be left without one. Its tokens, refresh tokens, codes,
+    sign-in contexts, API keys and role assignments go with the row (cascades of it); its
+    client-credentials tokens have no row and stop because every use checks the client
+    (``oauth.clienttokens``). Returns the rows removed by kind, the client's own included."""
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    apis = sorted(client.apis.values_list("identifier", flat=True))
+    if apis:
+        raise ValidationError(
+            f"Client {client.client_id!r} is the client of the API(s) {', '.join(apis)}: "
+            "give them another client (or delete them) first."
+        )
+    client_id = client.client_id
+    _, removed = client.delete()
+    removed = {label: count for label, count in sorted(removed.items()) if count}
+    record("client.deleted", actor=actor, request=request, target=client_id, removed=removed)
+    return removed

@@ -90,6 +90,13 @@ class NotFound(AccessError):
         self.key = key
 
 
+class SelfDeletion(AccessError):
+    """Deleting the account or client the caller acts as would cut its own request off."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"You cannot delete the {kind} you are acting as ({key!r}).")
+
+
 class ReauthenticationRequired(Exception):
     """A privilege change by a caller acting for a person whose second factor is not fresh.
 
@@ -170,6 +177,17 @@ def require_client_write(principal: Principal, client: Client) -> None:
     """Changing a client (its secret, roles, keys) needs every permission it holds itself."""
     held = selectors.client_grant(client).permissions.strings
     require_covers(principal, held, what=f"Client {client.client_id!r}")
+
+
+def require_not_self(
+    principal: Principal, *, user: AbstractBaseUser | None = None, client: Client | None = None
+) -> None:
+    """Refuse deleting the caller's own account, or the client its credential was issued to
+    (a user's token through that client included)."""
+    if user is not None and principal.username == user.get_username():
+        raise SelfDeletion("user", user.get_username())
+    if client is not None and principal.client_id == client.client_id:
+        raise SelfDeletion("client", client.client_id)
 
 
 def access_user(principal: Principal, username: str, *, for_write: bool) -> AbstractBaseUser:

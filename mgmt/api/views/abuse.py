@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from abuse import selectors, services
 from abuse.models import IpBlock
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from mgmt.services import actor_name
 from roles import access
 
@@ -82,6 +82,7 @@ class IpBlockApi(IpBlocksBaseApi):
 
     @extend_schema(responses={204: None}, description="Lift the block now (idempotent).")
     def delete(self, request: Request, block_id: int) -> Response:
+        validated(NoInput, request.data)
         block = self._block(block_id)
         services.ip_unblock(block=block, actor=actor_name(self.principal), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

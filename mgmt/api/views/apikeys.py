@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from apikeys import selectors as key_selectors
 from apikeys.models import ApiKey
 from mgmt import services
-from mgmt.api.views.base import ManagementApi, StrictSerializer, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, validated
 from oauth.models import Client
 from roles import access
 
@@ -91,6 +91,7 @@ class OwnerKeysApi(KeysApi):
 class OwnerKeyApi(KeysApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, key_id: str, **kwargs: str) -> Response:
+        validated(NoInput, request.data)
         owner = self.owner(for_write=True)
         key = ApiKey.objects.filter(key_id=key_id, **owner).first()
         if key is None:

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mgmt import services
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from oauth import api_selectors
 from oauth.api_selectors import ApiUsage
 from oauth.api_services import MAX_LIFETIME, MAX_SCOPES
@@ -142,5 +142,6 @@ class ApiDetailApi(ApiApi):
         "token carries its audience, and for the built-in management API.",
     )
     def delete(self, request: Request, api_id: int) -> Response:
+        validated(NoInput, request.data)
         services.api_delete(actor=self.principal, request=request, api=_api(api_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

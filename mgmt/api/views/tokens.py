@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mgmt import selectors, services
-from mgmt.api.views.base import ManagementApi
+from mgmt.api.views.base import ManagementApi, NoInput, validated
 from oauth.models import AuthContext
 from roles import access
 
@@ -88,6 +88,7 @@ class UserTokenApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, token_id: int) -> Response:
+        validated(NoInput, request.data)
         token = self._token(username, token_id, for_write=True)
         services.access_token_revoke(actor=self.principal, request=request, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -114,6 +115,7 @@ class UserSessionApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, session_id: uuid.UUID) -> Response:
+        validated(NoInput, request.data)
         session = self._session(username, session_id, for_write=True)
         services.session_revoke(
             actor=self.principal, request=request, user=session.user, family=session.token_family
@@ -143,6 +145,7 @@ class ClientTokenApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, client_id: str, jti: str) -> Response:
+        validated(NoInput, request.data)
         token = self._token(client_id, jti, for_write=True)
         services.client_token_revoke(
             actor=self.principal,

@@ -1,4 +1,4 @@
-"""Users: list, create, read, update, disable/enable, set password."""
+"""Users: list, create, read, update, delete, disable/enable, set password."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import services as account_services
 from accounts.models import User
 from mgmt import selectors, services
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from roles import access
 from roles.selectors import user_roles
 
@@ -50,8 +51,9 @@ class UsersApi(UserApi):
 
     class CreateInput(StrictSerializer):
         username = serializers.CharField(max_length=150)
-        email = serializers.EmailField(required=False, allow_blank=True, default="")
-        name = serializers.CharField(required=False, allow_blank=True, default="", max_length=255)
+        # No default in the schema (an empty one is not an e-mail address): the service's.
+        email = serializers.EmailField(required=False, allow_blank=True)
+        name = serializers.CharField(required=False, allow_blank=True, max_length=255)
         password = serializers.CharField(
             required=False, max_length=4096, write_only=True, trim_whitespace=False
         )
@@ -83,6 +85,23 @@ class UserDetailApi(UserApi):
         services.user_update(actor=self.principal, request=request, user=user, **data)
         return Response(present_user(user))
 
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description="Deletes the user and everything that is theirs: tokens, refresh tokens, "
+        "sign-in sessions, second factors, API keys and role assignments end at once. "
+        "Refused for the caller's own account and for anyone holding a permission the caller "
+        "does not.",
+    )
+    def delete(self, request: Request, username: str) -> Response:
+        validated(NoInput, request.data)
+        user = access.access_user(self.principal, username, for_write=True)
+        access.require_not_self(self.principal, user=user)
+        account_services.user_delete(
+            user=user, actor=services.actor_name(self.principal), request=request
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class UserActiveApi(UserApi):
     """``POST .../disable`` or ``.../enable`` (``active`` is set per route). Disabling ends
@@ -92,6 +111,7 @@ class UserActiveApi(UserApi):
 
     @extend_schema(request=None, responses=UserOutput)
     def post(self, request: Request, username: str) -> Response:
+        validated(NoInput, request.data)
         user = access.access_user(self.principal, username, for_write=True)
         services.user_set_active(
             actor=self.principal, request=request, user=user, active=self.active
