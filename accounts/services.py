@@ -10,7 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import User
-from audit.services import record
+from audit.services import delete_recorded
 
 USER_FIELDS = ("email", "name", "is_active", "mfa_required")
 
@@ -60,9 +60,5 @@ def user_delete(*, user: User, actor: str, request: HttpRequest | None = None) -
     contexts, second factors, API keys and role assignments go with the row (each is a cascade
     of it), so every token stops at once, and a console session of theirs finds no user on its
     next request. Returns how many rows of each kind went (``{"oauth2_provider.AccessToken":
-    2, ...}``, the user's own row included); the audit event keeps the same counts."""
-    username = user.username
-    _, removed = user.delete()
-    removed = {label: count for label, count in sorted(removed.items()) if count}
-    record("user.deleted", actor=actor, request=request, target=username, removed=removed)
-    return removed
+    2, ...}``, the user's own row included); the audit event lists the same counts."""
+    return delete_recorded(user, "user.deleted", actor=actor, target=user.username, request=request)

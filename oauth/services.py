@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 
-from audit.services import record
+from audit.services import delete_recorded
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_DEVICE_CODE,
@@ -183,8 +183,6 @@ def client_delete(
             f"Client {client.client_id!r} is the client of the API(s) {', '.join(apis)}: "
             "give them another client (or delete them) first."
         )
-    client_id = client.client_id
-    _, removed = client.delete()
-    removed = {label: count for label, count in sorted(removed.items()) if count}
-    record("client.deleted", actor=actor, request=request, target=client_id, removed=removed)
-    return removed
+    return delete_recorded(
+        client, "client.deleted", actor=actor, target=client.client_id, request=request
+    )

@@ -11,6 +11,7 @@ from oauth.apis import MANAGEMENT, MANAGEMENT_SCOPE, management_audience
 from roles import services as role_services
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
+from tests.conftest import basic_auth
 from tests.roles.conftest import (  # noqa: F401 (fixture)
     client_credentials_token,
     make_role,
@@ -133,6 +134,27 @@ def person(client, web_client, make_user):
         return Api(client, tokens["access_token"])
 
     return make
+
+
+@pytest.fixture
+def signed_in(client, web_client, make_user):
+    """Factory: a user with a code-flow token family of the ``webapp`` client."""
+
+    def make(username: str) -> dict:
+        make_user(username)
+        return user_tokens(client, web_client, username, scope="openid offline_access")
+
+    return make
+
+
+def refresh_status(http, web_client, refresh_token: str) -> int:
+    client, secret = web_client
+    response = http.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    return response.status_code
 
 
 @pytest.fixture

@@ -2,34 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from oauth2_provider.models import get_refresh_token_model
 
 from roles.decisions import principal_for_token
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, refresh_status
 from tests.conftest import basic_auth
-from tests.roles.conftest import user_tokens
-
-
-@pytest.fixture
-def signed_in(client, web_client, make_user):
-    """Factory: a user with a code-flow token family of the ``webapp`` client."""
-
-    def make(username: str) -> dict:
-        make_user(username)
-        return user_tokens(client, web_client, username, scope="openid offline_access")
-
-    return make
-
-
-def refresh_status(http, web_client, refresh_token: str) -> int:
-    client, secret = web_client
-    response = http.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": refresh_token},
-        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
-    )
-    return response.status_code
 
 
 def test_list_and_revoke_an_access_token(admin, signed_in, web_client):
