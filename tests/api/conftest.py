@@ -137,7 +137,7 @@ def person(client, web_client, make_user):
 
 
 @pytest.fixture
-def signed_in(client, web_client, make_user):
+def token_holder(client, web_client, make_user):
     """Factory: a user with a code-flow token family of the ``webapp`` client."""
 
     def make(username: str) -> dict:

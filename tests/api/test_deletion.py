@@ -17,8 +17,8 @@ from tests.roles.conftest import client_credentials_token
 pytestmark = pytest.mark.django_db
 
 
-def test_deleting_a_user_ends_their_tokens_and_is_audited(admin, signed_in, web_client):
-    tokens = signed_in("tess")
+def test_deleting_a_user_ends_their_tokens_and_is_audited(admin, token_holder, web_client):
+    tokens = token_holder("tess")
     assert principal_for_token(tokens["access_token"]) is not None
     response = admin.delete("/api/v1/users/tess/")
     assert response.status_code == 204 and response.content == b""
