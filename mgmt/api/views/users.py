@@ -11,8 +11,9 @@ from rest_framework.response import Response
 
 from accounts import services as account_services
 from accounts.models import User
-from mgmt import selectors, services
+from mgmt import selectors
 from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
+from oauth import services as oauth_services
 from roles import access
 from roles.selectors import user_roles
 
@@ -65,7 +66,7 @@ class UsersApi(UserApi):
     @extend_schema(request=CreateInput, responses={201: UserOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.CreateInput, request.data)
-        user = services.user_create(actor=self.principal, request=request, **data)
+        user = account_services.user_create(actor=self.actor, meta=self.meta, **data)
         return Response(present_user(user), status=status.HTTP_201_CREATED)
 
 
@@ -82,7 +83,7 @@ class UserDetailApi(UserApi):
     def patch(self, request: Request, username: str) -> Response:
         data = validated(self.UpdateInput, request.data)
         user = access.access_user(self.principal, username, for_write=True)
-        services.user_update(actor=self.principal, request=request, user=user, **data)
+        account_services.user_update(actor=self.actor, meta=self.meta, user=user, **data)
         return Response(present_user(user))
 
     @extend_schema(
@@ -97,9 +98,7 @@ class UserDetailApi(UserApi):
         validated(NoInput, request.data)
         user = access.access_user(self.principal, username, for_write=True)
         access.require_not_self(self.principal, user=user)
-        account_services.user_delete(
-            user=user, actor=services.actor_name(self.principal), request=request
-        )
+        account_services.user_delete(actor=self.actor, meta=self.meta, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -113,8 +112,8 @@ class UserActiveApi(UserApi):
     def post(self, request: Request, username: str) -> Response:
         validated(NoInput, request.data)
         user = access.access_user(self.principal, username, for_write=True)
-        services.user_set_active(
-            actor=self.principal, request=request, user=user, active=self.active
+        oauth_services.user_set_active(
+            actor=self.actor, meta=self.meta, user=user, active=self.active
         )
         return Response(present_user(user))
 
@@ -127,5 +126,5 @@ class UserPasswordApi(UserApi):
     def post(self, request: Request, username: str) -> Response:
         data = validated(self.Input, request.data)
         user = access.access_user(self.principal, username, for_write=True)
-        services.user_set_password(actor=self.principal, request=request, user=user, **data)
+        oauth_services.user_set_password(actor=self.actor, meta=self.meta, user=user, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
