@@ -9,6 +9,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from audit.services import record
+from core.actors import APPLY
+from roles import services as role_services
 from tests.api.conftest import assert_problem, error_fields
 
 pytestmark = pytest.mark.django_db
@@ -105,9 +107,7 @@ def test_an_error_of_the_whole_request_has_a_null_field(admin):
 def test_every_write_names_an_unknown_field(admin, make_user, make_client, method, path, body):
     make_user("ulla")
     make_client(client_id="target")
-    from roles import services as role_services
-
-    role_services.role_create(name="viewer", permissions=[])
+    role_services.role_create(actor=APPLY, name="viewer", permissions=[])
     url = path.format(user="ulla", client="target")
     problem = assert_problem(admin(method, url, body), 400, "validation-error")
     unknown = next(iter(set(body) - {"name", "password", "ip", "expires_at"}))

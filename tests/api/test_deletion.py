@@ -8,7 +8,9 @@ from oauth2_provider.models import get_access_token_model
 
 from accounts.models import User
 from audit.models import AuditEvent
+from core.actors import APPLY
 from oauth.models import Client
+from roles import services as role_services
 from roles.decisions import principal_for_token
 from tests.api.conftest import assert_problem, refresh_status
 from tests.oauth.apis import ORDERS, register_api
@@ -69,7 +71,6 @@ def test_the_client_of_a_registered_api_is_not_deleted(admin, make_client):
 
 
 def test_deleting_needs_the_write_permission_and_every_permission_held(caller, make_user):
-    from roles import services as role_services
     from roles.services import AssignmentSpec
 
     reader = caller("users:read", "clients:read")
@@ -78,7 +79,7 @@ def test_deleting_needs_the_write_permission_and_every_permission_held(caller, m
     assert_problem(reader.delete("/api/v1/clients/caller1/"), 403, "permission-denied")
     writer = caller("users:write", "clients:write")
     boss = make_user("boss")
-    role_services.role_create(name="auditors", permissions=["audit:read"])
+    role_services.role_create(actor=APPLY, name="auditors", permissions=["audit:read"])
     role_services.user_roles_set(user=boss, assignments=[AssignmentSpec("auditors")])
     assert_problem(writer.delete("/api/v1/users/boss/"), 403, "privilege-escalation")
     assert User.objects.filter(username__in=["vic", "boss"]).count() == 2

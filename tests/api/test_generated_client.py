@@ -15,6 +15,7 @@ from types import ModuleType
 import pytest
 import requests
 
+from core.actors import APPLY
 from oauth.apis import MANAGEMENT_SCOPE, management_audience
 from roles import services as role_services
 from roles.services import AssignmentSpec
@@ -72,7 +73,7 @@ def generate(issuer: str, into: Path) -> ModuleType:
 def api(issuer, tmp_path, make_client):
     """The generated package and an authenticated client of it for ``ops``, a client holding
     every permission the tests use."""
-    role_services.role_create(name="ops-role", permissions=ADMIN_PERMISSIONS)
+    role_services.role_create(actor=APPLY, name="ops-role", permissions=ADMIN_PERMISSIONS)
     app, secret = make_client(client_id="ops", name="Ops")
     allow_management(app)
     role_services.client_roles_set(client=app, assignments=[AssignmentSpec("ops-role")])
