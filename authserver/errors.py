@@ -9,11 +9,12 @@ and as ``handler400`` (a body Django cannot parse: a broken multipart form, too 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.responses import oauth_error
 from mgmt.api import errors as api_errors
 from roles import views as authzen_views
 
@@ -29,11 +30,7 @@ def request_error(request: HttpRequest, status: int, detail: str) -> HttpRespons
     if path.startswith("/access/"):
         return authzen_views.problem(status, detail)
     if path.startswith(settings.MACHINE_PATH_PREFIXES):
-        return JsonResponse(
-            {"error": "invalid_request", "error_description": detail},
-            status=status,
-            headers={"Cache-Control": "no-store"},
-        )
+        return oauth_error("invalid_request", detail, status=status)
     context = {"title": PAGE_TITLES[status], "detail": detail}
     return render(request, "request_error.html", context, status=status)
 

@@ -18,10 +18,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.signals import request_finished
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from authserver import errors, ops
 from core.logs import request_id_var, reset_request_id
+from core.responses import oauth_error
 from mfa import flows as mfa_flows
 from oauth import formaction
 
@@ -138,14 +139,11 @@ class PlainHttpRefusedMiddleware:
             and not request.is_secure()
             and request.path_info.startswith(CREDENTIAL_PATHS)
         ):
-            return JsonResponse(
-                {
-                    "error": "invalid_request",
-                    "error_description": "This endpoint requires https. Behind a proxy that "
-                    "terminates TLS, list it in TRUSTED_PROXIES.",
-                },
+            return oauth_error(
+                "invalid_request",
+                "This endpoint requires https. Behind a proxy that terminates TLS, list it in "
+                "TRUSTED_PROXIES.",
                 status=403,
-                headers={"Cache-Control": "no-store"},
             )
         return self.get_response(request)
 

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
 from core.failsoft_cache import cache_is_degraded
+from core.responses import oauth_error
 
 log = logging.getLogger(__name__)
 
@@ -24,14 +25,12 @@ RETRY_AFTER_SECONDS = 5
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def service_unavailable(dependency: str) -> JsonResponse:
-    return JsonResponse(
-        {
-            "error": "temporarily_unavailable",
-            "error_description": f"The {dependency} is unavailable; retry shortly.",
-        },
+def service_unavailable(dependency: str) -> HttpResponse:
+    return oauth_error(
+        "temporarily_unavailable",
+        f"The {dependency} is unavailable; retry shortly.",
         status=503,
-        headers={**NO_STORE, "Retry-After": str(RETRY_AFTER_SECONDS)},
+        **{"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
 
@@ -45,11 +44,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         settings.MACHINE_PATH_PREFIXES
     ):
         return HttpResponse(loader.get_template("500.html").render(), status=500, headers=NO_STORE)
-    return JsonResponse(
-        {"error": "server_error", "error_description": "An unexpected error occurred."},
-        status=500,
-        headers=NO_STORE,
-    )
+    return oauth_error("server_error", "An unexpected error occurred.", status=500)
 
 
 def live(request: HttpRequest) -> JsonResponse:

@@ -195,7 +195,7 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Argon2id first (argon2-cffi); the HMAC hasher is for generated client secrets only (see README).
 PASSWORD_HASHERS = [
     "accounts.hashers.Argon2idHasher",
-    "oauth.hashers.ClientSecretHasher",
+    "oauth.client_auth.secret.ClientSecretHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 # Argon2id parameters of new password hashes (accounts/hashers.py): OWASP's m=19 MiB, t=2, p=1.

@@ -1,6 +1,6 @@
 """The one limiter: counters in the shared cache, blocks in the database.
 
-Each app declares its limits as named constants (``accounts.limits``, ``oauth.clientauth``,
+Each app declares its limits as named constants (``accounts.limits``, ``oauth.client_auth.limits``,
 ``apikeys.policy``, ``roles.gateway``, ``abuse.detection``, ``mfa.services``) and calls this
 module. A constant's numbers may name Django settings (``"LOGIN_BACKOFF_SECONDS"``), read at
 each use, so the environment and ``override_settings`` both apply.

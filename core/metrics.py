@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -30,6 +30,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from core.responses import oauth_error
 
 INTROSPECTION_SECONDS = Histogram(
     "authserver_introspection_seconds",
@@ -178,9 +180,10 @@ def registry() -> CollectorRegistry:
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if not _allowed(request):
-        return JsonResponse(
-            {"error": "unauthorized", "error_description": "A scrape token is required."},
+        return oauth_error(
+            "unauthorized",
+            "A scrape token is required.",
             status=401,
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            **{"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)

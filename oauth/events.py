@@ -7,15 +7,15 @@ write to the request; a detected refresh-token reuse is stored at once.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 
 from audit.models import AuditEvent
 from audit.services import record
 from oauth import tokens
 from oauth.models import GRANT_REFRESH_TOKEN
+from oauth.outcome import TokenOutcome
 
 
 def _client_id(request: Any) -> str:
@@ -72,12 +72,8 @@ def token_revocation(token_type_hint: str | None, request: Any) -> None:
     )
 
 
-def token_refused(request: HttpRequest, response: HttpResponse, client_id: str) -> None:
+def token_refused(request: HttpRequest, outcome: TokenOutcome, client_id: str) -> None:
     """A token request answered with an OAuth error other than failed client authentication."""
-    try:
-        error = str(json.loads(response.content).get("error", ""))[:64]
-    except (ValueError, AttributeError):
-        error = ""
     record(
         "token.refused",
         actor=client_id,
@@ -85,9 +81,9 @@ def token_refused(request: HttpRequest, response: HttpResponse, client_id: str) 
         client_id=client_id,
         request=request,
         deferred=True,
-        grant_type=str(request.POST.get("grant_type", ""))[:100],
-        error=error,
-        status=response.status_code,
+        grant_type=outcome.grant_type[:100],
+        error=outcome.error[:64],
+        status=outcome.status,
     )
 
 

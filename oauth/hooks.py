@@ -7,7 +7,7 @@ def device_pre_token(request: Any) -> Any:
     """DOT's OAUTH_PRE_TOKEN_VALIDATION for the device grant: its user, then our context."""
     from oauth2_provider.utils import set_oauthlib_user_to_device_request_user
 
-    from oauth.validators import attach_device_context
+    from oauth.device import attach_device_context
 
     set_oauthlib_user_to_device_request_user(request)
     return attach_device_context(request)

@@ -22,7 +22,8 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from oauth2_provider.models import clear_expired, get_refresh_token_model
 
-from oauth import client_assertion, clienttokens
+from oauth import clienttokens
+from oauth.client_auth import private_key_jwt
 from oauth.models import AuthContext
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def expired_clear(*, now: datetime | None = None) -> Cleared:
     ) & (Q(token_family__isnull=True) | ~live_family)
     deleted, _ = AuthContext.objects.filter(unreachable | Q(created_at__lt=absolute)).delete()
     revocations = clienttokens.purge_expired(now)
-    jtis = client_assertion.purge_expired(now)
+    jtis = private_key_jwt.purge_expired(now)
     log.info(
         "expired OAuth state cleared; %s sign-in contexts, %s revocations of expired "
         "client tokens and %s used client-assertion jtis deleted",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from django.db import DatabaseError
@@ -10,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from prometheus_client import Counter
 
 from core.metrics import labelled
-from oauth.clientauth import basic_credentials
+from oauth.client_auth.secret import basic_credentials
 from oauth.models import GRANT_TYPES
+from oauth.outcome import TokenOutcome, of_response
 from oauth.selectors import client_get
 
 TOKEN_REQUESTS = Counter(
@@ -50,23 +50,19 @@ def _token_client(request: HttpRequest, response: HttpResponse, form: Mapping[st
     return client_id if known else "unknown"
 
 
-def _token_outcome(response: HttpResponse) -> str:
-    if response.status_code == 200:
+def _outcome_label(outcome: TokenOutcome) -> str:
+    if outcome.status == 200:
         return "issued"
-    try:
-        error = json.loads(response.content).get("error", "")
-    except (ValueError, AttributeError):
-        error = ""
-    return error if error in OAUTH_ERRORS else "error"
+    return outcome.error if outcome.error in OAUTH_ERRORS else "error"
 
 
 def observe_token(request: HttpRequest, response: HttpResponse) -> None:
+    outcome = of_response(request, response)
     # a body refused as too large (authserver.middleware) is never read, here neither
     form: Mapping[str, str] = request.POST if response.status_code != 413 else {}
-    grant_type = form.get("grant_type", "")
     labelled(
         TOKEN_REQUESTS,
-        grant_type if grant_type in GRANT_TYPES else "other",
+        outcome.grant_type if outcome.grant_type in GRANT_TYPES else "other",
         _token_client(request, response, form),
-        _token_outcome(response),
+        _outcome_label(outcome),
     ).inc()

@@ -126,13 +126,6 @@ class Client(AbstractApplication):
         if errors:
             raise ValidationError(errors)
 
-    @property
-    def jwk_key(self):  # noqa: ANN201 - DOT's interface (a jwcrypto key or key set)
-        """Our published signing keys, used by DOT to verify ``id_token_hint`` at logout."""
-        from oauth import keys
-
-        return keys.jwk_set()
-
 
 class SigningKey(models.Model):
     """A JWT signing key. Published in JWKS until every token it signed has expired."""

@@ -3,17 +3,17 @@
 from django.urls import path
 from oauth2_provider import views as dot_views
 
-from oauth import views
+from oauth.endpoints import authorization, introspection, machine_view, metadata, token, userinfo
 
 app_name = "oauth2_provider"  # DOT's views reverse URLs in this namespace
 
 urlpatterns = [
-    path("authorize/", views.AuthorizationView.as_view(), name="authorize"),
-    path("token/", views.machine_view(views.TokenView.as_view()), name="token"),
+    path("authorize/", authorization.AuthorizationView.as_view(), name="authorize"),
+    path("token/", machine_view(token.TokenView.as_view()), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", views.machine_view(views.IntrospectView.as_view()), name="introspect"),
-    path("jwks/", views.jwks, name="jwks-info"),
-    path("userinfo/", views.UserInfoView.as_view(), name="user-info"),
+    path("introspect/", machine_view(introspection.IntrospectView.as_view()), name="introspect"),
+    path("jwks/", metadata.jwks, name="jwks-info"),
+    path("userinfo/", userinfo.UserInfoView.as_view(), name="user-info"),
     path("logout/", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
     path(
         "device-authorization/",
@@ -22,7 +22,7 @@ urlpatterns = [
     ),
     path(
         "device-confirm/<slug:client_id>/<slug:user_code>",
-        views.DeviceConfirmView.as_view(),
+        authorization.DeviceConfirmView.as_view(),
         name="device-confirm",
     ),
     path(
@@ -33,6 +33,6 @@ urlpatterns = [
 ]
 
 wellknown_urlpatterns = [
-    path("openid-configuration", views.openid_configuration, name="openid-configuration"),
-    path("oauth-authorization-server", views.oauth_metadata, name="oauth-server-metadata"),
+    path("openid-configuration", metadata.openid_configuration, name="openid-configuration"),
+    path("oauth-authorization-server", metadata.oauth_metadata, name="oauth-server-metadata"),
 ]

@@ -3,7 +3,7 @@
 What changes against DOT's ``OAuth2Validator``:
 - clients come from a per-process cache (``oauth.selectors.client_get``), secrets are checked
   with the HMAC hasher, and ``private_key_jwt`` (RFC 7523) is accepted for registered clients
-  (``oauth.client_assertion``);
+  (``oauth.client_auth.private_key_jwt``);
 - a client may use exactly the grant types listed on it; only ``response_type=code``;
 - authorization codes are stored as keyed hashes, consumed under a row lock, and a replayed
   code revokes what it issued;
@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 from django.conf import settings
 from django.utils import timezone
+from jwcrypto import jwk
 from oauth2_provider.models import (
     get_access_token_model,
     get_grant_model,
@@ -34,13 +35,14 @@ from oauth2_provider.models import (
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
-from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
+from accounts.session import ACR_MFA
 from core import metrics
-from core.crypto import keyed_hash, sha256_hex
-from mfa import policy as mfa_policy
-from oauth import apis, client_assertion, clienttokens, events, tokens
-from oauth.hashers import verify_client_secret
+from core.crypto import sha256_hex
+from oauth import apis, clienttokens, events, extensions, keys, tokens
+from oauth.client_auth import private_key_jwt
+from oauth.client_auth.secret import verify_client_secret
+from oauth.codes import code_digest, revoke_replayed_code
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_CLIENT_CREDENTIALS,
@@ -51,7 +53,6 @@ from oauth.models import (
     Client,
 )
 from oauth.selectors import client_get
-from roles.selectors import user_roles
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ class Validator(OAuth2Validator):
         params = dict(request.decoded_body or [])
         has_basic = bool(self._extract_basic_auth(request))
         if "client_assertion_type" in params or "client_assertion" in params:
-            return not has_basic and self._authenticate_private_key_jwt(request, params)
+            return not has_basic and private_key_jwt.authenticate_request(
+                request, params, self._load_application
+            )
         if has_basic and params.get("client_secret"):
             return False  # RFC 6749 §2.3: one authentication method per request
         if not super().authenticate_client(request, *args, **kwargs):
@@ -93,19 +96,6 @@ class Validator(OAuth2Validator):
         return client.token_endpoint_auth_method.startswith("client_secret") and bool(
             client.client_secret
         )
-
-    def _authenticate_private_key_jwt(self, request: Any, params: dict[str, str]) -> bool:
-        """RFC 7523 §2.2 client authentication with a JWT signed by the client's key."""
-        client_id = client_assertion.claimed_client_id(params)
-        if client_id is None:
-            return False
-        client = self._load_application(client_id, request)
-        if client is None or client.token_endpoint_auth_method != "private_key_jwt":
-            return False
-        if not client_assertion.authenticate(client, params["client_assertion"]):
-            return False
-        request.client_id = client_id
-        return True
 
     def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
         return verify_client_secret(provided_secret, stored_secret)
@@ -283,8 +273,8 @@ class Validator(OAuth2Validator):
         context = AuthContext.objects.filter(token_family=family).first() if family else None
         if context is None or not request.user.is_active:
             return False
-        if mfa_policy.mfa_required(request.user, client=client) and not (
-            context.acr == mfa_policy.ACR_MFA
+        if extensions.second_factor().required(request.user, client=client) and not (
+            context.acr == ACR_MFA
         ):
             return False  # MFA became required (user, role or client) after this sign-in
         absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
@@ -328,8 +318,9 @@ class Validator(OAuth2Validator):
             "preferred_username": user.username,
             "email": user.email,
             "email_verified": False,
-            # Evaluated only when the ``roles`` scope was granted (DOT calls callables lazily).
-            "roles": lambda r: user_roles(r.user),
+            # Other apps' claims (``roles``), evaluated only when their scope was granted (DOT
+            # calls callables lazily).
+            **{name: _of_user(claim) for name, claim in extensions.user_claims.items()},
         }
 
     def get_id_token_dictionary(self, token: dict, token_handler: Any, request: Any):
@@ -359,12 +350,15 @@ class Validator(OAuth2Validator):
         request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)
         return signed
 
+    def _get_key_for_token(self, token: str) -> jwk.JWKSet:
+        """Our published signing keys, for DOT's checks of a token we signed (DOT would ask
+        the audience client's ``jwk_key``)."""
+        return keys.jwk_set()
+
     def _load_id_token(self, token: str):
         """Verify an ``id_token_hint`` against our published keys (expired ones allowed)."""
         try:
             header = jwt.get_unverified_header(token)
-            from oauth import keys
-
             key = keys.verification_key(str(header.get("kid", "")))
             if key is None:
                 return None
@@ -379,66 +373,6 @@ class Validator(OAuth2Validator):
         return get_id_token_model().objects.filter(jti=claims.get("jti")).first()
 
 
-def code_digest(code: str) -> str:
-    """How an authorization code is stored and looked up: its keyed hash (the pepper)."""
-    return keyed_hash(code, "authorization-code")
-
-
-def revoke_replayed_code(digest: str) -> None:
-    """RFC 6749 §4.1.2: a code used twice (``digest``: its ``code_digest``) revokes the tokens
-    issued from it."""
-    context = AuthContext.objects.filter(code_hash=digest).first()
-    if context is None:
-        return
-    log.warning("authorization code replayed; revoking its tokens (client %s)", context.client_id)
-    if context.token_family:
-        get_refresh_token_model().revoke_family(context.token_family)
-    if context.first_access_token_id:
-        get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()
-
-
-def _device_context_key(device_code: str) -> str:
-    return sha256_hex(f"device:{device_code}")
-
-
-def remember_device_approval(device_code: str, *, user: Any, client: Client, state: dict) -> None:
-    """At device approval: keep how the approving user signed in (``accounts.session``
-    state), for the tokens the device will poll for."""
-    AuthContext.objects.update_or_create(
-        code_hash=_device_context_key(device_code),
-        defaults={
-            "user": user,
-            "client": client,
-            "auth_time": datetime.fromtimestamp(state.get("auth_time", time.time()), tz=UTC),
-            "amr": list(state.get("amr", ["pwd"])),
-            "acr": str(state.get("acr", "1")),
-            "sid": str(state.get("sid", "")),
-        },
-    )
-
-
-def attach_device_context(request: Any) -> Any:
-    """OAUTH_PRE_TOKEN_VALIDATION hook: the context saved at approval, else password only;
-    no token when MFA is required and the approval did not use it."""
-    user = getattr(request, "user", None)
-    client = getattr(request, "client", None)
-    if user is not None and client is not None:
-        request.auth_context = AuthContext.objects.filter(
-            code_hash=_device_context_key(str(request._params.get("device_code", ""))),
-            user=user,
-            client=client,
-        ).first() or AuthContext(
-            user=user,
-            client=client,
-            auth_time=user.last_login or timezone.now(),
-            amr=["pwd"],
-            acr="1",
-        )
-        if mfa_policy.mfa_required(user, client=client) and not (
-            request.auth_context.acr == mfa_policy.ACR_MFA
-        ):
-            raise DeviceAccessDenied(
-                description="This sign-in requires multi-factor authentication.",
-                request=request,
-            )
-    return request
+def _of_user(claim: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A ``extensions.user_claims`` callable as DOT calls a lazy claim: with the request."""
+    return lambda request: claim(request.user)

@@ -7,7 +7,7 @@ class RolesConfig(AppConfig):
     verbose_name = "Roles and permissions"
 
     def ready(self) -> None:
-        from oauth import introspection, tokens
+        from oauth import extensions, introspection, tokens
         from roles import checks, config, hooks, selectors
 
         if hooks.access_token_claims not in tokens.claim_providers:
@@ -16,5 +16,7 @@ class RolesConfig(AppConfig):
             introspection.enrichers.append(hooks.introspection_members)
         if selectors.expired_since not in introspection.staleness_checks:
             introspection.staleness_checks.append(selectors.expired_since)
+        # The ``roles`` claim of ID tokens and userinfo (the ``roles`` scope).
+        extensions.user_claims["roles"] = selectors.user_roles
         config.register()
         register(checks.role_posture, Tags.security, deploy=True)

@@ -8,7 +8,6 @@ echoed (AuthZEN §11.1) when it is printable ASCII of sane length.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -19,9 +18,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from audit.models import AuditEvent
 from audit.services import record
-from core import jsonbody
+from core import jsonbody, responses
 from core.responses import json_response
-from oauth.clientauth import authenticate_client
+from oauth.client_auth.secret import authenticate_client
 from roles import authzen, decisions
 
 EVALUATE_PERMISSION = "authz:evaluate"
@@ -39,14 +38,8 @@ TITLES = {
 
 
 def problem(status: int, detail: str, **headers: str) -> HttpResponse:
-    """An RFC 9457 problem details response."""
-    body = {"type": "about:blank", "title": TITLES[status], "status": status, "detail": detail}
-    return HttpResponse(
-        json.dumps(body),
-        status=status,
-        content_type="application/problem+json",
-        headers={**NO_STORE, **headers},
-    )
+    """An RFC 9457 problem details response (``about:blank``: the status says it all)."""
+    return responses.problem(status, detail, title=TITLES[status], headers=headers)
 
 
 def caller_principal(request: HttpRequest) -> decisions.Principal | None:

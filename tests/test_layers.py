@@ -32,16 +32,6 @@ ALLOWED: dict[str, set[str]] = {
 }
 SHELL = "authserver"
 
-# Edges still to remove (issue 16): each entry is deleted by the change that removes the edge,
-# and the set itself goes once it is empty.
-PENDING: set[tuple[str, str]] = {
-    ("oauth", "mfa"),
-    ("oauth", "roles"),
-}
-PENDING_FILE_CYCLES: set[frozenset[str]] = {
-    frozenset({"oauth.keys", "oauth.models", "oauth.selectors"}),
-}
-
 
 def apps() -> list[str]:
     return sorted(
@@ -85,9 +75,7 @@ def test_no_app_imports_a_higher_floor() -> None:
             other = name.split(".")[0]
             if other in ALLOWED.keys() | {SHELL} and other != app and other not in ALLOWED[app]:
                 forbidden.add((app, other, module, name))
-    edges = {(app, other) for app, other, _, _ in forbidden}
-    assert edges <= PENDING, sorted(f for f in forbidden if f[:2] not in PENDING)
-    assert edges == PENDING, f"removed, so no longer pending: {sorted(PENDING - edges)}"
+    assert not forbidden, sorted(forbidden)
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
@@ -138,4 +126,4 @@ def test_no_module_import_cycle() -> None:
         module: {name for name in imports(path) if name in known and name != module}
         for module, path in known.items()
     }
-    assert set(_cycles(graph)) == PENDING_FILE_CYCLES
+    assert _cycles(graph) == []

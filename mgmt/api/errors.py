@@ -18,20 +18,19 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from audit.services import record
+from core import responses
 from roles import access
 from roles.decisions import Principal
 
 log = logging.getLogger("authserver.api")
 
 PROBLEM_BASE = "https://authserver.dev/problems/"
-PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
 @dataclass(frozen=True)
@@ -96,24 +95,13 @@ _DRF_TYPES: tuple[tuple[type[exceptions.APIException], ProblemType], ...] = (
 )
 
 
-def problem_body(problem: ProblemType, detail: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "type": problem.uri,
-        "title": problem.title,
-        "status": problem.status,
-        "detail": detail,
-        **extra,
-    }
-
-
-def _response(
+def problem_response(
     problem: ProblemType, detail: str, headers: dict[str, str] | None = None, **extra: Any
-) -> Response:
-    return Response(
-        problem_body(problem, detail, **extra),
-        status=problem.status,
-        headers={"Cache-Control": "no-store", **(headers or {})},
-        content_type=PROBLEM_CONTENT_TYPE,
+) -> HttpResponse:
+    """``problem`` rendered by ``core.responses.problem``: in DRF's exception handler (DRF
+    accepts any response there) and outside DRF's views (URL resolution, middleware)."""
+    return responses.problem(
+        problem.status, detail, title=problem.title, type=problem.uri, headers=headers, **extra
     )
 
 
@@ -138,10 +126,10 @@ def _line(error: dict[str, str | None]) -> str:
     return f"{error['field']}: {error['detail']}" if error["field"] else str(error["detail"])
 
 
-def _validation(detail: Any, headers: dict[str, str] | None = None) -> Response:
+def _validation(detail: Any, headers: dict[str, str] | None = None) -> HttpResponse:
     errors = list(field_errors(detail))
     summary = "; ".join(_line(e) for e in errors)
-    return _response(VALIDATION, summary or VALIDATION.title + ".", headers, errors=errors)
+    return problem_response(VALIDATION, summary or VALIDATION.title + ".", headers, errors=errors)
 
 
 def _django_detail(exc: DjangoValidationError) -> Any:
@@ -164,27 +152,27 @@ def _audit_denial(
     )
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse:
     """DRF's ``EXCEPTION_HANDLER`` for the management API: everything becomes a problem."""
     set_rollback()
     request = context.get("request")
     if isinstance(exc, access.NotFound):
-        return _response(NOT_FOUND, str(exc))
+        return problem_response(NOT_FOUND, str(exc))
     if isinstance(exc, Http404):
-        return _response(NOT_FOUND, "The requested resource does not exist.")
+        return problem_response(NOT_FOUND, "The requested resource does not exist.")
     if isinstance(exc, (access.AccessError, access.ReauthenticationRequired)):
         if request is not None:
             _audit_denial(request, exc)
-        return _response(_DENIALS.get(type(exc), PERMISSION_DENIED), str(exc))
+        return problem_response(_DENIALS.get(type(exc), PERMISSION_DENIED), str(exc))
     if isinstance(exc, DjangoValidationError):
         return _validation(_django_detail(exc))
     if isinstance(exc, exceptions.APIException):
         return _api_exception(exc)
     log.exception("unhandled error in the management API")
-    return _response(INTERNAL, "The server could not complete the request.")
+    return problem_response(INTERNAL, "The server could not complete the request.")
 
 
-def _api_exception(exc: exceptions.APIException) -> Response:
+def _api_exception(exc: exceptions.APIException) -> HttpResponse:
     problem = next((p for cls, p in _DRF_TYPES if isinstance(exc, cls)), None)
     headers: dict[str, str] = {}
     if getattr(exc, "auth_header", None):
@@ -197,17 +185,7 @@ def _api_exception(exc: exceptions.APIException) -> Response:
         status = exc.status_code
         problem = ProblemType("http-" + str(status), "Request failed", status)
     detail = exc.detail if isinstance(exc.detail, str) else problem.title
-    return _response(problem, str(detail), headers)
-
-
-def problem_response(problem: ProblemType, detail: str) -> HttpResponse:
-    """A problem answered outside DRF's views (URL resolution, middleware)."""
-    return JsonResponse(
-        problem_body(problem, detail),
-        status=problem.status,
-        content_type=PROBLEM_CONTENT_TYPE,
-        headers={"Cache-Control": "no-store"},
-    )
+    return problem_response(problem, str(detail), headers)
 
 
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -13,6 +13,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
+from core.responses import PROBLEM_CONTENT_TYPE
 from mgmt.api import errors
 
 # Errors any operation of the API may answer with (500 is a bug, not a contract).
@@ -74,7 +75,7 @@ class ProblemAutoSchema(AutoSchema):
             response = self._get_response_for_code(
                 ProblemSerializer(),
                 str(status),
-                media_types=[errors.PROBLEM_CONTENT_TYPE],
+                media_types=[PROBLEM_CONTENT_TYPE],
                 direction=direction,
             )
             responses[str(status)] = {**response, "description": problem_description(status)}

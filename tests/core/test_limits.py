@@ -1,7 +1,7 @@
 """The one limiter (``core.limits``): fixed windows, failures with backoff, lockouts.
 
 What users see of it is tested per door (tests/accounts/test_login_throttle.py,
-tests/oauth/test_token_throttle.py, tests/apikeys/test_policy.py, tests/gateway/,
+tests/oauth/client_auth/test_limits.py, tests/apikeys/test_policy.py, tests/gateway/,
 tests/abuse/, tests/mfa/test_login.py); the races between processes in
 tests/ops/test_shared_state.py and tests/ops/test_redis_throttles.py.
 """

@@ -405,7 +405,7 @@ def test_device_flow_tokens_carry_the_approvers_mfa(client, make_client, totp_us
 def test_device_approval_context_reaches_the_token_request(make_client, totp_user):
     """The part of the device flow that is ours: what approval saved is what the token
     request gets (password-only when nothing was saved)."""
-    from oauth.validators import attach_device_context, remember_device_approval
+    from oauth.device import attach_device_context, remember_device_approval
 
     tv, _ = make_client(
         client_id="tv",
@@ -466,7 +466,9 @@ def test_no_code_for_a_session_without_mfa_even_past_the_step_up(
     client, make_client, password_user, monkeypatch
 ):
     """Defence in depth: if the step-up were skipped, code issuance itself refuses."""
-    from mfa import flows
+    from dataclasses import replace
+
+    from oauth import extensions
 
     make_client(
         client_id="strict",
@@ -477,7 +479,8 @@ def test_no_code_for_a_session_without_mfa_even_past_the_step_up(
         skip_consent=True,
         require_mfa=True,
     )
-    monkeypatch.setattr(flows, "step_up_url", lambda *a, **k: None)
+    skipped = replace(extensions.second_factor(), step_up_url=lambda *a, **k: None)
+    monkeypatch.setattr(extensions, "_second_factor", [skipped])
     login(client, "alice")
     url, _verifier = authorize_url("strict", scope="openid")
     response = client.get(url)
@@ -488,7 +491,7 @@ def test_no_code_for_a_session_without_mfa_even_past_the_step_up(
 def test_device_token_is_refused_when_the_approval_lacked_required_mfa(make_client, totp_user):
     from oauthlib.oauth2.rfc8628.errors import AccessDenied
 
-    from oauth.validators import attach_device_context, remember_device_approval
+    from oauth.device import attach_device_context, remember_device_approval
 
     tv, _ = make_client(
         client_id="tv2",

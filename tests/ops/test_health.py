@@ -83,7 +83,7 @@ def test_unexpected_errors_are_a_json_500_without_details(rf):
 def test_a_database_error_mapped_to_503_is_logged_once_without_a_traceback(resource_server, caplog):
     client, secret = resource_server
     boom = OperationalError("database is locked")
-    with mock.patch("oauth.views.authenticate_client", side_effect=boom):
+    with mock.patch("oauth.endpoints.introspection.authenticate_client", side_effect=boom):
         response = Browser().post("/o/introspect/", {"token": "x"})
     assert response.status_code == 503
     records = [r for r in caplog.records if "database is locked" in r.getMessage()]

@@ -10,8 +10,8 @@ from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from core.actors import APPLY
 from oauth import tokens
+from oauth.device import attach_device_context
 from oauth.models import GRANT_DEVICE_CODE
-from oauth.validators import attach_device_context
 from roles import services
 from roles.models import Role
 from roles.services import AssignmentSpec

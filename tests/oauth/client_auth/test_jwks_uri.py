@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import ValidationError
 
 from core import fetch
-from tests.oauth.test_private_key_jwt import assertion_claims, request_token
+from tests.oauth.client_auth.test_private_key_jwt import assertion_claims, request_token
 from tests.outbound import JwksHost, Listener, make_tls_files
 
 pytestmark = pytest.mark.django_db

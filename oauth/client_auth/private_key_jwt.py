@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,6 +77,24 @@ def authenticate(client: Client, assertion: str) -> bool:
     if int(exp) - time.time() > MAX_LIFETIME_SECONDS:
         return False  # an assertion must be short-lived: its jti is kept that long
     return _first_use(client.client_id, jti, int(exp) + LEEWAY_SECONDS)
+
+
+def authenticate_request(
+    request: Any, params: dict[str, str], load: Callable[[str, Any], Client | None]
+) -> bool:
+    """RFC 7523 §2.2 client authentication of an oauthlib ``request`` whose body (``params``)
+    carries a JWT signed by the client's key; ``load`` is the validator's client loader (the
+    usable client, set on the request)."""
+    client_id = claimed_client_id(params)
+    if client_id is None:
+        return False
+    client = load(client_id, request)
+    if client is None or client.token_endpoint_auth_method != "private_key_jwt":
+        return False
+    if not authenticate(client, params["client_assertion"]):
+        return False
+    request.client_id = client_id
+    return True
 
 
 def prefetch_key(params: dict[str, str]) -> None:

@@ -1,0 +1,141 @@
+"""The authorization endpoint and the device approval page (DOT's views, with our MFA step-up
+and the session's sign-in context)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, resolve_url
+from django.urls import reverse
+from oauth2_provider import oauth2_backends
+from oauth2_provider import views as dot_views
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.settings import oauth2_settings
+from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
+from oauthlib.openid.connect.core.exceptions import InteractionRequired
+
+from accounts.session import auth_state
+from oauth import extensions
+from oauth.device import remember_device_approval
+from oauth.selectors import client_get
+
+
+class AuthorizationView(dot_views.AuthorizationView):
+    """DOT's authorization endpoint, plus ``max_age``, MFA step-up and the session's sign-in
+    context. DOT handles ``prompt=login`` (a fresh sign-in, with the second factor)."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        max_age = request.GET.get("max_age")
+        if max_age is not None and request.user.is_authenticated:
+            state = auth_state(request)
+            try:
+                too_old = state is None or time.time() - state["auth_time"] > int(max_age)
+            except ValueError:
+                too_old = False  # a malformed max_age is ignored, as unknown parameters are
+            if too_old:
+                return self.handle_prompt_login()
+        prompt = set(request.GET.get("prompt", "").split())
+        if request.user.is_authenticated and "login" not in prompt:
+            step_up = self._step_up(request, request.GET, request.get_full_path())
+            if step_up is not None:
+                if "none" in prompt:
+                    return self._interaction_required(request)
+                return redirect(step_up)
+        return super().get(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            params = {
+                k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "allow")
+            }
+            again = f"{reverse('oauth2_provider:authorize')}?{urlencode(params)}"
+            step_up = self._step_up(request, request.POST, again)
+            if step_up is not None:
+                return redirect(step_up)
+        return super().post(request, *args, **kwargs)
+
+    def _step_up(self, request: HttpRequest, params: Any, next_url: str) -> str | None:
+        """MFA demanded by the user, their roles, the client or the request, not yet done."""
+        return extensions.second_factor().step_up_url(
+            request,
+            client=client_get(params.get("client_id", "")),
+            next_url=next_url,
+            acr_values=params.get("acr_values"),
+            claims=params.get("claims"),
+        )
+
+    def _interaction_required(self, request: HttpRequest) -> HttpResponse:
+        """``prompt=none`` but a second factor is needed: OIDC Core §3.1.2.6 error."""
+        try:
+            _scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        error = InteractionRequired(
+            description="A second factor is required.", state=credentials.get("state")
+        )
+        application = client_get(credentials["client_id"])
+        return self.error_response(
+            OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"]), application
+        )
+
+    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+        """Every redirect back to the client, errors included (missing PKCE, ``access_denied``,
+        ``login_required``, ...), carries ``iss`` (RFC 9207 §2). DOT adds it to successful
+        responses only; its helper replaces an ``iss`` already there, so success keeps one."""
+        issuer = oauth2_settings.oauth2_authorization_server_issuer(self.request)
+        return super().redirect(
+            oauth2_backends._add_iss_to_redirect(redirect_to, issuer), application
+        )
+
+    def handle_prompt_login(self) -> HttpResponse:
+        """Back to the sign-in page, then here without ``prompt``/``max_age`` (which would
+        ask again forever)."""
+        login_url = resolve_url(self.get_login_url())
+        parts = urlsplit(self.request.get_full_path())
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("prompt", "max_age")]
+        again = parts._replace(query=urlencode(query)).geturl()
+        return redirect_to_login(again, login_url, self.get_redirect_field_name())
+
+    def create_authorization_response(self, request, scopes, credentials, allow):  # noqa: ANN001, ANN201
+        state = auth_state(request)
+        client = client_get(credentials.get("client_id", ""))
+        mfa = extensions.second_factor()
+        if allow and mfa.required(request.user, client=client) and not mfa.satisfied(state):
+            # Behind the step-up in get()/post(): never a code for a session that lacks MFA.
+            error = AccessDeniedError(
+                description="This sign-in requires multi-factor authentication.",
+                state=credentials.get("state"),
+            )
+            raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
+        credentials = {**credentials, "auth_context_data": state or {}}
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+class DeviceConfirmView(dot_views.DeviceConfirmView):
+    """DOT's device approval page; approving needs the same MFA as the authorization endpoint."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            step_up = extensions.second_factor().step_up_url(
+                request, client=client_get(kwargs.get("client_id", "")), next_url=request.path
+            )
+            if step_up is not None:
+                return redirect(step_up)
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        device = self.get_object()
+        response = super().form_valid(form)
+        client = client_get(device.client_id)
+        if form.cleaned_data["action"] == "accept" and client is not None:
+            remember_device_approval(
+                device.device_code,
+                user=self.request.user,
+                client=client,
+                state=auth_state(self.request) or {},
+            )
+        return response

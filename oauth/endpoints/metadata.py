@@ -1,0 +1,91 @@
+"""The published key set (JWKS) and the two discovery documents (RFC 8414, OIDC Discovery)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+
+from oauth import extensions, keys, server
+from oauth.models import GRANT_TYPES
+
+
+def jwks(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+
+def _endpoints() -> dict[str, Any]:
+    base = settings.ISSUER_URL
+    return {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/o/authorize/",
+        "token_endpoint": f"{base}/o/token/",
+        "jwks_uri": f"{base}/o/jwks/",
+        "introspection_endpoint": f"{base}/o/introspect/",
+        "revocation_endpoint": f"{base}/o/revoke_token/",
+        "device_authorization_endpoint": f"{base}/o/device-authorization/",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": [*GRANT_TYPES, *server.extension_grants],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": list(settings.OIDC_SCOPES),
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "authorization_response_iss_parameter_supported": True,
+    }
+
+
+def oauth_metadata(request: HttpRequest) -> JsonResponse:
+    """RFC 8414 authorization server metadata."""
+    return JsonResponse(_endpoints(), headers={"Cache-Control": "public, max-age=300"})
+
+
+def openid_configuration(request: HttpRequest) -> JsonResponse:
+    """OpenID Connect Discovery 1.0 §3."""
+    base = settings.ISSUER_URL
+    document = {
+        **_endpoints(),
+        "userinfo_endpoint": f"{base}/o/userinfo/",
+        "end_session_endpoint": f"{base}/o/logout/",
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "claims_supported": [
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "at_hash",
+            "sid",
+            "amr",
+            "acr",
+            "name",
+            "preferred_username",
+            "email",
+            "email_verified",
+            "roles",
+        ],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "acr_values_supported": extensions.second_factor().acr_values_supported,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+    return JsonResponse(document, headers={"Cache-Control": "public, max-age=300"})

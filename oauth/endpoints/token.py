@@ -1,0 +1,117 @@
+"""The token endpoint (DOT's view): transactions per grant, the limits on failed client
+authentication, and one ``TokenOutcome`` per answer that the limits, the audit and the metrics
+read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.views import View
+from oauth2_provider import views as dot_views
+from oauth2_provider.models import get_device_grant_model
+
+from core.limits import LimitUnavailable
+from core.responses import NO_STORE, oauth_error
+from oauth import events, server
+from oauth.client_auth import limits, private_key_jwt
+from oauth.client_auth.secret import claimed_client_id
+from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
+from oauth.outcome import TokenOutcome
+
+
+class TokenView(dot_views.TokenView):
+    """DOT's token endpoint. Grants that consume a code or refresh token run in one transaction
+    (row locks serialise concurrent redemptions); client credentials skip that. Mounted through
+    ``machine_view``, so DOT's per-request wrappers of ``dispatch`` are skipped."""
+
+    http_method_names = ["post", "options"]
+    dispatch = View.dispatch
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """Count each failed client authentication; once the claimed client or the IP has too
+        many, failures are answered 429 ``slow_down`` with ``Retry-After``
+        (``oauth.client_auth.limits``). An IP blocked by the abuse response gets that answer for
+        every request. Each answer carries its ``TokenOutcome``."""
+        try:
+            wait = limits.ip_blocked(request)
+            if wait:
+                return self._refused(
+                    request, "slow_down", "Too many failed attempts; retry later.", 429, wait
+                )
+            response = self._grant(request, *args, **kwargs)
+            outcome = TokenOutcome.of(request, response)
+            if outcome.client_auth_failed:
+                wait = limits.token_auth_failed(request)
+                if wait:
+                    return self._refused(
+                        request,
+                        "slow_down",
+                        "Too many failed client authentications; retry later.",
+                        429,
+                        wait,
+                    )
+            elif outcome.status >= 400:
+                events.token_refused(request, outcome, claimed_client_id(request))
+        except LimitUnavailable:
+            return self._refused(
+                request,
+                "temporarily_unavailable",
+                "The server cannot serve this request right now.",
+                503,
+                30,
+            )
+        return outcome.attach(response)
+
+    @staticmethod
+    def _refused(
+        request: HttpRequest, error: str, description: str, status: int, wait: int
+    ) -> HttpResponse:
+        """The view's own refusal (limits), with ``Retry-After`` and its outcome."""
+        response = oauth_error(error, description, status=status, **{"Retry-After": str(wait)})
+        outcome = TokenOutcome(str(request.POST.get("grant_type", "")), status, error)
+        return outcome.attach(response)
+
+    def _grant(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        repeated = server.repeated_parameters(  # oauthlib reads the query string too
+            name
+            for form in (request.GET, request.POST)
+            for name, values in form.lists()
+            for _ in values
+        )
+        if repeated:
+            return oauth_error("invalid_request", repeated)
+        grant_type = request.POST.get("grant_type")
+        if not grant_type:
+            return oauth_error("invalid_request", "Missing grant_type parameter.")
+        if grant_type not in GRANT_TYPES and grant_type not in server.extension_grants:
+            return oauth_error("unsupported_grant_type", "This grant type is not supported.")
+        private_key_jwt.prefetch_key(request.POST)  # no network wait inside a transaction
+        if grant_type == GRANT_DEVICE_CODE:
+            device_code = request.POST.get("device_code", "")
+            if not get_device_grant_model().objects.filter(device_code=device_code).exists():
+                return oauth_error("invalid_grant", "Unknown or expired device_code.")
+            with transaction.atomic():
+                response = super().post(request, *args, **kwargs)
+        elif grant_type == GRANT_CLIENT_CREDENTIALS:
+            response = self._token_response(request)
+        else:
+            with transaction.atomic():
+                response = self._token_response(request)
+        for name, value in NO_STORE.items():
+            response[name] = value
+        if (
+            response.status_code == 401
+            and request.META.get("HTTP_AUTHORIZATION", "")[:6].lower() == "basic "
+        ):
+            # RFC 6749 §5.2: answer in the authentication scheme the client used
+            response["WWW-Authenticate"] = 'Basic realm="authserver", error="invalid_client"'
+        return response
+
+    def _token_response(self, request: HttpRequest) -> HttpResponse:
+        _url, headers, body, status = self.create_token_response(request)
+        response = HttpResponse(body, status=status, content_type="application/json")
+        for name, value in headers.items():
+            response[name] = value
+        return response
