@@ -99,6 +99,34 @@ def apply_api_keys(entries: list[dict[str, Any]], result: Result) -> None:
             result.changes.append(f"updated API key {entry['name']}")
 
 
+def export_api_keys() -> list[dict[str, Any]]:
+    """Live keys' metadata (never a secret), by owner and name; ``expires_in`` is the key's
+    whole lifetime, which a key created from the export gets from its creation."""
+    now = datetime.now(UTC)
+    rows = (
+        ApiKey.objects.filter(revoked_at__isnull=True)
+        .exclude(expires_at__lte=now)
+        .select_related("user", "client")
+        .prefetch_related("role_assignments__role")
+        .order_by("name", "user__username", "client__client_id")
+    )
+    entries = []
+    for key in rows:
+        entry: dict[str, Any] = {"name": key.name}
+        if key.user is not None:
+            entry["user"] = key.user.username
+        else:
+            entry["client"] = key.client.client_id
+        if key.description:
+            entry["description"] = key.description
+        entry["roles"] = sorted(a.role.name for a in key.role_assignments.all())
+        if key.expires_at is not None:
+            entry["expires_in"] = round((key.expires_at - key.created_at).total_seconds())
+        entry["allowed_ips"] = list(key.allowed_ips)
+        entries.append(entry)
+    return entries
+
+
 def check_document(path: str, document: dict[str, list[dict[str, Any]]]) -> None:
     """Exactly one owner per key; owners and roles exist or are listed in the file."""
     roles = set(Role.objects.values_list("name", flat=True))
@@ -125,5 +153,5 @@ def register() -> None:
     """Add the ``api_keys`` section, applied after users, clients and roles."""
     if any(s.name == "api_keys" for s in SECTIONS):
         return
-    add_section(Section("api_keys", API_KEY_SCHEMA, "name", apply_api_keys))
+    add_section(Section("api_keys", API_KEY_SCHEMA, "name", apply_api_keys, export=export_api_keys))
     CHECKS.append(check_document)

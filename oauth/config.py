@@ -110,6 +110,37 @@ def apply_clients(entries: list[dict[str, Any]], result: Result) -> None:
                 result.changes.append(f"updated client {client.client_id}")
 
 
+def export_clients() -> list[dict[str, Any]]:
+    """Every client, by client_id, without its secret; unset optional fields left out."""
+    aliases = {v: k for k, v in GRANT_ALIASES.items()}
+    entries = []
+    for client in Client.objects.order_by("client_id"):
+        entry: dict[str, Any] = {"client_id": client.client_id}
+        if client.name:
+            entry["name"] = client.name
+        entry.update(
+            type=client.client_type,
+            grant_types=[aliases.get(g, g) for g in client.grant_types],
+            redirect_uris=client.redirect_uris.split(),
+            post_logout_redirect_uris=client.post_logout_redirect_uris.split(),
+            scopes=list(client.allowed_scopes),
+            skip_consent=client.skip_authorization,
+            token_endpoint_auth_method=client.token_endpoint_auth_method,
+        )
+        optional = {
+            "access_token_lifetime": client.access_token_lifetime,
+            "jwks": client.jwks,
+            "jwks_uri": client.jwks_uri,
+            "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        }
+        entry.update({k: v for k, v in optional.items() if v})
+        entry.update(require_mfa=client.require_mfa, is_active=client.is_active)
+        if client.resources:
+            entry["resources"] = list(client.resources)
+        entries.append(entry)
+    return entries
+
+
 def api_identifier(value: Any) -> str:
     return value if value == MANAGEMENT else api_services.clean_identifier(value)
 
@@ -137,6 +168,21 @@ def apply_apis(entries: list[dict[str, Any]], result: Result) -> None:
             result.changes.append(f"created API {identifier}")
         elif api_services.api_update(actor="apply", api=api, spec=entry):
             result.changes.append(f"updated API {identifier}")
+
+
+def export_apis() -> list[dict[str, Any]]:
+    """Every API, the built-in management API first (only its name and lifetime)."""
+    entries = []
+    for api in Api.objects.select_related("client").order_by("-builtin", "identifier"):
+        entry: dict[str, Any] = {"identifier": api.identifier, "name": api.name}
+        if not api.builtin:
+            if api.client is not None:
+                entry["client"] = api.client.client_id
+            entry["scopes"] = list(api.scopes)
+        if api.access_token_lifetime is not None:
+            entry["access_token_lifetime"] = api.access_token_lifetime
+        entries.append(entry)
+    return entries
 
 
 def _client_resources(entry: dict[str, Any], result: Result) -> None:
@@ -175,10 +221,20 @@ def register() -> None:
     if any(s.name == "apis" for s in SECTIONS):
         return
     add_section(
-        Section("clients", dict(CLIENT_SCHEMA), "client_id", apply_clients, key_optional=True),
+        Section(
+            "clients",
+            dict(CLIENT_SCHEMA),
+            "client_id",
+            apply_clients,
+            key_optional=True,
+            export=export_clients,
+        ),
         before="users",
     )
-    add_section(Section("apis", API_SCHEMA, "identifier", apply_apis), before="users")
+    add_section(
+        Section("apis", API_SCHEMA, "identifier", apply_apis, export=export_apis),
+        before="users",
+    )
     clients = section("clients")
     clients.schema["resources"] = string_list
     clients.late["resources"] = _client_resources
