@@ -10,6 +10,7 @@ import yaml
 from django.core.management import call_command
 
 from accounts.models import User
+from core import declarative
 from apikeys.models import ApiKey
 from oauth.apis import MANAGEMENT
 from oauth.models import Api, Client
@@ -158,3 +159,52 @@ def test_roles_come_parents_first_with_assignments_and_their_expiry(tmp_path):
 def test_an_empty_server_exports_the_builtin_api_only():
     document = yaml.safe_load(export())
     assert document == {"apis": [{"identifier": "management", "name": "Management API"}]}
+
+
+PLANNED = """
+roles:
+  - name: read-only
+    permissions: ["GET /api/**"]
+  - name: auditor
+    permissions: [audit:read]
+clients:
+  - client_id: webapp
+    name: Renamed web app
+  - client_id: backend
+    name: Example backend service
+  - name: generated id
+    type: public
+    grant_types: [authorization_code]
+    redirect_uris: ["http://127.0.0.1/cb"]
+"""
+
+
+def test_the_dry_run_lists_created_changed_and_left_and_writes_nothing(tmp_path):
+    apply(tmp_path, (EXAMPLES / "roles.yaml").read_text())
+    apply(tmp_path, (EXAMPLES / "quickstart.yaml").read_text())
+    before = export()
+
+    plan = declarative.plan_text("upload.yaml", PLANNED)
+
+    assert export() == before
+    assert not Role.objects.filter(name="auditor").exists()
+    roles = {i.key: i for i in plan.sections["roles"]}
+    assert roles["auditor"].status == "created"
+    assert roles["read-only"].status == "changed" and roles["read-only"].fields == ("permissions",)
+    clients = plan.sections["clients"]
+    assert [(i.key, i.status, i.fields) for i in clients[:2]] == [
+        ("webapp", "changed", ("name",)),
+        ("backend", "left", ()),
+    ]
+    assert len(clients) == 3 and clients[2].status == "created"
+    assert "users" not in plan.sections
+    assert (plan.count("created"), plan.count("changed"), plan.count("left")) == (2, 2, 1)
+    assert "created role auditor" in plan.changes
+
+
+def test_the_dry_run_of_a_bad_file_raises_the_apply_error_and_writes_nothing(tmp_path):
+    with pytest.raises(declarative.ConfigError, match=r"upload.yaml: roles\[0\].*unknown role"):
+        declarative.plan_text("upload.yaml", "roles: [{name: a, parents: [nope]}]")
+    with pytest.raises(declarative.ConfigError, match="not valid YAML"):
+        declarative.plan_text("upload.yaml", "roles: [")
+    assert not Role.objects.exists()
