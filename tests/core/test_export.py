@@ -10,8 +10,8 @@ import yaml
 from django.core.management import call_command
 
 from accounts.models import User
-from core import declarative
 from apikeys.models import ApiKey
+from core import declarative
 from oauth.apis import MANAGEMENT
 from oauth.models import Api, Client
 from roles.models import Role
