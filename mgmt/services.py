@@ -43,7 +43,7 @@ from accounts.models import User
 from apikeys import services as key_services
 from apikeys.models import ApiKey
 from audit.services import record
-from core import limits
+from core import declarative, limits
 from mfa import services as mfa_services
 from oauth import api_services, clienttokens
 from oauth import services as client_services
@@ -574,3 +574,69 @@ def user_unlock(*, actor: Principal, request: HttpRequest | None, user: User) ->
     if lifted:
         _record("user.unlocked", actor=actor, request=request, target=user.username, locks=lifted)
     return lifted
+
+
+# --- the configuration file (an ``apply`` YAML uploaded in the console) ---------------------
+
+
+def _named_roles(document: dict[str, list[dict[str, Any]]]) -> set[str]:
+    """Every role the document defines, inherits from or assigns."""
+    names = set()
+    for entry in document.get("roles", []):
+        names.add(entry["name"])
+        names.update(entry.get("parents", []))
+    for section in ("users", "clients"):
+        for entry in document.get(section, []):
+            names.update(spec.role for spec in entry.get("roles", []))
+    for entry in document.get("api_keys", []):
+        names.update(entry.get("roles", []))
+    return names
+
+
+def _guard_import(actor: Principal, document: dict[str, list[dict[str, Any]]]) -> None:
+    """The hierarchy guard over a whole file: the caller holds every permission the file's
+    roles carry (inherited included) and every permission of the roles it names or that the
+    users and clients it changes hold now (so nobody above the caller is changed)."""
+    wanted = {p for entry in document.get("roles", []) for p in entry.get("permissions", [])}
+    held = set()
+    usernames = [e["username"] for e in document.get("users", [])]
+    client_ids = [e["client_id"] for e in document.get("clients", []) if "client_id" in e]
+    held.update(
+        UserRole.objects.filter(user__username__in=usernames).values_list("role__name", flat=True)
+    )
+    held.update(
+        ClientRole.objects.filter(client__client_id__in=client_ids).values_list(
+            "role__name", flat=True
+        )
+    )
+    wanted |= access.role_permissions(_named_roles(document) | held)
+    access.require_covers(actor, wanted, what="The file")
+
+
+def configuration_plan(*, actor: Principal, label: str, content: str) -> declarative.Plan:
+    """What importing ``content`` would do (``declarative.plan_text``), once the file is valid
+    and within the caller's own permissions; nothing is written. Raises ``ConfigError``,
+    ``EscalationDenied``."""
+    _guard_import(actor, declarative.check_text(label, content))
+    return declarative.plan_text(label, content)
+
+
+@transaction.atomic
+def configuration_import(
+    *, actor: Principal, request: HttpRequest | None, label: str, content: str
+) -> declarative.Result:
+    """Apply ``content`` as ``manage.py apply`` would, after a fresh second factor and the
+    hierarchy guard; one audit event (which entries, what changed). All or nothing."""
+    access.require_fresh_factor(actor)
+    document = declarative.check_text(label, content)
+    _guard_import(actor, document)
+    result = declarative.apply_text(label, content)
+    _record(
+        "config.imported",
+        actor=actor,
+        request=request,
+        target=label,
+        entries={name: len(entries) for name, entries in document.items()},
+        changes=result.changes,
+    )
+    return result
