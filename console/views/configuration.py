@@ -63,6 +63,7 @@ def _digest(content: str) -> str:
 @require_GET
 @access.console_view(access.CONFIG_EXPORT)
 def configuration(request: HttpRequest) -> HttpResponse:
+    request.session.pop(UPLOAD, None)  # back here (Cancel): the unconfirmed upload is dropped
     return _page(request)
 
 

@@ -125,6 +125,13 @@ def test_a_file_granting_what_the_admin_does_not_hold_is_refused_before_the_plan
     assert not Role.objects.filter(name="god").exists()
 
 
+def test_cancelling_drops_the_upload(console):
+    upload(console, FILE)
+    assert console.get(CONFIRM).status_code == 200
+    console.get(PAGE)
+    assert console.get(CONFIRM)["Location"] == PAGE
+
+
 def test_a_confirmation_for_another_upload_is_refused(console):
     upload(console, FILE)
     response = console.post(CONFIRM, {"digest": "0" * 64})
