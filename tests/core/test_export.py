@@ -208,3 +208,29 @@ def test_the_dry_run_of_a_bad_file_raises_the_apply_error_and_writes_nothing(tmp
     with pytest.raises(declarative.ConfigError, match="not valid YAML"):
         declarative.plan_text("upload.yaml", "roles: [")
     assert not Role.objects.exists()
+
+
+def test_the_export_takes_the_same_queries_for_ten_times_the_entries(tmp_path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            declarative.export_document()
+        return len(captured)
+
+    apply(tmp_path, (EXAMPLES / "roles.yaml").read_text())
+    apply(tmp_path, (EXAMPLES / "quickstart.yaml").read_text())
+    apply(tmp_path, EXTRA)
+    few = queries()
+    many = "\n".join(
+        [
+            "users:",
+            *(f"  - {{username: u{n}, roles: [user, read-only]}}" for n in range(20)),
+            "api_keys:",
+            *(f"  - {{name: k{n}, user: u{n}, roles: [read-only]}}" for n in range(20)),
+        ]
+    )
+    apply(tmp_path, many)
+    assert queries() == few
+    assert len(yaml.safe_load(export())["users"]) == 22
