@@ -31,7 +31,11 @@ from django.db import transaction
 
 
 class ConfigError(Exception):
-    """A problem in the file: the message names the file, the entry and the field."""
+    """Problems in the file, one a line: each names the file, the entry and the field."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("\n".join(messages))
+        self.messages = list(messages)
 
 
 @dataclass
@@ -153,33 +157,39 @@ def _check(path: str, document: Any) -> dict[str, list[dict[str, Any]]]:
     if unknown:
         raise ConfigError(f"{path}: unknown section {unknown[0]!r} (allowed: {', '.join(known)})")
     cleaned: dict[str, list[dict[str, Any]]] = {}
+    problems: list[str] = []  # every entry's and field's, reported at once
     for name, entries in document.items():
         section = known[name]
         if not isinstance(entries, list):
-            raise ConfigError(f"{path}: {name} must be a list of entries")
+            problems.append(f"{path}: {name} must be a list of entries")
+            continue
         seen: set[str] = set()
         cleaned[name] = []
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
-                raise ConfigError(f"{path}: {name}[{index}] must be a mapping")
+                problems.append(f"{path}: {name}[{index}] must be a mapping")
+                continue
             where = location(path, name, index, entry, section.key)
             if section.key not in entry and not section.key_optional:
-                raise ConfigError(f"{where}: missing required field {section.key!r}")
+                problems.append(f"{where}: missing required field {section.key!r}")
             out = {}
             for key, value in entry.items():
                 checker = section.schema.get(key)
                 if checker is None:
-                    raise ConfigError(f"{where}: unknown field {key!r}")
+                    problems.append(f"{where}: unknown field {key!r}")
+                    continue
                 try:
                     out[key] = checker(value)
                 except ValueError as exc:
-                    raise ConfigError(f"{where}.{key}: {exc}") from None
+                    problems.append(f"{where}.{key}: {exc}")
             ident = out.get(section.key)
             if ident is not None:
                 if ident in seen:
-                    raise ConfigError(f"{where}.{section.key}: {ident!r} appears twice")
+                    problems.append(f"{where}.{section.key}: {ident!r} appears twice")
                 seen.add(ident)
             cleaned[name].append(out)
+    if problems:
+        raise ConfigError(*problems)
     return cleaned
 
 

@@ -52,6 +52,10 @@ def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpRespon
     return render(request, "console/configuration/index.html", context, status=status)
 
 
+def _messages(exc: ConfigError | AccessError) -> list[str]:
+    return exc.messages if isinstance(exc, ConfigError) else [str(exc)]
+
+
 def _shown(value: Any) -> str:
     return " ".join(map(str, value)) if isinstance(value, list) else str(value)
 
@@ -85,7 +89,7 @@ def _plan_page(request: HttpRequest, upload: dict[str, str]) -> HttpResponse:
         )
     except (ConfigError, AccessError) as exc:
         request.session.pop(UPLOAD, None)
-        return _page(request, 400, errors=[str(exc)], label=upload["label"])
+        return _page(request, 400, errors=_messages(exc), label=upload["label"])
     request.session[UPLOAD] = upload
     counts = {status: plan.count(status) for status in ("created", "changed", "left")}
     context = {"plan": plan, "upload": upload, "sections": plan.sections.items(), "counts": counts}
@@ -123,7 +127,7 @@ def configuration_confirm(request: HttpRequest) -> HttpResponse:
         )
     except (ConfigError, AccessError) as exc:
         request.session.pop(UPLOAD, None)
-        return _page(request, 400, errors=[str(exc)], label=upload["label"])
+        return _page(request, 400, errors=_messages(exc), label=upload["label"])
     request.session.pop(UPLOAD, None)
     shown: list[tuple[str, str, dict[str, str]]] = [
         (section, name, {k: _shown(v) for k, v in data.items() if k not in ("client_id", "id")})

@@ -118,6 +118,15 @@ def test_a_bad_file_is_a_page_with_the_error_and_nothing_applied(console, conten
     assert console.get(CONFIRM)["Location"] == PAGE  # nothing kept to confirm
 
 
+def test_every_problem_of_a_bad_file_is_listed_at_once(console):
+    response = upload(console, "roles: [{name: a, colour: red}, {permissions: 3}]")
+    assert response.status_code == 400
+    page = text(response)
+    assert "<li>site.yaml: roles[0] (a): unknown field &#x27;colour&#x27;</li>" in page
+    assert "<li>site.yaml: roles[1]: missing required field &#x27;name&#x27;</li>" in page
+    assert "<li>site.yaml: roles[1].permissions: must be a list of strings</li>" in page
+
+
 def test_a_file_granting_what_the_admin_does_not_hold_is_refused_before_the_plan(console):
     response = upload(console, "roles: [{name: god, permissions: ['* /**']}]")
     assert response.status_code == 400

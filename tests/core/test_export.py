@@ -234,3 +234,13 @@ def test_the_export_takes_the_same_queries_for_ten_times_the_entries(tmp_path):
     apply(tmp_path, many)
     assert queries() == few
     assert len(yaml.safe_load(export())["users"]) == 22
+
+
+def test_every_shape_problem_is_reported_at_once():
+    with pytest.raises(declarative.ConfigError) as caught:
+        declarative.check_text("f.yaml", "users: [{username: a, colour: red}, {email: 3}]")
+    assert caught.value.messages == [
+        "f.yaml: users[0] (a): unknown field 'colour'",
+        "f.yaml: users[1]: missing required field 'username'",
+        "f.yaml: users[1].email: must be a non-empty string",
+    ]
