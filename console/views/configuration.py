@@ -1,9 +1,9 @@
 """The configuration file in the console: download the export, upload an apply file.
 
 The download is ``manage.py export`` (``core.declarative.export_text``: secrets left out). An
-upload is checked and dry-run first (``mgmt.services.configuration_plan``: the apply framework's
-plan, created / changed / left per section and entry) and kept in the session; it is applied
-only when the admin confirms that plan (``configuration_import``: a fresh second factor, the
+upload is checked and dry-run first (``console.configuration.plan``: the apply framework's plan,
+created / changed / left per section and entry) and kept in the session; it is applied only
+when the admin confirms that plan (``console.configuration.apply``: a fresh second factor, the
 hierarchy guard, one audit event). A bad file is a page listing the error, nothing applied.
 
 Exporting takes ``CONFIG_EXPORT`` (reading users, roles, clients and tokens: every section it
@@ -22,9 +22,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console import access
+from console import configuration as config_import
 from core.declarative import ConfigError, export_text
-from mgmt import services
-from roles.access import AccessError
+from core.request_meta import request_meta
+from roles.access import AccessError, acting
 
 UPLOAD = "console.config_upload"  # the session key of the upload awaiting confirmation
 MAX_BYTES = 1024 * 1024
@@ -84,8 +85,10 @@ def _plan_page(request: HttpRequest, upload: dict[str, str]) -> HttpResponse:
     """The dry run of ``upload``; a bad file or one beyond the admin's permissions is the
     same page with the error (400), nothing kept."""
     try:
-        plan = services.configuration_plan(
-            actor=access.principal(request), label=upload["label"], content=upload["content"]
+        plan = config_import.plan(
+            actor=acting(access.principal(request)),
+            label=upload["label"],
+            content=upload["content"],
         )
     except (ConfigError, AccessError) as exc:
         request.session.pop(UPLOAD, None)
@@ -119,9 +122,9 @@ def configuration_confirm(request: HttpRequest) -> HttpResponse:
     if request.POST.get("digest") != upload["digest"]:
         return _page(request, 409, errors=["A newer upload replaced this one: check its plan."])
     try:
-        result = services.configuration_import(
-            actor=access.principal(request),
-            request=request,
+        result = config_import.apply(
+            actor=acting(access.principal(request)),
+            meta=request_meta(request),
             label=upload["label"],
             content=upload["content"],
         )
