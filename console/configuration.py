@@ -5,8 +5,9 @@ The file is an ``apply`` YAML, checked and applied by the framework (``core.decl
 second factor (only for the apply, not the dry run) and must hold every permission the file's
 roles carry (inherited included), every permission of the roles it names, and every permission
 held now by the users and clients it changes (so nobody above the actor is changed): the
-hierarchy guard of ``roles.access``, over the whole file at once. The apply and its one
-``config.imported`` audit event commit together, or nothing does.
+hierarchy guard of ``roles.access``, over the whole file at once. The sections' services then
+write as the actor (their own guards and audit events name the admin, not ``apply``); the
+apply and its one ``config.imported`` audit event commit together, or nothing does.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def apply(*, actor: Actor, meta: RequestMeta, label: str, content: str) -> decla
     actor.require_fresh_factor()
     document = declarative.check_text(label, content)
     _guard(actor, document)
-    result = declarative.apply_text(label, content)
+    result = declarative.apply_text(label, content, actor=actor, meta=meta)
     record(
         "config.imported",
         actor=actor.audit_name,

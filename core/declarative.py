@@ -29,6 +29,9 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.actors import APPLY, Actor
+from core.request_meta import RequestMeta
+
 
 class ConfigError(Exception):
     """Problems in the file, one a line: each names the file, the entry and the field."""
@@ -40,10 +43,14 @@ class ConfigError(Exception):
 
 @dataclass
 class Result:
-    """What was created, with one-time secrets (the ``--json`` output)."""
+    """What was created, with one-time secrets (the ``--json`` output); and who applies the
+    file, which the sections pass to the services they call (``APPLY`` for ``manage.py
+    apply``, the admin for the console's upload) with the request's ``meta``."""
 
     sections: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
+    actor: Actor = APPLY
+    meta: RequestMeta | None = None
 
     def created(self, section: str, name: str, data: dict[str, Any]) -> None:
         self.sections.setdefault(section, {})[name] = data
@@ -214,11 +221,13 @@ def apply_file(path: str | Path) -> Result:
     return apply_text(path, content)
 
 
-def apply_text(label: str, content: str) -> Result:
+def apply_text(
+    label: str, content: str, *, actor: Actor = APPLY, meta: RequestMeta | None = None
+) -> Result:
     """Check and apply the YAML ``content`` in one transaction (``label`` names it in
-    messages); raise ConfigError with nothing written."""
+    messages) as ``actor``; raise ConfigError with nothing written."""
     cleaned = check_text(label, content)
-    result = Result()
+    result = Result(actor=actor, meta=meta)
     with transaction.atomic():
         for section in SECTIONS:
             for index, entry in enumerate(cleaned.get(section.name, [])):

@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.actors import APPLY
 from core.declarative import (
     CHECKS,
     SECTIONS,
@@ -96,14 +95,18 @@ def apply_clients(entries: list[dict[str, Any]], result: Result) -> None:
     for entry in entries:
         client = Client.objects.filter(client_id=entry.get("client_id")).first()
         if client is None:
-            client, secret = client_services.client_create(actor=APPLY, spec=entry)
+            client, secret = client_services.client_create(
+                actor=result.actor, meta=result.meta, spec=entry
+            )
             data: dict[str, Any] = {"client_id": client.client_id}
             if secret:
                 data["client_secret"] = secret
             result.created("clients", client.client_id, data)
             result.changes.append(f"created client {client.client_id}")
         else:
-            changed, secret = client_services.client_update(actor=APPLY, client=client, spec=entry)
+            changed, secret = client_services.client_update(
+                actor=result.actor, meta=result.meta, client=client, spec=entry
+            )
             if secret:
                 data = {"client_id": client.client_id, "client_secret": secret}
                 result.created("clients", client.client_id, data)
@@ -164,10 +167,10 @@ def apply_apis(entries: list[dict[str, Any]], result: Result) -> None:
         identifier = entry["identifier"]
         api = Api.objects.filter(identifier=identifier).first()
         if api is None:
-            api = api_services.api_create(actor=APPLY, spec=entry)
+            api = api_services.api_create(actor=result.actor, meta=result.meta, spec=entry)
             result.created("apis", identifier, {"id": api.pk})
             result.changes.append(f"created API {identifier}")
-        elif api_services.api_update(actor=APPLY, api=api, spec=entry):
+        elif api_services.api_update(actor=result.actor, meta=result.meta, api=api, spec=entry):
             result.changes.append(f"updated API {identifier}")
 
 

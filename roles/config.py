@@ -24,7 +24,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
-from core.actors import APPLY
 from core.declarative import (
     CHECKS,
     SECTIONS,
@@ -108,9 +107,9 @@ def apply_roles(entries: list[dict[str, Any]], result: Result) -> None:
         fields = {k: v for k, v in entry.items() if k != "name"}
         role = Role.objects.filter(name=entry["name"]).first()
         if role is None:
-            services.role_create(actor=APPLY, name=entry["name"], **fields)
+            services.role_create(actor=result.actor, meta=result.meta, name=entry["name"], **fields)
             result.changes.append(f"created role {entry['name']}")
-        elif services.role_update(actor=APPLY, role=role, **fields):
+        elif services.role_update(actor=result.actor, meta=result.meta, role=role, **fields):
             result.changes.append(f"updated role {entry['name']}")
 
 

@@ -92,6 +92,8 @@ def test_an_upload_shows_the_dry_run_and_only_the_confirmation_applies_it(consol
     secret = done.context["secrets"][0]
     assert secret[:2] == ("clients", "reports") and len(secret[2]["client_secret"]) > 30
     assert Role.objects.filter(name="auditor").exists()
+    # The file's own writes are audited as the admin's, not as ``apply``.
+    assert AuditEvent.objects.get(event="role.created", target="auditor").actor == "root"
     event = AuditEvent.objects.get(event="config.imported")
     assert event.actor == "root" and event.target == "site.yaml"
     assert event.data["entries"] == {"roles": 1, "clients": 1, "users": 1}
