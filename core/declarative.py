@@ -314,7 +314,7 @@ class _DryRun(Exception):
 def _by_key(document: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
     keys = {s.name: s.key for s in SECTIONS}
     return {
-        name: {str(entry[keys[name]]): entry for entry in entries}
+        name: {str(entry.get(keys[name], "")): entry for entry in entries}
         for name, entries in document.items()
     }
 

@@ -11,6 +11,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from apikeys.models import ApiKey
+from branding.models import Brand
 from core import declarative
 from oauth.apis import MANAGEMENT
 from oauth.models import Api, Client
@@ -22,6 +23,9 @@ pytestmark = pytest.mark.django_db
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 EXTRA = """
+branding:
+  - name: Acme sign-in
+    primary_color: "#0a7d55"
 apis:
   - identifier: management
     name: Admin API
@@ -72,6 +76,7 @@ def empty_the_server() -> None:
     Client.objects.all().delete()
     User.objects.all().delete()
     Role.objects.all().delete()
+    Brand.objects.all().delete()
 
 
 def test_export_apply_onto_an_empty_server_export_again_is_identical(tmp_path):
