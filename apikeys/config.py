@@ -22,7 +22,6 @@ from typing import Any
 from accounts.models import User
 from apikeys import network, services
 from apikeys.models import ApiKey
-from core.actors import APPLY
 from core.declarative import (
     CHECKS,
     SECTIONS,
@@ -85,7 +84,8 @@ def apply_api_keys(entries: list[dict[str, Any]], result: Result) -> None:
                 if expires_in
                 else None,
                 allowed_ips=entry.get("allowed_ips", []),
-                actor=APPLY,
+                actor=result.actor,
+                meta=result.meta,
                 **owner,
             )
             result.created("api_keys", entry["name"], {"key_id": key.key_id, "key": full_key})
@@ -95,9 +95,38 @@ def apply_api_keys(entries: list[dict[str, Any]], result: Result) -> None:
             description=entry.get("description"),
             roles=entry.get("roles"),
             allowed_ips=entry.get("allowed_ips"),
-            actor=APPLY,
+            actor=result.actor,
+            meta=result.meta,
         ):
             result.changes.append(f"updated API key {entry['name']}")
+
+
+def export_api_keys() -> list[dict[str, Any]]:
+    """Live keys' metadata (never a secret), by owner and name; ``expires_in`` is the key's
+    whole lifetime, which a key created from the export gets from its creation."""
+    now = datetime.now(UTC)
+    rows = (
+        ApiKey.objects.filter(revoked_at__isnull=True)
+        .exclude(expires_at__lte=now)
+        .select_related("user", "client")
+        .prefetch_related("role_assignments__role")
+        .order_by("name", "user__username", "client__client_id")
+    )
+    entries = []
+    for key in rows:
+        entry: dict[str, Any] = {"name": key.name}
+        if key.user is not None:
+            entry["user"] = key.user.username
+        else:
+            entry["client"] = key.client.client_id
+        if key.description:
+            entry["description"] = key.description
+        entry["roles"] = sorted(a.role.name for a in key.role_assignments.all())
+        if key.expires_at is not None:
+            entry["expires_in"] = round((key.expires_at - key.created_at).total_seconds())
+        entry["allowed_ips"] = list(key.allowed_ips)
+        entries.append(entry)
+    return entries
 
 
 def check_document(path: str, document: dict[str, list[dict[str, Any]]]) -> None:
@@ -126,5 +155,5 @@ def register() -> None:
     """Add the ``api_keys`` section, applied after users, clients and roles."""
     if any(s.name == "api_keys" for s in SECTIONS):
         return
-    add_section(Section("api_keys", API_KEY_SCHEMA, "name", apply_api_keys))
+    add_section(Section("api_keys", API_KEY_SCHEMA, "name", apply_api_keys, export=export_api_keys))
     CHECKS.append(check_document)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from branding import services, validation
-from core.actors import APPLY
+from branding.models import Brand
 from core.declarative import CHECKS, ConfigError, Result, Section, add_section
 
 
@@ -33,8 +33,15 @@ SCHEMA = {key: _string(check) for key, check in validation.FIELDS.items()}
 
 def apply_branding(entries: list[dict[str, Any]], result: Result) -> None:
     for entry in entries:
-        if services.brand_update(actor=APPLY, **entry):
+        if services.brand_update(actor=result.actor, meta=result.meta, **entry):
             result.changes.append("updated branding")
+
+
+def export_branding() -> list[dict[str, Any]]:
+    """The stored brand's fields that are set (the others follow their settings)."""
+    brand = Brand.objects.filter(pk=1).first()
+    entry = {k: getattr(brand, k) for k in validation.FIELDS if getattr(brand, k)} if brand else {}
+    return [entry] if entry else []
 
 
 def one_entry(path: str, document: dict[str, list[dict[str, Any]]]) -> None:
@@ -43,6 +50,15 @@ def one_entry(path: str, document: dict[str, list[dict[str, Any]]]) -> None:
 
 
 def register() -> None:
-    add_section(Section("branding", SCHEMA, "name", apply_branding, key_optional=True))
+    add_section(
+        Section(
+            "branding",
+            SCHEMA,
+            "name",
+            apply_branding,
+            key_optional=True,
+            export=export_branding,
+        )
+    )
     if one_entry not in CHECKS:
         CHECKS.append(one_entry)

@@ -38,6 +38,8 @@ from roles.access import (  # noqa: F401  (re-exported for the console views)
     AUDIT_READ,
     CLIENTS_READ,
     CLIENTS_WRITE,
+    CONFIG_EXPORT,
+    CONFIG_IMPORT,
     MANAGEMENT_PERMISSIONS,
     ROLES_READ,
     ROLES_WRITE,
@@ -63,22 +65,31 @@ def held(grant: policy.Grant, permission: str) -> bool:
     return grant.allows(permission, None, None)
 
 
-def refusal(request: HttpRequest, grant: policy.Grant, permission: str | None) -> str | None:
+def missing(grant: policy.Grant, permission: str | tuple[str, ...] | None) -> str | None:
+    """The first of the named ``permission`` (one or several) that ``grant`` lacks."""
+    wanted = (permission,) if isinstance(permission, str) else permission or ()
+    return next((p for p in wanted if not held(grant, p)), None)
+
+
+def refusal(
+    request: HttpRequest, grant: policy.Grant, permission: str | tuple[str, ...] | None
+) -> str | None:
     """Why ``request`` may not see a page needing ``permission`` (None: it may)."""
     if not held(grant, CONSOLE_ACCESS):
         return "no-access"
     state = auth_state(request) or {}
     if state.get("acr") != MULTI_FACTOR_ACR:
         return "needs-mfa"
-    if permission is not None and not held(grant, permission):
+    if missing(grant, permission) is not None:
         return "missing-permission"
     return None
 
 
 def console_view(
-    permission: str | None = None, *, form_page: str | None = None
+    permission: str | tuple[str, ...] | None = None, *, form_page: str | None = None
 ) -> Callable[[View], View]:
-    """Guard a console view; ``permission`` is the page's or action's own named permission.
+    """Guard a console view; ``permission`` is the page's or action's own named permission
+    (a tuple: each of them).
     ``form_page``: the URL name of the page holding the form, when the view's own URL only
     takes the POST (where a stale admin comes back to after re-authenticating)."""
 
@@ -90,7 +101,7 @@ def console_view(
             grant = selectors.user_grant(request.user.pk)
             reason = refusal(request, grant, permission)
             if reason is not None:
-                context = {"reason": reason, "permission": permission}
+                context = {"reason": reason, "permission": missing(grant, permission)}
                 return render(request, "console/denied.html", context, status=403)
             # Which console permissions the user holds, so pages show only the links and
             # buttons that will work (each action is checked again by its own view).

@@ -100,3 +100,42 @@ def bar_chart(
         if i % label_every == 0
     ]
     return Chart(WIDTH, HEIGHT, bars, ticks, x_labels, LEFT, WIDTH - RIGHT, baseline)
+
+
+@dataclass(frozen=True)
+class RankBar:
+    y: float
+    width: float
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Ranking:
+    width: int
+    height: int
+    bars: list[RankBar]
+    plot_left: int
+    bar_height: int
+
+
+RANK_LEFT = 180  # room for the label (an address, a client's name)
+RANK_ROW = 28
+RANK_BAR = 18
+
+
+def ranking(labels: Sequence[str], values: Sequence[int]) -> Ranking:
+    """Horizontal bars, longest first as given: one row per label, scaled to the largest."""
+    top = max(values, default=0) or 1
+    plot_width = WIDTH - RANK_LEFT - RIGHT - 40  # room for the value after the bar
+    bars = [
+        RankBar(
+            y=TOP + index * RANK_ROW,
+            width=round(plot_width * value / top, 2),
+            label=label,
+            value=value,
+        )
+        for index, (label, value) in enumerate(zip(labels, values, strict=True))
+    ]
+    height = TOP * 2 + RANK_ROW * max(len(bars), 1)
+    return Ranking(WIDTH, height, bars, RANK_LEFT, RANK_BAR)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
-from django.db.models.functions import TruncHour
+from django.db.models.functions import Trunc
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
@@ -18,6 +18,7 @@ from apikeys.models import ApiKey, ApiKeyRole
 from audit.models import AuditEvent
 from core import limits
 from mfa.models import Lockout
+from oauth.models import Client
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole
 
@@ -27,31 +28,125 @@ FAILED_LOGIN = Q(event="login", outcome__in=[AuditEvent.Outcome.FAILURE, AuditEv
 # --- dashboard --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HourCount:
-    hour: datetime
-    issued: int
-    failed_logins: int
-
-
+SIGNED_IN = Q(event="login", outcome=AuditEvent.Outcome.SUCCESS)
+SECOND_FACTOR_FAILED = Q(
+    event="mfa.verify", outcome__in=[AuditEvent.Outcome.FAILURE, AuditEvent.Outcome.DENIED]
+)
 TOKEN_ISSUED = Q(event__in=("token.issued", "token.refreshed"))
 
 
-def _per_hour(rows: QuerySet, column: str) -> dict[datetime, int]:
-    counted = rows.annotate(hour=TruncHour(column)).values("hour").annotate(n=Count("pk"))
-    return {row["hour"]: row["n"] for row in counted}
+@dataclass(frozen=True)
+class Period:
+    """A dashboard window: ``slots`` hours or days, the newest one the current."""
+
+    name: str  # the ``period`` query value
+    slots: int
+    unit: str  # "hour" or "day"
+    label_format: str  # strftime of a slot's label
+    title: str
 
 
-def hourly_activity(now: datetime, hours: int = 24) -> list[HourCount]:
-    """Per hour of the last ``hours`` (oldest first): access tokens issued (``token.issued`` and
-    ``token.refreshed`` audit events: client-credentials tokens have no row) and failed sign-ins
-    (``login`` audit events that failed or were refused)."""
+PERIODS = {
+    "24h": Period("24h", 24, "hour", "%H:00", "last 24 hours"),
+    "30d": Period("30d", 30, "day", "%m-%d", "last 30 days"),
+}
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    signed_in: int
+    failed_logins: int
+    second_factor_failed: int
+    issued: int
+
+
+def _first_slot(now: datetime, period: Period) -> datetime:
     last = now.replace(minute=0, second=0, microsecond=0)
-    first = last - timedelta(hours=hours - 1)
-    issued = _per_hour(AuditEvent.objects.filter(TOKEN_ISSUED, ts__gte=first), "ts")
-    failed = _per_hour(AuditEvent.objects.filter(FAILED_LOGIN, ts__gte=first), "ts")
-    slots = [first + timedelta(hours=i) for i in range(hours)]
-    return [HourCount(h, issued.get(h, 0), failed.get(h, 0)) for h in slots]
+    if period.unit == "day":
+        last = last.replace(hour=0)
+        return last - timedelta(days=period.slots - 1)
+    return last - timedelta(hours=period.slots - 1)
+
+
+def activity(now: datetime, period: Period) -> list[Slot]:
+    """Per hour or day of ``period`` (oldest first), from the audit rows in one aggregate
+    query: sign-ins (``login`` events that succeeded; failed or refused), second-factor
+    failures (``mfa.verify`` that failed or was refused) and access tokens issued
+    (``token.issued`` and ``token.refreshed``)."""
+    first = _first_slot(now, period)
+    counted = (
+        AuditEvent.objects.filter(SIGNED_IN | FAILED_LOGIN | SECOND_FACTOR_FAILED | TOKEN_ISSUED)
+        .filter(ts__gte=first)
+        .annotate(slot=Trunc("ts", period.unit, tzinfo=UTC))
+        .values("slot")
+        .annotate(
+            signed_in=Count("pk", filter=SIGNED_IN),
+            failed=Count("pk", filter=FAILED_LOGIN),
+            second=Count("pk", filter=SECOND_FACTOR_FAILED),
+            issued=Count("pk", filter=TOKEN_ISSUED),
+        )
+        .order_by()
+    )
+    rows = {row["slot"]: row for row in counted}
+    step = timedelta(days=1) if period.unit == "day" else timedelta(hours=1)
+    slots = []
+    for index in range(period.slots):
+        start = first + index * step
+        row = rows.get(start, {})
+        slots.append(
+            Slot(
+                start,
+                row.get("signed_in", 0),
+                row.get("failed", 0),
+                row.get("second", 0),
+                row.get("issued", 0),
+            )
+        )
+    return slots
+
+
+@dataclass(frozen=True)
+class Ranked:
+    label: str
+    count: int
+    client_pk: int | None = None  # a client's console page
+
+
+def top_clients(now: datetime, period: Period, limit: int = 5) -> list[Ranked]:
+    """The clients that were issued the most access tokens in ``period`` (two queries)."""
+    counted = (
+        AuditEvent.objects.filter(TOKEN_ISSUED, ts__gte=_first_slot(now, period))
+        .exclude(client_id="")
+        .values("client_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "client_id")[:limit]
+    )
+    rows = list(counted)
+    clients = {
+        c.client_id: c
+        for c in Client.objects.filter(client_id__in=[r["client_id"] for r in rows]).only(
+            "pk", "client_id", "name"
+        )
+    }
+    ranked = []
+    for row in rows:
+        client = clients.get(row["client_id"])
+        label = (client.name or client.client_id) if client else row["client_id"]
+        ranked.append(Ranked(label, row["n"], client.pk if client else None))
+    return ranked
+
+
+def top_failing_addresses(now: datetime, period: Period, limit: int = 5) -> list[Ranked]:
+    """The source addresses with the most failed sign-ins and second-factor failures."""
+    counted = (
+        AuditEvent.objects.filter(FAILED_LOGIN | SECOND_FACTOR_FAILED)
+        .filter(ts__gte=_first_slot(now, period), ip__isnull=False)
+        .values("ip")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "ip")[:limit]
+    )
+    return [Ranked(row["ip"], row["n"]) for row in counted]
 
 
 # --- sessions and tokens ----------------------------------------------------------------------

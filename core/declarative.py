@@ -9,6 +9,12 @@ Each app owns its section in its own ``config.py`` and registers it from its ``r
 (accounts: users; oauth: clients and APIs; roles; apikeys), and extends another app's section
 through its ``schema``, ``after`` and ``late`` (roles on users and clients, mfa's ``mfa: totp``
 on users): this module knows no app.
+
+The same sections export themselves (``manage.py export``, the console's download): a section's
+``export`` lists the stored entries as apply entries, secrets left out, and the apps extending
+it add their fields through its ``export_fields``. ``plan_text`` is the dry run: it applies a
+file in a transaction that is rolled back and compares the export before and after, per section
+and entry (created, changed, left).
 """
 
 from __future__ import annotations
@@ -23,17 +29,28 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core.actors import APPLY, Actor
+from core.request_meta import RequestMeta
+
 
 class ConfigError(Exception):
-    """A problem in the file: the message names the file, the entry and the field."""
+    """Problems in the file, one a line: each names the file, the entry and the field."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__("\n".join(messages))
+        self.messages = list(messages)
 
 
 @dataclass
 class Result:
-    """What was created, with one-time secrets (the ``--json`` output)."""
+    """What was created, with one-time secrets (the ``--json`` output); and who applies the
+    file, which the sections pass to the services they call (``APPLY`` for ``manage.py
+    apply``, the admin for the console's upload) with the request's ``meta``."""
 
     sections: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
+    actor: Actor = APPLY
+    meta: RequestMeta | None = None
 
     def created(self, section: str, name: str, data: dict[str, Any]) -> None:
         self.sections.setdefault(section, {})[name] = data
@@ -95,6 +112,12 @@ class Section:
     # has been applied: fields naming entries of a later section (a client's ``resources``
     # naming an API, whose ``client`` names a client), so the file's order does not matter.
     late: dict[str, Callable[[dict[str, Any], Result], None]] = field(default_factory=dict)
+    # The stored entries as this section's apply entries, in an order apply accepts, with no
+    # secret (``export_document``); None: the section is not exported.
+    export: Callable[[], list[dict[str, Any]]] | None = None
+    # Callables (exported entries) adding the fields other apps put in ``schema`` (a user's
+    # ``roles``), for all entries at once (one query, not one per entry).
+    export_fields: list[Callable[[list[dict[str, Any]]], None]] = field(default_factory=list)
 
 
 # Callables (path, checked document) run after the shape checks and before anything is
@@ -141,34 +164,48 @@ def _check(path: str, document: Any) -> dict[str, list[dict[str, Any]]]:
     if unknown:
         raise ConfigError(f"{path}: unknown section {unknown[0]!r} (allowed: {', '.join(known)})")
     cleaned: dict[str, list[dict[str, Any]]] = {}
+    problems: list[str] = []  # every entry's and field's, reported at once
     for name, entries in document.items():
         section = known[name]
         if not isinstance(entries, list):
-            raise ConfigError(f"{path}: {name} must be a list of entries")
+            problems.append(f"{path}: {name} must be a list of entries")
+            continue
         seen: set[str] = set()
         cleaned[name] = []
         for index, entry in enumerate(entries):
             if not isinstance(entry, dict):
-                raise ConfigError(f"{path}: {name}[{index}] must be a mapping")
+                problems.append(f"{path}: {name}[{index}] must be a mapping")
+                continue
             where = location(path, name, index, entry, section.key)
             if section.key not in entry and not section.key_optional:
-                raise ConfigError(f"{where}: missing required field {section.key!r}")
+                problems.append(f"{where}: missing required field {section.key!r}")
             out = {}
             for key, value in entry.items():
                 checker = section.schema.get(key)
                 if checker is None:
-                    raise ConfigError(f"{where}: unknown field {key!r}")
+                    problems.append(f"{where}: unknown field {key!r}")
+                    continue
                 try:
                     out[key] = checker(value)
                 except ValueError as exc:
-                    raise ConfigError(f"{where}.{key}: {exc}") from None
+                    problems.append(f"{where}.{key}: {exc}")
             ident = out.get(section.key)
             if ident is not None:
                 if ident in seen:
-                    raise ConfigError(f"{where}.{section.key}: {ident!r} appears twice")
+                    problems.append(f"{where}.{section.key}: {ident!r} appears twice")
                 seen.add(ident)
             cleaned[name].append(out)
+    if problems:
+        raise ConfigError(*problems)
     return cleaned
+
+
+def load_text(label: str, content: str) -> Any:
+    """The YAML document in ``content`` (``label`` names it in messages)."""
+    try:
+        return yaml.safe_load(content)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{label}: not valid YAML: {exc}") from None
 
 
 def apply_file(path: str | Path) -> Result:
@@ -176,19 +213,25 @@ def apply_file(path: str | Path) -> Result:
     path = str(path)
     try:
         with open(path, encoding="utf-8") as fh:
-            document = yaml.safe_load(fh)
+            content = fh.read()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    cleaned = _check(path, document)
-    for check in CHECKS:
-        check(path, cleaned)
-    result = Result()
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return apply_text(path, content)
+
+
+def apply_text(
+    label: str, content: str, *, actor: Actor = APPLY, meta: RequestMeta | None = None
+) -> Result:
+    """Check and apply the YAML ``content`` in one transaction (``label`` names it in
+    messages) as ``actor``; raise ConfigError with nothing written."""
+    cleaned = check_text(label, content)
+    result = Result(actor=actor, meta=meta)
     with transaction.atomic():
         for section in SECTIONS:
             for index, entry in enumerate(cleaned.get(section.name, [])):
-                with _located(path, section, index, entry):
+                with _located(label, section, index, entry):
                     section.apply(
                         [{k: v for k, v in entry.items() if k not in section.late}], result
                     )
@@ -196,11 +239,119 @@ def apply_file(path: str | Path) -> Result:
                         hook(entry, result)
         for section in SECTIONS:
             for index, entry in enumerate(cleaned.get(section.name, [])):
-                with _located(path, section, index, entry):
+                with _located(label, section, index, entry):
                     for name, hook in section.late.items():
                         if name in entry:
                             hook(entry, result)
     return result
+
+
+def check_text(label: str, content: str) -> dict[str, list[dict[str, Any]]]:
+    """The checked document in ``content``: shapes, types and names across sections (nothing
+    is written); raise ConfigError."""
+    cleaned = _check(label, load_text(label, content))
+    for check in CHECKS:
+        check(label, cleaned)
+    return cleaned
+
+
+# --- export and the dry run --------------------------------------------------------------------
+
+EXPORT_HEADER = """\
+# authserver configuration, as `manage.py apply` takes it (`manage.py export`).
+# Secrets are not exported: passwords, client secrets, API keys' secrets and second factors.
+# Applied to another server, each confidential client and API key gets a new secret (shown
+# once), users without a password set one by a reset, and users enrol their second factor again.
+"""
+
+
+def export_document() -> dict[str, list[dict[str, Any]]]:
+    """Every exported section's stored entries, in apply order (empty sections left out)."""
+    document: dict[str, list[dict[str, Any]]] = {}
+    for section in SECTIONS:
+        if section.export is None:
+            continue
+        entries = section.export()
+        for add_fields in section.export_fields:
+            add_fields(entries)
+        if entries:
+            document[section.name] = entries
+    return document
+
+
+def dump(document: dict[str, list[dict[str, Any]]]) -> str:
+    """``document`` as an apply file, under the comment saying what it leaves out."""
+    body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return EXPORT_HEADER + (body if document else "")
+
+
+def export_text() -> str:
+    return dump(export_document())
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    key: str
+    status: str  # "created", "changed" or "left"
+    fields: tuple[str, ...] = ()  # the exported fields that change
+
+
+@dataclass
+class Plan:
+    """What applying a file would do: per section, each entry it names, in file order."""
+
+    sections: dict[str, list[ItemChange]] = field(default_factory=dict)
+    changes: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for items in self.sections.values() for i in items if i.status == status)
+
+
+class _DryRun(Exception):
+    pass
+
+
+def _by_key(document: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, dict[str, Any]]]:
+    keys = {s.name: s.key for s in SECTIONS}
+    return {
+        name: {str(entry.get(keys[name], "")): entry for entry in entries}
+        for name, entries in document.items()
+    }
+
+
+def plan_text(label: str, content: str) -> Plan:
+    """Apply ``content`` in a transaction that is rolled back, and compare the export before
+    and after: created, changed (with the fields) and left, per entry the file names (an entry
+    without its key, a client whose id is generated, appears as the created one). Raise
+    ConfigError for a bad file, as ``apply_text`` would."""
+    named = check_text(label, content)
+    before = _by_key(export_document())
+    plan = Plan()
+    try:
+        with transaction.atomic():
+            result = apply_text(label, content)
+            after = _by_key(export_document())
+            raise _DryRun
+    except _DryRun:
+        pass
+    for section in SECTIONS:
+        if section.export is None or section.name not in named:
+            continue
+        old, new = before.get(section.name, {}), after.get(section.name, {})
+        keys = [str(e[section.key]) for e in named[section.name] if section.key in e]
+        keys += [k for k in new if k not in old and k not in keys]
+        items = []
+        for key in dict.fromkeys(keys):
+            if key not in old:
+                items.append(ItemChange(key, "created"))
+                continue
+            entry, stored = new.get(key, {}), old[key]
+            names = dict.fromkeys([*stored, *entry])
+            fields = tuple(f for f in names if stored.get(f) != entry.get(f))
+            items.append(ItemChange(key, "changed" if fields else "left", fields))
+        plan.sections[section.name] = items
+    plan.changes = result.changes
+    return plan
 
 
 @contextmanager

@@ -29,7 +29,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.actors import APPLY
 from core.declarative import (
     CHECKS,
     SECTIONS,
@@ -96,19 +95,54 @@ def apply_clients(entries: list[dict[str, Any]], result: Result) -> None:
     for entry in entries:
         client = Client.objects.filter(client_id=entry.get("client_id")).first()
         if client is None:
-            client, secret = client_services.client_create(actor=APPLY, spec=entry)
+            client, secret = client_services.client_create(
+                actor=result.actor, meta=result.meta, spec=entry
+            )
             data: dict[str, Any] = {"client_id": client.client_id}
             if secret:
                 data["client_secret"] = secret
             result.created("clients", client.client_id, data)
             result.changes.append(f"created client {client.client_id}")
         else:
-            changed, secret = client_services.client_update(actor=APPLY, client=client, spec=entry)
+            changed, secret = client_services.client_update(
+                actor=result.actor, meta=result.meta, client=client, spec=entry
+            )
             if secret:
                 data = {"client_id": client.client_id, "client_secret": secret}
                 result.created("clients", client.client_id, data)
             if changed:
                 result.changes.append(f"updated client {client.client_id}")
+
+
+def export_clients() -> list[dict[str, Any]]:
+    """Every client, by client_id, without its secret; unset optional fields left out."""
+    aliases = {v: k for k, v in GRANT_ALIASES.items()}
+    entries = []
+    for client in Client.objects.order_by("client_id"):
+        entry: dict[str, Any] = {"client_id": client.client_id}
+        if client.name:
+            entry["name"] = client.name
+        entry.update(
+            type=client.client_type,
+            grant_types=[aliases.get(g, g) for g in client.grant_types],
+            redirect_uris=client.redirect_uris.split(),
+            post_logout_redirect_uris=client.post_logout_redirect_uris.split(),
+            scopes=list(client.allowed_scopes),
+            skip_consent=client.skip_authorization,
+            token_endpoint_auth_method=client.token_endpoint_auth_method,
+        )
+        optional = {
+            "access_token_lifetime": client.access_token_lifetime,
+            "jwks": client.jwks,
+            "jwks_uri": client.jwks_uri,
+            "id_token_signed_response_alg": client.id_token_signed_response_alg,
+        }
+        entry.update({k: v for k, v in optional.items() if v})
+        entry.update(require_mfa=client.require_mfa, is_active=client.is_active)
+        if client.resources:
+            entry["resources"] = list(client.resources)
+        entries.append(entry)
+    return entries
 
 
 def api_identifier(value: Any) -> str:
@@ -133,11 +167,26 @@ def apply_apis(entries: list[dict[str, Any]], result: Result) -> None:
         identifier = entry["identifier"]
         api = Api.objects.filter(identifier=identifier).first()
         if api is None:
-            api = api_services.api_create(actor=APPLY, spec=entry)
+            api = api_services.api_create(actor=result.actor, meta=result.meta, spec=entry)
             result.created("apis", identifier, {"id": api.pk})
             result.changes.append(f"created API {identifier}")
-        elif api_services.api_update(actor=APPLY, api=api, spec=entry):
+        elif api_services.api_update(actor=result.actor, meta=result.meta, api=api, spec=entry):
             result.changes.append(f"updated API {identifier}")
+
+
+def export_apis() -> list[dict[str, Any]]:
+    """Every API, the built-in management API first (only its name and lifetime)."""
+    entries = []
+    for api in Api.objects.select_related("client").order_by("-builtin", "identifier"):
+        entry: dict[str, Any] = {"identifier": api.identifier, "name": api.name}
+        if not api.builtin:
+            if api.client is not None:
+                entry["client"] = api.client.client_id
+            entry["scopes"] = list(api.scopes)
+        if api.access_token_lifetime is not None:
+            entry["access_token_lifetime"] = api.access_token_lifetime
+        entries.append(entry)
+    return entries
 
 
 def _client_resources(entry: dict[str, Any], result: Result) -> None:
@@ -176,10 +225,20 @@ def register() -> None:
     if any(s.name == "apis" for s in SECTIONS):
         return
     add_section(
-        Section("clients", dict(CLIENT_SCHEMA), "client_id", apply_clients, key_optional=True),
+        Section(
+            "clients",
+            dict(CLIENT_SCHEMA),
+            "client_id",
+            apply_clients,
+            key_optional=True,
+            export=export_clients,
+        ),
         before="users",
     )
-    add_section(Section("apis", API_SCHEMA, "identifier", apply_apis), before="users")
+    add_section(
+        Section("apis", API_SCHEMA, "identifier", apply_apis, export=export_apis),
+        before="users",
+    )
     clients = section("clients")
     clients.schema["resources"] = string_list
     clients.late["resources"] = _client_resources

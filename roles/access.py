@@ -60,6 +60,11 @@ MANAGEMENT_PERMISSIONS = (
     SECURITY_READ,
     SECURITY_WRITE,
 )
+# The configuration file (``manage.py export`` / ``apply``) in the console: exporting shows
+# every user, role, client, API and API key, so it takes reading each of them; importing may
+# change each of them, so it takes writing each of them.
+CONFIG_EXPORT = (USERS_READ, ROLES_READ, CLIENTS_READ, TOKENS_READ)
+CONFIG_IMPORT = (USERS_WRITE, ROLES_WRITE, CLIENTS_WRITE, TOKENS_WRITE)
 
 
 class AccessError(Exception):

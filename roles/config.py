@@ -16,11 +16,14 @@ names and cycles are found before anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from django.db.models import Q
+from django.utils import timezone
+
 from accounts.models import User
-from core.actors import APPLY
 from core.declarative import (
     CHECKS,
     SECTIONS,
@@ -35,7 +38,7 @@ from core.declarative import (
 )
 from oauth.models import Client
 from roles import policy, services
-from roles.models import Role
+from roles.models import Assignment, ClientRole, Role, UserRole
 from roles.services import AssignmentSpec
 
 
@@ -104,10 +107,63 @@ def apply_roles(entries: list[dict[str, Any]], result: Result) -> None:
         fields = {k: v for k, v in entry.items() if k != "name"}
         role = Role.objects.filter(name=entry["name"]).first()
         if role is None:
-            services.role_create(actor=APPLY, name=entry["name"], **fields)
+            services.role_create(actor=result.actor, meta=result.meta, name=entry["name"], **fields)
             result.changes.append(f"created role {entry['name']}")
-        elif services.role_update(actor=APPLY, role=role, **fields):
+        elif services.role_update(actor=result.actor, meta=result.meta, role=role, **fields):
             result.changes.append(f"updated role {entry['name']}")
+
+
+def export_roles() -> list[dict[str, Any]]:
+    """Every role with its own permissions and parents, each parent before its children (the
+    order apply needs); two queries."""
+    roles = {r.name: r for r in Role.objects.prefetch_related("permissions", "parents")}
+    parents = {name: sorted(p.name for p in r.parents.all()) for name, r in roles.items()}
+    entries: list[dict[str, Any]] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in done:
+            return
+        done.add(name)
+        for parent in parents[name]:
+            visit(parent)
+        role = roles[name]
+        entry: dict[str, Any] = {"name": name}
+        if role.description:
+            entry["description"] = role.description
+        if parents[name]:
+            entry["parents"] = parents[name]
+        entry["permissions"] = sorted(p.value for p in role.permissions.all())
+        entry["require_mfa"] = role.require_mfa
+        entries.append(entry)
+
+    for name in sorted(roles):
+        visit(name)
+    return entries
+
+
+def export_assignments(
+    model: type[Assignment], owner: str
+) -> Callable[[list[dict[str, Any]]], None]:
+    """An ``export_fields`` hook adding ``roles`` (live assignments, with their expiry) to the
+    entries keyed by ``owner`` (``username``, ``client_id``); one query."""
+    column = {"username": "user__username", "client_id": "client__client_id"}[owner]
+
+    def add(entries: list[dict[str, Any]]) -> None:
+        rows = (
+            model.objects.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+            .values_list(column, "role__name", "expires_at")
+            .order_by(column, "role__name")
+        )
+        held: dict[str, list[Any]] = {}
+        for key, role, expires in rows:
+            item = role if expires is None else {"name": role, "expires": expires.isoformat()}
+            held.setdefault(key, []).append(item)
+        for entry in entries:
+            if entry[owner] in held:
+                entry["roles"] = held[entry[owner]]
+
+    return add
 
 
 def _user_roles(entry: dict[str, Any], result: Result) -> None:
@@ -162,9 +218,15 @@ def register() -> None:
     """Add the ``roles`` section (first: before clients and users) and the ``roles`` fields."""
     if any(s.name == "roles" for s in SECTIONS):
         return
-    add_section(Section("roles", ROLE_SCHEMA, "name", apply_roles), before="clients")
-    for name, hook in (("users", _user_roles), ("clients", _client_roles)):
+    add_section(
+        Section("roles", ROLE_SCHEMA, "name", apply_roles, export=export_roles), before="clients"
+    )
+    for name, hook, model, key in (
+        ("users", _user_roles, UserRole, "username"),
+        ("clients", _client_roles, ClientRole, "client_id"),
+    ):
         target = section(name)
         target.schema["roles"] = assignment_list
         target.after.append(hook)
+        target.export_fields.append(export_assignments(model, key))
     CHECKS.append(check_document)

@@ -30,3 +30,12 @@ def test_an_empty_chart_still_has_an_axis_and_every_third_label():
     assert all(bar.height == 0 for bar in chart.bars)
     assert [t.label for t in chart.ticks] == ["0", "1"]
     assert [x.label for x in chart.labels] == labels[::3]
+
+
+def test_a_ranking_scales_bars_to_the_largest_one_row_each():
+    ranking = charts.ranking(["203.0.113.7", "192.0.2.9"], [8, 2])
+    first, second = ranking.bars
+    assert first.width == 4 * second.width and first.width > 0
+    assert second.y - first.y == charts.RANK_ROW
+    assert (first.label, first.value) == ("203.0.113.7", 8)
+    assert charts.ranking([], []).bars == []
