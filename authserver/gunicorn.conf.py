@@ -12,6 +12,8 @@ bounds GUNICORN_HEADER_TIMEOUT, GUNICORN_BODY_TIMEOUT, GUNICORN_CONNECTIONS_PER_
 import os
 import shutil
 import ssl
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -53,6 +55,15 @@ Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 certfile = os.environ.get("TLS_CERTFILE") or None
 keyfile = os.environ.get("TLS_KEYFILE") or None
+
+
+def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn hook
+    """Once listening, print where the console, discovery and API docs are and, while no
+    administrator exists, a one-time setup link as the last line (``bootstrap_admin
+    --announce``, in its own process: the master never loads Django). On stdout, never the
+    logs."""
+    manage = Path(__file__).resolve().parent.parent / "manage.py"
+    subprocess.run([sys.executable, str(manage), "bootstrap_admin", "--announce"], check=False)  # noqa: S603
 
 
 def on_exit(server):  # noqa: ANN001, ANN201 - gunicorn hook

@@ -125,7 +125,12 @@ def role_update(
 
 @transaction.atomic
 def role_delete(*, role: Role, force: bool = False) -> None:
-    """Delete ``role``; refused while other roles inherit from it, unless ``force``."""
+    """Delete ``role``; refused for a built-in role, and while other roles inherit from it,
+    unless ``force``."""
+    if role.builtin:
+        raise ValidationError(
+            f"role {role.name!r} is built in and cannot be deleted; its permissions can be edited"
+        )
     _lock_and_invalidate()
     dependants = sorted(role.children.values_list("name", flat=True))
     if dependants and not force:
