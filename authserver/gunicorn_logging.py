@@ -16,7 +16,6 @@ from gunicorn.glogging import Logger
 
 from core.logs import JsonFormatter
 
-
 _SETUP_TOKEN = re.compile(r"^/setup/[^/]+")
 
 

@@ -292,7 +292,12 @@ def totp_activate(request: HttpRequest, subject: Subject, code: str) -> bool:
     secret = totp_setup_secret(request)
     user = subject.user
     with transaction.atomic():
-        if services.authenticator_totp_activate(user=user, secret=secret, code=code) is None:
+        if (
+            services.authenticator_totp_activate(
+                user=user, secret=secret, code=code, request=request
+            )
+            is None
+        ):
             _audit(
                 request,
                 user,
@@ -381,7 +386,7 @@ def passkey_register(request: HttpRequest, subject: Subject, credential: dict, n
     amr = passkeys.AMR_SOFTWARE if data["multi_device"] else passkeys.AMR_HARDWARE
     with transaction.atomic():
         services.authenticator_passkey_add(
-            user=user, name=name.strip()[:64] or "Passkey", data=data
+            user=user, name=name.strip()[:64] or "Passkey", data=data, request=request
         )
         codes = _first_recovery_codes(user)
     _enrolled(request, subject, amr, codes)

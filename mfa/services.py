@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
+from django.http import HttpRequest
 
 from audit.services import record
 from core import metrics
@@ -50,7 +51,9 @@ def totp_secret(authenticator: Authenticator) -> str:
 
 
 @transaction.atomic
-def authenticator_totp_activate(*, user: Any, secret: str, code: str) -> Authenticator | None:
+def authenticator_totp_activate(
+    *, user: Any, secret: str, code: str, request: HttpRequest | None = None
+) -> Authenticator | None:
     """Activate ``secret`` for ``user`` if ``code`` proves the app has it; None otherwise.
 
     The confirming code is used up (its step is the first ``last_used_step``). An existing TOTP
@@ -67,7 +70,7 @@ def authenticator_totp_activate(*, user: Any, secret: str, code: str) -> Authent
         data={"secret": encrypt(secret.encode()), "last_used_step": step},
         last_used_at=_now_dt(),
     )
-    record("mfa.enrol", actor=user.username, target=user.username, factor="totp")
+    record("mfa.enrol", actor=user.username, target=user.username, request=request, factor="totp")
     return authenticator
 
 
@@ -154,7 +157,9 @@ def recovery_code_consume(*, user: Any, code: str) -> CodeUse:
 
 
 @transaction.atomic
-def authenticator_passkey_add(*, user: Any, name: str, data: dict[str, Any]) -> Authenticator:
+def authenticator_passkey_add(
+    *, user: Any, name: str, data: dict[str, Any], request: HttpRequest | None = None
+) -> Authenticator:
     authenticator = Authenticator.objects.create(
         user=user,
         type=Authenticator.Type.WEBAUTHN,
@@ -162,7 +167,14 @@ def authenticator_passkey_add(*, user: Any, name: str, data: dict[str, Any]) -> 
         data=data,
         last_used_at=_now_dt(),
     )
-    record("mfa.enrol", actor=user.username, target=user.username, factor="webauthn", name=name)
+    record(
+        "mfa.enrol",
+        actor=user.username,
+        target=user.username,
+        request=request,
+        factor="webauthn",
+        name=name,
+    )
     return authenticator
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -29,6 +30,18 @@ class AdministratorForm(forms.Form):
     username = forms.CharField(max_length=150, strip=True)
     email = forms.EmailField(max_length=254)
     password = forms.CharField(widget=forms.PasswordInput(render_value=False), strip=False)
+
+    def clean(self) -> dict:
+        """Django's password validators (AUTH_PASSWORD_VALIDATORS) with the other fields, so
+        every error shows at once."""
+        data = super().clean()
+        if "password" in data:
+            user = get_user_model()(username=data.get("username", ""), email=data.get("email", ""))
+            try:
+                password_validation.validate_password(data["password"], user)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
 
 
 def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
