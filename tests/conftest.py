@@ -39,10 +39,11 @@ def _celery_runs_in_process():
     app.conf.task_eager_propagates = True
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _no_builtin_roles(django_db_setup, django_db_blocker):
-    """Tests start from an empty role table, as before roles/migrations/0003 made the built-in
-    roles (tests name their own ``auditor``, ``superadmin``...); ``builtin_roles`` puts them
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, then (its documented way to adjust them) without the
+    built-in roles: tests start from an empty role table, as before roles/migrations/0003 made
+    them (tests name their own ``auditor``, ``superadmin``...); ``builtin_roles`` puts them
     back for the tests about them."""
     from roles.models import Role
 
