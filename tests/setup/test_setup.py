@@ -36,7 +36,7 @@ def announce() -> list[str]:
 def test_announce_prints_urls_then_the_link_last_while_no_administrator(db):
     lines = announce()
     assert lines[0].endswith("/console/") and "openid-configuration" in lines[1]
-    assert lines[2].endswith("/api/docs/")
+    assert lines[2].endswith("/api/v1/docs/")
     assert re.fullmatch(r"http://\S+/setup/[A-Za-z0-9_-]{43}", lines[-1])
     token = lines[-1].rsplit("/", 1)[1]
     stored = SetupToken.objects.get()

@@ -38,7 +38,7 @@ class Command(BaseCommand):
             issuer = settings.ISSUER_URL
             self.stdout.write(f"Console:   {issuer}/console/")
             self.stdout.write(f"Discovery: {issuer}/.well-known/openid-configuration")
-            self.stdout.write(f"API docs:  {issuer}/api/docs/")
+            self.stdout.write(f"API docs:  {issuer}/api/v1/docs/")
             if not services.administrator_exists():
                 self.stdout.write("No administrator yet; create one (once, within 24 h) at:")
                 self.stdout.write(services.issue_link())
