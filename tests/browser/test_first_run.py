@@ -1,13 +1,15 @@
-"""In a real browser: the operator's setup link -> the administrator's form -> TOTP enrolment ->
-the console dashboard; the link, opened again, says it was used."""
+"""In a real browser: the operator's setup link -> the administrator's form -> TOTP (or passkey)
+enrolment -> the console dashboard; the link, opened again, says it was used."""
 
 from __future__ import annotations
 
 import pyotp
 import pytest
 
+from mfa.models import Authenticator
 from setup import services
 from tests.browser.conftest import shot
+from tests.browser.test_passkeys import add_virtual_authenticator
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,3 +47,22 @@ def test_setup_link_to_the_console_dashboard(browser_page, builtin_roles):
     assert page.get_by_role("heading", name="This setup link was used").is_visible()
     assert page.locator("#id_password").count() == 0
     shot(page, "setup-04-used")
+
+
+def test_setup_link_with_a_passkey_instead_of_the_app(browser_page, builtin_roles):
+    page = browser_page
+    add_virtual_authenticator(page)
+    page.goto(services.issue_link())
+    page.fill("#id_username", "root")
+    page.fill("#id_email", "root@example.com")
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Create administrator')")
+    page.wait_for_url("**/mfa/totp/setup/")
+    page.fill("#passkey-name", "Admin key")
+    page.click("#passkey-register-button")
+    page.wait_for_url("**/mfa/recovery-codes/**")
+    page.click("#continue")
+    page.wait_for_url("**/console/")
+    assert page.get_by_role("heading", name="Dashboard").is_visible()
+    assert Authenticator.objects.get(user__username="root", type="webauthn").name == "Admin key"
+    shot(page, "setup-05-passkey-dashboard")
