@@ -47,6 +47,9 @@ class AdministratorForm(forms.Form):
 def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
     response = render(request, template, context, status=status)
     add_never_cache_headers(response)
+    # Django logs every 4xx with its path ("Bad Request: /setup/<token>"), which would put a
+    # live token in the logs; the audit trail records what happened instead.
+    response._has_been_logged = True  # django.utils.log.log_response's own marker
     return response
 
 

@@ -136,3 +136,11 @@ def test_builtin_roles_exist_and_superadmin_holds_everything(db):
     assert access.ROLES_DEFINE not in access.role_permissions(["console-admin"])
     auditor = access.role_permissions(["auditor"])
     assert "audit:read" in auditor and not any(p.endswith(":write") for p in auditor)
+
+
+def test_a_rejected_form_does_not_log_the_live_token(client, caplog):
+    path = link_path(services.issue_link())
+    with caplog.at_level("WARNING", logger="django.request"):
+        response = client.post(path, {**ADMIN, "password": "123"})
+    assert response.status_code == 400
+    assert path.split("/")[-1] not in caplog.text
