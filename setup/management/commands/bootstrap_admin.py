@@ -40,8 +40,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Discovery: {issuer}/.well-known/openid-configuration")
             self.stdout.write(f"API docs:  {issuer}/api/v1/docs/")
             if not services.administrator_exists():
+                link = services.issue_link()  # its audit line (stderr) comes before the link
                 self.stdout.write("No administrator yet; create one (once, within 24 h) at:")
-                self.stdout.write(services.issue_link())
+                self.stdout.write(link)
         else:
             self.stdout.write(services.issue_link())
 
