@@ -60,10 +60,12 @@ keyfile = os.environ.get("TLS_KEYFILE") or None
 def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn hook
     """Once listening, print where the console, discovery and API docs are and, while no
     administrator exists, a one-time setup link as the last line (``bootstrap_admin
-    --announce``, in its own process: the master never loads Django). On stdout, never the
-    logs."""
+    --announce``, on stdout, never in the logs). It runs in a process of its own beside the
+    workers' start (the master never loads Django, and serving is not delayed by it); the
+    workers' "Booting worker" lines come first, the link last. The master reaps it with its
+    workers (an unknown pid there is skipped)."""
     manage = Path(__file__).resolve().parent.parent / "manage.py"
-    subprocess.run([sys.executable, str(manage), "bootstrap_admin", "--announce"], check=False)  # noqa: S603
+    subprocess.Popen([sys.executable, str(manage), "bootstrap_admin", "--announce"])  # noqa: S603
 
 
 def on_exit(server):  # noqa: ANN001, ANN201 - gunicorn hook

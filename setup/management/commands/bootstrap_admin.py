@@ -35,12 +35,13 @@ class Command(BaseCommand):
         if options["username"] or options["email"]:
             self._create(options["username"], options["email"])
         elif options["announce"]:
+            # The link first: its audit line (stderr) then comes before everything printed.
+            link = None if services.administrator_exists() else services.issue_link()
             issuer = settings.ISSUER_URL
             self.stdout.write(f"Console:   {issuer}/console/")
             self.stdout.write(f"Discovery: {issuer}/.well-known/openid-configuration")
             self.stdout.write(f"API docs:  {issuer}/api/v1/docs/")
-            if not services.administrator_exists():
-                link = services.issue_link()  # its audit line (stderr) comes before the link
+            if link is not None:
                 self.stdout.write("No administrator yet; create one (once, within 24 h) at:")
                 self.stdout.write(link)
         else:
