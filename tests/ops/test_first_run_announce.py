@@ -16,7 +16,9 @@ LINK = re.compile(r"^http://\S+/setup/([A-Za-z0-9_-]{43})$", re.M)
 
 
 def test_gunicorn_announces_the_setup_link_last(tmp_path):
-    server = AppServer(migrated_embedded_env(tmp_path), tmp_path, GUNICORN_ACCESS_LOG="-")
+    server = AppServer(
+        migrated_embedded_env(tmp_path), tmp_path, GUNICORN_ACCESS_LOG="-", ANNOUNCE="1"
+    )
     server.start()
     try:
         wait_for(lambda: LINK.search(server.log()) is not None, "the setup link")
