@@ -18,11 +18,15 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from abuse.guard import wait_text
 from accounts.session import auth_state, record_login, record_second_factor
 from audit.models import AuditEvent
 from audit.services import record
 from core.crypto import decrypt, encrypt, keyed_hash
+from core.request_meta import request_meta
 from mfa import conf, passkeys, policy, recovery_codes, selectors, services, totp
 
 PENDING = "mfa.pending"
@@ -31,10 +35,14 @@ NEW_RECOVERY_CODES = "mfa.new_recovery_codes"
 
 AMR_OTP = "otp"
 
-WRONG_CODE = "That code is not right. Check your app and try again."
+WRONG_CODE = gettext_lazy("That code is not right. Check your app and try again.")
 USED_CODE = {
-    "totp": "That code was already used. Wait for the next code in your app and enter that one.",
-    "recovery_code": "That recovery code was already used: each one works once. Enter another.",
+    "totp": gettext_lazy(
+        "That code was already used. Wait for the next code in your app and enter that one."
+    ),
+    "recovery_code": gettext_lazy(
+        "That recovery code was already used: each one works once. Enter another."
+    ),
 }
 
 
@@ -244,9 +252,9 @@ def _consume(user: Any, code: str) -> tuple[services.CodeUse, str]:
 
 
 def _locked_message(seconds: int) -> str:
-    minutes = (seconds + 59) // 60
-    wait = f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
-    return f"Too many wrong codes. Codes are locked for {wait}; try again after that."
+    return _("Too many wrong codes. Codes are locked for %(wait)s; try again after that.") % {
+        "wait": wait_text(seconds)
+    }
 
 
 # --- enrolment -----------------------------------------------------------------------------
@@ -294,7 +302,7 @@ def totp_activate(request: HttpRequest, subject: Subject, code: str) -> bool:
     with transaction.atomic():
         if (
             services.authenticator_totp_activate(
-                user=user, secret=secret, code=code, request=request
+                user=user, secret=secret, code=code, meta=request_meta(request)
             )
             is None
         ):
@@ -386,7 +394,10 @@ def passkey_register(request: HttpRequest, subject: Subject, credential: dict, n
     amr = passkeys.AMR_SOFTWARE if data["multi_device"] else passkeys.AMR_HARDWARE
     with transaction.atomic():
         services.authenticator_passkey_add(
-            user=user, name=name.strip()[:64] or "Passkey", data=data, request=request
+            user=user,
+            name=name.strip()[:64] or "Passkey",
+            data=data,
+            meta=request_meta(request),
         )
         codes = _first_recovery_codes(user)
     _enrolled(request, subject, amr, codes)

@@ -15,12 +15,14 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest
 
+from accounts.limits import LOGIN_PER_ACCOUNT
 from audit.services import record
-from core import metrics
+from core import limits, metrics
+from core.actors import Actor
 from core.crypto import decrypt, encrypt
 from core.limits import Limit
+from core.request_meta import RequestMeta
 from mfa import recovery_codes, totp
 from mfa.models import Authenticator, Lockout
 
@@ -52,7 +54,7 @@ def totp_secret(authenticator: Authenticator) -> str:
 
 @transaction.atomic
 def authenticator_totp_activate(
-    *, user: Any, secret: str, code: str, request: HttpRequest | None = None
+    *, user: Any, secret: str, code: str, meta: RequestMeta | None = None
 ) -> Authenticator | None:
     """Activate ``secret`` for ``user`` if ``code`` proves the app has it; None otherwise.
 
@@ -70,7 +72,7 @@ def authenticator_totp_activate(
         data={"secret": encrypt(secret.encode()), "last_used_step": step},
         last_used_at=_now_dt(),
     )
-    record("mfa.enrol", actor=user.username, target=user.username, request=request, factor="totp")
+    record("mfa.enrol", actor=user.username, target=user.username, meta=meta, factor="totp")
     return authenticator
 
 
@@ -158,7 +160,7 @@ def recovery_code_consume(*, user: Any, code: str) -> CodeUse:
 
 @transaction.atomic
 def authenticator_passkey_add(
-    *, user: Any, name: str, data: dict[str, Any], request: HttpRequest | None = None
+    *, user: Any, name: str, data: dict[str, Any], meta: RequestMeta | None = None
 ) -> Authenticator:
     authenticator = Authenticator.objects.create(
         user=user,
@@ -171,7 +173,7 @@ def authenticator_passkey_add(
         "mfa.enrol",
         actor=user.username,
         target=user.username,
-        request=request,
+        meta=meta,
         factor="webauthn",
         name=name,
     )
@@ -206,12 +208,17 @@ def authenticator_delete(*, authenticator: Authenticator, request: Any = None) -
 
 
 @transaction.atomic
-def authenticators_reset(*, user: Any) -> list[str]:
+def authenticators_reset(*, actor: Actor, meta: RequestMeta | None = None, user: Any) -> list[str]:
     """Remove every factor of ``user`` (app, passkeys, recovery codes), as an administrator
-    does for someone who lost them; returns the types removed (the caller audits)."""
+    does for someone who lost them (needs the actor's fresh second factor); their next sign-in
+    enrols a new one if MFA is required of them. Returns the types removed (``mfa.reset``)."""
+    actor.require_fresh_factor()
     rows = Authenticator.objects.select_for_update().filter(user=user)
     removed = sorted({row.type for row in rows})
     rows.delete()
+    if removed:
+        name = actor.audit_name
+        record("mfa.reset", actor=name, meta=meta, target=user.username, factors=removed)
     return removed
 
 
@@ -270,3 +277,22 @@ def lockout_record_failure(*, user: Any) -> Failure:
 def lockout_reset(*, user: Any) -> None:
     """A correct code resets the count and the backoff (NIST: SHOULD reset on success)."""
     Lockout.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def user_unlock(*, actor: Actor, meta: RequestMeta | None = None, user: Any) -> list[str]:
+    """Lift the second-factor lockout and the password sign-in block of ``user``; returns
+    which locks were lifted (``mfa``, ``login``), an event (``user.unlocked``) only if one was.
+    Unlocking lets guessing start again, so it needs a fresh second factor like a reset."""
+    actor.require_fresh_factor()
+    lifted = []
+    if lockout_remaining(user=user):
+        lifted.append("mfa")
+    lockout_reset(user=user)
+    if limits.retry_after((LOGIN_PER_ACCOUNT, user.username)):
+        lifted.append("login")
+    limits.reset(LOGIN_PER_ACCOUNT, user.username)
+    if lifted:
+        name = actor.audit_name
+        record("user.unlocked", actor=name, meta=meta, target=user.username, locks=lifted)
+    return lifted

@@ -15,8 +15,9 @@ Who may do what is decided here and nowhere else:
   missing object raises ``NotFound`` (the same for every caller); ``for_write`` also applies the
   hierarchy guard to what the object holds.
 - ``require_fresh_factor(principal)``: a caller acting for a person proved a second factor
-  within ``CONSOLE_REAUTH_SECONDS`` (SECURITY 49, 85). The services that change privileges
-  (``mgmt.services``) call it, so every surface gets it; a service principal (a client's own
+  within ``CONSOLE_REAUTH_SECONDS`` (SECURITY 49, 85). The domain services that change
+  privileges call it through the ``core.actors.Actor`` they are given (``acting(principal)``),
+  so every surface gets it; a service principal (a client's own
   token or key) has no person to ask and stays bounded by its roles and the hierarchy guard.
 
 Callers resolve the principal first (``roles.decisions.principal_for_token``); errors are typed
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -86,9 +88,20 @@ class EscalationDenied(AccessError):
 
 
 class NotFound(AccessError):
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"No such {kind}.")
+    """No ``kind`` (``"client"``, ``"API key"``) is known by ``key``, the id the caller named:
+    the message says which ("Client 'abc' not found.")."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind[:1].upper()}{kind[1:]} '{key}' not found.")
         self.kind = kind
+        self.key = key
+
+
+class SelfDeletion(AccessError):
+    """Deleting the account or client the caller acts as would cut its own request off."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"You cannot delete the {kind} you are acting as ({key!r}).")
 
 
 class ReauthenticationRequired(Exception):
@@ -146,6 +159,29 @@ def require_covers(principal: Principal, permissions: Iterable[str], *, what: st
         raise EscalationDenied(what, missing)
 
 
+@dataclass(frozen=True)
+class Acting:
+    """A principal as the ``core.actors.Actor`` the domain services take: named in the audit
+    log as ``Principal.audit_name``, guarded by ``require_fresh_factor`` and ``require_covers``."""
+
+    principal: Principal
+
+    @property
+    def audit_name(self) -> str:
+        return self.principal.audit_name
+
+    def require_fresh_factor(self) -> None:
+        require_fresh_factor(self.principal)
+
+    def require_covers(self, permissions: Iterable[str], *, what: str) -> None:
+        require_covers(self.principal, permissions, what=what)
+
+
+def acting(principal: Principal) -> Acting:
+    """What a surface passes as ``actor=`` to a domain service for its caller."""
+    return Acting(principal)
+
+
 def role_permissions(role_names: Iterable[str]) -> frozenset[str]:
     """Effective permissions (own and inherited) of holding ``role_names``."""
     return policy.effective_permissions(selectors.role_graph(), role_names)
@@ -176,10 +212,21 @@ def require_client_write(principal: Principal, client: Client) -> None:
     require_covers(principal, held, what=f"Client {client.client_id!r}")
 
 
+def require_not_self(
+    principal: Principal, *, user: AbstractBaseUser | None = None, client: Client | None = None
+) -> None:
+    """Refuse deleting the caller's own account, or the client its credential was issued to
+    (a user's token through that client included)."""
+    if user is not None and principal.username == user.get_username():
+        raise SelfDeletion("user", user.get_username())
+    if client is not None and principal.client_id == client.client_id:
+        raise SelfDeletion("client", client.client_id)
+
+
 def access_user(principal: Principal, username: str, *, for_write: bool) -> AbstractBaseUser:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise NotFound("user")
+        raise NotFound("user", username)
     if for_write:
         require_user_write(principal, user)
     return user
@@ -188,7 +235,7 @@ def access_user(principal: Principal, username: str, *, for_write: bool) -> Abst
 def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
     role = Role.objects.filter(name=name).first()
     if role is None:
-        raise NotFound("role")
+        raise NotFound("role", name)
     if for_write:
         require_role_write(principal, role)
     return role
@@ -197,7 +244,7 @@ def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
 def access_client(principal: Principal, client_id: str, *, for_write: bool) -> Client:
     client = Client.objects.filter(client_id=client_id).first()
     if client is None:
-        raise NotFound("client")
+        raise NotFound("client", client_id)
     if for_write:
         require_client_write(principal, client)
     return client

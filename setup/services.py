@@ -22,12 +22,13 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts import services as account_services
 from audit.services import record
+from core.actors import SystemActor
 from core.crypto import keyed_hash
+from core.request_meta import RequestMeta
 from roles import services as role_services
 from roles.models import UserRole
 from roles.services import AssignmentSpec
@@ -37,6 +38,9 @@ SUPERADMIN = "superadmin"
 SETUP_LINK_SECONDS = 24 * 3600
 PURPOSE = "setup-link"
 VALID, USED, EXPIRED, UNKNOWN = "valid", "used", "expired", "unknown"
+# Who creates the administrator, as the deployment itself (audit names).
+LINK = SystemActor("setup-link")
+COMMAND = SystemActor("manage.py")
 
 
 def administrator_exists() -> bool:
@@ -94,11 +98,12 @@ def create_administrator(
     email: str,
     password: str,
     token: str | None = None,
-    request: HttpRequest | None = None,
-    actor: str = "",
+    meta: RequestMeta | None = None,
+    actor: SystemActor = LINK,
 ) -> Any:
     """Create the administrator; with ``token``, only while that link is valid (it is used up).
-    Raises ``LinkUnusable`` or ``ValidationError`` (nothing is written then)."""
+    ``actor``: who made it, as the deployment itself (``LINK`` or ``COMMAND``). Raises
+    ``LinkUnusable`` or ``ValidationError`` (nothing is written then)."""
     if token is not None:
         row = _find(token, for_update=True)
         state = _state(row)
@@ -108,13 +113,9 @@ def create_administrator(
         row.save(update_fields=["used_at"])
     if get_user_model().objects.filter(username=username).exists():
         raise ValidationError({"username": ["A user with that username already exists."]})
-    user = account_services.user_create(username=username, password=password, email=email)
-    role_services.user_roles_set(user=user, assignments=[AssignmentSpec(SUPERADMIN)])
-    record(
-        "setup.admin_created",
-        actor=actor or user.username,
-        target=user.username,
-        request=request,
-        via="link" if token is not None else "command",
+    user = account_services.user_create(
+        actor=actor, meta=meta, username=username, password=password, email=email
     )
+    role_services.user_roles_set(user=user, assignments=[AssignmentSpec(SUPERADMIN)])
+    record("setup.admin_created", actor=actor.audit_name, meta=meta, target=user.username)
     return user

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from audit.services import client_ip
 from core import limits
+from core.request_meta import request_meta
 from mfa import flows
 from setup import services
 
@@ -66,7 +67,9 @@ def setup_link(request: HttpRequest, token: str) -> HttpResponse:
     form = AdministratorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.create_administrator(token=token, request=request, **form.cleaned_data)
+            user = services.create_administrator(
+                token=token, meta=request_meta(request), **form.cleaned_data
+            )
         except services.LinkUnusable as exc:
             context = {"state": exc.state}
             return _page(request, "setup/gone.html", context, status=GONE_STATUS[exc.state])

@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from core.actors import APPLY
 from oauth.apis import MANAGEMENT, MANAGEMENT_SCOPE, management_audience
 from roles import services as role_services
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
+from tests.conftest import basic_auth, forget_seeding
 from tests.roles.conftest import (  # noqa: F401 (fixture)
     client_credentials_token,
     make_role,
@@ -86,10 +88,11 @@ def caller(client, make_client):
         nonlocal count
         count += 1
         name = name or f"caller{count}"
-        role_services.role_create(name=f"{name}-role", permissions=permissions)
+        role_services.role_create(actor=APPLY, name=f"{name}-role", permissions=permissions)
         app, secret = make_client(client_id=name, name=name)
         allow_management(app)
         role_services.client_roles_set(client=app, assignments=[AssignmentSpec(f"{name}-role")])
+        forget_seeding()
         return Api(client, management_token(client, name, secret), (name, secret))
 
     return make
@@ -114,7 +117,7 @@ def person(client, web_client, make_user):
     the token's ``auth_time`` is fresh and its ``amr`` has "mfa"; without, ``amr`` is ["pwd"]."""
     from tests.console.conftest import sign_in
 
-    role_services.role_create(name="person-role", permissions=ADMIN_PERMISSIONS)
+    role_services.role_create(actor=APPLY, name="person-role", permissions=ADMIN_PERMISSIONS)
     user = make_user("pat")
     role_services.user_roles_set(user=user, assignments=[AssignmentSpec("person-role")])
 
@@ -136,8 +139,39 @@ def person(client, web_client, make_user):
 
 
 @pytest.fixture
+def token_holder(client, web_client, make_user):
+    """Factory: a user with a code-flow token family of the ``webapp`` client."""
+
+    def make(username: str) -> dict:
+        make_user(username)
+        return user_tokens(client, web_client, username, scope="openid offline_access")
+
+    return make
+
+
+def refresh_status(http, web_client, refresh_token: str) -> int:
+    client, secret = web_client
+    response = http.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    return response.status_code
+
+
+@pytest.fixture
 def anonymous(client):
     return Api(client, None)
+
+
+def error_fields(problem: dict[str, Any]) -> dict[str | None, list[str]]:
+    """A validation problem's ``errors`` list, ``[{field, detail}]``, as messages by field
+    (None: the whole request); each entry has exactly those two members."""
+    grouped: dict[str | None, list[str]] = {}
+    for error in problem["errors"]:
+        assert set(error) == {"field", "detail"}, error
+        grouped.setdefault(error["field"], []).append(error["detail"])
+    return grouped
 
 
 def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:

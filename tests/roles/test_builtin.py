@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.actors import APPLY
 from roles import services as role_services
 from roles.models import Role, UserRole
 from roles.services import AssignmentSpec
@@ -36,7 +37,7 @@ def test_superadmin_defines_a_role_with_a_new_permission_and_assigns_it(superadm
 
 
 def test_without_roles_define_the_old_rule_and_message_stand(client, make_user):
-    role_services.role_create(name="ops", permissions=ALL_CONSOLE)
+    role_services.role_create(actor=APPLY, name="ops", permissions=ALL_CONSOLE)
     user = make_user("ops-user")
     role_services.user_roles_set(user=user, assignments=[AssignmentSpec("ops")])
     console = sign_in(client, user)

@@ -1,4 +1,4 @@
-"""OAuth clients: list, create, read, update, rotate the secret (shown once)."""
+"""OAuth clients: list, create, read, update, delete, rotate the secret (shown once)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mgmt import selectors, services
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt import selectors
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
+from oauth import services as oauth_services
 from oauth.models import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGORITHMS, Client
 from roles import access
 
@@ -136,7 +137,7 @@ class ClientsApi(ClientApi):
     @extend_schema(request=CreateInput, responses={201: ClientWithSecretOutput})
     def post(self, request: Request) -> Response:
         spec = validated(self.CreateInput, request.data)
-        client, secret = services.client_create(actor=self.principal, request=request, spec=spec)
+        client, secret = oauth_services.client_create(actor=self.actor, meta=self.meta, spec=spec)
         return Response(
             present_client(client, client_secret=secret), status=status.HTTP_201_CREATED
         )
@@ -156,10 +157,25 @@ class ClientDetailApi(ClientApi):
     def patch(self, request: Request, client_id: str) -> Response:
         spec = validated(ClientSpecInput, request.data)
         client = access.access_client(self.principal, client_id, for_write=True)
-        client, secret = services.client_update(
-            actor=self.principal, request=request, client=client, spec=spec
+        _, secret = oauth_services.client_update(
+            actor=self.actor, meta=self.meta, client=client, spec=spec
         )
         return Response(present_client(client, client_secret=secret))
+
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description="Deletes the client and everything issued to it: its tokens (those "
+        "without a row too), refresh tokens, API keys and role assignments end at once. "
+        "Refused while a registered API names it as its client, and for the client of the "
+        "caller's own credential.",
+    )
+    def delete(self, request: Request, client_id: str) -> Response:
+        validated(NoInput, request.data)
+        client = access.access_client(self.principal, client_id, for_write=True)
+        access.require_not_self(self.principal, client=client)
+        oauth_services.client_delete(actor=self.actor, meta=self.meta, client=client)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ClientSecretApi(ClientApi):
@@ -169,6 +185,9 @@ class ClientSecretApi(ClientApi):
 
     @extend_schema(request=None, responses=Output)
     def post(self, request: Request, client_id: str) -> Response:
+        validated(NoInput, request.data)
         client = access.access_client(self.principal, client_id, for_write=True)
-        secret = services.client_rotate_secret(actor=self.principal, request=request, client=client)
+        secret = oauth_services.client_rotate_secret(
+            actor=self.actor, meta=self.meta, client=client
+        )
         return Response(self.Output({"client_id": client.client_id, "client_secret": secret}).data)

@@ -18,8 +18,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mgmt import selectors, services
-from mgmt.api.views.base import ManagementApi
+from mgmt import selectors
+from mgmt.api.views.base import ManagementApi, NoInput, validated
+from oauth import services as oauth_services
 from oauth.models import AuthContext
 from roles import access
 
@@ -79,7 +80,7 @@ class UserTokenApi(TokenApi):
         user = access.access_user(self.principal, username, for_write=for_write)
         token = selectors.user_access_token(user, token_id)
         if token is None:
-            raise access.NotFound("token")
+            raise access.NotFound("token", token_id)
         return token
 
     @extend_schema(responses=AccessTokenOutput)
@@ -88,8 +89,9 @@ class UserTokenApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, token_id: int) -> Response:
+        validated(NoInput, request.data)
         token = self._token(username, token_id, for_write=True)
-        services.access_token_revoke(actor=self.principal, request=request, token=token)
+        oauth_services.access_token_revoke(actor=self.actor, meta=self.meta, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -105,7 +107,7 @@ class UserSessionApi(TokenApi):
         user = access.access_user(self.principal, username, for_write=for_write)
         session = selectors.user_session(user, session_id)
         if session is None:
-            raise access.NotFound("session")
+            raise access.NotFound("session", session_id)
         return session
 
     @extend_schema(responses=SessionOutput)
@@ -114,9 +116,13 @@ class UserSessionApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, session_id: uuid.UUID) -> Response:
+        validated(NoInput, request.data)
         session = self._session(username, session_id, for_write=True)
-        services.session_revoke(
-            actor=self.principal, request=request, user=session.user, family=session.token_family
+        oauth_services.session_revoke(
+            actor=self.actor,
+            meta=self.meta,
+            user=session.user,
+            family=session.token_family,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -134,7 +140,7 @@ class ClientTokenApi(TokenApi):
         client = access.access_client(self.principal, client_id, for_write=for_write)
         token = selectors.live_client_token(timezone.now(), jti, client.client_id)
         if token is None:
-            raise access.NotFound("token")
+            raise access.NotFound("token", jti)
         return token
 
     @extend_schema(responses=ClientTokenOutput)
@@ -143,10 +149,11 @@ class ClientTokenApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, client_id: str, jti: str) -> Response:
+        validated(NoInput, request.data)
         token = self._token(client_id, jti, for_write=True)
-        services.client_token_revoke(
-            actor=self.principal,
-            request=request,
+        oauth_services.client_token_revoke(
+            actor=self.actor,
+            meta=self.meta,
             jti=token.jti,
             client_id=token.client_id,
             expires=token.expires,

@@ -55,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError("no password on stdin")
         try:
             services.create_administrator(
-                username=username, email=email, password=password, actor="manage.py"
+                username=username, email=email, password=password, actor=services.COMMAND
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
