@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# ANNOUNCE=1: once listening, print the console, discovery and API-docs URLs and, while no
+# administrator exists, a one-time setup link last (README "First sign-in").
 run: migrate
-	$(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
+	ANNOUNCE=1 $(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
 
 # Production: gunicorn + a Celery worker + Celery beat against PostgreSQL and Redis; the worker
 # and beat are started again whenever they exit (scripts/supervise.sh, bounded backoff).
@@ -36,7 +38,7 @@ run-prod: install
 	sh scripts/supervise.sh $(VENV)/bin/celery -A authserver worker --loglevel INFO & worker=$$!; \
 	sh scripts/supervise.sh $(VENV)/bin/celery -A authserver beat --loglevel INFO \
 		--schedule var/celerybeat-schedule & beat=$$!; \
-	GUNICORN_ACCESS_LOG=$${GUNICORN_ACCESS_LOG:--} $(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
+	ANNOUNCE=1 GUNICORN_ACCESS_LOG=$${GUNICORN_ACCESS_LOG:--} $(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
 
 # A local CA + localhost certificate in var/tls/ (TLS_CERTFILE/TLS_KEYFILE for gunicorn).
 dev-cert:

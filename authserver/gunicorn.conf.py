@@ -1,7 +1,8 @@
 """gunicorn configuration used by `make run`, `make run-prod` and the benchmark.
 
-Environment: HOST, PORT, WEB_CONCURRENCY (default 2 x CPUs + 1), GUNICORN_THREADS (4 per
-worker), GUNICORN_TIMEOUT, GUNICORN_MAX_REQUESTS, GUNICORN_ACCESS_LOG ("-" for stdout; JSON
+Environment: HOST, PORT, ANNOUNCE (1: print the URLs and the setup link, ``when_ready``),
+WEB_CONCURRENCY (default 2 x CPUs + 1), GUNICORN_THREADS (4 per worker), GUNICORN_TIMEOUT,
+GUNICORN_MAX_REQUESTS, GUNICORN_ACCESS_LOG ("-" for stdout; JSON
 lines), GUNICORN_CONTROL_SOCKET (a path of this instance's own for ``gunicornc``; none when
 unset), TLS_CERTFILE and TLS_KEYFILE (terminate TLS here, TLS 1.3 only),
 PROMETHEUS_MULTIPROC_DIR (metrics from every worker, see docs/monitoring.md), and the slow-client
@@ -12,6 +13,8 @@ bounds GUNICORN_HEADER_TIMEOUT, GUNICORN_BODY_TIMEOUT, GUNICORN_CONNECTIONS_PER_
 import os
 import shutil
 import ssl
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -53,6 +56,20 @@ Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 certfile = os.environ.get("TLS_CERTFILE") or None
 keyfile = os.environ.get("TLS_KEYFILE") or None
+
+
+def when_ready(server):  # noqa: ANN001, ANN201 - gunicorn hook
+    """Once listening, print where the console, discovery and API docs are and, while no
+    administrator exists, a one-time setup link as the last line (``bootstrap_admin
+    --announce``, on stdout, never in the logs). It runs in a process of its own beside the
+    workers' start (the master never loads Django, and serving is not delayed by it); the
+    workers' "Booting worker" lines come first, the link last. The master reaps it with its
+    workers (an unknown pid there is skipped). Only when ``ANNOUNCE=1`` (``make run`` and
+    ``make run-prod`` set it; the benchmarks and tests' servers do not)."""
+    if os.environ.get("ANNOUNCE") != "1":
+        return
+    manage = Path(__file__).resolve().parent.parent / "manage.py"
+    subprocess.Popen([sys.executable, str(manage), "bootstrap_admin", "--announce"])  # noqa: S603
 
 
 def on_exit(server):  # noqa: ANN001, ANN201 - gunicorn hook

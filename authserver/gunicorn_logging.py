@@ -1,11 +1,13 @@
 """gunicorn's logs as one JSON object per line (``logger_class`` in gunicorn.conf.py).
 
-The query string and the Referer are left out: they can carry an ``id_token_hint`` or a code.
+The query string and the Referer are left out: they can carry an ``id_token_hint`` or a code;
+the token of a one-time setup link (``/setup/<token>``) is masked.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import traceback
 from datetime import UTC, datetime
 from typing import Any
@@ -13,6 +15,12 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from core.logs import JsonFormatter
+
+_SETUP_TOKEN = re.compile(r"^/setup/[^/]+")
+
+
+def _path(environ: dict[str, Any]) -> str:
+    return _SETUP_TOKEN.sub("/setup/<token>", environ.get("PATH_INFO", "-"))
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str:
@@ -38,7 +46,7 @@ class JsonLogger(Logger):
             "request_id": _header(resp.headers, "x-request-id"),
             "remote": environ.get("REMOTE_ADDR", "-"),
             "method": environ.get("REQUEST_METHOD", "-"),
-            "path": environ.get("PATH_INFO", "-"),
+            "path": _path(environ),
             "status": resp.status_code,
             "bytes": getattr(resp, "sent", 0),
             "duration_ms": round(request_time.total_seconds() * 1000, 2),

@@ -39,7 +39,7 @@ if not SECRET_KEY:
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
 PORT = env_int("PORT", 8000)
-ISSUER_URL = env_str("ISSUER_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
+ISSUER_URL = env_str("ISSUER_URL", f"http://localhost:{PORT}").rstrip("/")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "mfa",
     "audit",
     "console",
+    "setup",
     "apikeys",
     "abuse",
     "branding",
@@ -480,6 +481,8 @@ SPECTACULAR_SETTINGS = {
 
 # Requests per minute one client (or user, or API key) may make through the gateway endpoint.
 GATEWAY_RATE_LIMIT = env_int("GATEWAY_RATE_LIMIT", 600)
+# Requests to /setup/<token> per client address and minute (setup.views).
+SETUP_RATE_LIMIT = env_int("SETUP_RATE_LIMIT", 20)
 
 # /metrics: bearer token for the scraper; unset -> loopback callers only.
 METRICS_TOKEN = env_str("METRICS_TOKEN")

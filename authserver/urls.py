@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("mfa/", include("mfa.urls")),
     path("console/", include("console.urls")),
+    path("setup/", include("setup.urls")),
     path("branding/", include("branding.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("health/live", ops.live, name="health-live"),

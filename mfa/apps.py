@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core.checks import Tags, register
 
 
 class MfaConfig(AppConfig):
@@ -7,7 +8,7 @@ class MfaConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import session
-        from mfa import config, flows, policy
+        from mfa import checks, config, flows, policy
         from oauth import extensions
 
         # ``manage.py apply``: ``mfa: totp`` on users.
@@ -24,3 +25,4 @@ class MfaConfig(AppConfig):
                 acr_values_supported=policy.ACR_VALUES_SUPPORTED,
             )
         )
+        register(checks.passkey_host, Tags.security)

@@ -26,6 +26,7 @@ from accounts.session import auth_state, record_login, record_second_factor
 from audit.models import AuditEvent
 from audit.services import record
 from core.crypto import decrypt, encrypt, keyed_hash
+from core.request_meta import request_meta
 from mfa import conf, passkeys, policy, recovery_codes, selectors, services, totp
 
 PENDING = "mfa.pending"
@@ -299,7 +300,12 @@ def totp_activate(request: HttpRequest, subject: Subject, code: str) -> bool:
     secret = totp_setup_secret(request)
     user = subject.user
     with transaction.atomic():
-        if services.authenticator_totp_activate(user=user, secret=secret, code=code) is None:
+        if (
+            services.authenticator_totp_activate(
+                user=user, secret=secret, code=code, meta=request_meta(request)
+            )
+            is None
+        ):
             _audit(
                 request,
                 user,
@@ -388,7 +394,10 @@ def passkey_register(request: HttpRequest, subject: Subject, credential: dict, n
     amr = passkeys.AMR_SOFTWARE if data["multi_device"] else passkeys.AMR_HARDWARE
     with transaction.atomic():
         services.authenticator_passkey_add(
-            user=user, name=name.strip()[:64] or "Passkey", data=data
+            user=user,
+            name=name.strip()[:64] or "Passkey",
+            data=data,
+            meta=request_meta(request),
         )
         codes = _first_recovery_codes(user)
     _enrolled(request, subject, amr, codes)

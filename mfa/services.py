@@ -53,7 +53,9 @@ def totp_secret(authenticator: Authenticator) -> str:
 
 
 @transaction.atomic
-def authenticator_totp_activate(*, user: Any, secret: str, code: str) -> Authenticator | None:
+def authenticator_totp_activate(
+    *, user: Any, secret: str, code: str, meta: RequestMeta | None = None
+) -> Authenticator | None:
     """Activate ``secret`` for ``user`` if ``code`` proves the app has it; None otherwise.
 
     The confirming code is used up (its step is the first ``last_used_step``). An existing TOTP
@@ -70,7 +72,7 @@ def authenticator_totp_activate(*, user: Any, secret: str, code: str) -> Authent
         data={"secret": encrypt(secret.encode()), "last_used_step": step},
         last_used_at=_now_dt(),
     )
-    record("mfa.enrol", actor=user.username, target=user.username, factor="totp")
+    record("mfa.enrol", actor=user.username, target=user.username, meta=meta, factor="totp")
     return authenticator
 
 
@@ -157,7 +159,9 @@ def recovery_code_consume(*, user: Any, code: str) -> CodeUse:
 
 
 @transaction.atomic
-def authenticator_passkey_add(*, user: Any, name: str, data: dict[str, Any]) -> Authenticator:
+def authenticator_passkey_add(
+    *, user: Any, name: str, data: dict[str, Any], meta: RequestMeta | None = None
+) -> Authenticator:
     authenticator = Authenticator.objects.create(
         user=user,
         type=Authenticator.Type.WEBAUTHN,
@@ -165,7 +169,14 @@ def authenticator_passkey_add(*, user: Any, name: str, data: dict[str, Any]) -> 
         data=data,
         last_used_at=_now_dt(),
     )
-    record("mfa.enrol", actor=user.username, target=user.username, factor="webauthn", name=name)
+    record(
+        "mfa.enrol",
+        actor=user.username,
+        target=user.username,
+        meta=meta,
+        factor="webauthn",
+        name=name,
+    )
     return authenticator
 
 

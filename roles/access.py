@@ -6,7 +6,11 @@ Who may do what is decided here and nowhere else:
   No superuser shortcut: Django's ``is_superuser``/``is_staff`` flags mean nothing here.
 - ``require_covers(principal, permissions)``: the hierarchy guard. A caller may only hand out,
   create, change or take away what it holds itself, so a role manager cannot grant a role above
-  its own level, give itself more, or act on someone who outranks it.
+  its own level, give itself more, or act on someone who outranks it. The one exception is
+  ``roles:define`` (held by the built-in ``superadmin``): the right to put a permission nobody
+  holds yet (``wiki:admin`` of a new application) on a role. Whoever may define any permission
+  could give it to themselves, so the guard passes every check of such a caller rather than
+  pretend otherwise; the fresh-factor rule still applies.
 - ``access_user`` / ``access_role`` / ``access_client``: fetch one object for the caller. A
   missing object raises ``NotFound`` (the same for every caller); ``for_write`` also applies the
   hierarchy guard to what the object holds.
@@ -47,6 +51,7 @@ TOKENS_WRITE = "tokens:write"
 AUDIT_READ = "audit:read"
 SECURITY_READ = "security:read"  # IP blocks of the abuse response
 SECURITY_WRITE = "security:write"
+ROLES_DEFINE = "roles:define"  # put permissions the caller does not hold on roles
 MANAGEMENT_PERMISSIONS = (
     USERS_READ,
     USERS_WRITE,
@@ -149,7 +154,10 @@ def require_permission(principal: Principal, permission: str) -> None:
 
 def require_covers(principal: Principal, permissions: Iterable[str], *, what: str) -> None:
     """Raise ``EscalationDenied`` unless the caller holds every one of ``permissions``:
-    a named permission as such, an endpoint rule within one of its own (``policy.covers``)."""
+    a named permission as such, an endpoint rule within one of its own (``policy.covers``).
+    A caller holding ``ROLES_DEFINE`` passes (the module's docstring says why)."""
+    if principal.grant.allows(ROLES_DEFINE, None, None):
+        return
     held = principal.grant.permissions
     missing = {p for p in permissions if not policy.covers(held, p)}
     if missing:

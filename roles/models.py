@@ -1,7 +1,8 @@
 """Roles, their permissions, and who holds them.
 
 - ``Role``: a unique name, parents it inherits from (acyclic; checked by ``roles.services``),
-  ``require_mfa``.
+  ``require_mfa``, ``builtin`` (made by a migration: its permissions are editable, it cannot be
+  deleted).
 - ``Permission``: one row per permission of a role, stored in canonical form
   (``roles.policy.canonical_permission``): a named permission or ``METHOD /path/pattern``.
 - Assignments (``UserRole``, ``ClientRole``) share ``Assignment``: the role, an optional expiry
@@ -31,6 +32,9 @@ class Role(models.Model):
     parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
     require_mfa = models.BooleanField(
         default=False, help_text="A user holding this role must sign in with a second factor."
+    )
+    builtin = models.BooleanField(
+        default=False, editable=False, help_text="Made by the server itself; cannot be deleted."
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

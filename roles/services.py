@@ -192,8 +192,13 @@ def role_update(
 def role_delete(
     *, actor: Actor, meta: RequestMeta | None = None, role: Role, force: bool = False
 ) -> None:
-    """Delete ``role``; refused while other roles inherit from it, unless ``force``."""
+    """Delete ``role``; refused for a built-in role, and while other roles inherit from it,
+    unless ``force``."""
     actor.require_fresh_factor()
+    if role.builtin:
+        raise ValidationError(
+            f"role {role.name!r} is built in and cannot be deleted; its permissions can be edited"
+        )
     _lock_and_invalidate()
     dependants = sorted(role.children.values_list("name", flat=True))
     if dependants and not force:

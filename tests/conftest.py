@@ -40,6 +40,28 @@ def _celery_runs_in_process():
     app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test databases, then (its documented way to adjust them) without the
+    built-in roles: tests start from an empty role table, as before roles/migrations/0003 made
+    them (tests name their own ``auditor``, ``superadmin``...); ``builtin_roles`` puts them
+    back for the tests about them."""
+    from roles.models import Role
+
+    with django_db_blocker.unblock():
+        Role.objects.filter(builtin=True).delete()
+
+
+@pytest.fixture
+def builtin_roles(db):
+    """The built-in roles as roles/migrations/0003 makes them."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("roles.migrations.0003_builtin_roles").create(apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _audit_rows_at_once(settings):
     """Deferred audit events are stored at once, in the test's transaction (the batching

@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "mfa": {"core", "audit", "abuse", "accounts", "oauth", "roles"},
     "apikeys": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa"},
     "mgmt": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys"},
+    "setup": {"core", "audit", "accounts", "roles", "mfa"},
     "console": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys", "mgmt"},
 }
 SHELL = "authserver"
