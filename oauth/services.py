@@ -3,19 +3,28 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import re
 import secrets
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from jwcrypto.common import JWException
+from jwcrypto.jwk import JWKSet
 
+from oauth.api_services import clean_lifetime, scope_error
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_DEVICE_CODE,
     Api,
     Client,
+    validate_redirect_uri,
 )
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 
 # Fields a client spec may set directly on the model (the rest are mapped below).
 CLIENT_FIELDS = {
@@ -116,13 +125,85 @@ def _needs_secret(client: Client) -> bool:
     )
 
 
+def _field_errors(spec: dict[str, Any], client: Client | None) -> dict[str, list[str]]:
+    """What is wrong with the values of ``spec`` on their own (each field checked)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    others = Client.objects.exclude(pk=client.pk) if client is not None else Client.objects
+    if spec.get("client_id") and client is None:
+        client_id = spec["client_id"]
+        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+            add("client_id", "1-100 letters, digits and . _ ~ - only")
+        elif others.filter(client_id=client_id).exists():
+            add("client_id", f"a client with the id {client_id!r} already exists")
+    name = spec.get("name")
+    if isinstance(name, str) and name.strip() and others.filter(name__iexact=name).exists():
+        add("name", f"a client named {name!r} already exists")
+    for scope in spec.get("scopes") or []:
+        if (message := scope_error(scope)) is not None:
+            add("scopes", message)
+    for uri in spec.get("post_logout_redirect_uris") or []:
+        try:
+            validate_redirect_uri(uri)
+        except ValidationError as exc:
+            errors.setdefault("post_logout_redirect_uris", []).extend(exc.messages)
+    if "access_token_lifetime" in spec:
+        try:
+            clean_lifetime(spec["access_token_lifetime"])
+        except ValueError as exc:
+            add("access_token_lifetime", str(exc))
+    if spec.get("jwks") is not None:
+        try:
+            JWKSet.from_json(json.dumps(spec["jwks"]))
+        except (JWException, ValueError, TypeError, KeyError, AttributeError):
+            add("jwks", "not a JSON Web Key Set (RFC 7517 §5)")
+    return errors
+
+
+def _candidate(spec: dict[str, Any], client: Client | None) -> Client:
+    """``client`` (a copy: the original is left as it is) or a new one, with ``spec`` set."""
+    if client is None:
+        candidate = Client(
+            client_type=spec.get("type", Client.CLIENT_CONFIDENTIAL), client_secret=""
+        )
+        if spec.get("client_id"):
+            candidate.client_id = spec["client_id"]
+    else:
+        candidate = copy.copy(client)
+    _assign(candidate, spec)
+    return candidate
+
+
+@transaction.atomic
+def client_errors(spec: dict[str, Any], *, client: Client | None = None) -> dict[str, list[str]]:
+    """Every reason ``spec`` cannot be applied (to ``client``, or as a new client), by field:
+    the one validation of a client behind ``apply``, the management API and the console.
+    Nothing is written."""
+    errors = _field_errors(spec, client)
+    try:
+        candidate = _candidate(spec, client)
+        candidate.full_clean(exclude=["client_secret", "user", "client_id"])
+    except ValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            have = errors.setdefault(field, [])
+            have.extend([m for m in messages if m not in have])
+    return errors
+
+
+def _validate(spec: dict[str, Any], client: Client | None) -> None:
+    errors = client_errors(spec, client=client)
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def client_create(*, spec: dict[str, Any]) -> tuple[Client, str | None]:
     """Create a client; returns it with its one-time secret (None for public/JWT clients)."""
-    client = Client(client_type=spec.get("type", Client.CLIENT_CONFIDENTIAL), client_secret="")
-    if spec.get("client_id"):
-        client.client_id = spec["client_id"]
-    _assign(client, spec)
+    _validate(spec, None)
+    client = _candidate(spec, None)
     secret = None
     if _needs_secret(client):
         secret = new_client_secret()
@@ -140,6 +221,7 @@ def _state(client: Client) -> dict[str, Any]:
 @transaction.atomic
 def client_update(*, client: Client, spec: dict[str, Any]) -> tuple[bool, str | None]:
     """Update the fields ``spec`` names. Returns (changed, new secret if one had to be made)."""
+    _validate(spec, client)
     before = _state(client)
     _assign(client, spec)
     secret = None
