@@ -415,7 +415,8 @@ def client_update(
 ) -> tuple[Client, str | None]:
     """Update a client; returns it with a new secret when the change made one necessary. A
     change of a ``PRIVILEGED_CLIENT_FIELDS`` value needs a fresh second factor."""
-    changes = client_services.spec_changes(client, spec) & PRIVILEGED_CLIENT_FIELDS
+    changed_fields = client_services.spec_changes(client, spec)
+    changes = changed_fields & PRIVILEGED_CLIENT_FIELDS
     if changes - {"is_active"} or ("is_active" in changes and spec["is_active"]):
         access.require_fresh_factor(actor)
     changed, secret = client_services.client_update(client=client, spec=spec)
@@ -425,7 +426,7 @@ def client_update(
             actor=actor,
             request=request,
             target=client.client_id,
-            fields=sorted(spec),
+            fields=sorted(changed_fields),
         )
     return client, secret
 

@@ -259,7 +259,7 @@ CLIENT_FORM = {
     "type": "confidential",
     "grant_types": ["authorization_code", "refresh_token"],
     "redirect_uris": REDIRECT_URI,
-    "scopes": "openid profile",
+    "scopes": ["openid", "profile"],  # checkboxes of the known scopes
 }
 
 
