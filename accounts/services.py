@@ -7,8 +7,11 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.selectors import live_token_count
+from audit.services import record
 
 USER_FIELDS = ("email", "name", "is_active", "mfa_required")
 
@@ -49,3 +52,13 @@ def user_update(*, user: User, password: str | None = None, **fields: Any) -> bo
         user.full_clean(exclude=["password"])
         user.save()
     return changed
+
+
+@transaction.atomic
+def user_delete(*, actor: str, request: HttpRequest | None, user: User) -> int:
+    """Delete ``user`` with their tokens, roles and factors (the rows cascade); audited as
+    ``user.deleted`` with the number of live tokens that ended. Returns that number."""
+    username, tokens = user.username, live_token_count(user=user)
+    user.delete()
+    record("user.deleted", actor=actor, request=request, target=username, live_tokens=tokens)
+    return tokens

@@ -46,6 +46,11 @@ class UserSearchForm(ConsoleForm):
     q = forms.CharField(label="Search users", required=False, max_length=150)
 
 
+class UserEditForm(ConsoleForm):
+    name = forms.CharField(label="Display name", max_length=255, required=False)
+    email = forms.EmailField(required=False)
+
+
 class UserCreateForm(ConsoleForm):
     username = forms.CharField(max_length=150)
     email = forms.EmailField(required=False)

@@ -120,6 +120,16 @@ def user_update(
     return user
 
 
+@transaction.atomic
+def user_delete(*, actor: Principal, request: HttpRequest | None, user: User) -> int:
+    """Delete ``user`` (not oneself); returns how many live tokens ended. Irreversible, so it
+    needs a fresh second factor."""
+    access.require_fresh_factor(actor)
+    if actor.username and actor.username == user.username:
+        raise ValidationError("You cannot delete your own account.")
+    return account_services.user_delete(actor=actor_name(actor), request=request, user=user)
+
+
 def _end_sessions(user: User) -> None:
     """Revoke every refresh-token family and access token of ``user`` (RFC 9700 §4.14.2)."""
     refresh_model = get_refresh_token_model()
@@ -440,6 +450,12 @@ def client_rotate_secret(*, actor: Principal, request: HttpRequest | None, clien
     secret = client_services.client_rotate_secret(client=client)
     _record("client.secret_rotated", actor=actor, request=request, target=client.client_id)
     return secret
+
+
+def client_delete(*, actor: Principal, request: HttpRequest | None, client: Client) -> int:
+    """Delete ``client``; returns how many live tokens ended (needs a fresh second factor)."""
+    access.require_fresh_factor(actor)
+    return client_services.client_delete(actor=actor_name(actor), request=request, client=client)
 
 
 # --- registered APIs --------------------------------------------------------------------------

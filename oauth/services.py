@@ -12,9 +12,12 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from jwcrypto.common import JWException
 from jwcrypto.jwk import JWKSet
 
+from accounts.selectors import live_token_count
+from audit.services import record
 from oauth.api_services import clean_lifetime, scope_error
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
@@ -244,3 +247,20 @@ def client_rotate_secret(*, client: Client) -> str:
     client.client_secret = make_password(secret, hasher="hmac_sha256")
     client.save(update_fields=["client_secret", "updated"])
     return secret
+
+
+@transaction.atomic
+def client_delete(*, actor: str, request: HttpRequest | None, client: Client) -> int:
+    """Delete ``client`` with its grants and tokens (the rows cascade); audited as
+    ``client.deleted`` with the number of live tokens that ended. Refused while a registered
+    API names it. Returns that number."""
+    names = list(client.apis.values_list("identifier", flat=True))
+    if names:
+        raise ValidationError(
+            f"The API {', '.join(names)} presents this client's credentials: "
+            "give it another client, or delete it, first."
+        )
+    client_id, tokens = client.client_id, live_token_count(application=client)
+    client.delete()
+    record("client.deleted", actor=actor, request=request, target=client_id, live_tokens=tokens)
+    return tokens

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.selectors import live_token_count
 from console import access
 from console.forms import GRANT_LABELS, ClientForm
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
@@ -101,3 +102,46 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("console:client-detail", pk=client.pk)
         return _show_secret(request, client, secret, created=False)
     return render(request, "console/clients/confirm_rotate.html", {"client": client})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.CLIENTS_WRITE)
+def client_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Disable (or enable) a client: a confirmation page, then the POST that does it. Enabling
+    again asks for a fresh second factor (the service checks)."""
+    client = get_object_or_404(Client, pk=pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_client_write(actor, client)
+            services.client_update(
+                actor=actor, request=request, client=client, spec={"is_active": not client.is_active}
+            )
+        except REFUSED as exc:
+            client.refresh_from_db()
+            messages.error(request, refusal_text(exc))
+        else:
+            state = "enabled" if client.is_active else "disabled"
+            messages.success(request, f"Client {client.name or client.client_id} {state}.")
+        return redirect("console:client-detail", pk=client.pk)
+    return render(request, "console/clients/confirm_active.html", {"client": client})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.CLIENTS_WRITE)
+@access.asks_fresh_factor
+def client_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (saying how many live tokens end), then delete the client."""
+    client = get_object_or_404(Client, pk=pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_client_write(actor, client)
+            tokens = services.client_delete(actor=actor, request=request, client=client)
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
+            return redirect("console:client-detail", pk=client.pk)
+        messages.success(request, f"Client {client.client_id} deleted; {tokens} live tokens ended.")
+        return redirect("console:client-list")
+    context = {"client": client, "live_tokens": live_token_count(application=client)}
+    return render(request, "console/clients/confirm_delete.html", context)

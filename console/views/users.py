@@ -8,8 +8,15 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.selectors import live_token_count
 from console import access, selectors
-from console.forms import PasswordResetForm, UserCreateForm, UserRolesForm, UserSearchForm
+from console.forms import (
+    PasswordResetForm,
+    UserCreateForm,
+    UserEditForm,
+    UserRolesForm,
+    UserSearchForm,
+)
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
 from mfa import selectors as mfa_selectors
 from mgmt import services
@@ -87,6 +94,49 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Roles of {user.username} saved.")
             return redirect("console:user-detail", pk=user.pk)
     return _detail(request, user, form)
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A user's name and email (the username stays: it is their sign-in and audit name)."""
+    user = get_object_or_404(User, pk=pk)
+    form = UserEditForm(request.POST or None, initial={"name": user.name, "email": user.email})
+    if request.method == "POST" and form.is_valid():
+        actor = access.principal(request)
+        try:
+            require_user_write(actor, user)
+            services.user_update(actor=actor, request=request, user=user, **form.cleaned_data)
+        except REFUSED as exc:
+            user.refresh_from_db()
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"User {user.username} saved.")
+            return redirect("console:user-detail", pk=user.pk)
+    return render(request, "console/users/edit.html", {"form": form, "subject": user})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+@access.asks_fresh_factor
+def user_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (saying how many live tokens end), then delete the user; never oneself."""
+    user = get_object_or_404(User, pk=pk)
+    if user.pk == request.user.pk:
+        messages.error(request, "You cannot delete your own account.")
+        return redirect("console:user-detail", pk=user.pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_user_write(actor, user)
+            tokens = services.user_delete(actor=actor, request=request, user=user)
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
+            return redirect("console:user-detail", pk=user.pk)
+        messages.success(request, f"User {user.username} deleted; {tokens} live tokens ended.")
+        return redirect("console:user-list")
+    context = {"subject": user, "live_tokens": live_token_count(user=user)}
+    return render(request, "console/users/confirm_delete.html", context)
 
 
 @require_http_methods(["GET", "POST"])
