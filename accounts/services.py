@@ -57,8 +57,9 @@ def user_update(*, user: User, password: str | None = None, **fields: Any) -> bo
 @transaction.atomic
 def user_delete(*, actor: str, request: HttpRequest | None, user: User) -> int:
     """Delete ``user`` with their tokens, roles and factors (the rows cascade); audited as
-    ``user.deleted`` with the number of live tokens that ended. Returns that number."""
+    ``user.deleted`` with the number of live tokens that ended (``ended``: a key
+    with "token" in it is redacted). Returns that number."""
     username, tokens = user.username, live_token_count(user=user)
     user.delete()
-    record("user.deleted", actor=actor, request=request, target=username, live_tokens=tokens)
+    record("user.deleted", actor=actor, request=request, target=username, ended=tokens)
     return tokens

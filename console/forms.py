@@ -217,6 +217,7 @@ class ClientForm(ConsoleForm):
     require_mfa = forms.BooleanField(
         label="People must sign in with a second factor to use it", required=False
     )
+
     def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.client = client
@@ -243,7 +244,9 @@ class ClientForm(ConsoleForm):
         """The shared client checks over what parsed (a field Django refused keeps its own
         message), so every error shows at once."""
         data = super().clean()
-        for field, messages in client_services.client_errors(self.spec(), client=self.client).items():
+        for field, messages in client_services.client_errors(
+            self.spec(), client=self.client
+        ).items():
             if field not in self.errors:
                 self.add_error(field if field in self.fields else None, messages)
         return data

@@ -148,11 +148,15 @@ def _field_errors(spec: dict[str, Any], client: Client | None) -> dict[str, list
     for scope in spec.get("scopes") or []:
         if (message := scope_error(scope)) is not None:
             add("scopes", message)
-    for uri in spec.get("post_logout_redirect_uris") or []:
-        try:
-            validate_redirect_uri(uri)
-        except ValidationError as exc:
-            errors.setdefault("post_logout_redirect_uris", []).extend(exc.messages)
+    for field in LIST_TEXT_FIELDS:
+        for uri in spec.get(field) or []:
+            if not isinstance(uri, str) or any(c.isspace() for c in uri):
+                add(field, f"{uri}: a URI cannot contain spaces")
+            elif field == "post_logout_redirect_uris":
+                try:
+                    validate_redirect_uri(uri)
+                except ValidationError as exc:
+                    errors.setdefault(field, []).extend(exc.messages)
     if "access_token_lifetime" in spec:
         try:
             clean_lifetime(spec["access_token_lifetime"])
@@ -186,13 +190,20 @@ def client_errors(spec: dict[str, Any], *, client: Client | None = None) -> dict
     the one validation of a client behind ``apply``, the management API and the console.
     Nothing is written."""
     errors = _field_errors(spec, client)
-    try:
-        candidate = _candidate(spec, client)
-        candidate.full_clean(exclude=["client_secret", "user", "client_id"])
-    except ValidationError as exc:
-        for field, messages in exc.message_dict.items():
-            have = errors.setdefault(field, [])
-            have.extend([m for m in messages if m not in have])
+    checks = [lambda: _resources(spec["resources"])] if "resources" in spec else []
+    others = {key: value for key, value in spec.items() if key != "resources"}
+    checks.append(
+        lambda: _candidate(others, client).full_clean(
+            exclude=["client_secret", "user", "client_id"]
+        )
+    )
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                have = errors.setdefault(field, [])
+                have.extend([m for m in messages if m not in have])
     return errors
 
 
@@ -262,5 +273,5 @@ def client_delete(*, actor: str, request: HttpRequest | None, client: Client) ->
         )
     client_id, tokens = client.client_id, live_token_count(application=client)
     client.delete()
-    record("client.deleted", actor=actor, request=request, target=client_id, live_tokens=tokens)
+    record("client.deleted", actor=actor, request=request, target=client_id, ended=tokens)
     return tokens

@@ -115,7 +115,10 @@ def client_active(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             require_client_write(actor, client)
             services.client_update(
-                actor=actor, request=request, client=client, spec={"is_active": not client.is_active}
+                actor=actor,
+                request=request,
+                client=client,
+                spec={"is_active": not client.is_active},
             )
         except REFUSED as exc:
             client.refresh_from_db()
