@@ -110,9 +110,18 @@ class RoleForm(ConsoleForm):
 
     def __init__(self, *args: Any, role: Role | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.role = role
         if role is not None:
-            self.fields["name"].disabled = True
+            self.fields["name"].required = False  # empty: keeps the name it has
+            self.fields["name"].help_text = (
+                "Renaming keeps its holders, parents and children; policies, tokens and apply "
+                "files that name it must follow."
+            )
             self.fields["parents"].queryset = Role.objects.exclude(pk=role.pk).order_by("name")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        return name if name or self.role is None else self.role.name
 
     def clean_permissions(self) -> list[str]:
         return [

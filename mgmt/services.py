@@ -233,14 +233,16 @@ def role_update(
     actor: Principal,
     request: HttpRequest | None,
     role: Role,
+    name: str | None = None,
     description: str | None = None,
     parents: Sequence[str] | None = None,
     permissions: Sequence[str] | None = None,
     require_mfa: bool | None = None,
 ) -> Role:
     """Change ``role``; the caller must hold what it has now (``access_role(for_write=True)``)
-    and what it will have. A change of its parents, permissions or ``require_mfa`` needs a
-    fresh second factor (its description alone does not)."""
+    and what it will have. A change of its name (what policies and tokens call it), parents,
+    permissions or ``require_mfa`` needs a fresh second factor (its description alone does
+    not). A new name is recorded as ``role.renamed``, the rest as ``role.updated``."""
     old_parents = set(role.parents.values_list("name", flat=True))
     old_permissions = set(role.permissions.values_list("value", flat=True))
     new_parents = parents if parents is not None else old_parents
@@ -249,9 +251,12 @@ def role_update(
         set(new_parents) != old_parents
         or set(_canonical(new_permissions)) != old_permissions
         or (require_mfa is not None and require_mfa != role.require_mfa)
+        or (name is not None and name != role.name)
     ):
         access.require_fresh_factor(actor)
-    _guard_role_shape(actor, role.name, list(new_parents), list(new_permissions))
+    _guard_role_shape(actor, name or role.name, list(new_parents), list(new_permissions))
+    if name is not None:
+        role_services.role_rename(actor=actor_name(actor), request=request, role=role, name=name)
     changed = role_services.role_update(
         role=role,
         description=description,

@@ -14,7 +14,9 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 
+from audit.services import record
 from core import generations
 from oauth.models import Client
 from roles import policy
@@ -121,6 +123,22 @@ def role_update(
     if permissions is not None:
         changed = _set_permissions(role, _canonical_permissions(permissions)) or changed
     return changed
+
+
+@transaction.atomic
+def role_rename(*, actor: str, request: HttpRequest | None, role: Role, name: str) -> bool:
+    """Give ``role`` a new name (its assignments, parents and children stay, being rows);
+    audited as ``role.renamed``. Returns whether the name changed."""
+    _lock_and_invalidate()
+    if name == role.name:
+        return False
+    if Role.objects.filter(name=name).exclude(pk=role.pk).exists():
+        raise ValidationError({"name": [f"a role named {name!r} already exists"]})
+    previous, role.name = role.name, name
+    role.full_clean(validate_unique=False)
+    role.save(update_fields=["name", "updated_at"])
+    record("role.renamed", actor=actor, request=request, target=name, previous=previous)
+    return True
 
 
 @transaction.atomic

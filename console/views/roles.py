@@ -84,8 +84,15 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_role_write(actor, role)
-            services.role_update(actor=actor, request=request, role=role, **_role_args(form))
+            services.role_update(
+                actor=actor,
+                request=request,
+                role=role,
+                name=form.cleaned_data["name"],
+                **_role_args(form),
+            )
         except REFUSED as exc:
+            role.refresh_from_db()  # a refused rename leaves the stored name
             add_errors(form, exc)
         else:
             messages.success(request, f"Role {role.name} saved.")

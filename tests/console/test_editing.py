@@ -10,6 +10,8 @@ from jwcrypto.jwk import JWK
 from accounts.models import User
 from audit.models import AuditEvent
 from oauth.models import Client as OAuthClient
+from roles import services as role_services
+from roles.services import AssignmentSpec
 from tests.conftest import REDIRECT_URI, basic_auth
 from tests.console.conftest import text
 from tests.roles.conftest import user_tokens
@@ -200,3 +202,27 @@ def test_deleting_a_user_says_how_many_live_tokens_end(console, admin, make_user
     mine = console.post(f"/console/users/{admin.pk}/delete/", follow=True)
     assert "You cannot delete your own account." in text(mine)
     assert User.objects.filter(pk=admin.pk).exists()
+
+
+def test_renaming_a_role_keeps_its_holders_and_is_audited(console, make_user):
+    role = role_services.role_create(name="editors", permissions=["users:read"])
+    role_services.role_create(name="taken")
+    make_user("ed")
+    role_services.user_roles_set(
+        user=User.objects.get(username="ed"), assignments=[AssignmentSpec("editors")]
+    )
+    path = f"/console/roles/{role.pk}/edit/"
+    clash = console.post(path, {"name": "taken", "permissions": "users:read"})
+    assert "a role named &#x27;taken&#x27; already exists" in text(clash)
+    assert 'value="taken"' in text(clash)  # what was typed stays
+    console.post(path, {"name": "writers", "permissions": "users:read"})
+    role.refresh_from_db()
+    assert role.name == "writers"
+    held = User.objects.get(username="ed").role_assignments.values_list("role__name", flat=True)
+    assert list(held) == ["writers"]
+    renamed = event("role.renamed")
+    assert (renamed.target, renamed.data["previous"], renamed.actor) == (
+        "writers",
+        "editors",
+        "root",
+    )
