@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from oauth import selectors as oauth_selectors
@@ -92,6 +93,26 @@ class RoleChoiceField(forms.ModelMultipleChoiceField):
 
 class UserRolesForm(ConsoleForm):
     roles = RoleChoiceField(label="Roles held directly")
+
+
+class AssignmentForm(ConsoleForm):
+    """Give one role, until a time or for good (or take it away: the ``remove`` button)."""
+
+    role = forms.ModelChoiceField(
+        queryset=Role.objects.order_by("name"), to_field_name="name", empty_label="(choose)"
+    )
+    expires_at = forms.DateTimeField(
+        label="Until (UTC)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
+        help_text="Empty: until taken away. An assignment held already gets this expiry.",
+    )
+
+    def clean_expires_at(self) -> Any:
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("Must be in the future.")
+        return expires_at
 
 
 class RoleForm(ConsoleForm):

@@ -3,11 +3,12 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.selectors import live_token_count
 from console import access
-from console.forms import GRANT_LABELS, ClientForm
+from console.forms import GRANT_LABELS, AssignmentForm, ClientForm
+from console.views.assignments import change_assignment
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
 from mgmt import services
 from oauth.models import Client
@@ -51,12 +52,40 @@ def client_create(request: HttpRequest) -> HttpResponse:
     return render(request, "console/clients/form.html", {"form": form, "client": None})
 
 
+def _detail(request: HttpRequest, client: Client, form: AssignmentForm) -> HttpResponse:
+    roles = ClientRole.objects.filter(client=client).select_related("role").order_by("role__name")
+    context = {
+        "client": client,
+        "roles": roles,
+        "grant_labels": GRANT_LABELS,
+        "assign_form": form,
+    }
+    return render(request, "console/clients/detail.html", context)
+
+
 @access.console_view(access.CLIENTS_READ)
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, get_object_or_404(Client, pk=pk), AssignmentForm())
+
+
+@require_POST
+@access.console_view(access.CLIENTS_WRITE, form_page="console:client-detail")
+def client_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the client one role (what it may do with its own tokens) until a time, or take
+    it away."""
     client = get_object_or_404(Client, pk=pk)
-    roles = ClientRole.objects.filter(client=client).select_related("role").order_by("role__name")
-    context = {"client": client, "roles": roles, "grant_labels": GRANT_LABELS}
-    return render(request, "console/clients/detail.html", context)
+    form = AssignmentForm(request.POST)
+    actor = access.principal(request)
+
+    def change(**assignment: object) -> None:
+        require_client_write(actor, client)
+        services.client_role_set(actor=actor, request=request, client=client, **assignment)
+
+    holder = client.name or client.client_id
+    done = change_assignment(
+        request, form, change=change, holder=holder, done="console:client-detail", pk=pk
+    )
+    return done if done is not None else _detail(request, client, form)
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,12 +11,14 @@ from accounts.models import User
 from accounts.selectors import live_token_count
 from console import access, selectors
 from console.forms import (
+    AssignmentForm,
     PasswordResetForm,
     UserCreateForm,
     UserEditForm,
     UserRolesForm,
     UserSearchForm,
 )
+from console.views.assignments import change_assignment
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
 from mfa import selectors as mfa_selectors
 from mgmt import services
@@ -56,12 +58,18 @@ def user_create(request: HttpRequest) -> HttpResponse:
     return render(request, "console/users/create.html", {"form": form})
 
 
-def _detail(request: HttpRequest, user: User, roles_form: UserRolesForm) -> HttpResponse:
+def _detail(
+    request: HttpRequest,
+    user: User,
+    roles_form: UserRolesForm,
+    assign_form: AssignmentForm | None = None,
+) -> HttpResponse:
     assignments = UserRole.objects.filter(user=user).select_related("role").order_by("role__name")
     context = {
         "subject": user,
         "assignments": assignments,
         "roles_form": roles_form,
+        "assign_form": assign_form or AssignmentForm(),
         "effective_roles": sorted(role_selectors.user_grant(user.pk).roles),
         "sessions": selectors.live_sessions(selectors.now(), user),
         "factors": mfa_selectors.authenticators_of(user),
@@ -94,6 +102,27 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Roles of {user.username} saved.")
             return redirect("console:user-detail", pk=user.pk)
     return _detail(request, user, form)
+
+
+@require_POST
+@access.console_view(access.USERS_WRITE, form_page="console:user-detail")
+def user_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the user one role until a time (or for good), or take it away."""
+    user = get_object_or_404(User, pk=pk)
+    form = AssignmentForm(request.POST)
+    actor = access.principal(request)
+
+    def change(**assignment: object) -> None:
+        require_user_write(actor, user)
+        services.user_role_set(actor=actor, request=request, user=user, **assignment)
+
+    done = change_assignment(
+        request, form, change=change, holder=user.username, done="console:user-detail", pk=pk
+    )
+    if done is not None:
+        return done
+    held = list(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
+    return _detail(request, user, UserRolesForm(initial={"roles": held}), form)
 
 
 @require_http_methods(["GET", "POST"])

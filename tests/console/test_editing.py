@@ -226,3 +226,25 @@ def test_renaming_a_role_keeps_its_holders_and_is_audited(console, make_user):
         "editors",
         "root",
     )
+
+
+def test_a_role_given_with_an_expiry_to_a_user_and_to_a_client(console, make_user, make_client):
+    role_services.role_create(name="viewer", permissions=["users:read"])
+    sam = make_user("sam")
+    path = f"/console/users/{sam.pk}/assign/"
+    past = console.post(path, {"role": "viewer", "expires_at": "2001-01-01T00:00"})
+    assert "Must be in the future." in text(past) and 'value="2001-01-01T00:00"' in text(past)
+    response = console.post(path, {"role": "viewer", "expires_at": "2099-05-01T12:30"})
+    assert response["Location"] == f"/console/users/{sam.pk}/"
+    row = sam.role_assignments.get()
+    assert (row.role.name, f"{row.expires_at:%Y-%m-%d %H:%M}") == ("viewer", "2099-05-01 12:30")
+    assert "viewer: until 2099-05-01 12:30 UTC" in text(console.get(response["Location"]))
+    assigned = event("role.assigned")
+    assert assigned.target == "user:sam" and assigned.data["expires_at"].startswith("2099-05-01")
+
+    svc, _ = make_client(client_id="svc", name="Service")
+    console.post(f"/console/clients/{svc.pk}/assign/", {"role": "viewer", "expires_at": ""})
+    assert "viewer" in text(console.get(f"/console/clients/{svc.pk}/"))
+    console.post(f"/console/clients/{svc.pk}/assign/", {"role": "viewer", "remove": "1"})
+    assert AuditEvent.objects.filter(event="role.assigned", target="client:svc").exists()
+    assert event("role.unassigned").target == "client:svc"
