@@ -43,10 +43,6 @@ class ReauthForm(ConsoleForm):
     )
 
 
-class UserSearchForm(ConsoleForm):
-    q = forms.CharField(label="Search users", required=False, max_length=150)
-
-
 class UserEditForm(ConsoleForm):
     name = forms.CharField(label="Display name", max_length=255, required=False)
     email = forms.EmailField(required=False)

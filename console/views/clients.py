@@ -9,7 +9,7 @@ from accounts.selectors import live_token_count
 from console import access
 from console.forms import GRANT_LABELS, AssignmentForm, ClientForm
 from console.views.assignments import change_assignment
-from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from console.views.common import REFUSED, add_errors, refusal_text, searched
 from mgmt import services
 from oauth.models import Client
 from roles.access import require_client_write
@@ -19,7 +19,8 @@ from roles.models import ClientRole
 @access.console_view(access.CLIENTS_READ)
 def client_list(request: HttpRequest) -> HttpResponse:
     clients = Client.objects.order_by("name", "client_id")
-    return render(request, "console/clients/list.html", {"page": page_of(request, clients)})
+    context = searched(request, clients, ("name", "client_id", "redirect_uris"))
+    return render(request, "console/clients/list.html", context)
 
 
 def _show_secret(

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from console import access, selectors
 from console.forms import RoleForm
-from console.views.common import REFUSED, add_errors, refusal_text
+from console.views.common import REFUSED, add_errors, refusal_text, searched
 from mgmt import services
 from roles.access import require_role_write
 from roles.models import Role
@@ -15,7 +15,11 @@ from roles.models import Role
 
 @access.console_view(access.ROLES_READ)
 def role_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/roles/list.html", {"tree": selectors.role_tree()})
+    """The hierarchy; a search shows the matching roles as a list, a page at a time."""
+    context = searched(request, Role.objects.order_by("name"), ("name", "description"))
+    if not context["q"]:
+        context["tree"] = selectors.role_tree()
+    return render(request, "console/roles/list.html", context)
 
 
 @access.console_view(access.ROLES_READ)

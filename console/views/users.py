@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
@@ -16,10 +14,9 @@ from console.forms import (
     UserCreateForm,
     UserEditForm,
     UserRolesForm,
-    UserSearchForm,
 )
 from console.views.assignments import change_assignment
-from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from console.views.common import REFUSED, add_errors, refusal_text, searched
 from mfa import selectors as mfa_selectors
 from mgmt import services
 from roles import selectors as role_selectors
@@ -29,15 +26,8 @@ from roles.models import UserRole
 
 @access.console_view(access.USERS_READ)
 def user_list(request: HttpRequest) -> HttpResponse:
-    form = UserSearchForm(request.GET)
     users = User.objects.order_by("username")
-    q = form.cleaned_data["q"] if form.is_valid() else ""
-    if q:
-        users = users.filter(
-            Q(username__icontains=q) | Q(email__icontains=q) | Q(name__icontains=q)
-        )
-    query = urlencode({"q": q}) if q else ""
-    context = {"form": form, "page": page_of(request, users), "query": query}
+    context = searched(request, users, ("username", "email", "name"))
     return render(request, "console/users/list.html", context)
 
 

@@ -248,3 +248,21 @@ def test_a_role_given_with_an_expiry_to_a_user_and_to_a_client(console, make_use
     console.post(f"/console/clients/{svc.pk}/assign/", {"role": "viewer", "remove": "1"})
     assert AuditEvent.objects.filter(event="role.assigned", target="client:svc").exists()
     assert event("role.unassigned").target == "client:svc"
+
+
+def test_clients_and_roles_are_searched_and_paged(console, make_client):
+    for n in range(52):
+        make_client(client_id=f"batch-{n:02}", name=f"Batch {n:02}")
+    make_client(client_id="payroll", name="Payroll")
+    found = text(console.get("/console/clients/?q=payr"))
+    assert "payroll" in found and "batch-00" not in found
+    first = text(console.get("/console/clients/?q=batch"))
+    assert "Page 1 of 2" in first and 'href="?q=batch&amp;page=2"' in first
+    second = text(console.get("/console/clients/?q=batch&page=2"))
+    assert "batch-51" in second and "batch-00" not in second
+    assert "No clients match." in text(console.get("/console/clients/?q=nothing-like-it"))
+
+    role_services.role_create(name="payroll-clerk", description="Pays people")
+    roles = text(console.get("/console/roles/?q=pays"))
+    assert "payroll-clerk" in roles and "console-admin" not in roles
+    assert 'aria-label="Role hierarchy"' in text(console.get("/console/roles/"))
