@@ -22,6 +22,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "issued_total": sum(row.issued for row in activity),
         "failed_total": sum(row.failed_logins for row in activity),
         "sessions": selectors.live_sessions(now),
+        "signed_in": selectors.signed_in_people(now),
         "disabled": selectors.disabled_users(),
         "locks": selectors.locked_accounts(now)[0],
     }

@@ -26,8 +26,14 @@ from roles.models import UserRole
 
 @access.console_view(access.USERS_READ)
 def user_list(request: HttpRequest) -> HttpResponse:
+    """Users, searched; ``?status=disabled`` lists the disabled accounts only."""
     users = User.objects.order_by("username")
+    disabled = request.GET.get("status") == "disabled"
+    if disabled:
+        users = users.filter(is_active=False)
     context = searched(request, users, ("username", "email", "name"))
+    if disabled:
+        context["query"] = "&".join(filter(None, [context["query"], "status=disabled"]))
     return render(request, "console/users/list.html", context)
 
 

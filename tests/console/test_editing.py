@@ -266,3 +266,20 @@ def test_clients_and_roles_are_searched_and_paged(console, make_client):
     roles = text(console.get("/console/roles/?q=pays"))
     assert "payroll-clerk" in roles and "console-admin" not in roles
     assert 'aria-label="Role hierarchy"' in text(console.get("/console/roles/"))
+
+
+def test_the_dashboard_counts_people_signed_in_and_links_its_totals(console, make_user, web_client):
+    make_user("ada")
+    make_user("bob", is_active=False)
+    user_tokens(Client(), web_client, "ada", scope="openid offline_access")  # app + browser
+    user_tokens(Client(), web_client, "ada", scope="openid offline_access")  # a second sign-in
+    page = text(console.get("/console/"))
+    # root in the console and ada (two app sessions, two browser sessions): two people
+    assert (
+        '<a class="stat" href="/console/tokens/"><span class="stat-value">2</span>'
+        '<span class="stat-label">people signed in</span></a>'
+    ) in page
+    assert 'href="/console/audit/?event=login&amp;outcome=failure"' in page
+    assert 'href="/console/users/?status=disabled"' in page
+    disabled = text(console.get("/console/users/?status=disabled"))
+    assert "bob" in disabled and "ada" not in disabled
