@@ -10,9 +10,11 @@ from console import access
 from console.forms import GRANT_LABELS, AssignmentForm, ClientForm
 from console.views.assignments import change_assignment
 from console.views.common import REFUSED, add_errors, refusal_text, searched
-from mgmt import services
+from core.request_meta import request_meta
+from oauth import services as oauth_services
 from oauth.models import Client
-from roles.access import require_client_write
+from roles import services as role_services
+from roles.access import acting, require_client_write
 from roles.models import ClientRole
 
 
@@ -40,8 +42,10 @@ def client_create(request: HttpRequest) -> HttpResponse:
     form = ClientForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            client, secret = services.client_create(
-                actor=access.principal(request), request=request, spec=form.spec()
+            client, secret = oauth_services.client_create(
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
+                spec=form.spec(),
             )
         except REFUSED as exc:
             add_errors(form, exc)
@@ -80,7 +84,9 @@ def client_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
     def change(**assignment: object) -> None:
         require_client_write(actor, client)
-        services.client_role_set(actor=actor, request=request, client=client, **assignment)
+        role_services.client_role_set(
+            actor=acting(actor), meta=request_meta(request), client=client, **assignment
+        )
 
     holder = client.name or client.client_id
     done = change_assignment(
@@ -99,8 +105,8 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_client_write(actor, client)
-            _, secret = services.client_update(
-                actor=actor, request=request, client=client, spec=form.spec()
+            _, secret = oauth_services.client_update(
+                actor=acting(actor), meta=request_meta(request), client=client, spec=form.spec()
             )
         except REFUSED as exc:
             client.refresh_from_db()  # the service set fields before the check refused them
@@ -126,7 +132,9 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_client_write(actor, client)
-            secret = services.client_rotate_secret(actor=actor, request=request, client=client)
+            secret = oauth_services.client_rotate_secret(
+                actor=acting(actor), meta=request_meta(request), client=client
+            )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
             return redirect("console:client-detail", pk=client.pk)
@@ -144,9 +152,9 @@ def client_active(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_client_write(actor, client)
-            services.client_update(
-                actor=actor,
-                request=request,
+            oauth_services.client_update(
+                actor=acting(actor),
+                meta=request_meta(request),
                 client=client,
                 spec={"is_active": not client.is_active},
             )
@@ -170,7 +178,9 @@ def client_delete(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_client_write(actor, client)
-            tokens = services.client_delete(actor=actor, request=request, client=client)
+            tokens = oauth_services.client_delete(
+                actor=acting(actor), meta=request_meta(request), client=client
+            )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
             return redirect("console:client-detail", pk=client.pk)

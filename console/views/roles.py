@@ -8,8 +8,9 @@ from django.views.decorators.http import require_http_methods
 from console import access, selectors
 from console.forms import RoleForm
 from console.views.common import REFUSED, add_errors, refusal_text, searched
-from mgmt import services
-from roles.access import require_role_write
+from core.request_meta import request_meta
+from roles import services as role_services
+from roles.access import acting, require_role_write
 from roles.models import Role
 
 
@@ -57,9 +58,9 @@ def role_create(request: HttpRequest) -> HttpResponse:
     form = RoleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            role = services.role_create(
-                actor=access.principal(request),
-                request=request,
+            role = role_services.role_create(
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
                 name=form.cleaned_data["name"],
                 **_role_args(form),
             )
@@ -88,9 +89,9 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_role_write(actor, role)
-            services.role_update(
-                actor=actor,
-                request=request,
+            role_services.role_update(
+                actor=acting(actor),
+                meta=request_meta(request),
                 role=role,
                 name=form.cleaned_data["name"],
                 **_role_args(form),
@@ -115,7 +116,7 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_role_write(actor, role)
-            services.role_delete(actor=actor, request=request, role=role)
+            role_services.role_delete(actor=acting(actor), meta=request_meta(request), role=role)
         except REFUSED as exc:
             error = refusal_text(exc)
         else:

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import services as account_services
 from accounts.models import User
 from accounts.selectors import live_token_count
 from console import access, selectors
@@ -17,10 +18,13 @@ from console.forms import (
 )
 from console.views.assignments import change_assignment
 from console.views.common import REFUSED, add_errors, refusal_text, searched
+from core.request_meta import request_meta
 from mfa import selectors as mfa_selectors
-from mgmt import services
+from mfa import services as mfa_services
+from oauth import services as oauth_services
 from roles import selectors as role_selectors
-from roles.access import require_user_write
+from roles import services as role_services
+from roles.access import acting, require_user_write
 from roles.models import UserRole
 
 
@@ -43,8 +47,10 @@ def user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_create(
-                actor=access.principal(request), request=request, **form.cleaned_data
+            user = account_services.user_create(
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
+                **form.cleaned_data,
             )
         except REFUSED as exc:
             add_errors(form, exc)
@@ -91,7 +97,9 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            services.user_roles_replace(actor=actor, request=request, user=user, roles=names)
+            role_services.user_roles_replace(
+                actor=acting(actor), meta=request_meta(request), user=user, roles=names
+            )
         except REFUSED as exc:
             add_errors(form, exc)
         else:
@@ -110,7 +118,9 @@ def user_assign(request: HttpRequest, pk: int) -> HttpResponse:
 
     def change(**assignment: object) -> None:
         require_user_write(actor, user)
-        services.user_role_set(actor=actor, request=request, user=user, **assignment)
+        role_services.user_role_set(
+            actor=acting(actor), meta=request_meta(request), user=user, **assignment
+        )
 
     done = change_assignment(
         request, form, change=change, holder=user.username, done="console:user-detail", pk=pk
@@ -131,7 +141,9 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            services.user_update(actor=actor, request=request, user=user, **form.cleaned_data)
+            account_services.user_update(
+                actor=acting(actor), meta=request_meta(request), user=user, **form.cleaned_data
+            )
         except REFUSED as exc:
             user.refresh_from_db()
             add_errors(form, exc)
@@ -154,7 +166,9 @@ def user_delete(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            tokens = services.user_delete(actor=actor, request=request, user=user)
+            tokens = account_services.user_delete(
+                actor=acting(actor), meta=request_meta(request), user=user
+            )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
             return redirect("console:user-detail", pk=user.pk)
@@ -176,8 +190,11 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            services.user_set_active(
-                actor=actor, request=request, user=user, active=not user.is_active
+            oauth_services.user_set_active(
+                actor=acting(actor),
+                meta=request_meta(request),
+                user=user,
+                active=not user.is_active,
             )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
@@ -198,8 +215,11 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            services.user_set_password(
-                actor=actor, request=request, user=user, password=form.cleaned_data["password"]
+            oauth_services.user_set_password(
+                actor=acting(actor),
+                meta=request_meta(request),
+                user=user,
+                password=form.cleaned_data["password"],
             )
         except REFUSED as exc:
             add_errors(form, exc)
@@ -222,7 +242,9 @@ def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            removed = services.user_mfa_reset(actor=actor, request=request, user=user)
+            removed = mfa_services.authenticators_reset(
+                actor=acting(actor), meta=request_meta(request), user=user
+            )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
         else:

@@ -9,6 +9,7 @@ from jwcrypto.jwk import JWK
 
 from accounts.models import User
 from audit.models import AuditEvent
+from core.actors import APPLY
 from oauth.models import Client as OAuthClient
 from roles import services as role_services
 from roles.services import AssignmentSpec
@@ -205,8 +206,8 @@ def test_deleting_a_user_says_how_many_live_tokens_end(console, admin, make_user
 
 
 def test_renaming_a_role_keeps_its_holders_and_is_audited(console, make_user):
-    role = role_services.role_create(name="editors", permissions=["users:read"])
-    role_services.role_create(name="taken")
+    role = role_services.role_create(actor=APPLY, name="editors", permissions=["users:read"])
+    role_services.role_create(actor=APPLY, name="taken")
     make_user("ed")
     role_services.user_roles_set(
         user=User.objects.get(username="ed"), assignments=[AssignmentSpec("editors")]
@@ -229,7 +230,7 @@ def test_renaming_a_role_keeps_its_holders_and_is_audited(console, make_user):
 
 
 def test_a_role_given_with_an_expiry_to_a_user_and_to_a_client(console, make_user, make_client):
-    role_services.role_create(name="viewer", permissions=["users:read"])
+    role_services.role_create(actor=APPLY, name="viewer", permissions=["users:read"])
     sam = make_user("sam")
     path = f"/console/users/{sam.pk}/assign/"
     past = console.post(path, {"role": "viewer", "expires_at": "2001-01-01T00:00"})
@@ -262,7 +263,7 @@ def test_clients_and_roles_are_searched_and_paged(console, make_client):
     assert "batch-51" in second and "batch-00" not in second
     assert "No clients match." in text(console.get("/console/clients/?q=nothing-like-it"))
 
-    role_services.role_create(name="payroll-clerk", description="Pays people")
+    role_services.role_create(actor=APPLY, name="payroll-clerk", description="Pays people")
     roles = text(console.get("/console/roles/?q=pays"))
     assert "payroll-clerk" in roles and "console-admin" not in roles
     assert 'aria-label="Role hierarchy"' in text(console.get("/console/roles/"))
