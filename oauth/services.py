@@ -32,8 +32,7 @@ from oauth2_provider.models import (
 
 from accounts import services as account_services
 from accounts.models import User
-from accounts.selectors import live_token_count
-from audit.services import record
+from audit.services import delete_recorded, record
 from core.actors import Actor
 from core.request_meta import RequestMeta
 from oauth import clienttokens
@@ -323,25 +322,6 @@ def client_rotate_secret(*, actor: Actor, meta: RequestMeta | None = None, clien
     return secret
 
 
-@transaction.atomic
-def client_delete(*, actor: Actor, meta: RequestMeta | None = None, client: Client) -> int:
-    """Delete ``client`` with its grants and tokens (the rows cascade; needs a fresh second
-    factor); audited as ``client.deleted`` with the number of live tokens that ended
-    (``ended``: a key with "token" in it is redacted). Refused while a registered API names
-    it. Returns that number."""
-    actor.require_fresh_factor()
-    names = list(client.apis.values_list("identifier", flat=True))
-    if names:
-        raise ValidationError(
-            f"The API {', '.join(names)} presents this client's credentials: "
-            "give it another client, or delete it, first."
-        )
-    client_id, tokens = client.client_id, live_token_count(application=client)
-    client.delete()
-    record("client.deleted", actor=actor.audit_name, meta=meta, target=client_id, ended=tokens)
-    return tokens
-
-
 # --- tokens and sessions ----------------------------------------------------------------------
 
 
@@ -424,3 +404,25 @@ def session_revoke(
         data.update(session_id=str(context.pk), client_id=context.client.client_id)
     target = f"user:{user.username}"
     record("session.revoked", actor=actor.audit_name, meta=meta, target=target, **data)
+
+
+@transaction.atomic
+def client_delete(
+    *, actor: Actor, meta: RequestMeta | None = None, client: Client
+) -> dict[str, int]:
+    """Delete ``client`` and everything issued to it, audited as ``client.deleted``. Refused (a
+    ValidationError naming them) while a registered API presents its credentials: the API would
+    be left without one. Its tokens, refresh tokens, codes, sign-in contexts, API keys and role
+    assignments go with the row (cascades of it); its client-credentials tokens have no row and
+    stop because every use checks the client (``oauth.clienttokens``). Returns the rows removed
+    by kind, the client's own included."""
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    apis = sorted(client.apis.values_list("identifier", flat=True))
+    if apis:
+        raise ValidationError(
+            f"Client {client.client_id!r} is the client of the API(s) {', '.join(apis)}: "
+            "give them another client (or delete them) first."
+        )
+    return delete_recorded(
+        client, "client.deleted", actor=actor.audit_name, target=client.client_id, meta=meta
+    )

@@ -178,13 +178,13 @@ def client_delete(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_client_write(actor, client)
-            tokens = oauth_services.client_delete(
+            oauth_services.client_delete(
                 actor=acting(actor), meta=request_meta(request), client=client
             )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
             return redirect("console:client-detail", pk=client.pk)
-        messages.success(request, f"Client {client.client_id} deleted; {tokens} live tokens ended.")
+        messages.success(request, f"Client {client.client_id} deleted; its tokens ended.")
         return redirect("console:client-list")
     context = {"client": client, "live_tokens": live_token_count(application=client)}
     return render(request, "console/clients/confirm_delete.html", context)

@@ -166,13 +166,11 @@ def user_delete(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            tokens = account_services.user_delete(
-                actor=acting(actor), meta=request_meta(request), user=user
-            )
+            account_services.user_delete(actor=acting(actor), meta=request_meta(request), user=user)
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
             return redirect("console:user-detail", pk=user.pk)
-        messages.success(request, f"User {user.username} deleted; {tokens} live tokens ended.")
+        messages.success(request, f"User {user.username} deleted; their tokens ended.")
         return redirect("console:user-list")
     context = {"subject": user, "live_tokens": live_token_count(user=user)}
     return render(request, "console/users/confirm_delete.html", context)
