@@ -174,7 +174,7 @@ def test_a_client_an_api_names_is_not_deleted(console, make_client, make_api):
     client, _ = make_client(client_id="orders-rs", name="Orders RS")
     make_api("https://orders.example/", client=client)
     response = console.post(f"/console/clients/{client.pk}/delete/", follow=True)
-    assert "The API https://orders.example/ presents this client" in text(response)
+    assert "is the client of the API(s) https://orders.example/" in text(response)
     assert OAuthClient.objects.filter(client_id="orders-rs").exists()
     assert not AuditEvent.objects.filter(event="client.deleted").exists()
 
