@@ -10,7 +10,11 @@ the cache also empties every minute, so it is seen within that.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from core import generations
 
@@ -48,3 +52,11 @@ def user_state(user_id: int) -> tuple[str, bool] | None:
         return (str(row[0]), bool(row[1])) if row else None
 
     return _users.get(("pk", user_id), load)
+
+
+def live_token_count(**owner: Any) -> int:
+    """Live OAuth tokens (unexpired access tokens, unrevoked refresh tokens) of an owner:
+    ``user=`` or ``application=``; what a delete of that owner ends."""
+    access = get_access_token_model().objects.filter(expires__gt=timezone.now(), **owner)
+    refresh = get_refresh_token_model().objects.filter(revoked__isnull=True, **owner)
+    return access.count() + refresh.count()

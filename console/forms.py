@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from audit.models import AuditEvent
+from oauth import selectors as oauth_selectors
+from oauth import services as client_services
 from oauth.api_services import MAX_LIFETIME
-from oauth.models import GRANT_TYPES, Api, Client
+from oauth.models import AUTH_METHODS, GRANT_TYPES, Api, Client
 from roles.models import Role
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> shows and sends
@@ -39,8 +43,9 @@ class ReauthForm(ConsoleForm):
     )
 
 
-class UserSearchForm(ConsoleForm):
-    q = forms.CharField(label="Search users", required=False, max_length=150)
+class UserEditForm(ConsoleForm):
+    name = forms.CharField(label="Display name", max_length=255, required=False)
+    email = forms.EmailField(required=False)
 
 
 class UserCreateForm(ConsoleForm):
@@ -86,6 +91,26 @@ class UserRolesForm(ConsoleForm):
     roles = RoleChoiceField(label="Roles held directly")
 
 
+class AssignmentForm(ConsoleForm):
+    """Give one role, until a time or for good (or take it away: the ``remove`` button)."""
+
+    role = forms.ModelChoiceField(
+        queryset=Role.objects.order_by("name"), to_field_name="name", empty_label="(choose)"
+    )
+    expires_at = forms.DateTimeField(
+        label="Until (UTC)",
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT),
+        help_text="Empty: until taken away. An assignment held already gets this expiry.",
+    )
+
+    def clean_expires_at(self) -> Any:
+        expires_at = self.cleaned_data["expires_at"]
+        if expires_at is not None and expires_at <= timezone.now():
+            raise forms.ValidationError("Must be in the future.")
+        return expires_at
+
+
 class RoleForm(ConsoleForm):
     name = forms.CharField(max_length=100)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
@@ -102,15 +127,31 @@ class RoleForm(ConsoleForm):
 
     def __init__(self, *args: Any, role: Role | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.role = role
         if role is not None:
-            self.fields["name"].disabled = True
+            self.fields["name"].required = False  # empty: keeps the name it has
+            self.fields["name"].help_text = (
+                "Renaming keeps its holders, parents and children; policies, tokens and apply "
+                "files that name it must follow."
+            )
             self.fields["parents"].queryset = Role.objects.exclude(pk=role.pk).order_by("name")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        return name if name or self.role is None else self.role.name
 
     def clean_permissions(self) -> list[str]:
         return [
             line.strip() for line in self.cleaned_data["permissions"].splitlines() if line.strip()
         ]
 
+
+AUTH_LABELS = {
+    "client_secret_basic": "Client secret, HTTP Basic (client_secret_basic)",
+    "client_secret_post": "Client secret in the form body (client_secret_post)",
+    "private_key_jwt": "Signed JWT with its own key (private_key_jwt)",
+    "none": "None: a public client (PKCE)",
+}
 
 GRANT_LABELS = {
     "authorization_code": "Authorization code (browser sign-in, with PKCE)",
@@ -120,7 +161,29 @@ GRANT_LABELS = {
 }
 
 
+def text_lines(text: str) -> list[str]:
+    """The non-empty lines of a textarea, stripped, in order, de-duplicated (a line with a
+    space in it stays one value, for the validation to refuse)."""
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+def uri_lines(label: str, help_text: str) -> forms.CharField:
+    return forms.CharField(
+        label=label, widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text=help_text
+    )
+
+
 class ClientForm(ConsoleForm):
+    """Every field of a client. The checks are ``oauth.services.client_errors``, the same as
+    ``apply`` and the management API run, all shown at once beside their fields."""
+
+    client_id = forms.CharField(
+        label="Client ID",
+        required=False,
+        max_length=100,
+        help_text="Optional: letters, digits and . _ ~ - (one is generated when empty). "
+        "It cannot change later.",
+    )
     name = forms.CharField(max_length=255)
     type = forms.ChoiceField(
         label="Client type",
@@ -129,22 +192,39 @@ class ClientForm(ConsoleForm):
             (Client.CLIENT_PUBLIC, "Public (native or single-page app, PKCE only)"),
         ],
     )
+    token_endpoint_auth_method = forms.ChoiceField(
+        label="Authentication method",
+        required=False,
+        choices=[("", "The type's default"), *((m, AUTH_LABELS[m]) for m in AUTH_METHODS)],
+        help_text="How it proves itself at the token endpoint. A new secret is shown once "
+        "when the method needs one.",
+    )
+    jwks = forms.CharField(
+        label="JWKS (for private_key_jwt)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text='Its public keys as a JSON Web Key Set: {"keys": [...]}.',
+    )
+    jwks_uri = forms.CharField(
+        label="JWKS URI (for private_key_jwt)",
+        required=False,
+        max_length=200,
+        help_text="Or where this server fetches its public keys (https).",
+    )
     grant_types = forms.MultipleChoiceField(
         choices=[(g, GRANT_LABELS[g]) for g in GRANT_TYPES], widget=forms.CheckboxSelectMultiple
     )
-    redirect_uris = forms.CharField(
-        label="Redirect URIs",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
-        help_text="One per line; https, or http on 127.0.0.1 for native apps. Exact match.",
+    redirect_uris = uri_lines(
+        "Redirect URIs", "One per line; https, or http on 127.0.0.1 for native apps. Exact match."
     )
-    scopes = forms.CharField(
+    post_logout_redirect_uris = uri_lines(
+        "Post-logout redirect URIs", "One per line, where it may send people after signing out."
+    )
+    scopes = forms.MultipleChoiceField(
         label="Allowed scopes",
         required=False,
-        help_text="Separated by spaces, e.g. openid profile email offline_access.",
-    )
-    skip_consent = forms.BooleanField(
-        label="First-party app: skip the consent page", required=False
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The OpenID Connect scopes and those of the registered APIs.",
     )
     resources = forms.MultipleChoiceField(
         label="APIs it may obtain tokens for",
@@ -152,41 +232,83 @@ class ClientForm(ConsoleForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="The registered APIs (RFC 8707 resources) its tokens may be issued for.",
     )
+    access_token_lifetime = forms.IntegerField(
+        label="Access token lifetime (seconds)",
+        required=False,
+        help_text="Optional: empty for the server's default.",
+    )
+    skip_consent = forms.BooleanField(
+        label="First-party app: skip the consent page", required=False
+    )
+    require_mfa = forms.BooleanField(
+        label="People must sign in with a second factor to use it", required=False
+    )
 
     def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.editing = client is not None
-        if self.editing:
+        self.client = client
+        if client is not None:
             self.fields["type"].disabled = True
+            del self.fields["client_id"]
+        held = client.allowed_scopes if client is not None else []
+        self.fields["scopes"].choices = [(s, s) for s in oauth_selectors.known_scopes(held)]
         self.fields["resources"].choices = [
             (api.identifier, f"{api.name} ({api.identifier})")
             for api in Api.objects.order_by("-builtin", "name", "identifier")
         ]
 
+    def clean_jwks(self) -> Any:
+        raw = self.cleaned_data["jwks"].strip()
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise forms.ValidationError("Not valid JSON.") from None
+
+    def clean(self) -> dict[str, Any]:
+        """The shared client checks over what parsed (a field Django refused keeps its own
+        message), so every error shows at once."""
+        data = super().clean()
+        for field, messages in client_services.client_errors(
+            self.spec(), client=self.client
+        ).items():
+            if field not in self.errors:
+                self.add_error(field if field in self.fields else None, messages)
+        return data
+
     def spec(self) -> dict[str, Any]:
-        """The ``oauth.services`` client spec. An edit leaves the type out: giving it would
-        reset the authentication method (and so the secret) to the type's default."""
-        data = self.cleaned_data
-        spec = {
-            "name": data["name"],
-            "grant_types": data["grant_types"],
-            "redirect_uris": lines(data["redirect_uris"]),
-            "scopes": lines(data["scopes"]),
-            "skip_consent": data["skip_consent"],
-            "resources": data["resources"],
-        }
-        return spec if self.editing else {**spec, "type": data["type"]}
+        """The ``oauth.services`` client spec of the fields that parsed. An edit leaves the
+        type out, and so does an empty authentication method: either would reset the method
+        (and so the secret) to the type's default."""
+        data = dict(self.cleaned_data)
+        for name in ("redirect_uris", "post_logout_redirect_uris"):
+            if name in data:
+                data[name] = text_lines(data[name])
+        optional = ["client_id", "token_endpoint_auth_method"]
+        if self.client is not None:
+            optional.append("type")
+        for name in optional:
+            if not data.get(name) or self.fields[name].disabled:
+                data.pop(name, None)
+        return data
 
     @staticmethod
     def initial_for(client: Client) -> dict[str, Any]:
         return {
             "name": client.name,
             "type": client.client_type,
+            "token_endpoint_auth_method": client.token_endpoint_auth_method,
+            "jwks": json.dumps(client.jwks, indent=2) if client.jwks else "",
+            "jwks_uri": client.jwks_uri,
             "grant_types": client.grant_types,
             "redirect_uris": "\n".join(client.redirect_uris.split()),
-            "scopes": " ".join(client.allowed_scopes),
-            "skip_consent": client.skip_authorization,
+            "post_logout_redirect_uris": "\n".join(client.post_logout_redirect_uris.split()),
+            "scopes": client.allowed_scopes,
             "resources": client.resources,
+            "access_token_lifetime": client.access_token_lifetime,
+            "skip_consent": client.skip_authorization,
+            "require_mfa": client.require_mfa,
         }
 
 

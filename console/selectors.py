@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY as SESSION_USER
+from django.contrib.sessions.models import Session as DjangoSession
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from django.db.models.functions import Trunc
 from django.utils import timezone
@@ -188,6 +190,18 @@ def live_sessions(now: datetime, user: User | None = None) -> list[Session]:
         )
         for row in summary
     ]
+
+
+def signed_in_people(now: datetime) -> int:
+    """How many people are signed in now: users of an unexpired browser session (the console,
+    and the sign-in page apps send people to) or of a live app session (a refresh-token
+    family, ``live_sessions``), each person once."""
+    people = {session.user.pk for session in live_sessions(now)}
+    for browser in DjangoSession.objects.filter(expire_date__gt=now).iterator():
+        user_id = browser.get_decoded().get(SESSION_USER)
+        if user_id is not None:
+            people.add(int(user_id))
+    return User.objects.filter(pk__in=people, is_active=True).count()
 
 
 def live_access_tokens(now: datetime) -> QuerySet:

@@ -65,10 +65,11 @@ def grant_list(value: Any) -> list[str]:
 
 
 def scope_list(value: Any) -> list[str]:
+    """Scope names, checked as everywhere else (``oauth.api_services.scope_error``)."""
     scopes = string_list(value)
-    bad = [s for s in scopes if " " in s or not s.isprintable()]
-    if bad:
-        raise ValueError(f"invalid scope {bad[0]!r}")
+    errors = [e for e in map(api_services.scope_error, scopes) if e is not None]
+    if errors:
+        raise ValueError(errors[0])
     return scopes
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Max
 
 from core.generations import ProcessCache
-from oauth.models import Client
+from oauth.models import Api, Client
 
 _clients = ProcessCache("clients")
 
@@ -27,3 +27,10 @@ def longest_access_token_lifetime() -> int:
     override)."""
     longest_client = Client.objects.aggregate(m=Max("access_token_lifetime"))["m"] or 0
     return max(settings.ACCESS_TOKEN_LIFETIME, longest_client)
+
+
+def known_scopes(held: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The scopes a client may be given: OpenID Connect's, those the registered APIs define,
+    and ``held`` (what a client has now, so an edit never drops one), each once, in order."""
+    api_scopes = [s for scopes in Api.objects.values_list("scopes", flat=True) for s in scopes]
+    return list(dict.fromkeys([*settings.OIDC_SCOPES, *sorted(api_scopes), *held]))

@@ -10,6 +10,9 @@ user's sessions, which are tokens (this app stands above ``accounts``).
 
 from __future__ import annotations
 
+import copy
+import json
+import re
 import secrets
 import uuid
 from datetime import datetime
@@ -18,6 +21,8 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from jwcrypto.common import JWException
+from jwcrypto.jwk import JWKSet
 from oauth2_provider.models import (
     AbstractAccessToken,
     get_access_token_model,
@@ -31,13 +36,17 @@ from audit.services import delete_recorded, record
 from core.actors import Actor
 from core.request_meta import RequestMeta
 from oauth import clienttokens
+from oauth.api_services import clean_lifetime, scope_error
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_DEVICE_CODE,
     Api,
     AuthContext,
     Client,
+    validate_redirect_uri,
 )
+
+CLIENT_ID = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 
 # Fields a client spec may set directly on the model (the rest are mapped below).
 CLIENT_FIELDS = {
@@ -156,6 +165,91 @@ def _needs_secret(client: Client) -> bool:
     )
 
 
+def _field_errors(spec: dict[str, Any], client: Client | None) -> dict[str, list[str]]:
+    """What is wrong with the values of ``spec`` on their own (each field checked)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    others = Client.objects.exclude(pk=client.pk) if client is not None else Client.objects
+    if spec.get("client_id") and client is None:
+        client_id = spec["client_id"]
+        if not isinstance(client_id, str) or not CLIENT_ID.fullmatch(client_id):
+            add("client_id", "1-100 letters, digits and . _ ~ - only")
+        elif others.filter(client_id=client_id).exists():
+            add("client_id", f"a client with the id {client_id!r} already exists")
+    name = spec.get("name")
+    if isinstance(name, str) and name.strip() and others.filter(name__iexact=name).exists():
+        add("name", f"a client named {name!r} already exists")
+    for scope in spec.get("scopes") or []:
+        if (message := scope_error(scope)) is not None:
+            add("scopes", message)
+    for field in LIST_TEXT_FIELDS:
+        for uri in spec.get(field) or []:
+            if not isinstance(uri, str) or any(c.isspace() for c in uri):
+                add(field, f"{uri}: a URI cannot contain spaces")
+            elif field == "post_logout_redirect_uris":
+                try:
+                    validate_redirect_uri(uri)
+                except ValidationError as exc:
+                    errors.setdefault(field, []).extend(exc.messages)
+    if "access_token_lifetime" in spec:
+        try:
+            clean_lifetime(spec["access_token_lifetime"])
+        except ValueError as exc:
+            add("access_token_lifetime", str(exc))
+    if spec.get("jwks") is not None:
+        try:
+            JWKSet.from_json(json.dumps(spec["jwks"]))
+        except (JWException, ValueError, TypeError, KeyError, AttributeError):
+            add("jwks", "not a JSON Web Key Set (RFC 7517 §5)")
+    return errors
+
+
+def _candidate(spec: dict[str, Any], client: Client | None) -> Client:
+    """``client`` (a copy: the original is left as it is) or a new one, with ``spec`` set."""
+    if client is None:
+        candidate = Client(
+            client_type=spec.get("type", Client.CLIENT_CONFIDENTIAL), client_secret=""
+        )
+        if spec.get("client_id"):
+            candidate.client_id = spec["client_id"]
+    else:
+        candidate = copy.copy(client)
+    _assign(candidate, spec)
+    return candidate
+
+
+@transaction.atomic
+def client_errors(spec: dict[str, Any], *, client: Client | None = None) -> dict[str, list[str]]:
+    """Every reason ``spec`` cannot be applied (to ``client``, or as a new client), by field:
+    the one validation of a client behind ``apply``, the management API and the console.
+    Nothing is written."""
+    errors = _field_errors(spec, client)
+    checks = [lambda: _resources(spec["resources"])] if "resources" in spec else []
+    others = {key: value for key, value in spec.items() if key != "resources"}
+    checks.append(
+        lambda: _candidate(others, client).full_clean(
+            exclude=["client_secret", "user", "client_id"]
+        )
+    )
+    for check in checks:
+        try:
+            check()
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                have = errors.setdefault(field, [])
+                have.extend([m for m in messages if m not in have])
+    return errors
+
+
+def _validate(spec: dict[str, Any], client: Client | None) -> None:
+    errors = client_errors(spec, client=client)
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def client_create(
     *, actor: Actor, meta: RequestMeta | None = None, spec: dict[str, Any]
@@ -163,10 +257,8 @@ def client_create(
     """Create a client (needs a fresh second factor); returns it with its one-time secret (None
     for public/JWT clients)."""
     actor.require_fresh_factor()
-    client = Client(client_type=spec.get("type", Client.CLIENT_CONFIDENTIAL), client_secret="")
-    if spec.get("client_id"):
-        client.client_id = spec["client_id"]
-    _assign(client, spec)
+    _validate(spec, None)
+    client = _candidate(spec, None)
     secret = None
     if _needs_secret(client):
         secret = new_client_secret()
@@ -188,9 +280,11 @@ def client_update(
 ) -> tuple[bool, str | None]:
     """Update the fields ``spec`` names. Returns (changed, new secret if one had to be made).
     A change of a ``PRIVILEGED_CLIENT_FIELDS`` value needs a fresh second factor."""
-    changes = spec_changes(client, spec) & PRIVILEGED_CLIENT_FIELDS
+    changed_fields = spec_changes(client, spec)
+    changes = changed_fields & PRIVILEGED_CLIENT_FIELDS
     if changes - {"is_active"} or ("is_active" in changes and spec["is_active"]):
         actor.require_fresh_factor()
+    _validate(spec, client)
     before = _state(client)
     _assign(client, spec)
     secret = None
@@ -209,7 +303,7 @@ def client_update(
         actor=actor.audit_name,
         meta=meta,
         target=client.client_id,
-        fields=sorted(spec),
+        fields=sorted(changed_fields),
     )
     return True, secret
 

@@ -134,6 +134,7 @@ def role_update(
     actor: Actor,
     meta: RequestMeta | None = None,
     role: Role,
+    name: str | None = None,
     description: str | None = None,
     parents: Sequence[str] | None = None,
     permissions: Sequence[str] | None = None,
@@ -141,8 +142,9 @@ def role_update(
 ) -> bool:
     """Set the fields given (a list given replaces the stored one); returns whether it changed.
     The actor must hold what the role has now (``access_role(for_write=True)``, the caller's)
-    and what it will have; a change of its parents, permissions or ``require_mfa`` needs a
-    fresh second factor (its description alone does not)."""
+    and what it will have; a change of its name, parents, permissions or ``require_mfa`` needs
+    a fresh second factor (its description alone does not). A new name is ``role_rename``'s
+    (audited ``role.renamed``), the rest ``role.updated``."""
     old_parents = set(role.parents.values_list("name", flat=True))
     old_permissions = set(role.permissions.values_list("value", flat=True))
     new_parents = set(parents) if parents is not None else old_parents
@@ -153,7 +155,8 @@ def role_update(
         or (require_mfa is not None and require_mfa != role.require_mfa)
     ):
         actor.require_fresh_factor()
-    _guard_role_shape(actor, role.name, new_parents, new_permissions)
+    _guard_role_shape(actor, name or role.name, new_parents, new_permissions)
+    renamed = name is not None and role_rename(actor=actor, meta=meta, role=role, name=name)
     _lock_and_invalidate()
     changed = False
     for field, value in (("description", description), ("require_mfa", require_mfa)):
@@ -185,7 +188,25 @@ def role_update(
             target=role.name,
             fields=sorted(k for k, v in given.items() if v is not None),
         )
-    return changed
+    return changed or renamed
+
+
+@transaction.atomic
+def role_rename(*, actor: Actor, meta: RequestMeta | None = None, role: Role, name: str) -> bool:
+    """Give ``role`` a new name (needs a fresh second factor: policies and tokens call it by
+    it); its assignments, parents and children stay, being rows. Audited as ``role.renamed``;
+    returns whether the name changed."""
+    if name == role.name:
+        return False
+    actor.require_fresh_factor()
+    _lock_and_invalidate()
+    if Role.objects.filter(name=name).exclude(pk=role.pk).exists():
+        raise ValidationError({"name": [f"a role named {name!r} already exists"]})
+    previous, role.name = role.name, name
+    role.full_clean(validate_unique=False)
+    role.save(update_fields=["name", "updated_at"])
+    record("role.renamed", actor=actor.audit_name, meta=meta, target=name, previous=previous)
+    return True
 
 
 @transaction.atomic

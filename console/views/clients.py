@@ -3,14 +3,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.selectors import live_token_count
 from console import access
-from console.forms import GRANT_LABELS, ClientForm
-from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from console.forms import GRANT_LABELS, AssignmentForm, ClientForm
+from console.views.assignments import change_assignment
+from console.views.common import REFUSED, add_errors, refusal_text, searched
 from core.request_meta import request_meta
 from oauth import services as oauth_services
 from oauth.models import Client
+from roles import services as role_services
 from roles.access import acting, require_client_write
 from roles.models import ClientRole
 
@@ -18,7 +21,8 @@ from roles.models import ClientRole
 @access.console_view(access.CLIENTS_READ)
 def client_list(request: HttpRequest) -> HttpResponse:
     clients = Client.objects.order_by("name", "client_id")
-    return render(request, "console/clients/list.html", {"page": page_of(request, clients)})
+    context = searched(request, clients, ("name", "client_id", "redirect_uris"))
+    return render(request, "console/clients/list.html", context)
 
 
 def _show_secret(
@@ -53,12 +57,42 @@ def client_create(request: HttpRequest) -> HttpResponse:
     return render(request, "console/clients/form.html", {"form": form, "client": None})
 
 
+def _detail(request: HttpRequest, client: Client, form: AssignmentForm) -> HttpResponse:
+    roles = ClientRole.objects.filter(client=client).select_related("role").order_by("role__name")
+    context = {
+        "client": client,
+        "roles": roles,
+        "grant_labels": GRANT_LABELS,
+        "assign_form": form,
+    }
+    return render(request, "console/clients/detail.html", context)
+
+
 @access.console_view(access.CLIENTS_READ)
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, get_object_or_404(Client, pk=pk), AssignmentForm())
+
+
+@require_POST
+@access.console_view(access.CLIENTS_WRITE, form_page="console:client-detail")
+def client_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the client one role (what it may do with its own tokens) until a time, or take
+    it away."""
     client = get_object_or_404(Client, pk=pk)
-    roles = ClientRole.objects.filter(client=client).select_related("role").order_by("role__name")
-    context = {"client": client, "roles": roles, "grant_labels": GRANT_LABELS}
-    return render(request, "console/clients/detail.html", context)
+    form = AssignmentForm(request.POST)
+    actor = access.principal(request)
+
+    def change(**assignment: object) -> None:
+        require_client_write(actor, client)
+        role_services.client_role_set(
+            actor=acting(actor), meta=request_meta(request), client=client, **assignment
+        )
+
+    holder = client.name or client.client_id
+    done = change_assignment(
+        request, form, change=change, holder=holder, done="console:client-detail", pk=pk
+    )
+    return done if done is not None else _detail(request, client, form)
 
 
 @require_http_methods(["GET", "POST"])
@@ -106,3 +140,51 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("console:client-detail", pk=client.pk)
         return _show_secret(request, client, secret, created=False)
     return render(request, "console/clients/confirm_rotate.html", {"client": client})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.CLIENTS_WRITE)
+def client_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Disable (or enable) a client: a confirmation page, then the POST that does it. Enabling
+    again asks for a fresh second factor (the service checks)."""
+    client = get_object_or_404(Client, pk=pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_client_write(actor, client)
+            oauth_services.client_update(
+                actor=acting(actor),
+                meta=request_meta(request),
+                client=client,
+                spec={"is_active": not client.is_active},
+            )
+        except REFUSED as exc:
+            client.refresh_from_db()
+            messages.error(request, refusal_text(exc))
+        else:
+            state = "enabled" if client.is_active else "disabled"
+            messages.success(request, f"Client {client.name or client.client_id} {state}.")
+        return redirect("console:client-detail", pk=client.pk)
+    return render(request, "console/clients/confirm_active.html", {"client": client})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.CLIENTS_WRITE)
+@access.asks_fresh_factor
+def client_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (saying how many live tokens end), then delete the client."""
+    client = get_object_or_404(Client, pk=pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_client_write(actor, client)
+            oauth_services.client_delete(
+                actor=acting(actor), meta=request_meta(request), client=client
+            )
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
+            return redirect("console:client-detail", pk=client.pk)
+        messages.success(request, f"Client {client.client_id} deleted; its tokens ended.")
+        return redirect("console:client-list")
+    context = {"client": client, "live_tokens": live_token_count(application=client)}
+    return render(request, "console/clients/confirm_delete.html", context)

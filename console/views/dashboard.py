@@ -51,6 +51,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "top_addresses": addresses,
         "address_chart": charts.ranking([a.label for a in addresses], [a.count for a in addresses]),
         "sessions": selectors.live_sessions(now),
+        "signed_in": selectors.signed_in_people(now),
         "disabled": selectors.disabled_users(),
         "locks": selectors.locked_accounts(now)[0],
     }

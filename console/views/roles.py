@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 
 from console import access, selectors
 from console.forms import RoleForm
-from console.views.common import REFUSED, add_errors, refusal_text
+from console.views.common import REFUSED, add_errors, refusal_text, searched
 from core.request_meta import request_meta
 from roles import services as role_services
 from roles.access import acting, require_role_write
@@ -16,7 +16,11 @@ from roles.models import Role
 
 @access.console_view(access.ROLES_READ)
 def role_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "console/roles/list.html", {"tree": selectors.role_tree()})
+    """The hierarchy; a search shows the matching roles as a list, a page at a time."""
+    context = searched(request, Role.objects.order_by("name"), ("name", "description"))
+    if not context["q"]:
+        context["tree"] = selectors.role_tree()
+    return render(request, "console/roles/list.html", context)
 
 
 @access.console_view(access.ROLES_READ)
@@ -86,9 +90,14 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             require_role_write(actor, role)
             role_services.role_update(
-                actor=acting(actor), meta=request_meta(request), role=role, **_role_args(form)
+                actor=acting(actor),
+                meta=request_meta(request),
+                role=role,
+                name=form.cleaned_data["name"],
+                **_role_args(form),
             )
         except REFUSED as exc:
+            role.refresh_from_db()  # a refused rename leaves the stored name
             add_errors(form, exc)
         else:
             messages.success(request, f"Role {role.name} saved.")

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as account_services
 from accounts.models import User
+from accounts.selectors import live_token_count
 from console import access, selectors
-from console.forms import PasswordResetForm, UserCreateForm, UserRolesForm, UserSearchForm
-from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from console.forms import (
+    AssignmentForm,
+    PasswordResetForm,
+    UserCreateForm,
+    UserEditForm,
+    UserRolesForm,
+)
+from console.views.assignments import change_assignment
+from console.views.common import REFUSED, add_errors, refusal_text, searched
 from core.request_meta import request_meta
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
@@ -24,15 +30,14 @@ from roles.models import UserRole
 
 @access.console_view(access.USERS_READ)
 def user_list(request: HttpRequest) -> HttpResponse:
-    form = UserSearchForm(request.GET)
+    """Users, searched; ``?status=disabled`` lists the disabled accounts only."""
     users = User.objects.order_by("username")
-    q = form.cleaned_data["q"] if form.is_valid() else ""
-    if q:
-        users = users.filter(
-            Q(username__icontains=q) | Q(email__icontains=q) | Q(name__icontains=q)
-        )
-    query = urlencode({"q": q}) if q else ""
-    context = {"form": form, "page": page_of(request, users), "query": query}
+    disabled = request.GET.get("status") == "disabled"
+    if disabled:
+        users = users.filter(is_active=False)
+    context = searched(request, users, ("username", "email", "name"))
+    if disabled:
+        context["query"] = "&".join(filter(None, [context["query"], "status=disabled"]))
     return render(request, "console/users/list.html", context)
 
 
@@ -55,12 +60,18 @@ def user_create(request: HttpRequest) -> HttpResponse:
     return render(request, "console/users/create.html", {"form": form})
 
 
-def _detail(request: HttpRequest, user: User, roles_form: UserRolesForm) -> HttpResponse:
+def _detail(
+    request: HttpRequest,
+    user: User,
+    roles_form: UserRolesForm,
+    assign_form: AssignmentForm | None = None,
+) -> HttpResponse:
     assignments = UserRole.objects.filter(user=user).select_related("role").order_by("role__name")
     context = {
         "subject": user,
         "assignments": assignments,
         "roles_form": roles_form,
+        "assign_form": assign_form or AssignmentForm(),
         "effective_roles": sorted(role_selectors.user_grant(user.pk).roles),
         "sessions": selectors.live_sessions(selectors.now(), user),
         "factors": mfa_selectors.authenticators_of(user),
@@ -95,6 +106,74 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Roles of {user.username} saved.")
             return redirect("console:user-detail", pk=user.pk)
     return _detail(request, user, form)
+
+
+@require_POST
+@access.console_view(access.USERS_WRITE, form_page="console:user-detail")
+def user_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give the user one role until a time (or for good), or take it away."""
+    user = get_object_or_404(User, pk=pk)
+    form = AssignmentForm(request.POST)
+    actor = access.principal(request)
+
+    def change(**assignment: object) -> None:
+        require_user_write(actor, user)
+        role_services.user_role_set(
+            actor=acting(actor), meta=request_meta(request), user=user, **assignment
+        )
+
+    done = change_assignment(
+        request, form, change=change, holder=user.username, done="console:user-detail", pk=pk
+    )
+    if done is not None:
+        return done
+    held = list(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
+    return _detail(request, user, UserRolesForm(initial={"roles": held}), form)
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A user's name and email (the username stays: it is their sign-in and audit name)."""
+    user = get_object_or_404(User, pk=pk)
+    form = UserEditForm(request.POST or None, initial={"name": user.name, "email": user.email})
+    if request.method == "POST" and form.is_valid():
+        actor = access.principal(request)
+        try:
+            require_user_write(actor, user)
+            account_services.user_update(
+                actor=acting(actor), meta=request_meta(request), user=user, **form.cleaned_data
+            )
+        except REFUSED as exc:
+            user.refresh_from_db()
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"User {user.username} saved.")
+            return redirect("console:user-detail", pk=user.pk)
+    return render(request, "console/users/edit.html", {"form": form, "subject": user})
+
+
+@require_http_methods(["GET", "POST"])
+@access.console_view(access.USERS_WRITE)
+@access.asks_fresh_factor
+def user_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm (saying how many live tokens end), then delete the user; never oneself."""
+    user = get_object_or_404(User, pk=pk)
+    if user.pk == request.user.pk:
+        messages.error(request, "You cannot delete your own account.")
+        return redirect("console:user-detail", pk=user.pk)
+    if request.method == "POST":
+        actor = access.principal(request)
+        try:
+            require_user_write(actor, user)
+            account_services.user_delete(actor=acting(actor), meta=request_meta(request), user=user)
+        except REFUSED as exc:
+            messages.error(request, refusal_text(exc))
+            return redirect("console:user-detail", pk=user.pk)
+        messages.success(request, f"User {user.username} deleted; their tokens ended.")
+        return redirect("console:user-list")
+    context = {"subject": user, "live_tokens": live_token_count(user=user)}
+    return render(request, "console/users/confirm_delete.html", context)
 
 
 @require_http_methods(["GET", "POST"])

@@ -91,3 +91,17 @@ def test_writer_cannot_rotate_or_edit_a_client_that_outranks_it(caller, make_cli
     )
     assert token_status(writer.http, "strong", secret) == 200
     assert_problem(writer.get("/api/v1/clients/nope/"), 404, "not-found")
+
+
+def test_the_api_refuses_a_duplicate_name_and_a_bogus_scope_with_every_error(admin, make_client):
+    make_client(client_id="shop", name="Shop")
+    before = Client.objects.count()
+    response = admin.post(
+        "/api/v1/clients/",
+        {"name": "shop", "grant_types": ["client_credentials"], "scopes": ['say"hi']},
+    )
+    body = assert_problem(response, 400, "validation-error")
+    errors = {(e["field"], e["detail"]) for e in body["errors"]}
+    assert ("name", "a client named 'shop' already exists") in errors
+    assert any(f == "scopes" and "is not a scope name" in d for f, d in errors)
+    assert Client.objects.count() == before

@@ -319,3 +319,46 @@ def test_download_the_configuration_then_upload_check_and_apply_a_file(
     expect(page.get_by_text("created role auditor")).to_be_visible()
     nav(page, "Dashboard")
     shot(page, "22-dashboard-charts")
+
+
+def test_a_client_edit_with_errors_shows_them_all_and_keeps_what_was_typed(signed_in, make_client):
+    page = signed_in
+    make_client(client_id="other", name="Taken name")
+    client, _ = make_client(
+        client_id="shop",
+        name="Shop",
+        grant_types=["authorization_code"],
+        redirect_uris=["https://shop.example/cb"],
+        scopes=["openid"],
+    )
+    page.goto(f"{page.url.split('/console/')[0]}/console/clients/{client.pk}/edit/")
+    page.get_by_label("Name", exact=True).fill("Taken name")
+    page.get_by_label("Redirect URIs", exact=True).fill(
+        "https://shop.example/cb\nhttp://evil.example/cb"
+    )
+    page.get_by_label("Access token lifetime (seconds)").fill("0")
+    page.get_by_role("checkbox", name="profile").check()
+    page.get_by_role("button", name="Save client").click()
+    alerts = page.locator(".field.has-error .error")
+    expect(alerts).to_have_count(3)
+    expect(page.get_by_text("a client named 'Taken name' already exists")).to_be_visible()
+    expect(page.get_by_text("http://evil.example/cb: redirect URIs must be https")).to_be_visible()
+    expect(page.get_by_text("from 1 to 86400")).to_be_visible()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Taken name")
+    expect(page.get_by_label("Redirect URIs", exact=True)).to_have_value(
+        "https://shop.example/cb\nhttp://evil.example/cb"
+    )
+    assert page.get_by_role("checkbox", name="profile").is_checked()
+    shot(page, "10-client-errors")
+
+    page.get_by_label("Name", exact=True).fill("Shop renamed")
+    page.get_by_label("Redirect URIs", exact=True).fill(
+        "https://shop.example/cb\nhttps://shop.example/two"
+    )
+    page.get_by_label("Access token lifetime (seconds)").fill("300")
+    page.get_by_role("button", name="Save client").click()
+    expect(page.get_by_text("Client Shop renamed saved.")).to_be_visible()
+    expect(page.get_by_text("300 s")).to_be_visible()
+    client.refresh_from_db()
+    assert client.redirect_uris.split() == ["https://shop.example/cb", "https://shop.example/two"]
+    assert client.allowed_scopes == ["openid", "profile"] and client.access_token_lifetime == 300

