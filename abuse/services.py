@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from abuse import detection, networks
@@ -21,7 +20,9 @@ from abuse.selectors import GENERATION
 from audit.models import AuditEvent
 from audit.services import record
 from core import generations, metrics
+from core.actors import Actor
 from core.models import Generation
+from core.request_meta import RequestMeta
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ def ip_block(
     network: str,
     seconds: int,
     reason: str,
-    actor: str | None,
-    request: HttpRequest | None = None,
+    actor: Actor | None,
+    meta: RequestMeta | None = None,
 ) -> BlockResult:
     """Block ``network`` (an address or CIDR) for ``seconds``; ``actor`` None is automatic.
 
@@ -71,15 +72,15 @@ def ip_block(
             reason=reason[:255],
             created=now,
             expires=now + timedelta(seconds=seconds),
-            created_by=actor or AUTO,
+            created_by=actor.audit_name if actor else AUTO,
         )
         generations.bump(GENERATION)
         record(
             "ip.blocked",
-            actor=actor or SYSTEM,
+            actor=actor.audit_name if actor else SYSTEM,
             target=block.network,
             outcome=AuditEvent.Outcome.SUCCESS,
-            request=request,
+            meta=meta,
             block=block.pk,
             reason=block.reason,
             seconds=seconds,
@@ -104,7 +105,7 @@ def ip_block_auto(*, ip: str, failures: int, accounts: int) -> BlockResult | Non
     )
 
 
-def ip_unblock(*, block: IpBlock, actor: str, request: HttpRequest | None = None) -> bool:
+def ip_unblock(*, block: IpBlock, actor: Actor, meta: RequestMeta | None = None) -> bool:
     """Lift an active block now; False when it had already ended (nothing changed)."""
     now = timezone.now()
     with transaction.atomic():
@@ -112,14 +113,14 @@ def ip_unblock(*, block: IpBlock, actor: str, request: HttpRequest | None = None
         block = IpBlock.objects.get(pk=block.pk)
         if not block.is_active(now):
             return False
-        block.lifted_at, block.lifted_by = now, actor
+        block.lifted_at, block.lifted_by = now, actor.audit_name
         block.save(update_fields=["lifted_at", "lifted_by"])
         generations.bump(GENERATION)
         record(
             "ip.unblocked",
-            actor=actor,
+            actor=actor.audit_name,
             target=block.network,
-            request=request,
+            meta=meta,
             block=block.pk,
             created_by=block.created_by,
         )

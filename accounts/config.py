@@ -17,6 +17,7 @@ from typing import Any
 
 from accounts import services
 from accounts.models import User
+from core.actors import APPLY
 from core.declarative import Result, Section, add_section, boolean, text
 
 USER_SCHEMA: dict[str, Callable[[Any], Any]] = {
@@ -34,10 +35,10 @@ def apply_users(entries: list[dict[str, Any]], result: Result) -> None:
         fields = {k: v for k, v in entry.items() if k != "username"}
         user = User.objects.filter(username=entry["username"]).first()
         if user is None:
-            user = services.user_create(username=entry["username"], **fields)
+            user = services.user_create(actor=APPLY, username=entry["username"], **fields)
             result.created("users", user.username, {"id": str(user.pk)})
             result.changes.append(f"created user {user.username}")
-        elif services.user_update(user=user, **fields):
+        elif services.user_update(actor=APPLY, user=user, **fields):
             result.changes.append(f"updated user {user.username}")
 
 

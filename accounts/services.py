@@ -1,4 +1,10 @@
-"""Writes to users."""
+"""Writes to users, each with its audit event in the same transaction.
+
+Every service takes the acting ``core.actors.Actor`` and the request's ``RequestMeta``
+keyword-only. Ending a user's sessions and tokens belongs to ``oauth``, which stands above this
+app: disabling a user or setting their password is ``oauth.services.user_set_active`` /
+``user_set_password``, which call these and then end the sessions in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from audit.services import record
+from core.actors import Actor
+from core.request_meta import RequestMeta
 
 USER_FIELDS = ("email", "name", "is_active", "mfa_required")
 
@@ -20,22 +29,9 @@ def _validate_password(password: str, user: User) -> None:
         raise ValidationError({"password": exc.messages}) from None
 
 
-@transaction.atomic
-def user_create(*, username: str, password: str | None = None, **fields: Any) -> User:
-    user = User(username=username, **{k: v for k, v in fields.items() if k in USER_FIELDS})
-    if password is not None:
-        _validate_password(password, user)
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    user.full_clean(exclude=["password"])
-    user.save()
-    return user
-
-
-@transaction.atomic
-def user_update(*, user: User, password: str | None = None, **fields: Any) -> bool:
-    """Set the named fields; returns whether anything changed (a same password is no change)."""
+def _assign(user: User, password: str | None, fields: dict[str, Any]) -> bool:
+    """Set the named fields and password, saved; whether anything changed (a same password is
+    no change)."""
     changed = False
     for key in USER_FIELDS:
         if key in fields and getattr(user, key) != fields[key]:
@@ -49,3 +45,68 @@ def user_update(*, user: User, password: str | None = None, **fields: Any) -> bo
         user.full_clean(exclude=["password"])
         user.save()
     return changed
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: Actor,
+    meta: RequestMeta | None = None,
+    username: str,
+    password: str | None = None,
+    **fields: Any,
+) -> User:
+    user = User(username=username, **{k: v for k, v in fields.items() if k in USER_FIELDS})
+    if password is not None:
+        _validate_password(password, user)
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    record("user.created", actor=actor.audit_name, meta=meta, target=user.username)
+    return user
+
+
+@transaction.atomic
+def user_update(
+    *,
+    actor: Actor,
+    meta: RequestMeta | None = None,
+    user: User,
+    password: str | None = None,
+    **fields: Any,
+) -> bool:
+    """Set the named fields (``USER_FIELDS``) and password; returns whether anything changed,
+    audited as ``user.updated`` naming the fields given."""
+    given = {k: v for k, v in fields.items() if k in USER_FIELDS}
+    if not _assign(user, password, given):
+        return False
+    named = sorted([*given, "password"] if password is not None else given)
+    record("user.updated", actor=actor.audit_name, meta=meta, target=user.username, fields=named)
+    return True
+
+
+@transaction.atomic
+def user_set_active(
+    *, actor: Actor, meta: RequestMeta | None = None, user: User, active: bool
+) -> bool:
+    """Enable or disable ``user`` (``user.enabled``/``user.disabled``); whether it changed.
+    Re-enabling needs a fresh second factor (disabling, a way out of trouble, does not)."""
+    if active and not user.is_active:
+        actor.require_fresh_factor()
+    if not _assign(user, None, {"is_active": active}):
+        return False
+    event = "user.enabled" if active else "user.disabled"
+    record(event, actor=actor.audit_name, meta=meta, target=user.username)
+    return True
+
+
+@transaction.atomic
+def user_set_password(
+    *, actor: Actor, meta: RequestMeta | None = None, user: User, password: str
+) -> None:
+    """Set a new password (validated; needs a fresh second factor): ``user.password_set``."""
+    actor.require_fresh_factor()
+    _assign(user, password, {})
+    record("user.password_set", actor=actor.audit_name, meta=meta, target=user.username)

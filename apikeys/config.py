@@ -22,6 +22,7 @@ from typing import Any
 from accounts.models import User
 from apikeys import network, services
 from apikeys.models import ApiKey
+from core.actors import APPLY
 from core.declarative import (
     CHECKS,
     SECTIONS,
@@ -84,7 +85,7 @@ def apply_api_keys(entries: list[dict[str, Any]], result: Result) -> None:
                 if expires_in
                 else None,
                 allowed_ips=entry.get("allowed_ips", []),
-                actor="apply",
+                actor=APPLY,
                 **owner,
             )
             result.created("api_keys", entry["name"], {"key_id": key.key_id, "key": full_key})
@@ -94,7 +95,7 @@ def apply_api_keys(entries: list[dict[str, Any]], result: Result) -> None:
             description=entry.get("description"),
             roles=entry.get("roles"),
             allowed_ips=entry.get("allowed_ips"),
-            actor="apply",
+            actor=APPLY,
         ):
             result.changes.append(f"updated API key {entry['name']}")
 

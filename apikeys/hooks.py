@@ -18,6 +18,7 @@ from apikeys import authentication, credentials, policy, selectors, services
 from apikeys.authentication import Authenticated
 from apikeys.models import ApiKey
 from apikeys.selectors import active_owner, key_grant, key_record
+from core.actors import SystemActor
 from oauth import apis
 from oauth.introspection import INACTIVE
 from oauth.models import Client
@@ -100,5 +101,6 @@ def revoke_key(value: str, client: Client | None) -> bool:
     if authentication.secret_validity(record, presented.secret, selectors.now())[0]:
         key = ApiKey.objects.filter(pk=record.pk).first()
         if key is not None:
-            services.api_key_revoke(key=key, actor=f"client:{client.client_id}", via="rfc7009")
+            actor = SystemActor(f"client:{client.client_id}")  # the key's own client
+            services.api_key_revoke(key=key, actor=actor, via="rfc7009")
     return True

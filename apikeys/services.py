@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from oauth2_provider.models import get_access_token_model, set_token_value
 
 from apikeys import credentials, network
@@ -27,8 +26,11 @@ from apikeys.models import ApiKey, ApiKeyRole, ApiKeyToken
 from apikeys.selectors import KeyRecord
 from audit.services import record
 from core import generations
+from core.actors import Actor
+from core.request_meta import RequestMeta
 from oauth import tokens
 from oauth.models import Client
+from roles import access
 from roles.models import Role
 
 if TYPE_CHECKING:
@@ -85,11 +87,15 @@ def api_key_create(
     roles: Sequence[str] = (),
     expires_at: datetime | None = None,
     allowed_ips: Sequence[str] = (),
-    actor: str = "",
-    request: HttpRequest | None = None,
+    actor: Actor,
+    meta: RequestMeta | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key for exactly one of ``user`` or ``client``; returns it with the full key,
-    which is not stored anywhere and cannot be shown again."""
+    """Create a key for exactly one of ``user`` or ``client`` (the caller guards the owner);
+    returns it with the full key, which is not stored anywhere and cannot be shown again. A
+    key is a credential with roles: creating one needs the actor's fresh second factor, and its
+    roles must be within the actor's permissions."""
+    actor.require_fresh_factor()
+    actor.require_covers(access.role_permissions(roles), what="The key's roles")
     if (user is None) == (client is None):
         raise ValidationError("an API key belongs to exactly one user or one client")
     if expires_at is not None and expires_at <= datetime.now(UTC):
@@ -114,9 +120,9 @@ def api_key_create(
     _set_roles(key, roles)
     record(
         "api_key.created",
-        actor=actor,
+        actor=actor.audit_name,
+        meta=meta,
         target=f"api_key:{key.key_id}",
-        request=request,
         client_id=client.client_id if client is not None else "",
         owner=_owner_label(key),
         name=name,
@@ -132,7 +138,8 @@ def api_key_update(
     description: str | None = None,
     roles: Sequence[str] | None = None,
     allowed_ips: Sequence[str] | None = None,
-    actor: str = "",
+    actor: Actor,
+    meta: RequestMeta | None = None,
 ) -> bool:
     """Set the fields given (a list replaces the stored one); returns whether it changed."""
     generations.bump("apikeys")
@@ -151,12 +158,15 @@ def api_key_update(
     if roles is not None and _set_roles(key, roles):
         changed.append("roles")
     if changed:
-        record("api_key.updated", actor=actor, target=f"api_key:{key.key_id}", fields=changed)
+        target = f"api_key:{key.key_id}"
+        record("api_key.updated", actor=actor.audit_name, meta=meta, target=target, fields=changed)
     return bool(changed)
 
 
 @transaction.atomic
-def api_key_rotate(*, key: ApiKey, grace_seconds: int = 0, actor: str = "") -> str:
+def api_key_rotate(
+    *, key: ApiKey, grace_seconds: int = 0, actor: Actor, meta: RequestMeta | None = None
+) -> str:
     """A new secret for ``key``; the old one keeps working for ``grace_seconds`` (0: not at
     all). Returns the new full key, shown once."""
     if grace_seconds < 0:
@@ -176,7 +186,8 @@ def api_key_rotate(*, key: ApiKey, grace_seconds: int = 0, actor: str = "") -> s
     key.save(update_fields=["secret_hash", "previous_secret_hash", "previous_valid_until"])
     record(
         "api_key.rotated",
-        actor=actor,
+        actor=actor.audit_name,
+        meta=meta,
         target=f"api_key:{key.key_id}",
         grace_seconds=grace_seconds,
     )
@@ -185,7 +196,7 @@ def api_key_rotate(*, key: ApiKey, grace_seconds: int = 0, actor: str = "") -> s
 
 @transaction.atomic
 def api_key_revoke(
-    *, key: ApiKey, actor: str = "", via: str = "", request: HttpRequest | None = None
+    *, key: ApiKey, actor: Actor, meta: RequestMeta | None = None, via: str = ""
 ) -> bool:
     """Revoke ``key`` and the access tokens exchanged for it; False if it already was."""
     generations.bump("apikeys")
@@ -196,7 +207,8 @@ def api_key_revoke(
         return False
     minted = ApiKeyToken.objects.filter(key=key).values("access_token_id")
     get_access_token_model().objects.filter(pk__in=minted).delete()
-    record("api_key.revoked", actor=actor, target=f"api_key:{key.key_id}", via=via, request=request)
+    target = f"api_key:{key.key_id}"
+    record("api_key.revoked", actor=actor.audit_name, meta=meta, target=target, via=via)
     return True
 
 

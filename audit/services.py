@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from audit import batch
 from audit.models import AuditEvent
+from core.request_meta import RequestMeta, request_meta
 
 log = logging.getLogger("authserver.audit")
 
@@ -62,17 +63,8 @@ def cleanse(data: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _meta(request: Any) -> Any:
-    """The CGI variables of a Django request, or the headers of an oauthlib request (DOT copies
-    ``request.META`` into them), or nothing."""
-    if request is None:
-        return {}
-    meta = getattr(request, "META", None)
-    return meta if meta is not None else getattr(request, "headers", {})
-
-
 def client_ip(request: HttpRequest | None) -> str | None:
-    return _meta(request).get("REMOTE_ADDR")
+    return request_meta(request).ip
 
 
 def record(
@@ -81,6 +73,7 @@ def record(
     actor: str = "",
     target: str = "",
     outcome: str = AuditEvent.Outcome.SUCCESS,
+    meta: RequestMeta | None = None,
     request: HttpRequest | Any | None = None,
     client_id: str = "",
     deferred: bool = False,
@@ -89,11 +82,13 @@ def record(
     """Store one event and log it as one JSON line; returns the stored row (None when
     deferred).
 
-    ``request`` is a Django request, or the oauthlib request inside DOT's endpoints (for the
-    client IP, user agent and request id). ``deferred`` events (the hot paths') are stored in
+    ``meta`` is who sent the request (``core.request_meta``); callers that hold only a request
+    (a Django one, or the oauthlib request inside DOT's endpoints) pass ``request`` instead and
+    its ``RequestMeta`` is read from it. ``deferred`` events (the hot paths') are stored in
     batches after the response (``audit.batch``); the others in the caller's transaction.
     """
-    meta = _meta(request)
+    if meta is None:
+        meta = request_meta(request)
     fields: dict[str, Any] = {
         "ts": timezone.now(),
         "event": event,
@@ -101,9 +96,9 @@ def record(
         "actor": text(str(actor))[:255],
         "target": text(str(target))[:255],
         "client_id": text(str(client_id))[:255],
-        "ip": meta.get("REMOTE_ADDR"),
-        "user_agent": text(str(meta.get("HTTP_USER_AGENT", "")))[:512],
-        "request_id": text(str(meta.get("HTTP_X_REQUEST_ID", "")))[:64],
+        "ip": meta.ip,
+        "user_agent": text(meta.user_agent)[:512],
+        "request_id": text(meta.request_id)[:64],
         "data": cleanse(data),
     }
     row = None

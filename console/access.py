@@ -9,12 +9,12 @@ No Django superuser or staff shortcut: only roles count. Refusals render one exp
 with status 403 (never a redirect loop, never a 500).
 
 Privilege changes need a second factor proved within ``CONSOLE_REAUTH_SECONDS`` (SECURITY 49,
-85, ASVS 7.5.1/7.5.3). The service that makes the change checks it (``mgmt.services``, through
-``roles.access.require_fresh_factor``); the console's principal carries when the session last
-proved one, and ``console_view`` turns the service's ``ReauthenticationRequired`` into the
-re-authentication page and back: what the admin had typed (never a password or code) is kept in
-the session and put back. Pages whose every submission changes privileges also ask on the GET
-(``asks_fresh_factor``), before the form is filled.
+85, ASVS 7.5.1/7.5.3). The domain service that makes the change checks it (through the actor
+it is given, ``roles.access.acting(principal)``); the console's principal carries when the
+session last proved one, and ``console_view`` turns the service's ``ReauthenticationRequired``
+into the re-authentication page and back: what the admin had typed (never a password or code) is
+kept in the session and put back. Pages whose every submission changes privileges also ask on
+the GET (``asks_fresh_factor``), before the form is filled.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ def console_view(
 
 
 def principal(request: HttpRequest) -> Principal:
-    """The signed-in admin as the acting principal of ``mgmt.services`` and ``roles.access``,
+    """The signed-in admin as the acting principal of ``roles.access`` (and, wrapped by
+    ``roles.access.acting``, the actor of the domain services),
     with when the session last proved a second factor."""
     return principal_for_user(request.user, factor_time=second_factor_time(request))
 

@@ -9,7 +9,7 @@ headers are removed, so no view, log line, audit row or rate limit can be fooled
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -34,6 +34,12 @@ def is_loopback_host(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def client_ip(variables: Mapping[str, Any]) -> str | None:
+    """The client's address among a request's CGI variables: ``REMOTE_ADDR``, which
+    ``TrustedProxies`` set from ``X-Forwarded-For`` only when a trusted proxy sent it."""
+    return variables.get("REMOTE_ADDR") or None
 
 
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -16,10 +16,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
 
+from accounts.limits import LOGIN_PER_ACCOUNT
 from audit.services import record
-from core import metrics
+from core import limits, metrics
+from core.actors import Actor
 from core.crypto import decrypt, encrypt
 from core.limits import Limit
+from core.request_meta import RequestMeta
 from mfa import recovery_codes, totp
 from mfa.models import Authenticator, Lockout
 
@@ -194,12 +197,17 @@ def authenticator_delete(*, authenticator: Authenticator, request: Any = None) -
 
 
 @transaction.atomic
-def authenticators_reset(*, user: Any) -> list[str]:
+def authenticators_reset(*, actor: Actor, meta: RequestMeta | None = None, user: Any) -> list[str]:
     """Remove every factor of ``user`` (app, passkeys, recovery codes), as an administrator
-    does for someone who lost them; returns the types removed (the caller audits)."""
+    does for someone who lost them (needs the actor's fresh second factor); their next sign-in
+    enrols a new one if MFA is required of them. Returns the types removed (``mfa.reset``)."""
+    actor.require_fresh_factor()
     rows = Authenticator.objects.select_for_update().filter(user=user)
     removed = sorted({row.type for row in rows})
     rows.delete()
+    if removed:
+        name = actor.audit_name
+        record("mfa.reset", actor=name, meta=meta, target=user.username, factors=removed)
     return removed
 
 
@@ -258,3 +266,22 @@ def lockout_record_failure(*, user: Any) -> Failure:
 def lockout_reset(*, user: Any) -> None:
     """A correct code resets the count and the backoff (NIST: SHOULD reset on success)."""
     Lockout.objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def user_unlock(*, actor: Actor, meta: RequestMeta | None = None, user: Any) -> list[str]:
+    """Lift the second-factor lockout and the password sign-in block of ``user``; returns
+    which locks were lifted (``mfa``, ``login``), an event (``user.unlocked``) only if one was.
+    Unlocking lets guessing start again, so it needs a fresh second factor like a reset."""
+    actor.require_fresh_factor()
+    lifted = []
+    if lockout_remaining(user=user):
+        lifted.append("mfa")
+    lockout_reset(user=user)
+    if limits.retry_after((LOGIN_PER_ACCOUNT, user.username)):
+        lifted.append("login")
+    limits.reset(LOGIN_PER_ACCOUNT, user.username)
+    if lifted:
+        name = actor.audit_name
+        record("user.unlocked", actor=name, meta=meta, target=user.username, locks=lifted)
+    return lifted

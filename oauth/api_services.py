@@ -2,8 +2,9 @@
 
 Each function checks everything first, then writes and records its audit event
 (``api.created``, ``api.updated``, ``api.deleted``) in one transaction, so a refused change
-leaves nothing behind. ``actor`` is how the audit log names who acted (``mgmt.services``
-passes the acting principal's name, ``apply`` passes ``apply``). Every save and delete bumps
+leaves nothing behind. ``actor`` is who acted (``core.actors.Actor``: the caller's principal,
+or ``APPLY``); each change needs its fresh second factor (an API names the client that learns
+about its tokens: a privilege change), checked before anything else. Every save and delete bumps
 the ``apis`` generation (``OauthConfig.ready``): each process sees the change on its next
 request.
 
@@ -26,9 +27,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 
 from audit.services import record
+from core.actors import Actor
+from core.request_meta import RequestMeta
 from oauth.api_selectors import api_usage_of
 from oauth.apis import identifier_error
 from oauth.models import Api, Client
@@ -159,8 +161,9 @@ def _audit_data(api: Api) -> dict[str, Any]:
 
 
 @transaction.atomic
-def api_create(*, actor: str, request: HttpRequest | None = None, spec: dict[str, Any]) -> Api:
+def api_create(*, actor: Actor, meta: RequestMeta | None = None, spec: dict[str, Any]) -> Api:
     """Register an API; ``spec`` needs ``identifier`` and ``name``."""
+    actor.require_fresh_factor()
     missing = [field for field in ("identifier", "name") if field not in spec]
     if missing:
         raise ValidationError({field: ["this field is required"] for field in missing})
@@ -170,8 +173,8 @@ def api_create(*, actor: str, request: HttpRequest | None = None, spec: dict[str
     _save(api)
     record(
         "api.created",
-        actor=actor,
-        request=request,
+        actor=actor.audit_name,
+        meta=meta,
         target=f"api:{api.identifier}",
         **_audit_data(api),
     )
@@ -180,9 +183,10 @@ def api_create(*, actor: str, request: HttpRequest | None = None, spec: dict[str
 
 @transaction.atomic
 def api_update(
-    *, actor: str, request: HttpRequest | None = None, api: Api, spec: dict[str, Any]
+    *, actor: Actor, meta: RequestMeta | None = None, api: Api, spec: dict[str, Any]
 ) -> bool:
     """Set the fields ``spec`` names on ``api``; returns whether anything changed."""
+    actor.require_fresh_factor()
     _lock(api)
     if spec.get("identifier") == api.identifier:  # unchanged (``management`` included)
         spec = {k: v for k, v in spec.items() if k != "identifier"}
@@ -200,8 +204,8 @@ def api_update(
     _save(api)
     record(
         "api.updated",
-        actor=actor,
-        request=request,
+        actor=actor.audit_name,
+        meta=meta,
         target=target,
         fields=sorted(changes),
         **_audit_data(api),
@@ -210,9 +214,10 @@ def api_update(
 
 
 @transaction.atomic
-def api_delete(*, actor: str, request: HttpRequest | None = None, api: Api) -> None:
+def api_delete(*, actor: Actor, meta: RequestMeta | None = None, api: Api) -> None:
     """Delete an API no client lists and no live token carries (else a ValidationError
     saying what uses it); the built-in management API is never deleted."""
+    actor.require_fresh_factor()
     _lock(api)
     if api.builtin:
         raise ValidationError("The built-in management API cannot be deleted.")
@@ -221,4 +226,5 @@ def api_delete(*, actor: str, request: HttpRequest | None = None, api: Api) -> N
         raise ValidationError(f"API {api.identifier} is in use: {usage.describe()}.")
     data = _audit_data(api)
     api.delete()
-    record("api.deleted", actor=actor, request=request, target=f"api:{data['identifier']}", **data)
+    target = f"api:{data['identifier']}"
+    record("api.deleted", actor=actor.audit_name, meta=meta, target=target, **data)

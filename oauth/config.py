@@ -21,7 +21,7 @@ APIs are applied after clients (an API names its client), and a client's ``resou
 once every API is (``Section.late``): either section may come first in the file and each may
 name entries of the other. ``identifier: management`` is the built-in management API (only its
 name and lifetime can be set). Unknown clients and APIs are found before anything is written;
-the API writes are audited with the actor ``apply``.
+every client and API write is audited with the actor ``apply``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.actors import APPLY
 from core.declarative import (
     CHECKS,
     SECTIONS,
@@ -95,14 +96,14 @@ def apply_clients(entries: list[dict[str, Any]], result: Result) -> None:
     for entry in entries:
         client = Client.objects.filter(client_id=entry.get("client_id")).first()
         if client is None:
-            client, secret = client_services.client_create(spec=entry)
+            client, secret = client_services.client_create(actor=APPLY, spec=entry)
             data: dict[str, Any] = {"client_id": client.client_id}
             if secret:
                 data["client_secret"] = secret
             result.created("clients", client.client_id, data)
             result.changes.append(f"created client {client.client_id}")
         else:
-            changed, secret = client_services.client_update(client=client, spec=entry)
+            changed, secret = client_services.client_update(actor=APPLY, client=client, spec=entry)
             if secret:
                 data = {"client_id": client.client_id, "client_secret": secret}
                 result.created("clients", client.client_id, data)
@@ -132,10 +133,10 @@ def apply_apis(entries: list[dict[str, Any]], result: Result) -> None:
         identifier = entry["identifier"]
         api = Api.objects.filter(identifier=identifier).first()
         if api is None:
-            api = api_services.api_create(actor="apply", spec=entry)
+            api = api_services.api_create(actor=APPLY, spec=entry)
             result.created("apis", identifier, {"id": api.pk})
             result.changes.append(f"created API {identifier}")
-        elif api_services.api_update(actor="apply", api=api, spec=entry):
+        elif api_services.api_update(actor=APPLY, api=api, spec=entry):
             result.changes.append(f"updated API {identifier}")
 
 

@@ -1,19 +1,41 @@
-"""Writes to clients. Every save bumps the ``clients`` generation in the same transaction
-(``OauthConfig.ready``: ``generations.bump_on_change``)."""
+"""Writes to clients, tokens and sessions, each with its audit event in the same transaction.
+
+Every client save bumps the ``clients`` generation in the same transaction
+(``OauthConfig.ready``: ``generations.bump_on_change``). Every service takes the acting
+``core.actors.Actor`` and the request's ``RequestMeta`` keyword-only; one that hands out or
+restores privileges asks the actor for a fresh second factor first (SECURITY 85). Disabling a
+user and setting their password live here, not in ``accounts``, because they also end the
+user's sessions, which are tokens (this app stands above ``accounts``).
+"""
 
 from __future__ import annotations
 
 import secrets
+import uuid
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    get_access_token_model,
+    get_refresh_token_model,
+    revoke_access_token,
+)
 
+from accounts import services as account_services
+from accounts.models import User
+from audit.services import record
+from core.actors import Actor
+from core.request_meta import RequestMeta
+from oauth import clienttokens
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_DEVICE_CODE,
     Api,
+    AuthContext,
     Client,
 )
 
@@ -31,6 +53,24 @@ CLIENT_FIELDS = {
     "require_mfa": "require_mfa",
     "is_active": "is_active",
 }
+# Client fields whose change is a change of privileges: where codes and tokens may go, how
+# the client proves itself and what it may obtain (a name or a logo is not).
+PRIVILEGED_CLIENT_FIELDS = frozenset(
+    {
+        "type",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "grant_types",
+        "scopes",
+        "token_endpoint_auth_method",
+        "jwks",
+        "jwks_uri",
+        "resources",
+        "skip_consent",  # tokens without the consent page
+        "require_mfa",  # loosening the second-factor rule
+        "is_active",  # re-enabling (disabling removes access and is not asked: below)
+    }
+)
 LIST_TEXT_FIELDS = {
     "redirect_uris": "redirect_uris",
     "post_logout_redirect_uris": "post_logout_redirect_uris",
@@ -117,8 +157,12 @@ def _needs_secret(client: Client) -> bool:
 
 
 @transaction.atomic
-def client_create(*, spec: dict[str, Any]) -> tuple[Client, str | None]:
-    """Create a client; returns it with its one-time secret (None for public/JWT clients)."""
+def client_create(
+    *, actor: Actor, meta: RequestMeta | None = None, spec: dict[str, Any]
+) -> tuple[Client, str | None]:
+    """Create a client (needs a fresh second factor); returns it with its one-time secret (None
+    for public/JWT clients)."""
+    actor.require_fresh_factor()
     client = Client(client_type=spec.get("type", Client.CLIENT_CONFIDENTIAL), client_secret="")
     if spec.get("client_id"):
         client.client_id = spec["client_id"]
@@ -130,6 +174,7 @@ def client_create(*, spec: dict[str, Any]) -> tuple[Client, str | None]:
     client.hash_client_secret = secret is not None  # never hash "" into a usable secret
     client.full_clean(exclude=["client_secret", "user"])
     client.save()
+    record("client.created", actor=actor.audit_name, meta=meta, target=client.client_id)
     return client, secret
 
 
@@ -138,8 +183,14 @@ def _state(client: Client) -> dict[str, Any]:
 
 
 @transaction.atomic
-def client_update(*, client: Client, spec: dict[str, Any]) -> tuple[bool, str | None]:
-    """Update the fields ``spec`` names. Returns (changed, new secret if one had to be made)."""
+def client_update(
+    *, actor: Actor, meta: RequestMeta | None = None, client: Client, spec: dict[str, Any]
+) -> tuple[bool, str | None]:
+    """Update the fields ``spec`` names. Returns (changed, new secret if one had to be made).
+    A change of a ``PRIVILEGED_CLIENT_FIELDS`` value needs a fresh second factor."""
+    changes = spec_changes(client, spec) & PRIVILEGED_CLIENT_FIELDS
+    if changes - {"is_active"} or ("is_active" in changes and spec["is_active"]):
+        actor.require_fresh_factor()
     before = _state(client)
     _assign(client, spec)
     secret = None
@@ -153,12 +204,109 @@ def client_update(*, client: Client, spec: dict[str, Any]) -> tuple[bool, str | 
         return False, None
     client.full_clean(exclude=["client_secret", "user"])
     client.save()
+    record(
+        "client.updated",
+        actor=actor.audit_name,
+        meta=meta,
+        target=client.client_id,
+        fields=sorted(spec),
+    )
     return True, secret
 
 
 @transaction.atomic
-def client_rotate_secret(*, client: Client) -> str:
+def client_rotate_secret(*, actor: Actor, meta: RequestMeta | None = None, client: Client) -> str:
+    """A new secret replaces the old one at once (needs a fresh second factor); returned here
+    and never again."""
+    actor.require_fresh_factor()
+    if not client.client_secret:
+        raise ValidationError("This client does not authenticate with a client secret.")
     secret = new_client_secret()
     client.client_secret = make_password(secret, hasher="hmac_sha256")
     client.save(update_fields=["client_secret", "updated"])
+    record("client.secret_rotated", actor=actor.audit_name, meta=meta, target=client.client_id)
     return secret
+
+
+# --- tokens and sessions ----------------------------------------------------------------------
+
+
+def user_sessions_end(user: User) -> None:
+    """Revoke every refresh-token family and access token of ``user`` (RFC 9700 §4.14.2)."""
+    refresh_model = get_refresh_token_model()
+    families = (
+        refresh_model.objects.filter(user=user, revoked__isnull=True)
+        .exclude(token_family=None)
+        .values_list("token_family", flat=True)
+        .distinct()
+    )
+    for family in list(families):
+        refresh_model.revoke_family(family)
+    for refresh in refresh_model.objects.filter(user=user, revoked__isnull=True):
+        refresh.revoke()
+    get_access_token_model().objects.filter(user=user).delete()
+
+
+@transaction.atomic
+def user_set_active(
+    *, actor: Actor, meta: RequestMeta | None = None, user: User, active: bool
+) -> User:
+    """``accounts.services.user_set_active``; disabling also ends all of the user's sessions
+    and tokens."""
+    account_services.user_set_active(actor=actor, meta=meta, user=user, active=active)
+    if not active:
+        user_sessions_end(user)
+    return user
+
+
+@transaction.atomic
+def user_set_password(
+    *, actor: Actor, meta: RequestMeta | None = None, user: User, password: str
+) -> None:
+    """``accounts.services.user_set_password``, and the user's sessions end (ASVS 7.4.3)."""
+    account_services.user_set_password(actor=actor, meta=meta, user=user, password=password)
+    user_sessions_end(user)
+
+
+@transaction.atomic
+def access_token_revoke(
+    *, actor: Actor, meta: RequestMeta | None = None, token: AbstractAccessToken
+) -> None:
+    """Revoke an access token and the refresh token bound to it (RFC 7009 §2.1)."""
+    client_id = token.application.client_id
+    target = f"user:{token.user.username}" if token.user else f"client:{client_id}"
+    data = {"access_id": token.pk, "client_id": client_id}
+    revoke_access_token(token)
+    record("token.revoked", actor=actor.audit_name, meta=meta, target=target, **data)
+
+
+@transaction.atomic
+def client_token_revoke(
+    *, actor: Actor, meta: RequestMeta | None = None, jti: str, client_id: str, expires: datetime
+) -> None:
+    """Revoke a client-credentials access token by its ``jti`` (it has no row to delete)."""
+    if clienttokens.revoke_jti(jti, client_id, expires):
+        record(
+            "token.revoked",
+            actor=actor.audit_name,
+            meta=meta,
+            target=f"client:{client_id}",
+            jti=jti,
+            client_id=client_id,
+        )
+
+
+@transaction.atomic
+def session_revoke(
+    *, actor: Actor, meta: RequestMeta | None = None, user: User, family: uuid.UUID
+) -> None:
+    """End a sign-in session: its whole refresh-token family and the access tokens from it
+    (with the first one, issued with the code, when the sign-in context is known)."""
+    get_refresh_token_model().revoke_family(family)
+    context = AuthContext.objects.filter(token_family=family).select_related("client").first()
+    data = {"family": str(family)}
+    if context is not None:
+        get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()
+        data.update(session_id=str(context.pk), client_id=context.client.client_id)
+    target = f"user:{user.username}"
+    record("session.revoked", actor=actor.audit_name, meta=meta, target=target, **data)

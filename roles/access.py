@@ -11,8 +11,9 @@ Who may do what is decided here and nowhere else:
   missing object raises ``NotFound`` (the same for every caller); ``for_write`` also applies the
   hierarchy guard to what the object holds.
 - ``require_fresh_factor(principal)``: a caller acting for a person proved a second factor
-  within ``CONSOLE_REAUTH_SECONDS`` (SECURITY 49, 85). The services that change privileges
-  (``mgmt.services``) call it, so every surface gets it; a service principal (a client's own
+  within ``CONSOLE_REAUTH_SECONDS`` (SECURITY 49, 85). The domain services that change
+  privileges call it through the ``core.actors.Actor`` they are given (``acting(principal)``),
+  so every surface gets it; a service principal (a client's own
   token or key) has no person to ask and stays bounded by its roles and the hierarchy guard.
 
 Callers resolve the principal first (``roles.decisions.principal_for_token``); errors are typed
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -136,6 +138,29 @@ def require_covers(principal: Principal, permissions: Iterable[str], *, what: st
     missing = {p for p in permissions if not policy.covers(held, p)}
     if missing:
         raise EscalationDenied(what, missing)
+
+
+@dataclass(frozen=True)
+class Acting:
+    """A principal as the ``core.actors.Actor`` the domain services take: named in the audit
+    log as ``Principal.audit_name``, guarded by ``require_fresh_factor`` and ``require_covers``."""
+
+    principal: Principal
+
+    @property
+    def audit_name(self) -> str:
+        return self.principal.audit_name
+
+    def require_fresh_factor(self) -> None:
+        require_fresh_factor(self.principal)
+
+    def require_covers(self, permissions: Iterable[str], *, what: str) -> None:
+        require_covers(self.principal, permissions, what=what)
+
+
+def acting(principal: Principal) -> Acting:
+    """What a surface passes as ``actor=`` to a domain service for its caller."""
+    return Acting(principal)
 
 
 def role_permissions(role_names: Iterable[str]) -> frozenset[str]:

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from accounts.models import User
+from core.actors import APPLY
 from core.declarative import (
     CHECKS,
     SECTIONS,
@@ -103,9 +104,9 @@ def apply_roles(entries: list[dict[str, Any]], result: Result) -> None:
         fields = {k: v for k, v in entry.items() if k != "name"}
         role = Role.objects.filter(name=entry["name"]).first()
         if role is None:
-            services.role_create(name=entry["name"], **fields)
+            services.role_create(actor=APPLY, name=entry["name"], **fields)
             result.changes.append(f"created role {entry['name']}")
-        elif services.role_update(role=role, **fields):
+        elif services.role_update(actor=APPLY, role=role, **fields):
             result.changes.append(f"updated role {entry['name']}")
 
 

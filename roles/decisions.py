@@ -42,6 +42,11 @@ class Principal:
         for a service (no person to ask for a second factor)."""
         return self.username is not None
 
+    @property
+    def audit_name(self) -> str:
+        """How the audit log names it: a username, or ``client:<client_id>``."""
+        return self.username or f"client:{self.client_id}"
+
 
 class OverBudget(Exception):
     """A credential resolver's answer for a valid credential over its rate budget."""

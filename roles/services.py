@@ -1,4 +1,13 @@
-"""Writes to roles, permissions and assignments.
+"""Writes to roles, permissions and assignments, each with its audit event in the same
+transaction.
+
+Every service takes the acting ``core.actors.Actor`` and the request's ``RequestMeta``
+keyword-only. A change of privileges needs the actor's fresh second factor (SECURITY 85), checked
+before anything is read or written, and the role as it will be (own and inherited permissions),
+or the role handed out or taken away, must be within the actor's own permissions (the hierarchy
+guard, ``roles.access.require_covers``). ``user_roles_set``/``client_roles_set`` are the plain
+setters ``manage.py apply`` uses (not audited, as before); the surfaces call ``user_role_set``,
+``client_role_set`` and ``user_roles_replace``.
 
 Each service runs in one transaction and starts by bumping the ``roles`` generation: that is the
 cache invalidation (every process reloads on its next request), and, because the bump updates
@@ -8,16 +17,21 @@ of a cycle. The graph is checked after the bump, before anything else is written
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.models import User
+from audit.services import record
 from core import generations
+from core.actors import Actor
+from core.request_meta import RequestMeta
 from oauth.models import Client
-from roles import policy
+from roles import access, policy
 from roles.models import Assignment, ClientRole, Permission, Role, UserRole
 
 
@@ -73,15 +87,27 @@ def _set_permissions(role: Role, permissions: list[str]) -> bool:
     return True
 
 
+def _guard_role_shape(
+    actor: Actor, name: str, parents: Iterable[str], permissions: Sequence[str]
+) -> None:
+    """The role as it will be (own plus inherited permissions) must be within the actor's."""
+    own = set(_canonical_permissions(permissions))
+    actor.require_covers(own | access.role_permissions(parents), what=f"Role {name!r}")
+
+
 @transaction.atomic
 def role_create(
     *,
+    actor: Actor,
+    meta: RequestMeta | None = None,
     name: str,
     description: str = "",
     parents: Sequence[str] = (),
     permissions: Sequence[str] = (),
     require_mfa: bool = False,
 ) -> Role:
+    actor.require_fresh_factor()
+    _guard_role_shape(actor, name, parents, permissions)
     _lock_and_invalidate()
     values = _canonical_permissions(permissions)
     parent_roles = _roles_named(parents, "parents")
@@ -90,19 +116,44 @@ def role_create(
     role.save()
     role.parents.set(parent_roles)
     _set_permissions(role, values)
+    record(
+        "role.created",
+        actor=actor.audit_name,
+        meta=meta,
+        target=role.name,
+        parents=sorted(parents),
+        permissions=values,
+        require_mfa=require_mfa,
+    )
     return role
 
 
 @transaction.atomic
 def role_update(
     *,
+    actor: Actor,
+    meta: RequestMeta | None = None,
     role: Role,
     description: str | None = None,
     parents: Sequence[str] | None = None,
     permissions: Sequence[str] | None = None,
     require_mfa: bool | None = None,
 ) -> bool:
-    """Set the fields given (a list given replaces the stored one); returns whether it changed."""
+    """Set the fields given (a list given replaces the stored one); returns whether it changed.
+    The actor must hold what the role has now (``access_role(for_write=True)``, the caller's)
+    and what it will have; a change of its parents, permissions or ``require_mfa`` needs a
+    fresh second factor (its description alone does not)."""
+    old_parents = set(role.parents.values_list("name", flat=True))
+    old_permissions = set(role.permissions.values_list("value", flat=True))
+    new_parents = set(parents) if parents is not None else old_parents
+    new_permissions = list(permissions) if permissions is not None else sorted(old_permissions)
+    if (
+        new_parents != old_parents
+        or set(_canonical_permissions(new_permissions)) != old_permissions
+        or (require_mfa is not None and require_mfa != role.require_mfa)
+    ):
+        actor.require_fresh_factor()
+    _guard_role_shape(actor, role.name, new_parents, new_permissions)
     _lock_and_invalidate()
     changed = False
     for field, value in (("description", description), ("require_mfa", require_mfa)):
@@ -120,12 +171,29 @@ def role_update(
             changed = True
     if permissions is not None:
         changed = _set_permissions(role, _canonical_permissions(permissions)) or changed
+    if changed:
+        given = {
+            "description": description,
+            "parents": parents,
+            "permissions": permissions,
+            "require_mfa": require_mfa,
+        }
+        record(
+            "role.updated",
+            actor=actor.audit_name,
+            meta=meta,
+            target=role.name,
+            fields=sorted(k for k, v in given.items() if v is not None),
+        )
     return changed
 
 
 @transaction.atomic
-def role_delete(*, role: Role, force: bool = False) -> None:
+def role_delete(
+    *, actor: Actor, meta: RequestMeta | None = None, role: Role, force: bool = False
+) -> None:
     """Delete ``role``; refused while other roles inherit from it, unless ``force``."""
+    actor.require_fresh_factor()
     _lock_and_invalidate()
     dependants = sorted(role.children.values_list("name", flat=True))
     if dependants and not force:
@@ -133,7 +201,9 @@ def role_delete(*, role: Role, force: bool = False) -> None:
             f"role {role.name!r} is inherited by {', '.join(dependants)}; remove it from their "
             "parents first, or delete with force to detach it from them"
         )
+    name = role.name
     role.delete()
+    record("role.deleted", actor=actor.audit_name, meta=meta, target=name, force=force)
 
 
 def _set_assignments(
@@ -169,3 +239,126 @@ def user_roles_set(*, user: object, assignments: Sequence[AssignmentSpec]) -> bo
 def client_roles_set(*, client: Client, assignments: Sequence[AssignmentSpec]) -> bool:
     """Make ``assignments`` the client's roles (others are removed)."""
     return _set_assignments(ClientRole, {"client": client}, assignments)
+
+
+# --- audited assignment changes (the surfaces') ------------------------------------------------
+
+
+def _specs(rows: Iterable[Assignment]) -> dict[str, datetime | None]:
+    return {row.role.name: row.expires_at for row in rows}
+
+
+def _guard_role_handed(actor: Actor, name: str) -> None:
+    actor.require_covers(access.role_permissions([name]), what=f"Role {name!r}")
+
+
+def _change_assignment(
+    *,
+    actor: Actor,
+    meta: RequestMeta | None,
+    rows: Iterable[Assignment],
+    setter: Callable[[Sequence[AssignmentSpec]], bool],
+    target: str,
+    role: Role,
+    expires_at: datetime | None,
+    remove: bool,
+) -> bool:
+    """Add/update (or remove) one assignment among ``rows``; returns whether it was held."""
+    actor.require_fresh_factor()
+    _guard_role_handed(actor, role.name)
+    wanted = _specs(rows)
+    existed = role.name in wanted
+    if remove:
+        if not existed:
+            raise access.NotFound("role assignment")
+        del wanted[role.name]
+    else:
+        wanted[role.name] = expires_at
+    if setter([AssignmentSpec(name, expiry) for name, expiry in wanted.items()]):
+        record(
+            "role.unassigned" if remove else "role.assigned",
+            actor=actor.audit_name,
+            meta=meta,
+            target=target,
+            role=role.name,
+            expires_at=None if remove or expires_at is None else expires_at.isoformat(),
+        )
+    return existed
+
+
+def _user_rows(user: User) -> list[UserRole]:
+    return list(UserRole.objects.filter(user=user).select_related("role"))
+
+
+@transaction.atomic
+def user_role_set(
+    *,
+    actor: Actor,
+    meta: RequestMeta | None = None,
+    user: User,
+    role: Role,
+    expires_at: datetime | None = None,
+    remove: bool = False,
+) -> bool:
+    """Give ``user`` the role (until ``expires_at``), or take it away; returns whether the user
+    held it before."""
+    return _change_assignment(
+        actor=actor,
+        meta=meta,
+        rows=_user_rows(user),
+        setter=lambda specs: user_roles_set(user=user, assignments=specs),
+        target=f"user:{user.username}",
+        role=role,
+        expires_at=expires_at,
+        remove=remove,
+    )
+
+
+@transaction.atomic
+def client_role_set(
+    *,
+    actor: Actor,
+    meta: RequestMeta | None = None,
+    client: Client,
+    role: Role,
+    expires_at: datetime | None = None,
+    remove: bool = False,
+) -> bool:
+    """As ``user_role_set``, for what a client may do with its own tokens."""
+    rows = ClientRole.objects.filter(client=client).select_related("role")
+    return _change_assignment(
+        actor=actor,
+        meta=meta,
+        rows=list(rows),
+        setter=lambda specs: client_roles_set(client=client, assignments=specs),
+        target=f"client:{client.client_id}",
+        role=role,
+        expires_at=expires_at,
+        remove=remove,
+    )
+
+
+@transaction.atomic
+def user_roles_replace(
+    *, actor: Actor, meta: RequestMeta | None = None, user: User, roles: Sequence[str]
+) -> None:
+    """Make ``roles`` the user's directly held roles (kept ones keep their expiry): one
+    ``role.assigned``/``role.unassigned`` event per change. The actor must hold every
+    permission of each role given or taken away."""
+    current = _specs(_user_rows(user))
+    added = sorted(set(roles) - set(current))
+    removed = sorted(set(current) - set(roles))
+    if added or removed:
+        actor.require_fresh_factor()
+    for name in added + removed:
+        _guard_role_handed(actor, name)
+    user_roles_set(user=user, assignments=[AssignmentSpec(n, current.get(n)) for n in roles])
+    data: dict[str, Any] = {
+        "actor": actor.audit_name,
+        "meta": meta,
+        "target": f"user:{user.username}",
+    }
+    for name in added:
+        record("role.assigned", **data, role=name)
+    for name in removed:
+        record("role.unassigned", **data, role=name)

@@ -14,6 +14,7 @@ from django.core.cache import cache, caches
 
 from accounts import services as account_services
 from core import fetch, generations
+from core.actors import APPLY
 from core.cache import DatabaseCache
 from oauth import clienttokens, keys
 from oauth import services as client_services
@@ -141,16 +142,27 @@ def make_client(db):
     def make(**spec: Any):
         spec.setdefault("type", "confidential")
         spec.setdefault("grant_types", ["client_credentials"])
-        return client_services.client_create(spec=spec)
+        return client_services.client_create(actor=APPLY, spec=spec)
 
     return make
+
+
+def forget_seeding() -> None:
+    """Drop the audit events of a fixture's set-up: its users, roles and clients are made
+    through the audited domain services as ``manage.py apply`` makes them (actor ``apply``),
+    and a test about the audit log reads only what its own requests wrote."""
+    from audit.models import AuditEvent
+
+    AuditEvent.objects.filter(actor=APPLY.audit_name).delete()
 
 
 @pytest.fixture
 def make_user(db):
     def make(username: str = "alice", password: str = PASSWORD, **fields: Any):
         fields.setdefault("email", f"{username}@example.com")
-        return account_services.user_create(username=username, password=password, **fields)
+        return account_services.user_create(
+            actor=APPLY, username=username, password=password, **fields
+        )
 
     return make
 

@@ -8,6 +8,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from core import generations
+from core.actors import APPLY
 from oauth import keys
 from oauth import services as client_services
 
@@ -25,12 +26,13 @@ def _fresh_caches():
 def machine_client(db):
     """A confidential client-credentials client and its one-time secret."""
     return client_services.client_create(
+        actor=APPLY,
         spec={
             "client_id": "micro-m2m",
             "type": "confidential",
             "grant_types": ["client_credentials"],
             "scopes": ["api:read"],
-        }
+        },
     )
 
 

@@ -17,7 +17,8 @@ from abuse.models import IpBlock
 from console import access
 from console.forms import ConsoleForm
 from console.views.common import add_errors
-from roles.access import SECURITY_READ, SECURITY_WRITE
+from core.request_meta import request_meta
+from roles.access import SECURITY_READ, SECURITY_WRITE, acting
 
 DURATIONS = (
     (15 * 60, "15 minutes"),
@@ -67,8 +68,8 @@ def blocked_ip_create(request: HttpRequest) -> HttpResponse:
                 network=data["network"],
                 seconds=data["seconds"],
                 reason=data["reason"],
-                actor=request.user.get_username(),
-                request=request,
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
             )
         except ValidationError as exc:
             add_errors(form, exc)
@@ -92,7 +93,8 @@ def blocked_ip_unblock(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm, then lift a block now."""
     block = get_object_or_404(IpBlock, pk=pk)
     if request.method == "POST":
-        if services.ip_unblock(block=block, actor=request.user.get_username(), request=request):
+        actor = acting(access.principal(request))
+        if services.ip_unblock(block=block, actor=actor, meta=request_meta(request)):
             messages.success(request, f"Block of {block.network} lifted.")
         else:
             messages.info(request, f"The block of {block.network} had already ended.")

@@ -2,7 +2,7 @@
 
 Keys are credentials: reading takes ``tokens:read``, creating or revoking ``tokens:write`` plus
 the hierarchy guard on the key's owner (``roles.access``), and a key's roles must be within the
-admin's own permissions (``mgmt.services.api_key_create``). Creating needs a fresh second factor.
+admin's own permissions (``apikeys.services.api_key_create``). Creating needs a fresh second factor.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
+from apikeys import services as key_services
 from apikeys.credentials import PREFIX
 from apikeys.models import ApiKey
 from console import access, selectors
 from console.forms import ApiKeyFilterForm, ApiKeyForm
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
-from mgmt import services
+from core.request_meta import request_meta
 from oauth.models import Client
-from roles.access import require_client_write, require_user_write
+from roles.access import acting, require_client_write, require_user_write
 from roles.decisions import Principal
 
 DEFAULT_LIFETIME = timedelta(days=90)
@@ -82,10 +83,10 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
         try:
             owner = _owner(form, actor)
             if owner is not None:
-                key, secret = services.api_key_create(
-                    actor=actor,
-                    request=request,
-                    owner=owner,
+                key, secret = key_services.api_key_create(
+                    actor=acting(actor),
+                    meta=request_meta(request),
+                    **owner,
                     name=data["name"],
                     description=data["description"],
                     roles=[role.name for role in data["roles"]],
@@ -117,7 +118,9 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
                 require_client_write(actor, key.client)
             else:
                 require_user_write(actor, key.user)
-            services.api_key_revoke(actor=actor, request=request, key=key, via="console")
+            key_services.api_key_revoke(
+                actor=acting(actor), meta=request_meta(request), key=key, via="console"
+            )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
         else:

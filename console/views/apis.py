@@ -15,10 +15,11 @@ from django.views.decorators.http import require_http_methods
 from console import access
 from console.forms import ApiForm
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
-from mgmt import services
-from oauth import api_selectors
+from core.request_meta import request_meta
+from oauth import api_selectors, api_services
 from oauth.apis import audience_of
 from oauth.models import Api
+from roles.access import acting
 
 
 @access.console_view(access.CLIENTS_READ)
@@ -35,8 +36,10 @@ def api_create(request: HttpRequest) -> HttpResponse:
     form = ApiForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            api = services.api_create(
-                actor=access.principal(request), request=request, spec=form.spec()
+            api = api_services.api_create(
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
+                spec=form.spec(),
             )
         except REFUSED as exc:
             add_errors(form, exc)
@@ -53,8 +56,11 @@ def api_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ApiForm(request.POST or None, initial=ApiForm.initial_for(api), api=api)
     if request.method == "POST" and form.is_valid():
         try:
-            services.api_update(
-                actor=access.principal(request), request=request, api=api, spec=form.spec()
+            api_services.api_update(
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
+                api=api,
+                spec=form.spec(),
             )
         except REFUSED as exc:
             add_errors(form, exc)
@@ -74,7 +80,9 @@ def api_delete(request: HttpRequest, pk: int) -> HttpResponse:
     error = None
     if request.method == "POST":
         try:
-            services.api_delete(actor=access.principal(request), request=request, api=api)
+            api_services.api_delete(
+                actor=acting(access.principal(request)), meta=request_meta(request), api=api
+            )
         except REFUSED as exc:
             error = refusal_text(exc)
         else:

@@ -8,9 +8,10 @@ from django.views.decorators.http import require_http_methods
 from console import access
 from console.forms import GRANT_LABELS, ClientForm
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
-from mgmt import services
+from core.request_meta import request_meta
+from oauth import services as oauth_services
 from oauth.models import Client
-from roles.access import require_client_write
+from roles.access import acting, require_client_write
 from roles.models import ClientRole
 
 
@@ -37,8 +38,10 @@ def client_create(request: HttpRequest) -> HttpResponse:
     form = ClientForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            client, secret = services.client_create(
-                actor=access.principal(request), request=request, spec=form.spec()
+            client, secret = oauth_services.client_create(
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
+                spec=form.spec(),
             )
         except REFUSED as exc:
             add_errors(form, exc)
@@ -68,8 +71,8 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_client_write(actor, client)
-            _, secret = services.client_update(
-                actor=actor, request=request, client=client, spec=form.spec()
+            _, secret = oauth_services.client_update(
+                actor=acting(actor), meta=request_meta(request), client=client, spec=form.spec()
             )
         except REFUSED as exc:
             client.refresh_from_db()  # the service set fields before the check refused them
@@ -95,7 +98,9 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_client_write(actor, client)
-            secret = services.client_rotate_secret(actor=actor, request=request, client=client)
+            secret = oauth_services.client_rotate_secret(
+                actor=acting(actor), meta=request_meta(request), client=client
+            )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
             return redirect("console:client-detail", pk=client.pk)

@@ -10,8 +10,9 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from console import access, selectors
 from console.views.common import REFUSED, refusal_text
-from mgmt import services
-from roles.access import require_user_write
+from core.request_meta import request_meta
+from mfa import services as mfa_services
+from roles.access import acting, require_user_write
 
 
 @access.console_view(access.USERS_READ)
@@ -29,7 +30,9 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            lifted = services.user_unlock(actor=actor, request=request, user=user)
+            lifted = mfa_services.user_unlock(
+                actor=acting(actor), meta=request_meta(request), user=user
+            )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
             return redirect("console:user-detail", pk=user.pk)

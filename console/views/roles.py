@@ -8,8 +8,9 @@ from django.views.decorators.http import require_http_methods
 from console import access, selectors
 from console.forms import RoleForm
 from console.views.common import REFUSED, add_errors, refusal_text
-from mgmt import services
-from roles.access import require_role_write
+from core.request_meta import request_meta
+from roles import services as role_services
+from roles.access import acting, require_role_write
 from roles.models import Role
 
 
@@ -53,9 +54,9 @@ def role_create(request: HttpRequest) -> HttpResponse:
     form = RoleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            role = services.role_create(
-                actor=access.principal(request),
-                request=request,
+            role = role_services.role_create(
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
                 name=form.cleaned_data["name"],
                 **_role_args(form),
             )
@@ -84,7 +85,9 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_role_write(actor, role)
-            services.role_update(actor=actor, request=request, role=role, **_role_args(form))
+            role_services.role_update(
+                actor=acting(actor), meta=request_meta(request), role=role, **_role_args(form)
+            )
         except REFUSED as exc:
             add_errors(form, exc)
         else:
@@ -104,7 +107,7 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_role_write(actor, role)
-            services.role_delete(actor=actor, request=request, role=role)
+            role_services.role_delete(actor=acting(actor), meta=request_meta(request), role=role)
         except REFUSED as exc:
             error = refusal_text(exc)
         else:

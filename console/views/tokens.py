@@ -10,8 +10,10 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from console import access, selectors
 from console.views.common import page_of
+from core.request_meta import request_meta
 from mgmt import selectors as mgmt_selectors
-from mgmt import services
+from oauth import services as oauth_services
+from roles.access import acting
 
 
 @access.console_view(access.TOKENS_READ)
@@ -38,8 +40,11 @@ def session_revoke(request: HttpRequest, family: uuid.UUID) -> HttpResponse:
     if member is None:
         raise Http404("no live session with this id")
     if request.method == "POST":
-        services.session_revoke(
-            actor=access.principal(request), request=request, user=member.user, family=family
+        oauth_services.session_revoke(
+            actor=acting(access.principal(request)),
+            meta=request_meta(request),
+            user=member.user,
+            family=family,
         )
         messages.success(request, f"Session of {member.user.username} ended.")
         return redirect("console:token-list")
@@ -54,7 +59,9 @@ def access_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         get_access_token_model().objects.select_related("user", "application"), pk=pk
     )
     if request.method == "POST":
-        services.access_token_revoke(actor=access.principal(request), request=request, token=token)
+        oauth_services.access_token_revoke(
+            actor=acting(access.principal(request)), meta=request_meta(request), token=token
+        )
         messages.success(request, f"Access token #{pk} revoked.")
         return redirect("console:token-list")
     context = {"kind": "token", "token": token, "user": token.user, "client": token.application}
@@ -69,9 +76,9 @@ def client_token_revoke(request: HttpRequest, jti: str) -> HttpResponse:
     if token is None:
         raise Http404("no live client token with this id")
     if request.method == "POST":
-        services.client_token_revoke(
-            actor=access.principal(request),
-            request=request,
+        oauth_services.client_token_revoke(
+            actor=acting(access.principal(request)),
+            meta=request_meta(request),
             jti=token.jti,
             client_id=token.client_id,
             expires=token.expires,

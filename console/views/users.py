@@ -7,14 +7,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import services as account_services
 from accounts.models import User
 from console import access, selectors
 from console.forms import PasswordResetForm, UserCreateForm, UserRolesForm, UserSearchForm
 from console.views.common import REFUSED, add_errors, page_of, refusal_text
+from core.request_meta import request_meta
 from mfa import selectors as mfa_selectors
-from mgmt import services
+from mfa import services as mfa_services
+from oauth import services as oauth_services
 from roles import selectors as role_selectors
-from roles.access import require_user_write
+from roles import services as role_services
+from roles.access import acting, require_user_write
 from roles.models import UserRole
 
 
@@ -38,8 +42,10 @@ def user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = services.user_create(
-                actor=access.principal(request), request=request, **form.cleaned_data
+            user = account_services.user_create(
+                actor=acting(access.principal(request)),
+                meta=request_meta(request),
+                **form.cleaned_data,
             )
         except REFUSED as exc:
             add_errors(form, exc)
@@ -80,7 +86,9 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            services.user_roles_replace(actor=actor, request=request, user=user, roles=names)
+            role_services.user_roles_replace(
+                actor=acting(actor), meta=request_meta(request), user=user, roles=names
+            )
         except REFUSED as exc:
             add_errors(form, exc)
         else:
@@ -101,8 +109,11 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            services.user_set_active(
-                actor=actor, request=request, user=user, active=not user.is_active
+            oauth_services.user_set_active(
+                actor=acting(actor),
+                meta=request_meta(request),
+                user=user,
+                active=not user.is_active,
             )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
@@ -123,8 +134,11 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            services.user_set_password(
-                actor=actor, request=request, user=user, password=form.cleaned_data["password"]
+            oauth_services.user_set_password(
+                actor=acting(actor),
+                meta=request_meta(request),
+                user=user,
+                password=form.cleaned_data["password"],
             )
         except REFUSED as exc:
             add_errors(form, exc)
@@ -147,7 +161,9 @@ def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
         actor = access.principal(request)
         try:
             require_user_write(actor, user)
-            removed = services.user_mfa_reset(actor=actor, request=request, user=user)
+            removed = mfa_services.authenticators_reset(
+                actor=acting(actor), meta=request_meta(request), user=user
+            )
         except REFUSED as exc:
             messages.error(request, refusal_text(exc))
         else:

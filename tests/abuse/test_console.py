@@ -7,6 +7,7 @@ import pytest
 from abuse import services
 from abuse.models import IpBlock
 from audit.models import AuditEvent
+from core.actors import SystemActor
 from roles.access import SECURITY_READ
 from tests.abuse.conftest import ATTACKER, attempt, spray
 from tests.conftest import PASSWORD
@@ -85,7 +86,9 @@ def test_reading_needs_security_read_and_lifting_security_write(client, make_use
     viewer = make_user("viewer")
     grant_roles(viewer, "console:access", SECURITY_READ)
     sign_in(client, viewer)
-    block = services.ip_block(network=ATTACKER, seconds=300, reason="x", actor="root").block
+    block = services.ip_block(
+        network=ATTACKER, seconds=300, reason="x", actor=SystemActor("root")
+    ).block
     page = client.get("/console/blocked-ips/")
     assert page.status_code == 200
     assert "/unblock/" not in page.content.decode()

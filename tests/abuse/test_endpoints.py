@@ -14,6 +14,7 @@ from abuse import services
 from abuse.models import IpBlock
 from abuse.tasks import block_ip_task, purge_ip_blocks_task
 from audit.models import AuditEvent
+from core.actors import SystemActor
 from mfa import services as mfa_services
 from tests.abuse.conftest import ATTACKER, OTHER
 from tests.conftest import basic_auth
@@ -33,7 +34,7 @@ def token(http, client_id: str, secret: str, ip: str = ATTACKER):
 
 def test_a_blocked_ip_gets_slow_down_at_the_token_endpoint(client, make_client):
     app, secret = make_client(client_id="svc")
-    services.ip_block(network=ATTACKER, seconds=300, reason="test", actor="root")
+    services.ip_block(network=ATTACKER, seconds=300, reason="test", actor=SystemActor("root"))
     response = token(client, "svc", secret)
     assert response.status_code == 429
     assert response.json()["error"] == "slow_down"
@@ -58,7 +59,7 @@ def test_a_blocked_ip_is_refused_at_the_second_factor(client, make_user):
     user = make_user("alice")
     secret = mfa_services.authenticator_totp_provision(user=user)
     assert password_step(client).status_code == 302  # from the test client's 127.0.0.1
-    services.ip_block(network="127.0.0.1", seconds=300, reason="test", actor="root")
+    services.ip_block(network="127.0.0.1", seconds=300, reason="test", actor=SystemActor("root"))
     response = client.post("/mfa/authenticate/", {"code": code_now(secret, Clock(time.time()))})
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0

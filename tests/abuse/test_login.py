@@ -12,6 +12,7 @@ from abuse import detection, services
 from abuse.models import IpBlock
 from abuse.tasks import block_ip_task
 from audit.models import AuditEvent
+from core.actors import SystemActor
 from tests.abuse.conftest import ATTACKER, OTHER, attempt, spray
 from tests.conftest import PASSWORD
 
@@ -78,7 +79,9 @@ def test_the_block_task_is_idempotent(db):
 
 
 def test_an_address_inside_a_blocked_network_is_not_blocked_again(db):
-    services.ip_block(network="203.0.113.0/24", seconds=600, reason="range", actor="root")
+    services.ip_block(
+        network="203.0.113.0/24", seconds=600, reason="range", actor=SystemActor("root")
+    )
     assert not services.ip_block_auto(ip=ATTACKER, failures=4, accounts=3).created
     assert IpBlock.objects.count() == 1
 

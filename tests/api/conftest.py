@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
+from core.actors import APPLY
 from oauth.apis import MANAGEMENT, MANAGEMENT_SCOPE, management_audience
 from roles import services as role_services
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
+from tests.conftest import forget_seeding
 from tests.roles.conftest import (  # noqa: F401 (fixture)
     client_credentials_token,
     make_role,
@@ -86,10 +88,11 @@ def caller(client, make_client):
         nonlocal count
         count += 1
         name = name or f"caller{count}"
-        role_services.role_create(name=f"{name}-role", permissions=permissions)
+        role_services.role_create(actor=APPLY, name=f"{name}-role", permissions=permissions)
         app, secret = make_client(client_id=name, name=name)
         allow_management(app)
         role_services.client_roles_set(client=app, assignments=[AssignmentSpec(f"{name}-role")])
+        forget_seeding()
         return Api(client, management_token(client, name, secret), (name, secret))
 
     return make
@@ -114,7 +117,7 @@ def person(client, web_client, make_user):
     the token's ``auth_time`` is fresh and its ``amr`` has "mfa"; without, ``amr`` is ["pwd"]."""
     from tests.console.conftest import sign_in
 
-    role_services.role_create(name="person-role", permissions=ADMIN_PERMISSIONS)
+    role_services.role_create(actor=APPLY, name="person-role", permissions=ADMIN_PERMISSIONS)
     user = make_user("pat")
     role_services.user_roles_set(user=user, assignments=[AssignmentSpec("person-role")])
 

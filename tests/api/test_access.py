@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import User
+from core.actors import APPLY
 from roles.access import MANAGEMENT_PERMISSIONS
 from tests.api.conftest import assert_problem
 
@@ -56,7 +57,7 @@ def test_user_token_carries_the_users_permissions(client, web_client, make_user,
     from tests.api.conftest import Api, management_user_token
 
     user = make_user("olga")
-    role_services.role_create(name="user-reader", permissions=["users:read"])
+    role_services.role_create(actor=APPLY, name="user-reader", permissions=["users:read"])
     role_services.user_roles_set(user=user, assignments=[AssignmentSpec("user-reader")])
     api = Api(client, management_user_token(client, web_client, "olga"))
     assert api.get("/api/v1/users/").status_code == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.actors import APPLY
 from roles import services as role_services
 from tests.api.conftest import assert_problem
 from tests.conftest import basic_auth
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def owner(make_client):
-    role_services.role_create(name="orders-reader", permissions=["orders:read"])
+    role_services.role_create(actor=APPLY, name="orders-reader", permissions=["orders:read"])
     return make_client(client_id="svc", name="Service")
 
 

@@ -37,6 +37,18 @@ def test_each_change_is_recorded_with_actor_and_target(admin, make_user):
     assert all(e["outcome"] == "success" and e["ip"] == "127.0.0.1" for e in events(admin))
 
 
+def test_a_change_records_who_sent_the_request(admin):
+    admin.post(
+        "/api/v1/users/",
+        {"username": "uma"},
+        HTTP_USER_AGENT="ops-script/2",
+        HTTP_X_REQUEST_ID="deploy-77",
+    )
+    event = AuditEvent.objects.get(event="user.created", target="uma")
+    assert (event.actor, event.ip) == ("client:admin", "127.0.0.1")
+    assert (event.user_agent, event.request_id) == ("ops-script/2", "deploy-77")
+
+
 def test_a_refused_change_writes_nothing(admin):
     before = AuditEvent.objects.count()
     admin.post("/api/v1/roles/", {"name": "bad", "permissions": ["GET /x*"]})

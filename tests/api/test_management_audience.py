@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from accounts.models import User
+from core.actors import APPLY
 from oauth.apis import management_audience
 from roles import services as role_services
 from roles.services import AssignmentSpec
@@ -28,7 +29,7 @@ ORDERS = "https://orders.example.test/"
 def administrator(make_user):
     """A user whose roles hold every management permission."""
     user = make_user("boss")
-    role_services.role_create(name="boss-role", permissions=ADMIN_PERMISSIONS)
+    role_services.role_create(actor=APPLY, name="boss-role", permissions=ADMIN_PERMISSIONS)
     role_services.user_roles_set(user=user, assignments=[AssignmentSpec("boss-role")])
     return user
 
@@ -50,7 +51,7 @@ def thirdparty(make_client):
 def privileged_service(make_client):
     """A client-credentials client holding every management permission: (client, secret)."""
     app, secret = make_client(client_id="svc", name="Service", scopes=["management"])
-    role_services.role_create(name="svc-role", permissions=ADMIN_PERMISSIONS)
+    role_services.role_create(actor=APPLY, name="svc-role", permissions=ADMIN_PERMISSIONS)
     role_services.client_roles_set(client=app, assignments=[AssignmentSpec("svc-role")])
     return app, secret
 

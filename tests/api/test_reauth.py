@@ -15,6 +15,7 @@ from accounts.models import User
 from apikeys import services as key_services
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
+from core.actors import APPLY
 from oauth.models import Client
 from roles import access as role_access
 from roles.models import Role, UserRole
@@ -170,7 +171,9 @@ def test_a_description_alone_needs_no_fresh_factor(person, roles):
 
 def test_a_users_api_key_cannot_change_privileges(client, person, roles):
     person()  # pat, holding every permission the tests use
-    _, key = key_services.api_key_create(user=user("pat"), name="laptop", roles=["person-role"])
+    _, key = key_services.api_key_create(
+        actor=APPLY, user=user("pat"), name="laptop", roles=["person-role"]
+    )
     api = Api(client, key)
     assert api.get("/api/v1/roles/").status_code == 200
     assert_reauthentication_required(add_superadmin_parent(api))
@@ -188,6 +191,6 @@ def test_a_service_token_is_not_asked_and_stays_within_its_roles(caller, roles):
 
 def test_a_services_api_key_is_not_asked(client, admin, roles):
     owner = Client.objects.get(client_id="admin")
-    _, key = key_services.api_key_create(client=owner, name="ci", roles=["admin-role"])
+    _, key = key_services.api_key_create(actor=APPLY, client=owner, name="ci", roles=["admin-role"])
     assert add_superadmin_parent(Api(client, key)).status_code == 200
     assert parents_of_ops() == [SUPERADMIN]

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from apikeys import exchange, services
+from core.actors import APPLY, SystemActor
 from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.conftest import basic_auth
@@ -17,11 +18,18 @@ from tests.roles.conftest import make_role, pdp_caller, post_json  # noqa: F401 
 @pytest.fixture
 def catalogue(db):
     """reader < editor < admin, each with a named permission and endpoint rules."""
-    role_services.role_create(name="reader", permissions=["orders:read", "GET /api/orders/**"])
     role_services.role_create(
-        name="editor", parents=["reader"], permissions=["orders:write", "POST /api/orders"]
+        actor=APPLY, name="reader", permissions=["orders:read", "GET /api/orders/**"]
     )
-    role_services.role_create(name="admin", parents=["editor"], permissions=["* /api/admin/**"])
+    role_services.role_create(
+        actor=APPLY,
+        name="editor",
+        parents=["reader"],
+        permissions=["orders:write", "POST /api/orders"],
+    )
+    role_services.role_create(
+        actor=APPLY, name="admin", parents=["editor"], permissions=["* /api/admin/**"]
+    )
 
 
 @pytest.fixture
@@ -45,7 +53,7 @@ def make_key(db):
     """Factory: ``make_key(user=... | client=..., **fields)`` -> (ApiKey, full key)."""
 
     def make(name: str = "ci", **fields: Any):
-        return services.api_key_create(name=name, actor="test", **fields)
+        return services.api_key_create(name=name, actor=SystemActor("test"), **fields)
 
     return make
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apikeys import services
+from core.actors import APPLY
 from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.apikeys.conftest import exchange_request
@@ -23,7 +24,7 @@ def test_key_bounded_by_owner_and_live(ask, alice, make_key) -> None:
     assert ask(full, "GET", "/api/admin/users") is False  # alice is no admin
     role_services.user_roles_set(user=alice, assignments=[AssignmentSpec("reader")])
     assert ask(full, "POST", "/api/orders") is False
-    services.api_key_revoke(key=key)
+    services.api_key_revoke(actor=APPLY, key=key)
     assert ask(full, "GET", "/api/orders/1") is False
 
 

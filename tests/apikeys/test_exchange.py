@@ -7,6 +7,7 @@ import pytest
 from django.test import override_settings
 
 from apikeys import credentials, exchange, services
+from core.actors import APPLY
 from oauth import tokens
 from roles import services as role_services
 from roles.services import AssignmentSpec
@@ -60,7 +61,7 @@ def test_token_expiry_is_capped_by_the_key(client, alice, make_key) -> None:
 def test_revoking_the_key_revokes_exchanged_tokens(client, alice, make_key, introspect) -> None:
     key, full = make_key(user=alice, roles=["reader"])
     token = exchange_request(client, full).json()["access_token"]
-    services.api_key_revoke(key=key)
+    services.api_key_revoke(actor=APPLY, key=key)
     assert introspect(token) == {"active": False}
     assert_oauth_error(exchange_request(client, full), 401, "invalid_client")
 
@@ -190,7 +191,7 @@ def test_no_token_is_minted_for_a_key_revoked_during_the_exchange(alice, make_ke
 
     key, full = make_key(user=alice)
     auth = authentication.authenticate(full)
-    services.api_key_revoke(key=key)  # after the check, before the token is stored
+    services.api_key_revoke(actor=APPLY, key=key)  # after the check, before the token is stored
     assert services.api_key_token_issue(auth=auth, client=None, lifetime=600) is None
 
 

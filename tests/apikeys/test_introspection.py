@@ -8,6 +8,7 @@ from unittest import mock
 from apikeys import credentials, selectors, services
 from apikeys.models import ApiKeyRole
 from core import generations
+from core.actors import APPLY
 from oauth import services as client_services
 from roles import selectors as role_selectors
 from roles import services as role_services
@@ -61,7 +62,7 @@ def test_owner_losing_a_role_is_seen_by_the_next_request(alice, make_key, intros
 def test_key_losing_a_role_is_seen_by_the_next_request(alice, make_key, introspect) -> None:
     key, full = make_key(user=alice, roles=["editor"])
     assert introspect(full)["roles"] == ["editor", "reader"]
-    services.api_key_update(key=key, roles=["reader"])
+    services.api_key_update(actor=APPLY, key=key, roles=["reader"])
     assert introspect(full)["roles"] == ["reader"]
 
 
@@ -87,7 +88,7 @@ def test_invalid_keys_are_just_inactive(alice, make_key, introspect) -> None:
     assert introspect(full[:-1]) == INACTIVE
     assert introspect(full + "A") == INACTIVE
     assert introspect("ask_" + "0" * 16 + "_" + "A" * 43) == INACTIVE
-    services.api_key_revoke(key=key)
+    services.api_key_revoke(actor=APPLY, key=key)
     assert introspect(full) == INACTIVE
 
 
@@ -102,7 +103,7 @@ def test_an_answer_given_before_still_ends_with_the_key(alice, make_key, introsp
     """The key's validity end (expiry, grace period) is checked on every call."""
     key, old = make_key(user=alice, expires_at=datetime.now(UTC) + timedelta(minutes=5))
     assert introspect(old)["active"] is True
-    new = services.api_key_rotate(key=key, grace_seconds=60)
+    new = services.api_key_rotate(actor=APPLY, key=key, grace_seconds=60)
     assert introspect(old)["active"] is True  # within the grace period
     grace_over = (datetime.now(UTC) + timedelta(seconds=61)).timestamp()
     with mock.patch.object(selectors, "now", return_value=grace_over):
@@ -118,14 +119,14 @@ def test_disabled_owner_is_inactive(alice, service, make_key, introspect) -> Non
     _k2, client_key = make_key(client=service[0])
     alice.is_active = False
     alice.save()
-    client_services.client_update(client=service[0], spec={"is_active": False})
+    client_services.client_update(actor=APPLY, client=service[0], spec={"is_active": False})
     assert introspect(user_key) == INACTIVE
     assert introspect(client_key) == INACTIVE
 
 
 def test_old_secret_during_grace_reports_the_grace_end(alice, make_key, introspect) -> None:
     key, old = make_key(user=alice)
-    new = services.api_key_rotate(key=key, grace_seconds=120)
+    new = services.api_key_rotate(actor=APPLY, key=key, grace_seconds=120)
     assert "exp" not in introspect(new)
     body = introspect(old)
     assert body["active"] is True
@@ -141,11 +142,11 @@ def test_introspection_requires_client_authentication(client, alice, make_key) -
 def test_a_users_key_never_carries_a_role_that_requires_mfa(
     make_user, make_key, introspect
 ) -> None:
-    role_services.role_create(name="base", permissions=["GET /api/**"])
+    role_services.role_create(actor=APPLY, name="base", permissions=["GET /api/**"])
     role_services.role_create(
-        name="root", parents=["base"], permissions=["* /api/**"], require_mfa=True
+        actor=APPLY, name="root", parents=["base"], permissions=["* /api/**"], require_mfa=True
     )
-    role_services.role_create(name="ops", parents=["root"], permissions=["ops:run"])
+    role_services.role_create(actor=APPLY, name="ops", parents=["root"], permissions=["ops:run"])
     bob = make_user("bob")
     role_services.user_roles_set(user=bob, assignments=[AssignmentSpec("ops")])
     _key, full = make_key(user=bob, roles=["ops"])

@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 
 from apikeys import authentication, credentials, policy, selectors, services
 from apikeys.models import ApiKey
+from core.actors import APPLY, SystemActor
 from core.crypto import keyed_hash
 
 KEY_RE = re.compile(r"ask_[0-9a-f]{16}_[A-Za-z0-9_-]{43}")
@@ -108,7 +109,7 @@ def test_exactly_one_owner(alice, service, make_key) -> None:
 
 def test_rotation_keeps_the_old_secret_for_the_grace_period_only(alice, make_key, caplog) -> None:
     key, old = make_key(user=alice)
-    new = services.api_key_rotate(key=key, grace_seconds=300, actor="alice")
+    new = services.api_key_rotate(key=key, grace_seconds=300, actor=SystemActor("alice"))
     assert new != old and credentials.parse(new).key_id == key.key_id
     assert authentication.authenticate(new) is not None
     during = authentication.authenticate(old)
@@ -117,7 +118,9 @@ def test_rotation_keeps_the_old_secret_for_the_grace_period_only(alice, make_key
     with mock.patch.object(selectors, "now", return_value=after.timestamp()):
         assert authentication.authenticate(old) is None
         assert authentication.authenticate(new) is not None
-    newest = services.api_key_rotate(key=key, actor="alice")  # no grace: the old one dies now
+    newest = services.api_key_rotate(
+        key=key, actor=SystemActor("alice")
+    )  # no grace: the old one dies now
     assert authentication.authenticate(new) is None
     assert authentication.authenticate(newest) is not None
     assert [e["audit"] for e in audit_events(caplog)].count("api_key.rotated") == 2
@@ -125,15 +128,15 @@ def test_rotation_keeps_the_old_secret_for_the_grace_period_only(alice, make_key
 
 def test_revoked_key_is_refused_and_its_use_audited_once_a_minute(alice, make_key, caplog) -> None:
     key, full = make_key(user=alice)
-    assert services.api_key_revoke(key=key, actor="alice") is True
-    assert services.api_key_revoke(key=key, actor="alice") is False
+    assert services.api_key_revoke(key=key, actor=SystemActor("alice")) is True
+    assert services.api_key_revoke(key=key, actor=SystemActor("alice")) is False
     for _ in range(3):
         assert authentication.authenticate(full) is None
     events = [e["audit"] for e in audit_events(caplog)]
     assert events.count("api_key.revoked") == 1
     assert events.count("api_key.used_after_revoke") == 1
     with pytest.raises(ValidationError):
-        services.api_key_rotate(key=key)
+        services.api_key_rotate(actor=APPLY, key=key)
 
 
 def test_revoke_command(alice, make_key, capsys) -> None:
@@ -157,7 +160,7 @@ def test_disabled_owner_disables_keys(alice, service, make_key) -> None:
     assert authentication.authenticate(user_key) is None
     from oauth import services as client_services
 
-    client_services.client_update(client=service[0], spec={"is_active": False})
+    client_services.client_update(actor=APPLY, client=service[0], spec={"is_active": False})
     assert authentication.authenticate(client_key) is None
 
 
@@ -206,7 +209,7 @@ def test_last_used_is_written_at_most_once_a_minute(alice, make_key) -> None:
 
 def test_listing_shows_the_prefix_and_never_a_hash(alice, make_key) -> None:
     key, full = make_key(user=alice, roles=["reader", "editor"], description="deploys")
-    services.api_key_revoke(key=key)
+    services.api_key_revoke(actor=APPLY, key=key)
     _other, other_full = make_key(user=alice)
     listed = selectors.api_key_list(user=alice)
     assert [k["key_id"] for k in listed] == [_other.key_id, key.key_id]

@@ -16,6 +16,7 @@ import pytest
 from django.test import override_settings
 
 from apikeys import selectors
+from core.actors import APPLY
 from oauth import services as client_services
 from roles import services as role_services
 from roles.services import AssignmentSpec
@@ -32,7 +33,9 @@ Door = Callable[[str, str | None], str]
 @pytest.fixture
 def owner(make_client, db):
     """A client ``svc`` that may read users (management API) and GET /api/orders/** (gateway)."""
-    role_services.role_create(name="svc-role", permissions=["users:read", "GET /api/orders/**"])
+    role_services.role_create(
+        actor=APPLY, name="svc-role", permissions=["users:read", "GET /api/orders/**"]
+    )
     svc, _secret = make_client(client_id="svc", name="Service")
     role_services.client_roles_set(client=svc, assignments=[AssignmentSpec("svc-role")])
     return svc
@@ -197,13 +200,15 @@ def test_an_expired_key_is_refused_at_every_door(doors, key, door) -> None:
 def test_a_disabled_owner_disables_its_key_at_every_door(doors, key, owner, door) -> None:
     full = key()
     assert doors[door](full, ALLOWED) == OK
-    client_services.client_update(client=owner, spec={"is_active": False})
+    client_services.client_update(actor=APPLY, client=owner, spec={"is_active": False})
     assert doors[door](full, ALLOWED) == REFUSED
 
 
 @pytest.mark.parametrize("door", DOORS)
 def test_a_users_key_follows_the_user_at_every_door(doors, make_user, make_key, door) -> None:
-    role_services.role_create(name="reader", permissions=["users:read", "GET /api/orders/**"])
+    role_services.role_create(
+        actor=APPLY, name="reader", permissions=["users:read", "GET /api/orders/**"]
+    )
     alice = make_user("alice")
     role_services.user_roles_set(user=alice, assignments=[AssignmentSpec("reader")])
     _key, full = make_key(user=alice, roles=["reader"])

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from audit.models import AuditEvent
+from core.actors import APPLY
 from tests.conftest import basic_auth, introspect
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +100,7 @@ def test_denied_decisions_are_audited(client, make_client, resource_server):
     from roles import services
     from roles.services import AssignmentSpec
 
-    services.role_create(name="pdp", permissions=["authz:evaluate"])
+    services.role_create(actor=APPLY, name="pdp", permissions=["authz:evaluate"])
     rs, rs_secret = resource_server
     services.client_roles_set(client=rs, assignments=[AssignmentSpec("pdp")])
     body = {

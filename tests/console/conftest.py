@@ -13,12 +13,13 @@ import time
 import pytest
 
 from console import access
+from core.actors import APPLY
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
 from mfa import totp
 from roles import services as role_services
 from roles.services import AssignmentSpec
-from tests.conftest import login
+from tests.conftest import forget_seeding, login
 
 ALL_CONSOLE = [access.CONSOLE_ACCESS, *access.CONSOLE_PERMISSIONS]
 
@@ -49,7 +50,7 @@ def grant_roles(db):
 
     def grant(user, *permissions: str):
         role = role_services.role_create(
-            name=f"test-{user.username}-{next(counter)}", permissions=list(permissions)
+            actor=APPLY, name=f"test-{user.username}-{next(counter)}", permissions=list(permissions)
         )
         held = [
             AssignmentSpec(r) for r in user.role_assignments.values_list("role__name", flat=True)
@@ -63,9 +64,10 @@ def grant_roles(db):
 @pytest.fixture
 def admin(make_user, grant_roles):
     """A user holding every console permission through the ``console-admin`` role."""
-    role_services.role_create(name="console-admin", permissions=ALL_CONSOLE)
+    role_services.role_create(actor=APPLY, name="console-admin", permissions=ALL_CONSOLE)
     user = make_user("root")
     role_services.user_roles_set(user=user, assignments=[AssignmentSpec("console-admin")])
+    forget_seeding()
     return user
 
 

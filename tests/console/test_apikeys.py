@@ -10,13 +10,14 @@ from django.utils import timezone
 from apikeys import services as key_services
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
+from core.actors import APPLY
 from roles import services as role_services
 from tests.console.conftest import sign_in, text
 
 
 @pytest.fixture
 def deployer(db):
-    return role_services.role_create(name="deployer", permissions=["deploy:run"])
+    return role_services.role_create(actor=APPLY, name="deployer", permissions=["deploy:run"])
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_a_key_for_a_service(console, holder, make_client):
 )
 def test_bad_input_is_explained_and_nothing_is_written(console, holder, make_user, change, message):
     make_user("dana")
-    role_services.role_create(name="payroll", permissions=["payroll:approve"])
+    role_services.role_create(actor=APPLY, name="payroll", permissions=["payroll:approve"])
     response = console.post("/console/api-keys/new/", form(**change))
     assert response.status_code == 200
     assert message in text(response)
@@ -91,9 +92,9 @@ def test_a_second_live_key_of_the_same_name_is_refused(console, holder, make_use
 
 
 def test_the_list_filters_by_owner(console, make_user, make_client):
-    key_services.api_key_create(user=make_user("dana"), name="one")
+    key_services.api_key_create(actor=APPLY, user=make_user("dana"), name="one")
     service, _ = make_client(client_id="builder", name="Builder")
-    key_services.api_key_create(client=service, name="two")
+    key_services.api_key_create(actor=APPLY, client=service, name="two")
     page = text(console.get("/console/api-keys/", {"owner": "build"}))
     assert ">two<" in page and ">one<" not in page
     page = text(console.get("/console/api-keys/", {"owner": "dan"}))
@@ -101,7 +102,7 @@ def test_the_list_filters_by_owner(console, make_user, make_client):
 
 
 def test_revoking_asks_first_then_revokes_and_audits(console, make_user):
-    key, secret = key_services.api_key_create(user=make_user("dana"), name="old")
+    key, secret = key_services.api_key_create(actor=APPLY, user=make_user("dana"), name="old")
     path = f"/console/api-keys/{key.pk}/revoke/"
     confirm = text(console.get(path))
     assert "Revoke API key old?" in confirm and "stops working at once" in confirm
@@ -117,7 +118,7 @@ def test_revoking_asks_first_then_revokes_and_audits(console, make_user):
 
 
 def test_reading_keys_does_not_allow_creating_or_revoking(client, make_user, grant_roles):
-    key, _ = key_services.api_key_create(user=make_user("dana"), name="old")
+    key, _ = key_services.api_key_create(actor=APPLY, user=make_user("dana"), name="old")
     reader = make_user("rita")
     grant_roles(reader, "console:access", "tokens:read")
     sign_in(client, reader)
@@ -129,7 +130,7 @@ def test_reading_keys_does_not_allow_creating_or_revoking(client, make_user, gra
 
 
 def test_nobody_revokes_the_key_of_a_stronger_account(client, admin, make_user, grant_roles):
-    key, _ = key_services.api_key_create(user=admin, name="root-key")
+    key, _ = key_services.api_key_create(actor=APPLY, user=admin, name="root-key")
     operator = make_user("olly")
     grant_roles(operator, "console:access", "tokens:read", "tokens:write")
     sign_in(client, operator)

@@ -14,6 +14,7 @@ import pytest
 import requests
 from django.conf import settings
 
+from core.actors import APPLY
 from roles import services as role_services
 from tests.conftest import PASSWORD
 from tests.console.conftest import enrol_totp, next_totp_code
@@ -204,7 +205,7 @@ def test_create_a_client_and_see_the_secret_once_then_revoke_its_token(signed_in
 def test_create_an_api_key_and_see_it_once(signed_in, admin, grant_roles, make_user):
     page = signed_in
     make_user("dave")
-    role_services.role_create(name="deployer", permissions=["deploy:run"])
+    role_services.role_create(actor=APPLY, name="deployer", permissions=["deploy:run"])
     grant_roles(admin, "deploy:run")
     nav(page, "API keys")
     page.get_by_role("link", name="New API key").click()
@@ -247,7 +248,7 @@ def test_reset_the_mfa_of_a_user_after_confirming(signed_in, make_user):
 def test_filter_the_audit_log(signed_in, live_server, make_user):
     page = signed_in
     make_user("erin")
-    role_services.role_create(name="auditor", permissions=["audit:read"])
+    role_services.role_create(actor=APPLY, name="auditor", permissions=["audit:read"])
     nav(page, "Users")
     page.get_by_role("link", name="erin").click()
     page.get_by_role("checkbox", name="auditor").check()

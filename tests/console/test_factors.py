@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apikeys.models import ApiKey
 from audit.models import AuditEvent
+from core.actors import APPLY
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
 from mfa.models import Authenticator, Lockout
@@ -112,7 +113,7 @@ def test_unlocking_an_account_that_is_not_locked_records_nothing(console, make_u
 
 @pytest.fixture
 def deployer(admin, grant_roles):
-    role = role_services.role_create(name="deployer", permissions=["deploy:run"])
+    role = role_services.role_create(actor=APPLY, name="deployer", permissions=["deploy:run"])
     grant_roles(admin, "deploy:run")
     return role
 
@@ -192,8 +193,8 @@ def test_reauthentication_returns_only_to_console_pages(console, admin, stale):
 def superadmin(admin):
     """``superadmin`` (what the admin holds: the hierarchy guard lets them hand it out) and
     ``ops``, a role with no parents."""
-    role_services.role_create(name="superadmin", permissions=ALL_CONSOLE)
-    return role_services.role_create(name="ops", permissions=["users:read"])
+    role_services.role_create(actor=APPLY, name="superadmin", permissions=ALL_CONSOLE)
+    return role_services.role_create(actor=APPLY, name="ops", permissions=["users:read"])
 
 
 def checked(page: str, value: str) -> bool:

@@ -15,9 +15,10 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import record
+from core.actors import APPLY
 from oauth.models import Client as OAuthClient
 from roles.models import Role
-from tests.conftest import PASSWORD, REDIRECT_URI, basic_auth, introspect
+from tests.conftest import PASSWORD, REDIRECT_URI, basic_auth, forget_seeding, introspect
 from tests.console.conftest import sign_in
 from tests.roles.conftest import user_tokens
 
@@ -159,7 +160,11 @@ def make_role(db):
     from roles import services
 
     def make(name: str, *, parents=(), permissions=()):
-        return services.role_create(name=name, parents=parents, permissions=permissions)
+        role = services.role_create(
+            actor=APPLY, name=name, parents=parents, permissions=permissions
+        )
+        forget_seeding()
+        return role
 
     return make
 
@@ -341,7 +346,7 @@ def test_nobody_takes_over_a_client_stronger_than_themselves(
     from roles.services import AssignmentSpec
 
     service, secret = make_client(client_id="payroll", name="Payroll")
-    role_services.role_create(name="payroll-bot", permissions=["payroll:approve"])
+    role_services.role_create(actor=APPLY, name="payroll-bot", permissions=["payroll:approve"])
     role_services.client_roles_set(client=service, assignments=[AssignmentSpec("payroll-bot")])
     operator = make_user("olly")
     grant_roles(operator, "console:access", "clients:read", "clients:write")

@@ -4,6 +4,7 @@ says how to fix it; a clean setup (every app's checks) reports nothing."""
 import pytest
 from django.core.checks import run_checks
 
+from core.actors import APPLY
 from roles import services
 from tests.checks import findings
 
@@ -11,8 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_clean_setup_has_no_posture_findings(shipped_argon2, make_client):
-    services.role_create(name="admin", permissions=["* /api/**"], require_mfa=True)
-    services.role_create(name="reader", permissions=["GET /api/orders/**"])
+    services.role_create(actor=APPLY, name="admin", permissions=["* /api/**"], require_mfa=True)
+    services.role_create(actor=APPLY, name="reader", permissions=["GET /api/orders/**"])
     make_client(
         client_id="web", grant_types=["authorization_code"], redirect_uris=["https://a.example/cb"]
     )

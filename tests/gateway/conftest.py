@@ -4,6 +4,7 @@ for a reader and a service."""
 import pytest
 from django.test import Client
 
+from core.actors import APPLY
 from roles import services
 from roles.services import AssignmentSpec
 from tests.roles.conftest import client_credentials_token
@@ -26,9 +27,12 @@ def client(orders_api):
 
 @pytest.fixture
 def tokens(client, make_client):
-    services.role_create(name="orders-reader", permissions=["GET /api/orders/**"])
+    services.role_create(actor=APPLY, name="orders-reader", permissions=["GET /api/orders/**"])
     services.role_create(
-        name="orders-writer", parents=["orders-reader"], permissions=["POST /api/orders"]
+        actor=APPLY,
+        name="orders-writer",
+        parents=["orders-reader"],
+        permissions=["POST /api/orders"],
     )
     reader, reader_secret = make_client(client_id="reader-svc")
     services.client_roles_set(client=reader, assignments=[AssignmentSpec("orders-reader")])

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from core.actors import APPLY
 from tests.conftest import basic_auth
 from tests.gateway.conftest import ORDERS_API
 
@@ -88,7 +89,9 @@ def test_api_keys_work_at_the_gateway_on_the_keys_own_budget(
     settings.GATEWAY_RATE_LIMIT = 5
     settings.API_KEY_RATE_LIMIT = 2
     owner = Client.objects.get(client_id="reader-svc")
-    _key, full = key_services.api_key_create(name="ci", client=owner, roles=["orders-reader"])
+    _key, full = key_services.api_key_create(
+        actor=APPLY, name="ci", client=owner, roles=["orders-reader"]
+    )
     headers = {"HTTP_X_API_KEY": full}
     assert client.get("/gateway/envoy/api/orders/1", **headers)["X-Auth-Client"] == "reader-svc"
     assert client.get("/gateway/envoy/api/orders/1", **headers).status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.actors import APPLY, SystemActor
 from oauth import api_services
 from oauth import services as client_services
 from oauth.apis import audience_of
@@ -15,13 +16,15 @@ ORDERS = "https://orders.example.test/"
 
 def register_api(identifier: str = ORDERS, **spec: Any) -> Api:
     spec.setdefault("name", "Orders API")
-    return api_services.api_create(actor="test", spec={"identifier": identifier, **spec})
+    return api_services.api_create(
+        actor=SystemActor("test"), spec={"identifier": identifier, **spec}
+    )
 
 
 def allow(client: Client, *identifiers: str) -> None:
     """List ``identifiers`` in the client's ``resources`` (keeping what it lists)."""
     resources = [*client.resources, *identifiers]
-    client_services.client_update(client=client, spec={"resources": resources})
+    client_services.client_update(actor=APPLY, client=client, spec={"resources": resources})
 
 
 def tokens_for(code_flow: Any, identifier: str = ORDERS) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from audit.models import AuditEvent
+from core.actors import APPLY, SystemActor
 from oauth import api_services, apis
 from oauth import services as client_services
 from oauth.api_selectors import api_usage_of
@@ -79,7 +80,9 @@ def test_an_update_changes_what_it_names_and_says_whether_anything_did(make_clie
     make_client(client_id="orders-rs")
     api = register_api(scopes=["orders:read"])
     changed = api_services.api_update(
-        actor="test", api=api, spec={"client": "orders-rs", "access_token_lifetime": 120}
+        actor=SystemActor("test"),
+        api=api,
+        spec={"client": "orders-rs", "access_token_lifetime": 120},
     )
     assert changed is True
     api.refresh_from_db()
@@ -91,33 +94,36 @@ def test_an_update_changes_what_it_names_and_says_whether_anything_did(make_clie
     [event] = AuditEvent.objects.filter(event="api.updated")
     assert event.data["fields"] == ["access_token_lifetime", "client"]
     same = {"client": "orders-rs", "name": "Orders API", "identifier": ORDERS}
-    assert api_services.api_update(actor="test", api=api, spec=same) is False
+    assert api_services.api_update(actor=SystemActor("test"), api=api, spec=same) is False
     assert AuditEvent.objects.filter(event="api.updated").count() == 1
-    api_services.api_update(actor="test", api=api, spec={"client": None})
+    api_services.api_update(actor=SystemActor("test"), api=api, spec={"client": None})
     assert apis.api_for_audience(ORDERS).client_id is None
 
 
 def test_the_builtin_management_api_can_be_renamed_but_not_moved_nor_deleted(make_client):
     make_client(client_id="intruder")
     api = management()
-    assert api_services.api_update(actor="test", api=api, spec={"name": "Admin API"}) is True
+    assert (
+        api_services.api_update(actor=SystemActor("test"), api=api, spec={"name": "Admin API"})
+        is True
+    )
     assert management().name == "Admin API"
     for spec in (
         {"identifier": "https://elsewhere.example/"},
         {"client": "intruder"},
         {"scopes": ["anything"]},
     ):
-        errors = errors_of(api_services.api_update, actor="test", api=api, spec=spec)
+        errors = errors_of(api_services.api_update, actor=SystemActor("test"), api=api, spec=spec)
         assert errors == {next(iter(spec)): ["the built-in management API keeps it"]}
     with pytest.raises(ValidationError, match="cannot be deleted"):
-        api_services.api_delete(actor="test", api=api)
+        api_services.api_delete(actor=SystemActor("test"), api=api)
     fresh = management()
     assert (fresh.identifier, fresh.client, fresh.scopes) == ("management", None, ["management"])
 
 
 def test_an_unused_api_is_deleted_and_stops_being_an_audience():
     api = register_api()
-    api_services.api_delete(actor="test", api=api)
+    api_services.api_delete(actor=SystemActor("test"), api=api)
     assert not Api.objects.filter(identifier=ORDERS).exists()
     assert apis.api_for_audience(ORDERS) is None
     [event] = AuditEvent.objects.filter(event="api.deleted")
@@ -129,15 +135,20 @@ def test_an_api_a_client_lists_is_neither_deleted_nor_renamed(make_client):
     client, _ = make_client(client_id="billing")
     allow(client, ORDERS)
     with pytest.raises(ValidationError, match="billing list it in their resources"):
-        api_services.api_delete(actor="test", api=api)
+        api_services.api_delete(actor=SystemActor("test"), api=api)
     errors = errors_of(
-        api_services.api_update, actor="test", api=api, spec={"identifier": "https://o.test/"}
+        api_services.api_update,
+        actor=SystemActor("test"),
+        api=api,
+        spec={"identifier": "https://o.test/"},
     )
     assert "billing" in errors["identifier"][0]
     assert Api.objects.filter(identifier=ORDERS).exists()
-    client_services.client_update(client=client, spec={"resources": []})
-    api_services.api_update(actor="test", api=api, spec={"identifier": "https://o.test/"})
-    api_services.api_delete(actor="test", api=api)
+    client_services.client_update(actor=APPLY, client=client, spec={"resources": []})
+    api_services.api_update(
+        actor=SystemActor("test"), api=api, spec={"identifier": "https://o.test/"}
+    )
+    api_services.api_delete(actor=SystemActor("test"), api=api)
     assert not Api.objects.exclude(builtin=True).exists()
 
 
@@ -145,16 +156,18 @@ def test_an_api_live_tokens_carry_is_not_deleted_until_they_are_gone(code_flow):
     api = register_api()
     tokens = tokens_for(code_flow)
     client = Client.objects.get(client_id="webapp")
-    client_services.client_update(client=client, spec={"resources": []})  # no client lists it
+    client_services.client_update(
+        actor=APPLY, client=client, spec={"resources": []}
+    )  # no client lists it
     usage = api_usage_of(api)
     assert (usage.clients, usage.access_tokens, usage.refresh_tokens) == ((), 1, 1)
     with pytest.raises(ValidationError, match="1 live access token"):
-        api_services.api_delete(actor="test", api=api)
+        api_services.api_delete(actor=SystemActor("test"), api=api)
 
     past = timezone.now() - timedelta(seconds=1)
     get_access_token_model().objects.update(expires=past)
     with pytest.raises(ValidationError, match="0 live access token.* and 1 refresh"):
-        api_services.api_delete(actor="test", api=api)
+        api_services.api_delete(actor=SystemActor("test"), api=api)
     revoked = code_flow.browser.post(
         "/o/revoke_token/",
         {"token": tokens["refresh_token"]},
@@ -163,7 +176,7 @@ def test_an_api_live_tokens_carry_is_not_deleted_until_they_are_gone(code_flow):
     assert revoked.status_code == 200
     assert get_refresh_token_model().objects.get().revoked is not None
     assert not api_usage_of(api).in_use
-    api_services.api_delete(actor="test", api=api)
+    api_services.api_delete(actor=SystemActor("test"), api=api)
 
 
 def test_tokens_for_another_api_do_not_count(code_flow):
@@ -180,6 +193,7 @@ def test_a_client_lists_only_registered_apis(make_client):
     assert client.resources == [ORDERS, "management"]
     errors = errors_of(
         client_services.client_update,
+        actor=APPLY,
         client=Client.objects.get(pk=client.pk),
         spec={"resources": [ORDERS, "https://unknown.example/"]},
     )

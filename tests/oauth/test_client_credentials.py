@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 
+from core.actors import APPLY
 from tests.apis import allow_resources, register_api
 from tests.conftest import basic_auth
 
@@ -131,7 +132,7 @@ def test_disabled_client_gets_no_token(client, service):
     from oauth import services
 
     svc, secret = service
-    services.client_update(client=svc, spec={"is_active": False})
+    services.client_update(actor=APPLY, client=svc, spec={"is_active": False})
     response = token(client, {"grant_type": "client_credentials"}, basic_auth("svc", secret))
     assert response.status_code == 401
 

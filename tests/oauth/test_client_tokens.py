@@ -4,6 +4,7 @@ import jwt
 import pytest
 from oauth2_provider.models import get_access_token_model
 
+from core.actors import APPLY
 from oauth import keys
 from oauth.maintenance import expired_clear
 from oauth.models import RevokedToken, SigningKey
@@ -76,9 +77,9 @@ def test_deactivating_or_deleting_the_client_ends_its_tokens(client, service, re
     assert introspect(client, resource_server, token)["active"] is True
     from oauth import services as client_services
 
-    client_services.client_update(client=svc, spec={"is_active": False})
+    client_services.client_update(actor=APPLY, client=svc, spec={"is_active": False})
     assert introspect(client, resource_server, token) == {"active": False}
-    client_services.client_update(client=svc, spec={"is_active": True})
+    client_services.client_update(actor=APPLY, client=svc, spec={"is_active": True})
     assert introspect(client, resource_server, token)["active"] is True
     svc.delete()  # through the ORM, not a service: the model signal still tells the caches
     assert introspect(client, resource_server, token) == {"active": False}

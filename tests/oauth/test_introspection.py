@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from core.actors import APPLY
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -120,13 +121,13 @@ def test_a_cached_answer_follows_user_and_role_changes(code_flow, client, resour
 
     access = code_flow.tokens()["access_token"]
     assert introspect(client, resource_server, access).json()["roles"] == []
-    role_services.role_create(name="auditor", permissions=["audit:read"])
+    role_services.role_create(actor=APPLY, name="auditor", permissions=["audit:read"])
     role_services.user_roles_set(
         user=code_flow.browser.user, assignments=[AssignmentSpec("auditor")]
     )
     generations._reset()  # the next request
     assert introspect(client, resource_server, access).json()["roles"] == ["auditor"]
-    account_services.user_update(user=code_flow.browser.user, is_active=False)
+    account_services.user_update(actor=APPLY, user=code_flow.browser.user, is_active=False)
     generations._reset()
     assert introspect(client, resource_server, access).json() == {"active": False}
 
@@ -139,7 +140,7 @@ def test_a_caller_is_refused_from_the_call_after_its_secret_is_rotated_or_it_is_
 
     rs_client, _secret = resource_server
     assert introspect(client, resource_server, cc_token).json()["active"] is True
-    new_secret = client_rotate_secret(client=rs_client)
+    new_secret = client_rotate_secret(actor=APPLY, client=rs_client)
     assert introspect(client, resource_server, cc_token).status_code == 401
     rotated = (rs_client, new_secret)
     assert introspect(client, rotated, cc_token).json()["active"] is True
@@ -177,7 +178,7 @@ def test_a_cached_answer_drops_a_role_when_its_assignment_expires(
     from roles.services import AssignmentSpec
 
     access = code_flow.tokens()["access_token"]
-    role_services.role_create(name="oncall", permissions=["pager:ack"])
+    role_services.role_create(actor=APPLY, name="oncall", permissions=["pager:ack"])
     expires = real_time.time() + 120
     role_services.user_roles_set(
         user=code_flow.browser.user,

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.actors import APPLY, SystemActor
 from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.conftest import REDIRECT_URI, basic_auth, introspect
@@ -50,7 +51,7 @@ def other_app(make_client):
 
 @pytest.fixture
 def alice_reads_orders(code_flow):
-    role_services.role_create(name="orders-reader", permissions=["orders:read"])
+    role_services.role_create(actor=APPLY, name="orders-reader", permissions=["orders:read"])
     role_services.user_roles_set(
         user=code_flow.browser.user, assignments=[AssignmentSpec("orders-reader")]
     )
@@ -136,7 +137,7 @@ def test_an_api_key_is_answered_to_any_apis_client_or_its_owner_only(
     from apikeys import services as key_services
 
     owner, owner_secret = make_client(client_id="key-owner")
-    _key, full = key_services.api_key_create(name="ci", client=owner, actor="test")
+    _key, full = key_services.api_key_create(name="ci", client=owner, actor=SystemActor("test"))
     assert introspect(client, other_app, full) == INACTIVE
     assert introspect(client, orders_rs, full)["active"] is True
     assert introspect(client, (owner, owner_secret), full)["client_id"] == "key-owner"

@@ -7,6 +7,7 @@ import jwt
 import pytest
 
 from apikeys import services as key_services
+from core.actors import SystemActor
 from tests.apikeys.conftest import exchange_request
 from tests.apis import allow_resources, register_api
 from tests.conftest import REDIRECT_URI, authorize_params, basic_auth, pkce_pair, query_of
@@ -169,7 +170,7 @@ def test_a_code_for_an_api_the_client_no_longer_lists_gives_no_token(code_flow, 
 
 def test_token_exchange_checks_the_resource_and_carries_it(client, service, settings):
     svc, _secret = service
-    _key, full = key_services.api_key_create(name="ci", actor="test", client=svc)
+    _key, full = key_services.api_key_create(name="ci", actor=SystemActor("test"), client=svc)
     assert_invalid_target(exchange_request(client, full, resource=BILLING), BILLING)
     issued = exchange_request(client, full, resource=ORDERS)
     assert claims_of(issued)["aud"] == [ORDERS] and issued.json()["expires_in"] == 120
@@ -178,7 +179,7 @@ def test_token_exchange_checks_the_resource_and_carries_it(client, service, sett
 
 def test_a_users_key_has_no_client_so_no_resource(client, make_user, apis):
     user = make_user("kim")
-    _key, full = key_services.api_key_create(name="ci", actor="test", user=user)
+    _key, full = key_services.api_key_create(name="ci", actor=SystemActor("test"), user=user)
     assert_invalid_target(exchange_request(client, full, resource=ORDERS), ORDERS)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.actors import APPLY
+
 
 def client_create(spec: dict[str, Any]) -> tuple[Any, str]:
     """A client from ``spec`` (the service apply uses); ``spec["api"]``, if any, is the
@@ -13,7 +15,7 @@ def client_create(spec: dict[str, Any]) -> tuple[Any, str]:
 
     spec = dict(spec)
     api = spec.pop("api", None)
-    client, secret = services.client_create(spec=spec)
+    client, secret = services.client_create(actor=APPLY, spec=spec)
     if api:
         Api.objects.create(identifier=api, name=client.name, client=client)
     return client, secret

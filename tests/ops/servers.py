@@ -313,8 +313,10 @@ def manage(env: dict, *args: str) -> str:
 SEED = """
 import json
 from accounts import services as accounts
+from core.actors import APPLY
 from tests.ops.seeding import client_create
-accounts.user_create(username="alice", password={password!r}, email="alice@example.com")
+accounts.user_create(actor=APPLY, username="alice", password={password!r},
+                     email="alice@example.com")
 made = {{}}
 for spec in {specs!r}:
     client, secret = client_create(spec)

@@ -22,8 +22,9 @@ REPLAYS = 12
 
 SEED_JWT_CLIENT = """
 import json
+from core.actors import APPLY
 from oauth import services
-services.client_create(spec={{
+services.client_create(actor=APPLY, spec={{
     "client_id": "jwtclient", "type": "confidential", "grant_types": ["client_credentials"],
     "token_endpoint_auth_method": "private_key_jwt", "jwks": {{"keys": [{jwk}]}},
 }})

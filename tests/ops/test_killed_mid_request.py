@@ -34,23 +34,26 @@ ADMIN = {"client_id": "admin", "name": "Admin", "type": "confidential", "scopes"
 SEED = """
 import json
 from accounts import services as accounts
+from core.actors import APPLY
 from roles import services as roles
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
 from tests.ops.seeding import client_create
-accounts.user_create(username="alice", password={password!r}, email="alice@example.com")
+accounts.user_create(actor=APPLY, username="alice", password={password!r},
+                     email="alice@example.com")
 made = {{}}
 for spec in {specs!r}:
     client, secret = client_create({{"grant_types": ["client_credentials"], **spec}})
     made[client.client_id] = secret
-roles.role_create(name="operator", permissions=[*MANAGEMENT_PERMISSIONS, "orders:read",
+roles.role_create(actor=APPLY, name="operator", permissions=[*MANAGEMENT_PERMISSIONS, "orders:read",
                   "orders:write", "* /**"])
 roles.client_roles_set(client=client, assignments=[AssignmentSpec("operator")])
 client.resources = ["management"]  # admin (the last one) may use the management API
 client.save()
-roles.role_create(name="staff", permissions=["orders:read"])
+roles.role_create(actor=APPLY, name="staff", permissions=["orders:read"])
 for mode in {modes!r}:
-    roles.role_create(name="clerk-" + mode, description="before", permissions=["orders:read"])
+    roles.role_create(actor=APPLY, name="clerk-" + mode, description="before",
+                      permissions=["orders:read"])
 print(json.dumps(made))
 """
 

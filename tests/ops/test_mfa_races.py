@@ -37,10 +37,12 @@ SESSIONS = 10
 SEED = """
 import json
 from accounts import services as accounts
+from core.actors import APPLY
 from mfa import services as mfa
 made = {{}}
 for name in ("dave", "bob", "erin"):
-    user = accounts.user_create(username=name, password={password!r}, email=name + "@example.com")
+    user = accounts.user_create(actor=APPLY, username=name, password={password!r},
+                                email=name + "@example.com")
     made[name] = mfa.authenticator_totp_provision(user=user)
 made["erin_codes"] = mfa.recovery_codes_generate(user=user)
 print(json.dumps(made))

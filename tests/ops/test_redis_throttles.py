@@ -36,14 +36,17 @@ SETUP = """
 import json
 from abuse import services as abuse
 from accounts import services as accounts
+from core.actors import APPLY, SystemActor
 from oauth import services as clients
 for name in ("locked17", "guessed17"):
-    accounts.user_create(username=name, password={password!r}, email=name + "@example.com")
-_, secret = clients.client_create(spec={{
+    accounts.user_create(actor=APPLY, username=name, password={password!r},
+                         email=name + "@example.com")
+_, secret = clients.client_create(actor=APPLY, spec={{
     "client_id": "target17", "name": "Target", "type": "confidential",
     "grant_types": ["client_credentials"],
 }})
-abuse.ip_block(network="203.0.113.99", seconds=3600, reason="test", actor="test")
+abuse.ip_block(network="203.0.113.99", seconds=3600, reason="test",
+               actor=SystemActor("test"))
 print(json.dumps(secret))
 """
 

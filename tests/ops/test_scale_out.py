@@ -67,9 +67,10 @@ def test_a_client_change_is_seen_by_the_next_request_on_every_instance(two_insta
     secret = python_in(
         prod_stack["env"],
         "import json\n"
+        "from core.actors import APPLY\n"
         "from oauth import services\n"
-        "client, secret = services.client_create(spec={'client_id': 'batch', 'name': 'Batch',"
-        " 'type': 'confidential', 'grant_types': ['client_credentials']})\n"
+        "client, secret = services.client_create(actor=APPLY, spec={'client_id': 'batch',"
+        " 'name': 'Batch', 'type': 'confidential', 'grant_types': ['client_credentials']})\n"
         "print(json.dumps(secret))",
     )
     for server in (a, b):  # both instances have the client cached now
@@ -78,9 +79,10 @@ def test_a_client_change_is_seen_by_the_next_request_on_every_instance(two_insta
     python_in(
         prod_stack["env"],
         "import json\n"
+        "from core.actors import APPLY\n"
         "from oauth import services\n"
         "from oauth.models import Client\n"
-        "services.client_update(client=Client.objects.get(client_id='batch'),"
+        "services.client_update(actor=APPLY, client=Client.objects.get(client_id='batch'),"
         " spec={'is_active': False})\n"
         "print(json.dumps(True))",
     )

@@ -35,13 +35,18 @@ MFA_LOCK_SECONDS = 3
 SEED = """
 import json
 from accounts import services as accounts
+from core.actors import APPLY
 from mfa import services as mfa
 from oauth import services as clients
-accounts.user_create(username="alice", password={password!r}, email="alice@example.com")
-accounts.user_create(username="carol", password={password!r}, email="carol@example.com")
-bob = accounts.user_create(username="bob", password={password!r}, email="bob@example.com")
+accounts.user_create(actor=APPLY, username="alice", password={password!r},
+                     email="alice@example.com")
+accounts.user_create(actor=APPLY, username="carol", password={password!r},
+                     email="carol@example.com")
+bob = accounts.user_create(actor=APPLY, username="bob", password={password!r},
+                           email="bob@example.com")
 seed = mfa.authenticator_totp_provision(user=bob)
-client, secret = clients.client_create(spec={{"client_id": "machine", "name": "Machine",
+client, secret = clients.client_create(actor=APPLY, spec={{"client_id": "machine",
+                                       "name": "Machine",
     "type": "confidential", "grant_types": ["client_credentials"]}})
 print(json.dumps({{"machine": secret, "bob_totp": seed}}))
 """

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from core.actors import APPLY
 from roles import services
 from roles.services import AssignmentSpec
 from tests.conftest import REDIRECT_URI, basic_auth, login, query_of
@@ -21,7 +22,11 @@ GATEWAY_API = "https://gateway.example.test/"
 def make_role(db):
     def make(name: str, *, parents=(), permissions=(), require_mfa: bool = False):
         return services.role_create(
-            name=name, parents=parents, permissions=permissions, require_mfa=require_mfa
+            actor=APPLY,
+            name=name,
+            parents=parents,
+            permissions=permissions,
+            require_mfa=require_mfa,
         )
 
     return make

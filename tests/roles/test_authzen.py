@@ -9,6 +9,7 @@ import pytest
 
 from accounts import services as account_services
 from accounts.models import User
+from core.actors import APPLY
 from oauth.models import Client
 from roles import services
 from roles.models import Role
@@ -184,7 +185,9 @@ def test_a_deactivated_user_and_their_tokens_are_denied(client, ask, catalogue, 
     access = user_tokens(client, web_client, "alice")["access_token"]
     token = {"type": "token", "id": access}
     assert decision(ask(request_for(token, "GET", "/api/orders/1")))
-    account_services.user_update(user=User.objects.get(username="alice"), is_active=False)
+    account_services.user_update(
+        actor=APPLY, user=User.objects.get(username="alice"), is_active=False
+    )
     assert not decision(ask(request_for(ALICE, "GET", "/api/orders/1")))
     assert not decision(ask(request_for(token, "GET", "/api/orders/1")))
 
@@ -208,7 +211,7 @@ def test_a_role_change_is_seen_by_the_next_request(ask, catalogue) -> None:
     alice = User.objects.get(username="alice")
     services.user_roles_set(user=alice, assignments=[AssignmentSpec("editor")])
     assert decision(ask(body))
-    services.role_update(role=Role.objects.get(name="editor"), permissions=[])
+    services.role_update(actor=APPLY, role=Role.objects.get(name="editor"), permissions=[])
     assert not decision(ask(body))
 
 
@@ -343,7 +346,7 @@ def test_a_user_bearer_token_is_not_a_caller(client, catalogue, pdp_caller, web_
 
 def test_losing_authz_evaluate_takes_effect_at_once(ask, catalogue) -> None:
     assert ask(request_for(ALICE, "GET", "/")).status_code == 200
-    services.role_update(role=Role.objects.get(name="pdp-caller"), permissions=[])
+    services.role_update(actor=APPLY, role=Role.objects.get(name="pdp-caller"), permissions=[])
     assert_problem(ask(request_for(ALICE, "GET", "/")), 403)
 
 

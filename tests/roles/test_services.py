@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core import generations
+from core.actors import APPLY
 from roles import selectors, services
 from roles.models import Role
 from roles.services import AssignmentSpec
@@ -59,13 +60,13 @@ def test_diamond_inheritance(make_role, make_user) -> None:
 def test_cycles_are_rejected_at_write_time(chain) -> None:
     viewer = Role.objects.get(name="viewer")
     with pytest.raises(ValidationError) as error:
-        services.role_update(role=viewer, parents=["admin"])
+        services.role_update(actor=APPLY, role=viewer, parents=["admin"])
     assert "viewer -> admin -> editor -> reader -> viewer" in str(error.value) or (
         "admin -> editor -> reader -> viewer -> admin" in str(error.value)
     )
     assert list(viewer.parents.all()) == []
     with pytest.raises(ValidationError, match="inherit from themselves"):
-        services.role_update(role=viewer, parents=["viewer"])
+        services.role_update(actor=APPLY, role=viewer, parents=["viewer"])
 
 
 def test_unknown_parents_and_bad_permissions_are_rejected(make_role) -> None:
@@ -79,9 +80,9 @@ def test_unknown_parents_and_bad_permissions_are_rejected(make_role) -> None:
 def test_deleting_a_role_with_dependants_is_refused_unless_forced(chain) -> None:
     reader = Role.objects.get(name="reader")
     with pytest.raises(ValidationError, match="inherited by editor"):
-        services.role_delete(role=reader)
+        services.role_delete(actor=APPLY, role=reader)
     assert Role.objects.filter(name="reader").exists()
-    services.role_delete(role=reader, force=True)
+    services.role_delete(actor=APPLY, role=reader, force=True)
     assert list(Role.objects.get(name="editor").parents.all()) == []
 
 
@@ -90,7 +91,9 @@ def test_change_is_visible_to_the_next_request(chain, make_user) -> None:
     services.user_roles_set(user=user, assignments=[AssignmentSpec("reader")])
     assert not selectors.user_grant(user.pk).allows("POST", "route", "/api/orders")
     new_request()
-    services.role_update(role=Role.objects.get(name="reader"), permissions=["POST /api/orders"])
+    services.role_update(
+        actor=APPLY, role=Role.objects.get(name="reader"), permissions=["POST /api/orders"]
+    )
     new_request()
     assert selectors.user_grant(user.pk).allows("POST", "route", "/api/orders")
     assert not selectors.user_grant(user.pk).allows("orders:read", None, None)
@@ -153,3 +156,58 @@ def test_assignments_set_replaces_the_list(chain, make_user) -> None:
     assert selectors.user_grant(user.pk).roles == {"viewer"}
     with pytest.raises(ValidationError, match="unknown role"):
         services.user_roles_set(user=user, assignments=[AssignmentSpec("ghost")])
+
+
+# --- audited writes ---------------------------------------------------------------------------
+
+
+def test_a_role_that_fails_after_the_audit_leaves_neither_role_nor_event(db, monkeypatch) -> None:
+    from tests.atomic import AfterAudit, events, fail_after_audit
+
+    fail_after_audit(monkeypatch, services)
+    with pytest.raises(AfterAudit):
+        services.role_create(actor=APPLY, name="auditor", permissions=["audit:read"])
+    assert not Role.objects.filter(name="auditor").exists()
+    assert events("role.created") == []
+
+
+def test_an_assignment_that_fails_after_the_audit_is_not_held(make_user, monkeypatch) -> None:
+    from roles.models import UserRole
+    from tests.atomic import AfterAudit, events, fail_after_audit
+
+    user = make_user("sam")
+    role = services.role_create(actor=APPLY, name="auditor", permissions=["audit:read"])
+    fail_after_audit(monkeypatch, services)
+    with pytest.raises(AfterAudit):
+        services.user_role_set(actor=APPLY, user=user, role=role)
+    assert not UserRole.objects.filter(user=user).exists()
+    assert events("role.assigned") == []
+
+
+def test_a_person_without_a_fresh_factor_writes_nothing(make_user) -> None:
+    from audit.models import AuditEvent
+    from roles import access
+
+    admin = make_user("root")
+    services.role_create(actor=APPLY, name="boss", permissions=["roles:write", "audit:read"])
+    services.user_roles_set(user=admin, assignments=[AssignmentSpec("boss")])
+    before = AuditEvent.objects.count()
+    actor = access.acting(access.principal_for_user(admin))  # no second factor proved
+    with pytest.raises(access.ReauthenticationRequired):
+        services.role_create(actor=actor, name="auditor", permissions=["audit:read"])
+    assert not Role.objects.filter(name="auditor").exists()
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_role_above_the_actor_is_refused_and_writes_nothing(make_user) -> None:
+    from roles import access
+
+    admin = make_user("root")
+    services.role_create(actor=APPLY, name="boss", permissions=["roles:write"])
+    services.user_roles_set(user=admin, assignments=[AssignmentSpec("boss")])
+    principal = access.principal_for_user(admin, factor_time=timezone.now().timestamp())
+    with pytest.raises(access.EscalationDenied):
+        services.role_create(
+            actor=access.acting(principal), name="auditor", permissions=["audit:read"]
+        )
+    assert not Role.objects.filter(name="auditor").exists()

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from oauthlib.common import Request as OAuthlibRequest
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
+from core.actors import APPLY
 from oauth import tokens
 from oauth.models import GRANT_DEVICE_CODE
 from oauth.validators import attach_device_context
@@ -111,7 +112,9 @@ def test_introspection_sees_a_role_change_on_the_next_request(
     access = user_tokens(client, roles_web_client, "alice")["access_token"]
     assert "orders:export" not in introspect(client, resource_server, access)["permissions"]
     services.role_update(
-        role=Role.objects.get(name="reader"), permissions=["orders:read", "orders:export"]
+        actor=APPLY,
+        role=Role.objects.get(name="reader"),
+        permissions=["orders:read", "orders:export"],
     )
     assert "orders:export" in introspect(client, resource_server, access)["permissions"]
 

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apikeys import credentials, services
 from apikeys.models import ApiKey
+from core.actors import SystemActor
 
 
 class Command(BaseCommand):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         key = ApiKey.objects.filter(key_id=key_id).first()
         if key is None:
             raise CommandError(f"no API key {key_id}")
-        if services.api_key_revoke(key=key, actor="cli", via="revoke_api_key"):
+        if services.api_key_revoke(key=key, actor=SystemActor("cli"), via="revoke_api_key"):
             self.stdout.write(f"revoked API key {key_id} ({key.name})")
         else:
             self.stdout.write(f"API key {key_id} was already revoked")

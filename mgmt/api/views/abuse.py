@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from abuse import selectors, services
 from abuse.models import IpBlock
 from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
-from mgmt.services import actor_name
 from roles import access
 
 
@@ -64,7 +63,7 @@ class IpBlocksApi(IpBlocksBaseApi):
     )
     def post(self, request: Request) -> Response:
         data = validated(self.BlockInput, request.data)
-        result = services.ip_block(**data, actor=actor_name(self.principal), request=request)
+        result = services.ip_block(**data, actor=self.actor, meta=self.meta)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(present_block(result.block), status=code)
 
@@ -83,5 +82,5 @@ class IpBlockApi(IpBlocksBaseApi):
     @extend_schema(responses={204: None}, description="Lift the block now (idempotent).")
     def delete(self, request: Request, block_id: int) -> Response:
         block = self._block(block_id)
-        services.ip_unblock(block=block, actor=actor_name(self.principal), request=request)
+        services.ip_unblock(block=block, actor=self.actor, meta=self.meta)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apikeys import selectors as key_selectors
+from apikeys import services as key_services
 from apikeys.models import ApiKey
-from mgmt import services
 from mgmt.api.views.base import ManagementApi, StrictSerializer, validated
 from oauth.models import Client
 from roles import access
@@ -79,9 +79,7 @@ class OwnerKeysApi(KeysApi):
     def post(self, request: Request, **kwargs: str) -> Response:
         owner = self.owner(for_write=True)
         spec = validated(ApiKeyInput, request.data)
-        key, full = services.api_key_create(
-            actor=self.principal, request=request, owner=owner, **spec
-        )
+        key, full = key_services.api_key_create(actor=self.actor, meta=self.meta, **owner, **spec)
         (row,) = self.listed(owner, key.key_id)
         return Response(
             ApiKeyCreatedOutput({**row, "key": full}).data, status=status.HTTP_201_CREATED
@@ -95,7 +93,7 @@ class OwnerKeyApi(KeysApi):
         key = ApiKey.objects.filter(key_id=key_id, **owner).first()
         if key is None:
             raise access.NotFound("API key")
-        services.api_key_revoke(actor=self.principal, request=request, key=key, via="api")
+        key_services.api_key_revoke(actor=self.actor, meta=self.meta, key=key, via="api")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

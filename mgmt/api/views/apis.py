@@ -15,9 +15,8 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mgmt import services
 from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
-from oauth import api_selectors
+from oauth import api_selectors, api_services
 from oauth.api_selectors import ApiUsage
 from oauth.api_services import MAX_LIFETIME, MAX_SCOPES
 from oauth.apis import audience_of
@@ -114,7 +113,7 @@ class ApisApi(ApiApi):
     @extend_schema(request=CreateInput, responses={201: ApiOutput})
     def post(self, request: Request) -> Response:
         spec = validated(self.CreateInput, request.data)
-        api = services.api_create(actor=self.principal, request=request, spec=spec)
+        api = api_services.api_create(actor=self.actor, meta=self.meta, spec=spec)
         return Response(_present(api), status=status.HTTP_201_CREATED)
 
 
@@ -132,7 +131,7 @@ class ApiDetailApi(ApiApi):
     def patch(self, request: Request, api_id: int) -> Response:
         spec = validated(ApiSpecInput, request.data)
         api = _api(api_id)
-        services.api_update(actor=self.principal, request=request, api=api, spec=spec)
+        api_services.api_update(actor=self.actor, meta=self.meta, api=api, spec=spec)
         return Response(_present(api))
 
     @extend_schema(
@@ -142,5 +141,5 @@ class ApiDetailApi(ApiApi):
         "token carries its audience, and for the built-in management API.",
     )
     def delete(self, request: Request, api_id: int) -> Response:
-        services.api_delete(actor=self.principal, request=request, api=_api(api_id))
+        api_services.api_delete(actor=self.actor, meta=self.meta, api=_api(api_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -13,11 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.request_meta import RequestMeta, request_meta
 from mgmt.api import errors
 from mgmt.api.authentication import BearerTokenAuthentication
 from mgmt.api.pagination import Pagination
 from mgmt.api.parsers import BoundedJSONParser
 from mgmt.api.permissions import HasManagementPermission
+from roles.access import Acting, acting
 from roles.decisions import Principal
 
 
@@ -56,6 +58,16 @@ class ManagementApi(APIView):
     @property
     def principal(self) -> Principal:
         return self.request.user
+
+    @property
+    def actor(self) -> Acting:
+        """The caller as the ``actor`` of the domain services (``roles.access.acting``)."""
+        return acting(self.principal)
+
+    @property
+    def meta(self) -> RequestMeta:
+        """Who sent the request, for the audit event of the change (``core.request_meta``)."""
+        return request_meta(self.request)
 
     def paginate(self, queryset: QuerySet | list, present: Callable[[Any], Any]) -> Response:
         """One page of ``queryset``, each item turned into its output by ``present``."""

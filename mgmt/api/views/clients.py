@@ -12,8 +12,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mgmt import selectors, services
+from mgmt import selectors
 from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from oauth import services as oauth_services
 from oauth.models import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGORITHMS, Client
 from roles import access
 
@@ -136,7 +137,7 @@ class ClientsApi(ClientApi):
     @extend_schema(request=CreateInput, responses={201: ClientWithSecretOutput})
     def post(self, request: Request) -> Response:
         spec = validated(self.CreateInput, request.data)
-        client, secret = services.client_create(actor=self.principal, request=request, spec=spec)
+        client, secret = oauth_services.client_create(actor=self.actor, meta=self.meta, spec=spec)
         return Response(
             present_client(client, client_secret=secret), status=status.HTTP_201_CREATED
         )
@@ -156,8 +157,8 @@ class ClientDetailApi(ClientApi):
     def patch(self, request: Request, client_id: str) -> Response:
         spec = validated(ClientSpecInput, request.data)
         client = access.access_client(self.principal, client_id, for_write=True)
-        client, secret = services.client_update(
-            actor=self.principal, request=request, client=client, spec=spec
+        _, secret = oauth_services.client_update(
+            actor=self.actor, meta=self.meta, client=client, spec=spec
         )
         return Response(present_client(client, client_secret=secret))
 
@@ -170,5 +171,7 @@ class ClientSecretApi(ClientApi):
     @extend_schema(request=None, responses=Output)
     def post(self, request: Request, client_id: str) -> Response:
         client = access.access_client(self.principal, client_id, for_write=True)
-        secret = services.client_rotate_secret(actor=self.principal, request=request, client=client)
+        secret = oauth_services.client_rotate_secret(
+            actor=self.actor, meta=self.meta, client=client
+        )
         return Response(self.Output({"client_id": client.client_id, "client_secret": secret}).data)

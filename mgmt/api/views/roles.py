@@ -11,9 +11,10 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mgmt import selectors, services
+from mgmt import selectors
 from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
 from roles import access
+from roles import services as role_services
 from roles.models import Assignment, Role
 
 
@@ -83,7 +84,7 @@ class RolesApi(RoleApi):
     @extend_schema(request=CreateInput, responses={201: RoleOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.CreateInput, request.data)
-        role = services.role_create(actor=self.principal, request=request, **data)
+        role = role_services.role_create(actor=self.actor, meta=self.meta, **data)
         return Response(present_role(role), status=status.HTTP_201_CREATED)
 
 
@@ -109,14 +110,14 @@ class RoleDetailApi(RoleApi):
     def patch(self, request: Request, name: str) -> Response:
         data = validated(self.UpdateInput, request.data)
         role = access.access_role(self.principal, name, for_write=True)
-        services.role_update(actor=self.principal, request=request, role=role, **data)
+        role_services.role_update(actor=self.actor, meta=self.meta, role=role, **data)
         return Response(present_role(role))
 
     @extend_schema(parameters=[DeleteInput], responses={204: None})
     def delete(self, request: Request, name: str) -> Response:
         data = query(self.DeleteInput, request)
         role = access.access_role(self.principal, name, for_write=True)
-        services.role_delete(actor=self.principal, request=request, role=role, **data)
+        role_services.role_delete(actor=self.actor, meta=self.meta, role=role, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -200,8 +201,8 @@ class _UserAssignments(_AssignmentsApi):
         return selectors.user_assignments(owner)
 
     def set_role(self, owner: Any, role: Role, **changes: Any) -> bool:
-        return services.user_role_set(
-            actor=self.principal, request=self.request, user=owner, role=role, **changes
+        return role_services.user_role_set(
+            actor=self.actor, meta=self.meta, user=owner, role=role, **changes
         )
 
 
@@ -215,8 +216,8 @@ class _ClientAssignments(_AssignmentsApi):
         return selectors.client_assignments(owner)
 
     def set_role(self, owner: Any, role: Role, **changes: Any) -> bool:
-        return services.client_role_set(
-            actor=self.principal, request=self.request, client=owner, role=role, **changes
+        return role_services.client_role_set(
+            actor=self.actor, meta=self.meta, client=owner, role=role, **changes
         )
 
 

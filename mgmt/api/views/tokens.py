@@ -18,8 +18,9 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mgmt import selectors, services
+from mgmt import selectors
 from mgmt.api.views.base import ManagementApi
+from oauth import services as oauth_services
 from oauth.models import AuthContext
 from roles import access
 
@@ -89,7 +90,7 @@ class UserTokenApi(TokenApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, token_id: int) -> Response:
         token = self._token(username, token_id, for_write=True)
-        services.access_token_revoke(actor=self.principal, request=request, token=token)
+        oauth_services.access_token_revoke(actor=self.actor, meta=self.meta, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -115,8 +116,11 @@ class UserSessionApi(TokenApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, session_id: uuid.UUID) -> Response:
         session = self._session(username, session_id, for_write=True)
-        services.session_revoke(
-            actor=self.principal, request=request, user=session.user, family=session.token_family
+        oauth_services.session_revoke(
+            actor=self.actor,
+            meta=self.meta,
+            user=session.user,
+            family=session.token_family,
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -144,9 +148,9 @@ class ClientTokenApi(TokenApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, client_id: str, jti: str) -> Response:
         token = self._token(client_id, jti, for_write=True)
-        services.client_token_revoke(
-            actor=self.principal,
-            request=request,
+        oauth_services.client_token_revoke(
+            actor=self.actor,
+            meta=self.meta,
             jti=token.jti,
             client_id=token.client_id,
             expires=token.expires,

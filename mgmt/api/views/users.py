@@ -9,9 +9,11 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts import services as account_services
 from accounts.models import User
-from mgmt import selectors, services
+from mgmt import selectors
 from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from oauth import services as oauth_services
 from roles import access
 from roles.selectors import user_roles
 
@@ -63,7 +65,7 @@ class UsersApi(UserApi):
     @extend_schema(request=CreateInput, responses={201: UserOutput})
     def post(self, request: Request) -> Response:
         data = validated(self.CreateInput, request.data)
-        user = services.user_create(actor=self.principal, request=request, **data)
+        user = account_services.user_create(actor=self.actor, meta=self.meta, **data)
         return Response(present_user(user), status=status.HTTP_201_CREATED)
 
 
@@ -80,7 +82,7 @@ class UserDetailApi(UserApi):
     def patch(self, request: Request, username: str) -> Response:
         data = validated(self.UpdateInput, request.data)
         user = access.access_user(self.principal, username, for_write=True)
-        services.user_update(actor=self.principal, request=request, user=user, **data)
+        account_services.user_update(actor=self.actor, meta=self.meta, user=user, **data)
         return Response(present_user(user))
 
 
@@ -93,8 +95,8 @@ class UserActiveApi(UserApi):
     @extend_schema(request=None, responses=UserOutput)
     def post(self, request: Request, username: str) -> Response:
         user = access.access_user(self.principal, username, for_write=True)
-        services.user_set_active(
-            actor=self.principal, request=request, user=user, active=self.active
+        oauth_services.user_set_active(
+            actor=self.actor, meta=self.meta, user=user, active=self.active
         )
         return Response(present_user(user))
 
@@ -107,5 +109,5 @@ class UserPasswordApi(UserApi):
     def post(self, request: Request, username: str) -> Response:
         data = validated(self.Input, request.data)
         user = access.access_user(self.principal, username, for_write=True)
-        services.user_set_password(actor=self.principal, request=request, user=user, **data)
+        oauth_services.user_set_password(actor=self.actor, meta=self.meta, user=user, **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
