@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
 
-.PHONY: install migrate run run-prod dev-cert test test-fast lint format audit sbom lock bench bench-micro bench-profile bench-instructions soak clean
+.PHONY: install migrate run run-prod dev-cert test test-fast lint format audit sbom lock messages bench bench-micro bench-profile bench-instructions soak clean
 
 install: $(STAMP)
 
@@ -76,6 +76,13 @@ sbom: install
 lock: install
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --upgrade -o requirements.lock pyproject.toml
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links --upgrade --extra dev -o requirements-dev.lock pyproject.toml
+
+# Translations (docs/branding.md): refresh locale/*/django.po from the code and templates, then
+# compile the .mo files that are committed beside them (GNU gettext: apt-get install gettext).
+MESSAGES_IGNORE = --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*'
+messages: install
+	$(VENV)/bin/python manage.py makemessages -l de --no-location $(MESSAGES_IGNORE)
+	$(VENV)/bin/python manage.py compilemessages --ignore='.venv'
 
 format: install
 	$(VENV)/bin/ruff format .

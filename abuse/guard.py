@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from abuse import detection, selectors
 from audit.models import AuditEvent
@@ -72,4 +73,6 @@ def _queue_block(ip: str, tally: detection.Tally) -> None:
 
 def wait_text(seconds: int) -> str:
     minutes = (seconds + 59) // 60
-    return f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
+    if seconds < 120:
+        return ngettext("%(n)d second", "%(n)d seconds", seconds) % {"n": seconds}
+    return ngettext("%(n)d minute", "%(n)d minutes", minutes) % {"n": minutes}

@@ -11,11 +11,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from mgmt.api import errors as api_errors
 from roles import views as authzen_views
 
-PAGE_TITLES = {400: "Bad request", 413: "Request too large"}
+PAGE_TITLES = {400: gettext_lazy("Bad request"), 413: gettext_lazy("Request too large")}
 API_PROBLEMS = {400: api_errors.MALFORMED, 413: api_errors.CONTENT_TOO_LARGE}
 
 
@@ -37,9 +39,11 @@ def request_error(request: HttpRequest, status: int, detail: str) -> HttpRespons
 
 
 def too_large(request: HttpRequest, limit: int) -> HttpResponse:
-    return request_error(request, 413, f"The request body is larger than {limit} bytes.")
+    return request_error(
+        request, 413, _("The request body is larger than %(limit)d bytes.") % {"limit": limit}
+    )
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """``handler400``: Django refused the request (an unparsable body, too many fields)."""
-    return request_error(request, 400, "The request could not be parsed.")
+    return request_error(request, 400, _("The request could not be parsed."))

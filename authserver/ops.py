@@ -13,7 +13,8 @@ import sys
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 
 from core.failsoft_cache import cache_is_degraded
 
@@ -34,10 +35,16 @@ def service_unavailable(dependency: str) -> JsonResponse:
     )
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
-    """``handler500``: never a stack trace; a database outage is a 503 like in views."""
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: never a stack trace; a database outage is a 503 like in views. A browser
+    (``Accept: text/html``) off the machine endpoints gets the styled page ``500.html``, rendered
+    without a request context (nothing that could fail again); anything else the JSON error."""
     if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
         return service_unavailable("database")
+    if "text/html" in request.headers.get("Accept", "") and not request.path_info.startswith(
+        settings.MACHINE_PATH_PREFIXES
+    ):
+        return HttpResponse(loader.get_template("500.html").render(), status=500, headers=NO_STORE)
     return JsonResponse(
         {"error": "server_error", "error_description": "An unexpected error occurred."},
         status=500,

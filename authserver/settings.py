@@ -16,6 +16,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 from authserver.env import env_bool, env_float, env_int, env_list, env_str, persistent_secret
 from core.proxy import parse_networks
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "console",
     "apikeys",
     "abuse",
+    "branding",
     "core",
 ]
 
@@ -74,6 +76,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's LocaleMiddleware, plus OIDC ui_locales on /o/authorize/ (kept in the session)
+    "branding.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -117,6 +121,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "branding.context_processors.brand",
             ],
         },
     },
@@ -207,7 +213,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The languages of the pages (catalogues in locale/; docs/branding.md): Accept-Language, or
+# OIDC ui_locales on /o/authorize/, picks one of these.
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -271,13 +281,14 @@ API_KEY_RATE_LIMIT = env_int("API_KEY_RATE_LIMIT", 600)
 SECRET_PEPPER = env_str("SECRET_PEPPER")
 
 OIDC_SCOPES = {
-    "openid": "Sign you in",
-    "profile": "Your name and username",
-    "email": "Your email address",
-    "offline_access": "Stay signed in (refresh tokens)",
-    "roles": "Your roles",
+    # Shown on the consent page (translated: locale/).
+    "openid": _("Sign you in"),
+    "profile": _("Your name and username"),
+    "email": _("Your email address"),
+    "offline_access": _("Stay signed in (refresh tokens)"),
+    "roles": _("Your roles"),
     # oauth.apis.MANAGEMENT_SCOPE: with resource=<ISSUER_URL>/api/v1/, a management-API token
-    "management": "Manage this server through its management API",
+    "management": _("Manage this server through its management API"),
 }
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth.Client"
@@ -343,6 +354,12 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
+
+# --- Branding (branding/conf.py, docs/branding.md); ``apply``'s branding: section wins ----
+BRAND_NAME = env_str("BRAND_NAME", "authserver")
+BRAND_LOGO_URL = env_str("BRAND_LOGO_URL")  # a path on this server, e.g. /static/brand/logo.svg
+BRAND_PRIMARY_COLOR = env_str("BRAND_PRIMARY_COLOR", "#2450c8")  # #rgb or #rrggbb
+SUPPORT_URL = env_str("SUPPORT_URL")  # https:// or mailto:
 
 # --- MFA and brute-force limits (documented in docs/mfa.md) ------------------------------
 MFA_REQUIRED = env_bool("MFA_REQUIRED", False)  # every user needs a second factor

@@ -1,6 +1,6 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
 enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /device
-(device flow), /console/ (admin console)."""
+(device flow), /console/ (admin console), /branding/ (the theme stylesheet)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -28,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("mfa/", include("mfa.urls")),
     path("console/", include("console.urls")),
+    path("branding/", include("branding.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("health/live", ops.live, name="health-live"),
     path("health/ready", ops.ready, name="health-ready"),

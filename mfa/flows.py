@@ -18,7 +18,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from abuse.guard import wait_text
 from accounts.session import auth_state, record_login, record_second_factor
 from audit.models import AuditEvent
 from audit.services import record
@@ -31,10 +34,14 @@ NEW_RECOVERY_CODES = "mfa.new_recovery_codes"
 
 AMR_OTP = "otp"
 
-WRONG_CODE = "That code is not right. Check your app and try again."
+WRONG_CODE = gettext_lazy("That code is not right. Check your app and try again.")
 USED_CODE = {
-    "totp": "That code was already used. Wait for the next code in your app and enter that one.",
-    "recovery_code": "That recovery code was already used: each one works once. Enter another.",
+    "totp": gettext_lazy(
+        "That code was already used. Wait for the next code in your app and enter that one."
+    ),
+    "recovery_code": gettext_lazy(
+        "That recovery code was already used: each one works once. Enter another."
+    ),
 }
 
 
@@ -244,9 +251,9 @@ def _consume(user: Any, code: str) -> tuple[services.CodeUse, str]:
 
 
 def _locked_message(seconds: int) -> str:
-    minutes = (seconds + 59) // 60
-    wait = f"{seconds} seconds" if seconds < 120 else f"{minutes} minutes"
-    return f"Too many wrong codes. Codes are locked for {wait}; try again after that."
+    return _("Too many wrong codes. Codes are locked for %(wait)s; try again after that.") % {
+        "wait": wait_text(seconds)
+    }
 
 
 # --- enrolment -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views import View
 
 from abuse import guard as abuse
@@ -47,7 +48,9 @@ class AuthenticateView(View):
         blocked = abuse.refusal(request, where="mfa")
         if blocked:
             wait = abuse.wait_text(blocked)
-            error = f"Too many failed sign-ins came from your network. Try again in {wait}."
+            error = _("Too many failed sign-ins came from your network. Try again in %(wait)s.") % {
+                "wait": wait
+            }
             response = self._render(request, error=error, status=429)
             response["Retry-After"] = str(blocked)
             return response
@@ -83,7 +86,7 @@ class TotpSetupView(View):
     def post(self, request: HttpRequest) -> HttpResponse:
         if flows.totp_activate(request, self.subject, request.POST.get("code", "")):
             return redirect(_with_next("mfa:recovery-codes", flows.next_url(request, self.subject)))
-        error = "That code does not match. Enter the 6-digit code your app shows now."
+        error = _("That code does not match. Enter the 6-digit code your app shows now.")
         return self._render(request, error=error)
 
     def _render(self, request: HttpRequest, error: str = "") -> HttpResponse:
@@ -185,7 +188,7 @@ class PasskeyView(View):
         subject = flows.challenge_subject(request)
         registering = self.step.startswith("register")
         if subject is None or (registering and not flows.may_change_factors(request, subject)):
-            return JsonResponse({"error": "Sign in again to continue."}, status=403)
+            return JsonResponse({"error": _("Sign in again to continue.")}, status=403)
         if self.step == "register-begin":
             options = flows.passkey_register_options(request, subject)
             return HttpResponse(options, content_type="application/json")
@@ -195,10 +198,10 @@ class PasskeyView(View):
         try:
             body = passkeys.parse_json(request.body)
         except passkeys.CeremonyFailed:
-            return JsonResponse({"error": "The request was not understood."}, status=400)
+            return JsonResponse({"error": _("The request was not understood.")}, status=400)
         credential = body.get("credential")
         if not isinstance(credential, dict):
-            return JsonResponse({"error": "The request was not understood."}, status=400)
+            return JsonResponse({"error": _("The request was not understood.")}, status=400)
         if registering:
             name = body.get("name") if isinstance(body.get("name"), str) else ""
             ok = flows.passkey_register(request, subject, credential, name)
@@ -207,5 +210,5 @@ class PasskeyView(View):
             ok = flows.passkey_authenticate(request, subject, credential)
             done = flows.next_url(request, subject)
         if not ok:
-            return JsonResponse({"error": "That passkey could not be verified."}, status=400)
+            return JsonResponse({"error": _("That passkey could not be verified.")}, status=400)
         return JsonResponse({"redirect": done})

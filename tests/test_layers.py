@@ -21,6 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "audit": {"core"},
     "abuse": {"core", "audit"},
+    "branding": {"core", "audit"},
     "accounts": {"core", "audit", "abuse"},
     "oauth": {"core", "audit", "abuse", "accounts"},
     "roles": {"core", "audit", "abuse", "accounts", "oauth"},

@@ -38,6 +38,7 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
     assert "SECRET_KEY is required" in failure.value.stderr
 
 
+@pytest.mark.django_db  # the page reads the brand
 def test_embedded_mode_is_not_redirected_to_https(client):
     assert settings.SECURE_SSL_REDIRECT is False
     assert client.get("/accounts/login/").status_code == 200
