@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
-from audit.services import record
+from audit.services import delete_recorded, record
 from core.actors import Actor
 from core.request_meta import RequestMeta
 
@@ -110,3 +110,16 @@ def user_set_password(
     actor.require_fresh_factor()
     _assign(user, password, {})
     record("user.password_set", actor=actor.audit_name, meta=meta, target=user.username)
+
+
+@transaction.atomic
+def user_delete(*, actor: Actor, meta: RequestMeta | None = None, user: User) -> dict[str, int]:
+    """Delete ``user`` and everything that is theirs, audited as ``user.deleted``. Their
+    tokens, refresh tokens, sign-in contexts, second factors, API keys and role assignments go
+    with the row (each is a cascade of it), so every token stops at once, and a console session
+    of theirs finds no user on its next request. Returns how many rows of each kind went
+    (``{"oauth2_provider.AccessToken": 2, ...}``, the user's own row included); the audit event
+    lists the same counts."""
+    return delete_recorded(
+        user, "user.deleted", actor=actor.audit_name, target=user.username, meta=meta
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -182,3 +182,21 @@ def verify() -> Verification:
         checked += 1
     unsealed = AuditEvent.objects.filter(hash="").count()
     return Verification(checked=checked, unsealed=unsealed, broken_at=None)
+
+
+def delete_recorded(
+    instance: models.Model,
+    event: str,
+    *,
+    actor: str,
+    target: str,
+    meta: RequestMeta | None = None,
+) -> dict[str, int]:
+    """Delete ``instance`` with its cascades and record ``event`` saying what went
+    (``removed: ["oauth2_provider.AccessToken: 2", ...]``), in the caller's transaction.
+    Returns the rows removed by model label, the instance's own included."""
+    _, counts = instance.delete()
+    removed = {label: count for label, count in sorted(counts.items()) if count}
+    lines = [f"{label}: {count}" for label, count in removed.items()]
+    record(event, actor=actor, target=target, meta=meta, removed=lines)
+    return removed

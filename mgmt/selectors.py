@@ -20,6 +20,7 @@ from oauth2_provider.models import (
 
 from accounts.models import User
 from audit.models import AuditEvent
+from audit.selectors import actor_matches
 from oauth import clienttokens
 from oauth.models import AuthContext, Client
 from oauth.selectors import longest_access_token_lifetime
@@ -126,9 +127,12 @@ def audit_events(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[AuditEvent]:
-    """Audit events matching every filter given, newest first."""
+    """Audit events matching every filter given, newest first. ``actor`` is matched as shown
+    (``audit.selectors.actor_matches``: ``automation`` finds ``client:automation``)."""
     events = AuditEvent.objects.all()
-    exact = {"actor": actor, "event": event, "outcome": outcome, "target": target}
+    if actor:
+        events = events.filter(actor_matches(actor))
+    exact = {"event": event, "outcome": outcome, "target": target}
     events = events.filter(**{field: value for field, value in exact.items() if value})
     if since is not None:
         events = events.filter(ts__gte=since)

@@ -27,7 +27,7 @@ from oauth2_provider.models import (
 
 from accounts import services as account_services
 from accounts.models import User
-from audit.services import record
+from audit.services import delete_recorded, record
 from core.actors import Actor
 from core.request_meta import RequestMeta
 from oauth import clienttokens
@@ -310,3 +310,25 @@ def session_revoke(
         data.update(session_id=str(context.pk), client_id=context.client.client_id)
     target = f"user:{user.username}"
     record("session.revoked", actor=actor.audit_name, meta=meta, target=target, **data)
+
+
+@transaction.atomic
+def client_delete(
+    *, actor: Actor, meta: RequestMeta | None = None, client: Client
+) -> dict[str, int]:
+    """Delete ``client`` and everything issued to it, audited as ``client.deleted``. Refused (a
+    ValidationError naming them) while a registered API presents its credentials: the API would
+    be left without one. Its tokens, refresh tokens, codes, sign-in contexts, API keys and role
+    assignments go with the row (cascades of it); its client-credentials tokens have no row and
+    stop because every use checks the client (``oauth.clienttokens``). Returns the rows removed
+    by kind, the client's own included."""
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    apis = sorted(client.apis.values_list("identifier", flat=True))
+    if apis:
+        raise ValidationError(
+            f"Client {client.client_id!r} is the client of the API(s) {', '.join(apis)}: "
+            "give them another client (or delete them) first."
+        )
+    return delete_recorded(
+        client, "client.deleted", actor=actor.audit_name, target=client.client_id, meta=meta
+    )

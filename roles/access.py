@@ -83,9 +83,20 @@ class EscalationDenied(AccessError):
 
 
 class NotFound(AccessError):
-    def __init__(self, kind: str) -> None:
-        super().__init__(f"No such {kind}.")
+    """No ``kind`` (``"client"``, ``"API key"``) is known by ``key``, the id the caller named:
+    the message says which ("Client 'abc' not found.")."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind[:1].upper()}{kind[1:]} '{key}' not found.")
         self.kind = kind
+        self.key = key
+
+
+class SelfDeletion(AccessError):
+    """Deleting the account or client the caller acts as would cut its own request off."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"You cannot delete the {kind} you are acting as ({key!r}).")
 
 
 class ReauthenticationRequired(Exception):
@@ -193,10 +204,21 @@ def require_client_write(principal: Principal, client: Client) -> None:
     require_covers(principal, held, what=f"Client {client.client_id!r}")
 
 
+def require_not_self(
+    principal: Principal, *, user: AbstractBaseUser | None = None, client: Client | None = None
+) -> None:
+    """Refuse deleting the caller's own account, or the client its credential was issued to
+    (a user's token through that client included)."""
+    if user is not None and principal.username == user.get_username():
+        raise SelfDeletion("user", user.get_username())
+    if client is not None and principal.client_id == client.client_id:
+        raise SelfDeletion("client", client.client_id)
+
+
 def access_user(principal: Principal, username: str, *, for_write: bool) -> AbstractBaseUser:
     user = get_user_model().objects.filter(username=username).first()
     if user is None:
-        raise NotFound("user")
+        raise NotFound("user", username)
     if for_write:
         require_user_write(principal, user)
     return user
@@ -205,7 +227,7 @@ def access_user(principal: Principal, username: str, *, for_write: bool) -> Abst
 def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
     role = Role.objects.filter(name=name).first()
     if role is None:
-        raise NotFound("role")
+        raise NotFound("role", name)
     if for_write:
         require_role_write(principal, role)
     return role
@@ -214,7 +236,7 @@ def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
 def access_client(principal: Principal, client_id: str, *, for_write: bool) -> Client:
     client = Client.objects.filter(client_id=client_id).first()
     if client is None:
-        raise NotFound("client")
+        raise NotFound("client", client_id)
     if for_write:
         require_client_write(principal, client)
     return client

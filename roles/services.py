@@ -270,7 +270,7 @@ def _change_assignment(
     existed = role.name in wanted
     if remove:
         if not existed:
-            raise access.NotFound("role assignment")
+            raise access.NotFound("role assignment", role.name)
         del wanted[role.name]
     else:
         wanted[role.name] = expires_at

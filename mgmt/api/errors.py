@@ -3,19 +3,25 @@
 Each kind of error has a stable ``type`` URI (``https://authserver.dev/problems/<slug>``) and
 title; ``detail`` says what went wrong in terms of the request, never internals (no stack trace,
 SQL, path or exception text of an unexpected error). Validation errors add an ``errors`` member
-with the messages per field. Refused permission checks are also written to the audit log.
+listing every message, ``{"field": ..., "detail": ...}`` each: ``field`` is the dotted path of
+the input (``redirect_uris.1``, ``jwks.keys``), null for an error of the whole request. A 404
+names what was missing ("client 'abc' not found"). Refused permission checks are also written to
+the audit log.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
 from audit.services import record
@@ -111,10 +117,35 @@ def _response(
     )
 
 
-def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
-    if hasattr(exc, "error_dict"):
-        return {field: list(messages) for field, messages in exc.message_dict.items()}
-    return {"non_field_errors": list(exc.messages)}
+# Keys DRF and Django use for errors of the whole input rather than one field.
+_WHOLE_INPUT = {api_settings.NON_FIELD_ERRORS_KEY, NON_FIELD_ERRORS}
+
+
+def field_errors(detail: Any, path: tuple[str, ...] = ()) -> Iterator[dict[str, str | None]]:
+    """Every message of a validation error's detail (DRF's nested dicts and lists, or Django's
+    ``message_dict``), as ``{"field": dotted path or None, "detail": message}``."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            yield from field_errors(value, path if key in _WHOLE_INPUT else (*path, str(key)))
+    elif isinstance(detail, list | tuple):
+        for index, item in enumerate(detail):
+            yield from field_errors(item, path if isinstance(item, str) else (*path, str(index)))
+    else:
+        yield {"field": ".".join(path) or None, "detail": str(detail)}
+
+
+def _line(error: dict[str, str | None]) -> str:
+    return f"{error['field']}: {error['detail']}" if error["field"] else str(error["detail"])
+
+
+def _validation(detail: Any, headers: dict[str, str] | None = None) -> Response:
+    errors = list(field_errors(detail))
+    summary = "; ".join(_line(e) for e in errors)
+    return _response(VALIDATION, summary or VALIDATION.title + ".", headers, errors=errors)
+
+
+def _django_detail(exc: DjangoValidationError) -> Any:
+    return exc.message_dict if hasattr(exc, "error_dict") else exc.messages
 
 
 def _audit_denial(
@@ -137,15 +168,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's ``EXCEPTION_HANDLER`` for the management API: everything becomes a problem."""
     set_rollback()
     request = context.get("request")
-    if isinstance(exc, (access.NotFound, Http404)):
+    if isinstance(exc, access.NotFound):
+        return _response(NOT_FOUND, str(exc))
+    if isinstance(exc, Http404):
         return _response(NOT_FOUND, "The requested resource does not exist.")
     if isinstance(exc, (access.AccessError, access.ReauthenticationRequired)):
         if request is not None:
             _audit_denial(request, exc)
         return _response(_DENIALS.get(type(exc), PERMISSION_DENIED), str(exc))
     if isinstance(exc, DjangoValidationError):
-        errors = _django_errors(exc)
-        return _response(VALIDATION, "The request failed validation.", errors=errors)
+        return _validation(_django_detail(exc))
     if isinstance(exc, exceptions.APIException):
         return _api_exception(exc)
     log.exception("unhandled error in the management API")
@@ -160,7 +192,7 @@ def _api_exception(exc: exceptions.APIException) -> Response:
     if getattr(exc, "wait", None):
         headers["Retry-After"] = str(int(exc.wait))
     if problem is VALIDATION:
-        return _response(VALIDATION, "The request failed validation.", headers, errors=exc.detail)
+        return _validation(exc.detail, headers)
     if problem is None:  # another APIException: keep its status, with a generic type
         status = exc.status_code
         problem = ProblemType("http-" + str(status), "Request failed", status)

@@ -6,6 +6,7 @@ Schemathesis see error bodies as part of the contract, not as surprises.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -15,7 +16,21 @@ from rest_framework import serializers
 from mgmt.api import errors
 
 # Errors any operation of the API may answer with (500 is a bug, not a contract).
-ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 415)
+ERROR_STATUSES = (400, 401, 403, 404, 405, 406, 413, 415, 429)
+
+
+class ProblemErrorSerializer(serializers.Serializer):
+    """One validation message."""
+
+    field = serializers.CharField(
+        allow_null=True,
+        help_text="Dotted path of the input it is about (`redirect_uris.1`); null for the "
+        "request as a whole.",
+    )
+    detail = serializers.CharField()
+
+    class Meta:
+        ref_name = "ProblemError"
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -24,13 +39,21 @@ class ProblemSerializer(serializers.Serializer):
     type = serializers.URLField(help_text="Stable URI identifying the kind of problem.")
     title = serializers.CharField()
     status = serializers.IntegerField()
-    detail = serializers.CharField()
-    errors = serializers.JSONField(
-        required=False, help_text="Validation messages by field (validation-error only)."
+    detail = serializers.CharField(help_text="What went wrong, for a person to read.")
+    errors = ProblemErrorSerializer(
+        many=True,
+        required=False,
+        help_text="Every validation message, unknown fields included (validation-error only).",
     )
 
     class Meta:
         ref_name = "Problem"
+
+
+def problem_description(status: int) -> str:
+    """The problem types an answer of ``status`` may carry, for its response description."""
+    kinds = [p for p in errors.PROBLEM_TYPES if p.status == status]
+    return "Problem details: " + ", ".join(f"`{p.uri}` ({p.title})" for p in kinds) + "."
 
 
 class ProblemAutoSchema(AutoSchema):
@@ -42,16 +65,19 @@ class ProblemAutoSchema(AutoSchema):
 
     def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
+        for status, response in responses.items():
+            if not response.get("description") and status.isdigit():
+                response["description"] = HTTPStatus(int(status)).phrase
         for status in ERROR_STATUSES:
-            responses.setdefault(
+            if str(status) in responses:
+                continue
+            response = self._get_response_for_code(
+                ProblemSerializer(),
                 str(status),
-                self._get_response_for_code(
-                    ProblemSerializer(),
-                    str(status),
-                    media_types=[errors.PROBLEM_CONTENT_TYPE],
-                    direction=direction,
-                ),
+                media_types=[errors.PROBLEM_CONTENT_TYPE],
+                direction=direction,
             )
+            responses[str(status)] = {**response, "description": problem_description(status)}
         return responses
 
 

@@ -12,7 +12,7 @@ from oauth.apis import MANAGEMENT, MANAGEMENT_SCOPE, management_audience
 from roles import services as role_services
 from roles.access import MANAGEMENT_PERMISSIONS
 from roles.services import AssignmentSpec
-from tests.conftest import forget_seeding
+from tests.conftest import basic_auth, forget_seeding
 from tests.roles.conftest import (  # noqa: F401 (fixture)
     client_credentials_token,
     make_role,
@@ -139,8 +139,39 @@ def person(client, web_client, make_user):
 
 
 @pytest.fixture
+def token_holder(client, web_client, make_user):
+    """Factory: a user with a code-flow token family of the ``webapp`` client."""
+
+    def make(username: str) -> dict:
+        make_user(username)
+        return user_tokens(client, web_client, username, scope="openid offline_access")
+
+    return make
+
+
+def refresh_status(http, web_client, refresh_token: str) -> int:
+    client, secret = web_client
+    response = http.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token},
+        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
+    )
+    return response.status_code
+
+
+@pytest.fixture
 def anonymous(client):
     return Api(client, None)
+
+
+def error_fields(problem: dict[str, Any]) -> dict[str | None, list[str]]:
+    """A validation problem's ``errors`` list, ``[{field, detail}]``, as messages by field
+    (None: the whole request); each entry has exactly those two members."""
+    grouped: dict[str | None, list[str]] = {}
+    for error in problem["errors"]:
+        assert set(error) == {"field", "detail"}, error
+        grouped.setdefault(error["field"], []).append(error["detail"])
+    return grouped
 
 
 def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:

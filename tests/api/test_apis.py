@@ -7,7 +7,7 @@ from audit.models import AuditEvent
 from oauth.apis import management_audience
 from oauth.models import Api, Client
 from roles.access import CLIENTS_READ
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, error_fields
 from tests.oauth.apis import ORDERS, register_api, tokens_for
 
 ORDERS_SPEC = {
@@ -76,10 +76,10 @@ def test_invalid_input_is_a_problem_naming_the_field(admin):
     ]
     for body, field in cases:
         problem = assert_problem(admin.post("/api/v1/apis/", body), 400, "validation-error")
-        assert field in problem["errors"], (body, problem)
+        assert field in error_fields(problem), (body, problem)
     register_api()
     duplicate = admin.post("/api/v1/apis/", {"identifier": ORDERS, "name": "Again"})
-    assert "identifier" in assert_problem(duplicate, 400, "validation-error")["errors"]
+    assert "identifier" in error_fields(assert_problem(duplicate, 400, "validation-error"))
     assert Api.objects.count() == 2  # the built-in and the first
     assert_problem(admin.patch("/api/v1/apis/999999/", {"name": "x"}), 404, "not-found")
 
@@ -95,10 +95,10 @@ def test_an_api_in_use_is_not_deleted_and_says_why(admin, code_flow):
         1,
     )
     problem = assert_problem(admin.delete(path), 400, "validation-error")
-    message = " ".join(problem["errors"]["non_field_errors"])
+    message = " ".join(error_fields(problem)[None])
     assert "webapp list it in their resources" in message and "1 live access token" in message
     renamed = admin.patch(path, {"identifier": "https://elsewhere.example.test/"})
-    assert "identifier" in assert_problem(renamed, 400, "validation-error")["errors"]
+    assert "identifier" in error_fields(assert_problem(renamed, 400, "validation-error"))
     assert Api.objects.get(pk=api.pk).identifier == ORDERS
 
 
@@ -111,7 +111,7 @@ def test_the_builtin_management_api_is_renamed_but_never_deleted(admin):
     assert renamed.status_code == 200, renamed.content
     assert renamed.json()["name"] == "Admin API"
     moved = admin.patch(path, {"client": "admin"})
-    assert assert_problem(moved, 400, "validation-error")["errors"] == {
+    assert error_fields(assert_problem(moved, 400, "validation-error")) == {
         "client": ["the built-in management API keeps it"]
     }
     assert_problem(admin.delete(path), 400, "validation-error")
@@ -140,7 +140,7 @@ def test_client_resources_are_written_and_shown(admin):
     unknown = admin.patch(
         "/api/v1/clients/billing/", {"resources": ["management", "https://unknown.example/"]}
     )
-    assert assert_problem(unknown, 400, "validation-error")["errors"] == {
+    assert error_fields(assert_problem(unknown, 400, "validation-error")) == {
         "resources": ["not a registered API: https://unknown.example/"]
     }
     changed = admin.patch("/api/v1/clients/billing/", {"resources": ["management"]})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from oauth.models import Client
 from roles import services as role_services
 from roles.services import AssignmentSpec
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, error_fields
 from tests.conftest import basic_auth
 
 
@@ -64,7 +64,7 @@ def test_update_validates_redirect_uris_and_refuses_unknown_fields(admin, make_c
         "/api/v1/clients/web/",
         {"grant_types": ["authorization_code"], "redirect_uris": ["http://evil.example/cb"]},
     )
-    assert "redirect_uris" in assert_problem(bad, 400, "validation-error")["errors"]
+    assert "redirect_uris" in error_fields(assert_problem(bad, 400, "validation-error"))
     for body in ({"client_secret": "chosen"}, {"client_type": "public"}, {"user": 1}):
         assert_problem(admin.patch("/api/v1/clients/web/", body), 400, "validation-error")
     ok = admin.patch("/api/v1/clients/web/", {"name": "Web", "is_active": False})
@@ -77,7 +77,7 @@ def test_bad_jwks_is_400_not_500(admin):
         "/api/v1/clients/",
         {"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": "nope"}},
     )
-    assert "jwks" in assert_problem(created, 400, "validation-error")["errors"]
+    assert "jwks" in error_fields(assert_problem(created, 400, "validation-error"))
 
 
 def test_writer_cannot_rotate_or_edit_a_client_that_outranks_it(caller, make_client, make_role):

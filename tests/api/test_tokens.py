@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
 from oauth2_provider.models import get_refresh_token_model
 
 from roles.decisions import principal_for_token
-from tests.api.conftest import assert_problem
+from tests.api.conftest import assert_problem, refresh_status
 from tests.conftest import basic_auth
-from tests.roles.conftest import user_tokens
 
 
-@pytest.fixture
-def signed_in(client, web_client, make_user):
-    """Factory: a user with a code-flow token family of the ``webapp`` client."""
-
-    def make(username: str) -> dict:
-        make_user(username)
-        return user_tokens(client, web_client, username, scope="openid offline_access")
-
-    return make
-
-
-def refresh_status(http, web_client, refresh_token: str) -> int:
-    client, secret = web_client
-    response = http.post(
-        "/o/token/",
-        {"grant_type": "refresh_token", "refresh_token": refresh_token},
-        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
-    )
-    return response.status_code
-
-
-def test_list_and_revoke_an_access_token(admin, signed_in, web_client):
-    tokens = signed_in("pat")
+def test_list_and_revoke_an_access_token(admin, token_holder, web_client):
+    tokens = token_holder("pat")
     listed = admin.get("/api/v1/users/pat/tokens/").json()["results"]
     assert [t["client_id"] for t in listed] == ["webapp"]
     assert tokens["access_token"] not in str(listed)
@@ -45,8 +22,8 @@ def test_list_and_revoke_an_access_token(admin, signed_in, web_client):
     assert admin.get("/api/v1/users/pat/tokens/").json()["results"] == []
 
 
-def test_list_and_revoke_a_session(admin, signed_in, web_client):
-    tokens = signed_in("quinn")
+def test_list_and_revoke_a_session(admin, token_holder, web_client):
+    tokens = token_holder("quinn")
     sessions = admin.get("/api/v1/users/quinn/sessions/").json()["results"]
     assert len(sessions) == 1 and sessions[0]["client_id"] == "webapp"
     session_id = sessions[0]["id"]
@@ -56,14 +33,19 @@ def test_list_and_revoke_a_session(admin, signed_in, web_client):
     assert admin.get("/api/v1/users/quinn/sessions/").json()["results"] == []
 
 
-def test_another_users_token_or_session_is_the_same_404_as_none(admin, signed_in):
-    signed_in("rita")
-    signed_in("sam")
+def test_another_users_token_or_session_is_the_same_404_as_none(admin, token_holder):
+    token_holder("rita")
+    token_holder("sam")
     sam_token = admin.get("/api/v1/users/sam/tokens/").json()["results"][0]["id"]
     sam_session = admin.get("/api/v1/users/sam/sessions/").json()["results"][0]["id"]
     foreign = admin.get(f"/api/v1/users/rita/tokens/{sam_token}/")
     missing = admin.get("/api/v1/users/rita/tokens/999999999/")
-    assert assert_problem(foreign, 404, "not-found") == assert_problem(missing, 404, "not-found")
+    # The same answer but for the id named: nothing tells a foreign token from a missing one.
+    foreign_problem = assert_problem(foreign, 404, "not-found")
+    missing_problem = assert_problem(missing, 404, "not-found")
+    assert foreign_problem["detail"] == f"Token '{sam_token}' not found."
+    assert missing_problem["detail"] == "Token '999999999' not found."
+    assert {**foreign_problem, "detail": ""} == {**missing_problem, "detail": ""}
     assert_problem(admin.delete(f"/api/v1/users/rita/tokens/{sam_token}/"), 404, "not-found")
     assert_problem(admin.delete(f"/api/v1/users/rita/sessions/{sam_session}/"), 404, "not-found")
     assert_problem(
@@ -72,8 +54,8 @@ def test_another_users_token_or_session_is_the_same_404_as_none(admin, signed_in
     assert len(admin.get("/api/v1/users/sam/tokens/").json()["results"]) == 1
 
 
-def test_disabling_a_user_revokes_their_tokens(admin, signed_in, web_client):
-    tokens = signed_in("tess")
+def test_disabling_a_user_revokes_their_tokens(admin, token_holder, web_client):
+    tokens = token_holder("tess")
     assert admin.post("/api/v1/users/tess/disable/").status_code == 200
     assert principal_for_token(tokens["access_token"]) is None
     assert refresh_status(admin.http, web_client, tokens["refresh_token"]) == 400
@@ -81,8 +63,8 @@ def test_disabling_a_user_revokes_their_tokens(admin, signed_in, web_client):
     assert not live.exists()
 
 
-def test_token_reader_cannot_revoke(caller, signed_in):
-    signed_in("uma")
+def test_token_reader_cannot_revoke(caller, token_holder):
+    token_holder("uma")
     reader = caller("tokens:read")
     token_id = reader.get("/api/v1/users/uma/tokens/").json()["results"][0]["id"]
     assert_problem(reader.delete(f"/api/v1/users/uma/tokens/{token_id}/"), 403, "permission-denied")

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from abuse import selectors, services
 from abuse.models import IpBlock
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from roles import access
 
 
@@ -72,7 +72,7 @@ class IpBlockApi(IpBlocksBaseApi):
     def _block(self, block_id: int) -> IpBlock:
         block = IpBlock.objects.filter(pk=block_id).first()
         if block is None:
-            raise access.NotFound("IP block")
+            raise access.NotFound("IP block", block_id)
         return block
 
     @extend_schema(responses=IpBlockOutput)
@@ -81,6 +81,7 @@ class IpBlockApi(IpBlocksBaseApi):
 
     @extend_schema(responses={204: None}, description="Lift the block now (idempotent).")
     def delete(self, request: Request, block_id: int) -> Response:
+        validated(NoInput, request.data)
         block = self._block(block_id)
         services.ip_unblock(block=block, actor=self.actor, meta=self.meta)
         return Response(status=status.HTTP_204_NO_CONTENT)

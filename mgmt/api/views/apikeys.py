@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from apikeys import selectors as key_selectors
 from apikeys import services as key_services
 from apikeys.models import ApiKey
-from mgmt.api.views.base import ManagementApi, StrictSerializer, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, validated
 from oauth.models import Client
 from roles import access
 
@@ -89,10 +89,11 @@ class OwnerKeysApi(KeysApi):
 class OwnerKeyApi(KeysApi):
     @extend_schema(responses={204: None})
     def delete(self, request: Request, key_id: str, **kwargs: str) -> Response:
+        validated(NoInput, request.data)
         owner = self.owner(for_write=True)
         key = ApiKey.objects.filter(key_id=key_id, **owner).first()
         if key is None:
-            raise access.NotFound("API key")
+            raise access.NotFound("API key", key_id)
         key_services.api_key_revoke(actor=self.actor, meta=self.meta, key=key, via="api")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

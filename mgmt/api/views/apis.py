@@ -15,7 +15,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from oauth import api_selectors, api_services
 from oauth.api_selectors import ApiUsage
 from oauth.api_services import MAX_LIFETIME, MAX_SCOPES
@@ -82,7 +82,7 @@ class ApiApi(ManagementApi):
 def _api(api_id: int) -> Api:
     api = Api.objects.select_related("client").filter(pk=api_id).first()
     if api is None:
-        raise access.NotFound("API")
+        raise access.NotFound("API", api_id)
     return api
 
 
@@ -141,5 +141,6 @@ class ApiDetailApi(ApiApi):
         "token carries its audience, and for the built-in management API.",
     )
     def delete(self, request: Request, api_id: int) -> Response:
+        validated(NoInput, request.data)
         api_services.api_delete(actor=self.actor, meta=self.meta, api=_api(api_id))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -40,7 +40,12 @@ class AuditApi(ManagementApi):
 
 class AuditEventsApi(AuditApi):
     class FilterInput(StrictSerializer):
-        actor = serializers.CharField(required=False, max_length=255)
+        actor = serializers.CharField(
+            required=False,
+            max_length=255,
+            help_text="As shown: a username, or a client's id (`automation` finds the events "
+            "of `client:automation`; `client:automation` only the client's).",
+        )
         event = serializers.CharField(required=False, max_length=64)
         target = serializers.CharField(required=False, max_length=255)
         outcome = serializers.ChoiceField(choices=AuditEvent.Outcome.choices, required=False)
@@ -63,5 +68,5 @@ class AuditEventApi(AuditApi):
     def get(self, request: Request, event_id: int) -> Response:
         event = selectors.audit_event(event_id)
         if event is None:
-            raise access.NotFound("audit event")
+            raise access.NotFound("audit event", event_id)
         return Response(present_event(event))

@@ -3,7 +3,7 @@ problem details for errors, capped pagination, strict input (unknown fields are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django.db.models import QuerySet
@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.request_meta import RequestMeta, request_meta
@@ -22,20 +23,32 @@ from mgmt.api.permissions import HasManagementPermission
 from roles.access import Acting, acting
 from roles.decisions import Principal
 
+NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+
 
 class StrictSerializer(serializers.Serializer):
     """Input that names a field the operation does not take is refused, not silently ignored,
     so ``{"is_superuser": true}`` or ``{"password": ...}`` in the wrong place is a visible 400
-    (OWASP API3, mass assignment)."""
+    (OWASP API3, mass assignment). Unknown fields are reported together with every other
+    field's error, so one answer lists all that is wrong."""
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if isinstance(self.initial_data, dict):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["This field is not accepted here."] for name in unknown}
-                )
-        return attrs
+    UNKNOWN_FIELD = "This field is not accepted here."
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []
+        errors: dict[str, Any] = {name: [self.UNKNOWN_FIELD] for name in unknown}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {NON_FIELD: exc.detail}
+            raise serializers.ValidationError({**detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+
+class NoInput(StrictSerializer):
+    """The body of an operation that takes none: any field in it is refused."""
 
 
 class ManagementApi(APIView):

@@ -1,4 +1,4 @@
-"""OAuth clients: list, create, read, update, rotate the secret (shown once)."""
+"""OAuth clients: list, create, read, update, delete, rotate the secret (shown once)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mgmt import selectors
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from oauth import services as oauth_services
 from oauth.models import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGORITHMS, Client
 from roles import access
@@ -162,6 +162,21 @@ class ClientDetailApi(ClientApi):
         )
         return Response(present_client(client, client_secret=secret))
 
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description="Deletes the client and everything issued to it: its tokens (those "
+        "without a row too), refresh tokens, API keys and role assignments end at once. "
+        "Refused while a registered API names it as its client, and for the client of the "
+        "caller's own credential.",
+    )
+    def delete(self, request: Request, client_id: str) -> Response:
+        validated(NoInput, request.data)
+        client = access.access_client(self.principal, client_id, for_write=True)
+        access.require_not_self(self.principal, client=client)
+        oauth_services.client_delete(actor=self.actor, meta=self.meta, client=client)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class ClientSecretApi(ClientApi):
     class Output(serializers.Serializer):
@@ -170,6 +185,7 @@ class ClientSecretApi(ClientApi):
 
     @extend_schema(request=None, responses=Output)
     def post(self, request: Request, client_id: str) -> Response:
+        validated(NoInput, request.data)
         client = access.access_client(self.principal, client_id, for_write=True)
         secret = oauth_services.client_rotate_secret(
             actor=self.actor, meta=self.meta, client=client

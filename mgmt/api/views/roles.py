@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mgmt import selectors
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from roles import access
 from roles import services as role_services
 from roles.models import Assignment, Role
@@ -115,6 +115,7 @@ class RoleDetailApi(RoleApi):
 
     @extend_schema(parameters=[DeleteInput], responses={204: None})
     def delete(self, request: Request, name: str) -> Response:
+        validated(NoInput, request.data)
         data = query(self.DeleteInput, request)
         role = access.access_role(self.principal, name, for_write=True)
         role_services.role_delete(actor=self.actor, meta=self.meta, role=role, **data)
@@ -185,6 +186,7 @@ class _AssignmentItemApi(_AssignmentsApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, role: str, **kwargs: str) -> Response:
+        validated(NoInput, request.data)
         owner = self.owner(kwargs[self.owner_kwarg], for_write=True)
         held = access.access_role(self.principal, role, for_write=False)
         self.set_role(owner, held, remove=True)

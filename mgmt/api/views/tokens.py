@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from mgmt import selectors
-from mgmt.api.views.base import ManagementApi
+from mgmt.api.views.base import ManagementApi, NoInput, validated
 from oauth import services as oauth_services
 from oauth.models import AuthContext
 from roles import access
@@ -80,7 +80,7 @@ class UserTokenApi(TokenApi):
         user = access.access_user(self.principal, username, for_write=for_write)
         token = selectors.user_access_token(user, token_id)
         if token is None:
-            raise access.NotFound("token")
+            raise access.NotFound("token", token_id)
         return token
 
     @extend_schema(responses=AccessTokenOutput)
@@ -89,6 +89,7 @@ class UserTokenApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, token_id: int) -> Response:
+        validated(NoInput, request.data)
         token = self._token(username, token_id, for_write=True)
         oauth_services.access_token_revoke(actor=self.actor, meta=self.meta, token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -106,7 +107,7 @@ class UserSessionApi(TokenApi):
         user = access.access_user(self.principal, username, for_write=for_write)
         session = selectors.user_session(user, session_id)
         if session is None:
-            raise access.NotFound("session")
+            raise access.NotFound("session", session_id)
         return session
 
     @extend_schema(responses=SessionOutput)
@@ -115,6 +116,7 @@ class UserSessionApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, username: str, session_id: uuid.UUID) -> Response:
+        validated(NoInput, request.data)
         session = self._session(username, session_id, for_write=True)
         oauth_services.session_revoke(
             actor=self.actor,
@@ -138,7 +140,7 @@ class ClientTokenApi(TokenApi):
         client = access.access_client(self.principal, client_id, for_write=for_write)
         token = selectors.live_client_token(timezone.now(), jti, client.client_id)
         if token is None:
-            raise access.NotFound("token")
+            raise access.NotFound("token", jti)
         return token
 
     @extend_schema(responses=ClientTokenOutput)
@@ -147,6 +149,7 @@ class ClientTokenApi(TokenApi):
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, client_id: str, jti: str) -> Response:
+        validated(NoInput, request.data)
         token = self._token(client_id, jti, for_write=True)
         oauth_services.client_token_revoke(
             actor=self.actor,

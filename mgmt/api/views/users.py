@@ -1,4 +1,4 @@
-"""Users: list, create, read, update, disable/enable, set password."""
+"""Users: list, create, read, update, delete, disable/enable, set password."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from accounts import services as account_services
 from accounts.models import User
 from mgmt import selectors
-from mgmt.api.views.base import ManagementApi, StrictSerializer, query, validated
+from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from oauth import services as oauth_services
 from roles import access
 from roles.selectors import user_roles
@@ -52,8 +52,9 @@ class UsersApi(UserApi):
 
     class CreateInput(StrictSerializer):
         username = serializers.CharField(max_length=150)
-        email = serializers.EmailField(required=False, default="")
-        name = serializers.CharField(required=False, default="", max_length=255)
+        # No default in the schema (an empty one is not an e-mail address): the service's.
+        email = serializers.EmailField(required=False, allow_blank=True)
+        name = serializers.CharField(required=False, allow_blank=True, max_length=255)
         password = serializers.CharField(
             required=False, max_length=4096, write_only=True, trim_whitespace=False
         )
@@ -85,6 +86,21 @@ class UserDetailApi(UserApi):
         account_services.user_update(actor=self.actor, meta=self.meta, user=user, **data)
         return Response(present_user(user))
 
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description="Deletes the user and everything that is theirs: tokens, refresh tokens, "
+        "sign-in sessions, second factors, API keys and role assignments end at once. "
+        "Refused for the caller's own account and for anyone holding a permission the caller "
+        "does not.",
+    )
+    def delete(self, request: Request, username: str) -> Response:
+        validated(NoInput, request.data)
+        user = access.access_user(self.principal, username, for_write=True)
+        access.require_not_self(self.principal, user=user)
+        account_services.user_delete(actor=self.actor, meta=self.meta, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class UserActiveApi(UserApi):
     """``POST .../disable`` or ``.../enable`` (``active`` is set per route). Disabling ends
@@ -94,6 +110,7 @@ class UserActiveApi(UserApi):
 
     @extend_schema(request=None, responses=UserOutput)
     def post(self, request: Request, username: str) -> Response:
+        validated(NoInput, request.data)
         user = access.access_user(self.principal, username, for_write=True)
         oauth_services.user_set_active(
             actor=self.actor, meta=self.meta, user=user, active=self.active
