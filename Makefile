@@ -45,13 +45,16 @@ dev-cert:
 	sh scripts/dev-cert.sh var/tls
 
 # The whole suite across both cores (pytest-xdist; each worker has its own databases), and the
-# fast lane: no live server, no browser.
+# fast lane: no live server, no browser. Bytecode is written even where the environment says
+# PYTHONDONTWRITEBYTECODE (otherwise every run compiles the project and rewrites every test
+# module's asserts again; __pycache__ is ignored by git).
 TEST_WORKERS ?= 2
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest
 test: install
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal
+	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal
 
 test-fast: install
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal -m "not live and not browser"
+	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal -m "not live and not browser"
 
 lint: install
 	$(VENV)/bin/ruff check .

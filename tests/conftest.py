@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import importlib
 import re
+from collections.abc import Generator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +30,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "live_server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.live)
+
+
+# The rows data migrations write (module, function): a transactional test ends by flushing
+# every table, so these are written again after one. Without it a test that ran after a
+# transactional one on the same xdist worker (worksteal hands a worker tests from the other's
+# queue once its own, transactional ones last, are done) found no built-in management API.
+DATA_MIGRATIONS = [("oauth.migrations.0004_apis_and_assertions", "create_management_api")]
+
+
+def _is_transactional(item: pytest.Item) -> bool:
+    from pytest_django.fixtures import validate_django_db
+
+    marker = item.get_closest_marker("django_db")
+    if marker and validate_django_db(marker)[0]:  # (transaction, reset_sequences, ...)
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator:
+    """After a transactional test's flush, the data migrations' rows are written again."""
+    result = yield
+    if _is_transactional(item):
+        from django.apps import apps
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            for module, function in DATA_MIGRATIONS:
+                getattr(importlib.import_module(module), function)(apps, None)
+    return result
 
 
 @pytest.fixture(autouse=True, scope="session")
