@@ -49,15 +49,20 @@ def test_setup_link_to_the_console_dashboard(browser_page, builtin_roles):
     shot(page, "setup-04-used")
 
 
-def test_setup_link_with_a_passkey_instead_of_the_app(browser_page, builtin_roles):
-    page = browser_page
-    add_virtual_authenticator(page)
+def create_administrator(page) -> None:
+    """A fresh setup link, its form filled in as ``root``: on to the second-factor step."""
     page.goto(services.issue_link())
     page.fill("#id_username", "root")
     page.fill("#id_email", "root@example.com")
     page.fill("#id_password", PASSWORD)
     page.click("button:has-text('Create administrator')")
     page.wait_for_url("**/mfa/totp/setup/")
+
+
+def test_setup_link_with_a_passkey_instead_of_the_app(browser_page, builtin_roles):
+    page = browser_page
+    add_virtual_authenticator(page)
+    create_administrator(page)
     page.fill("#passkey-name", "Admin key")
     page.click("#passkey-register-button")
     page.wait_for_url("**/mfa/recovery-codes/**")
