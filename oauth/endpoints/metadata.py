@@ -47,6 +47,8 @@ def _endpoints() -> dict[str, Any]:
             "none",
         ],
         "authorization_response_iss_parameter_supported": True,
+        # The languages of the sign-in, consent and device pages (``ui_locales`` picks one).
+        "ui_locales_supported": [code for code, _name in settings.LANGUAGES],
     }
 
 

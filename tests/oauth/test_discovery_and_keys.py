@@ -46,6 +46,7 @@ def test_rfc8414_metadata_matches(client):
     assert oauth["issuer"] == oidc["issuer"]
     assert oauth["token_endpoint"] == oidc["token_endpoint"]
     assert "userinfo_endpoint" not in oauth
+    assert oauth["ui_locales_supported"] == oidc["ui_locales_supported"] == ["en", "de"]
 
 
 def test_jwks_publishes_public_keys_only(client):
