@@ -17,6 +17,7 @@ from oauth.models import Api, Client
 from roles.models import Role
 from tests.browser.conftest import shot
 from tests.browser.test_first_run import create_administrator
+from tests.console.test_browser import nav
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,10 +30,6 @@ def both_widths(page: Page, name: str) -> None:
     page.set_viewport_size(PHONE)
     shot(page, f"operator-{name}-phone")
     page.set_viewport_size(DESKTOP)
-
-
-def nav(page: Page, name: str) -> None:
-    page.locator("nav").get_by_role("link", name=name, exact=True).click()
 
 
 def the_console_holds_the_configuration(page: Page) -> None:
