@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from abuse import guard as abuse
+from accounts.backends import SourceUnavailable
 from accounts.limits import LOGIN_PER_ACCOUNT, account_key, login_checks
 from accounts.session import ACR_PASSWORD, record_login, second_step
 from audit.models import AuditEvent
@@ -48,6 +49,8 @@ class LoginView(auth_views.LoginView):
                     return super().post(request, *args, **kwargs)
         except limits.LimitUnavailable:
             return self._failed(self.get_form(), status=503, unavailable=True)
+        except SourceUnavailable:
+            return self._source_unavailable(username)
         record(
             "login",
             target=username,
@@ -101,6 +104,21 @@ class LoginView(auth_views.LoginView):
         response = self.render_to_response(context, status=status)
         if unavailable:
             response["Retry-After"] = "30"
+        return response
+
+    def _source_unavailable(self, username: str) -> HttpResponse:
+        """A directory that would check this password cannot be reached: not a wrong password
+        (nothing counted), a 503 saying so; local accounts are unaffected."""
+        record(
+            "login",
+            target=username,
+            outcome=AuditEvent.Outcome.FAILURE,
+            request=self.request,
+            reason="directory_unreachable",
+        )
+        context = self.get_context_data(form=self.get_form(), directory_unreachable=True)
+        response = self.render_to_response(context, status=503)
+        response["Retry-After"] = "30"
         return response
 
     def _ip_blocked(self, seconds: int) -> HttpResponse:

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "setup",
     "apikeys",
     "abuse",
+    "directory",
     "branding",
     "core",
 ]
@@ -394,6 +395,15 @@ ABUSE_IP_REQUEUE_SECONDS = env_int("ABUSE_IP_REQUEUE_SECONDS", 30)
 ABUSE_IP_ALLOWLIST = env_list("ABUSE_IP_ALLOWLIST", [])  # CIDRs never counted nor blocked
 ABUSE_IP_HISTORY_DAYS = env_int("ABUSE_IP_HISTORY_DAYS", 7)  # ended blocks kept (console)
 
+# --- LDAP / Active Directory (directory/) ------------------------------------------------------
+# Password sign-in against directories: ModelBackend first (local accounts), then the directory.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "directory.backends.DirectoryBackend",
+]
+DIRECTORY_TIMEOUT_SECONDS = env_float("DIRECTORY_TIMEOUT_SECONDS", 5.0)  # connect, each answer
+DIRECTORY_SYNC_SECONDS = env_int("DIRECTORY_SYNC_SECONDS", 3600)  # the beat's sync interval
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 if REDIS_URL.startswith("rediss://"):
@@ -438,6 +448,10 @@ CELERY_BEAT_SCHEDULE = {
     "purge-ip-blocks": {
         "task": "abuse.tasks.purge_ip_blocks_task",
         "schedule": crontab(minute=37),
+    },
+    "sync-directories": {
+        "task": "directory.tasks.sync_directories_task",
+        "schedule": float(DIRECTORY_SYNC_SECONDS),
     },
 }
 # Audit events older than this are exported (JSON lines) and then deleted.

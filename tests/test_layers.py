@@ -29,7 +29,19 @@ ALLOWED: dict[str, set[str]] = {
     "apikeys": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa"},
     "mgmt": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys"},
     "setup": {"core", "audit", "accounts", "roles", "mfa"},
-    "console": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys", "mgmt"},
+    "directory": {"core", "audit", "abuse", "accounts", "oauth", "roles"},
+    "console": {
+        "core",
+        "audit",
+        "abuse",
+        "accounts",
+        "oauth",
+        "roles",
+        "mfa",
+        "apikeys",
+        "mgmt",
+        "directory",
+    },
 }
 SHELL = "authserver"
 
