@@ -12,6 +12,7 @@ next URL, and never a wrong password.
 from __future__ import annotations
 
 import logging
+import math
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -73,7 +74,7 @@ def _open(directory: Directory, url: str, user: str | None, password: str | None
         server,
         user=user,
         password=password,
-        receive_timeout=timeout,
+        receive_timeout=max(1, math.ceil(timeout)),  # ldap3 packs it as whole seconds
         read_only=True,
         raise_exceptions=False,
         auto_referrals=False,

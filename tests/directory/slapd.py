@@ -76,7 +76,9 @@ def _seed() -> str:
             f"userPassword: {password}"
         )
     for group, members in GROUP_MEMBERS.items():
+        # groupOfNames needs a member: the service account stands in for an emptied group.
         lines = [f"dn: cn={group},{GROUPS}", "objectClass: groupOfNames", f"cn: {group}"]
+        lines.append(f"member: {READER_DN}")
         lines += [f"member: {user_dn(uid)}" for uid in members]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
