@@ -165,7 +165,8 @@ def _candidate_errors(directory: Directory) -> dict[str, list[str]]:
     return errors
 
 
-def _assign(directory: Directory, spec: dict[str, Any]) -> None:
+def assign_spec(directory: Directory, spec: dict[str, Any]) -> None:
+    """Set the fields of ``spec`` on ``directory`` (not saved), the password encrypted."""
     for key, value in spec.items():
         if key == "bind_password":
             directory.bind_password_encrypted = crypto.encrypt(value.encode()) if value else ""
@@ -181,7 +182,7 @@ def directory_errors(
     candidate = (
         Directory(slug=slug) if directory is None else Directory.objects.get(pk=directory.pk)
     )
-    _assign(candidate, spec)
+    assign_spec(candidate, spec)
     errors = _candidate_errors(candidate)
     if directory is None and Directory.objects.filter(slug=slug).exists():
         errors.setdefault("slug", []).append(f"a directory {slug!r} exists already")
@@ -206,7 +207,7 @@ def directory_create(
     *, actor: Actor, meta: RequestMeta | None = None, slug: str, spec: dict[str, Any]
 ) -> Directory:
     directory = Directory(slug=slug)
-    _assign(directory, spec)
+    assign_spec(directory, spec)
     _guard(actor, directory)
     if Directory.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": [f"a directory {slug!r} exists already"]})
@@ -229,7 +230,7 @@ def directory_update(
     """Set the fields given; returns whether anything changed (``directory.updated`` names the
     fields; a password given is a change only when it differs)."""
     before = Directory.objects.select_for_update().get(pk=directory.pk)
-    _assign(directory, spec)
+    assign_spec(directory, spec)
     changed = sorted(
         key
         for key in spec
