@@ -67,7 +67,7 @@ def ldap_admin(slapd_server) -> Iterator[Connection]:
     connection.unbind()
 
 
-def set_membership(admin: Connection, group: str, uid: str, *, member: bool) -> None:
+def set_membership(root: Connection, group: str, uid: str, *, member: bool) -> None:
     change = MODIFY_ADD if member else MODIFY_DELETE
     dn = f"cn={group},{slapd.GROUPS}"
-    assert admin.modify(dn, {"member": [(change, [slapd.user_dn(uid)])]}), admin.result
+    assert root.modify(dn, {"member": [(change, [slapd.user_dn(uid)])]}), root.result
