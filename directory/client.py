@@ -263,19 +263,14 @@ def authenticate(directory: Directory, username: str, password: str) -> Entry | 
 def lookup(directory: Directory, connection: Connection, dn: str) -> Entry | None:
     """The entry at ``dn`` as the sync sees it (None: gone, or no longer matching the user
     filter in ``search`` mode), with its groups."""
+    attributes = _read(directory, connection, dn)
+    if attributes is None:
+        return None
+    name = _first(attributes, directory.username_attribute)
     if directory.bind_mode == Directory.BindMode.SEARCH:
-        attributes = _read(directory, connection, dn)
-        if attributes is None:
-            return None
-        name = _first(attributes, directory.username_attribute)
         found = _find(directory, connection, name) if name else None
         if found is None or found["dn"].lower() != dn.lower():
             return None
-    else:
-        attributes = _read(directory, connection, dn)
-        if attributes is None:
-            return None
-        name = _first(attributes, directory.username_attribute)
     return _entry(directory, dn, attributes, _groups(directory, connection, dn, name))
 
 

@@ -150,6 +150,8 @@ def _candidate_errors(directory: Directory) -> dict[str, list[str]]:
             add("user_filter", "the user filter must contain {username}")
         else:
             add("user_filter", _filter_error(directory.user_filter.replace("{username}", "x")))
+    if directory.sync and not directory.bind_dn:
+        add("sync", "the sync reads the entries as the service account: set its bind DN")
     if directory.bind_dn and not directory.bind_password_encrypted:
         add("bind_password", "the service account needs its password")
     if not directory.username_attribute or not directory.uuid_attribute:

@@ -11,7 +11,7 @@ from ldap3 import MODIFY_ADD, MODIFY_DELETE, Connection, Server
 
 from core.actors import APPLY
 from directory import services
-from tests.console.conftest import admin, console, grant_roles  # noqa: F401  (fixtures)
+from tests.console.conftest import admin, console, grant_roles, stale  # noqa: F401  (fixtures)
 from tests.directory import slapd
 
 

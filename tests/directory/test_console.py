@@ -126,3 +126,28 @@ def test_reading_needs_users_and_roles_read(client, make_user, grant_roles, slap
     grant_roles(user, "roles:read")
     assert client.get("/console/directories/").status_code == 200
     assert client.get("/console/directories/new/").status_code == 403
+
+
+def test_adding_a_directory_needs_a_fresh_second_factor(console, slapd_server, stale):
+    response = post(console, "/console/directories/new/", form_data(slapd_server))
+    assert response.status_code == 302 and response["Location"].startswith("/console/reauth/")
+    assert not Directory.objects.exists()
+
+
+def test_nobody_maps_groups_to_roles_beyond_their_own_permissions(
+    client, make_user, grant_roles, slapd_server
+):
+    from console.access import CONSOLE_ACCESS
+    from core.actors import APPLY
+    from roles import services as role_services
+
+    role_services.role_create(actor=APPLY, name="infra", permissions=["infra:admin"])
+    user = make_user("helpdesk")
+    grant_roles(user, CONSOLE_ACCESS, "users:read", "users:write", "roles:read", "roles:write")
+    sign_in(client, user)
+    response = post(
+        client, "/console/directories/new/", form_data(slapd_server, role_mapping="ops = infra")
+    )
+    assert response.status_code == 400
+    assert "infra:admin" in text(response)
+    assert not Directory.objects.exists()

@@ -62,6 +62,7 @@ def test_direct_bind_mode_signs_in_with_the_dn_template(client, make_directory):
         bind_dn="",
         bind_password="",
         user_dn_template=f"uid={{username}},{slapd.PEOPLE}",
+        sync=False,
     )
     assert _signed_in(login(client, "dave", slapd.PASSWORDS["dave"]))
     assert DirectoryLink.objects.get(user__username="dave").dn == slapd.user_dn("dave")
