@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import importlib
 import re
+import time
 from collections.abc import Generator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -149,15 +150,43 @@ def shipped_argon2(settings):
         setattr(settings, name, value)
 
 
+class Clock:
+    """The project's one clock (``core.clock``) stood still: ``now`` is the UNIX time every app
+    reads, ``monotonic()`` moves with it; tests ``advance`` it instead of sleeping."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self._monotonic_offset = time.monotonic() - now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def set(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now + self._monotonic_offset
+
+
 @pytest.fixture
-def rate_limit_clock(monkeypatch):
+def clock(monkeypatch) -> Clock:
+    """``core.clock`` frozen at the real time the test starts (every app's clock seam)."""
+    from core import clock as core_clock
+
+    frozen = Clock(time.time())
+    monkeypatch.setattr(core_clock, "now", lambda: frozen.now)
+    monkeypatch.setattr(core_clock, "monotonic", frozen.monotonic)
+    return frozen
+
+
+@pytest.fixture
+def rate_limit_clock(clock) -> Clock:
     """Fixed-window rate limits (``core.limits.hit``) count in 60 s windows of the
     clock, so a test that fills a window split its requests over two when it ran across a
-    minute boundary (seen in CI). Here the limiter's clock stands still mid-window; the cache
-    is emptied between tests, so no count carries over."""
-    from core import limits
-
-    monkeypatch.setattr(limits, "_now", lambda: 1_800_000_030.0)
+    minute boundary (seen in CI). Here the clock stands still mid-window; the cache is emptied
+    between tests, so no count carries over."""
+    clock.set(clock.now // 60 * 60 + 30)
+    return clock
 
 
 @pytest.fixture
