@@ -371,7 +371,7 @@ class ManageFailed(subprocess.CalledProcessError):
 def manage(env: dict, *args: str) -> str:
     """``manage.py args`` in ``env``; its output. A failure says what the command printed."""
     command = [str(VENV_BIN / "python"), str(ROOT / "manage.py"), *args]
-    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise ManageFailed(result.returncode, command, result.stdout, result.stderr)
     return result.stdout
