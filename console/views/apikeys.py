@@ -7,7 +7,6 @@ admin's own permissions (``apikeys.services.api_key_create``). Creating needs a 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,11 +22,9 @@ from apikeys.credentials import PREFIX
 from apikeys.models import ApiKey
 from console import access, selectors
 from console.forms import ApiKeyFilterForm, ApiKeyForm
-from console.views.common import page_of, perform
+from console.views.common import page_of, perform, writing
 from core import clock
 from oauth.models import Client
-from roles.access import require_client_write, require_user_write
-from roles.decisions import Principal
 
 DEFAULT_LIFETIME = timedelta(days=90)
 
@@ -46,23 +43,23 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
     return render(request, "console/apikeys/list.html", context)
 
 
-# owner type -> (model, lookup field, what the admin typed, the write guard)
+# owner type -> (model, lookup field, what the admin typed)
 OWNERS = {
-    "user": (User, "username", "username", require_user_write),
-    "client": (Client, "client_id", "client id", require_client_write),
+    "user": (User, "username", "username"),
+    "client": (Client, "client_id", "client id"),
 }
 
 
-def _owner(form: ApiKeyForm) -> tuple[dict[str, Any], Callable[[Principal], None]] | None:
-    """The key's owner named on the form and the guard for writing it; None (with a form
-    error) when there is no such user or client."""
+def _owner(form: ApiKeyForm) -> dict[str, Any] | None:
+    """The key's owner named on the form; None (with a form error) when there is no such user
+    or client."""
     kind, name = form.cleaned_data["owner_type"], form.cleaned_data["owner"]
-    model, field, label, guard = OWNERS[kind]
+    model, field, label = OWNERS[kind]
     found = model.objects.filter(**{field: name}).first()
     if found is None:
         form.add_error("owner", f"No {kind} with the {label} {name!r}.")
         return None
-    return {kind: found}, lambda actor: guard(actor, found)
+    return {kind: found}
 
 
 @require_http_methods(["GET", "POST"])
@@ -83,9 +80,9 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
         done = perform(
             request,
             key_services.api_key_create,
-            guard=owner[1],
+            guard=writing(next(iter(owner.values()))),
             form=form,
-            **owner[0],
+            **owner,
             name=data["name"],
             description=data["description"],
             roles=[role.name for role in data["roles"]],
@@ -111,11 +108,7 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, f"API key {key.name} is already revoked.")
         return redirect("console:api-key-list")
     if request.method == "POST":
-        guard = (
-            (lambda actor: require_client_write(actor, key.client))
-            if key.client_id
-            else (lambda actor: require_user_write(actor, key.user))
-        )
+        guard = writing(key.client if key.client_id else key.user)
         done = perform(request, key_services.api_key_revoke, guard=guard, key=key, via="console")
         if done.refused is None:
             messages.success(request, f"API key {key.name} revoked.")

@@ -9,11 +9,10 @@ from accounts.selectors import live_token_count
 from console import access
 from console.forms import GRANT_LABELS, AssignmentForm, ClientForm
 from console.views.assignments import change_assignment
-from console.views.common import perform, searched
+from console.views.common import perform, searched, writing
 from oauth import services as oauth_services
 from oauth.models import Client
 from roles import services as role_services
-from roles.access import require_client_write
 from roles.models import ClientRole
 
 
@@ -77,7 +76,7 @@ def client_assign(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         form,
         role_services.client_role_set,
-        guard=lambda actor: require_client_write(actor, client),
+        guard=writing(client),
         holder={"client": client},
         name=client.name or client.client_id,
         done="console:client-detail",
@@ -95,7 +94,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             oauth_services.client_update,
-            guard=lambda actor: require_client_write(actor, client),
+            guard=writing(client),
             form=form,
             reload=client,  # the service set fields before the check refused them
             client=client,
@@ -123,7 +122,7 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             oauth_services.client_rotate_secret,
-            guard=lambda actor: require_client_write(actor, client),
+            guard=writing(client),
             client=client,
         )
         if done.refused is not None:
@@ -142,7 +141,7 @@ def client_active(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             oauth_services.client_update,
-            guard=lambda actor: require_client_write(actor, client),
+            guard=writing(client),
             reload=client,
             client=client,
             spec={"is_active": not client.is_active},
@@ -164,7 +163,7 @@ def client_delete(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             oauth_services.client_delete,
-            guard=lambda actor: require_client_write(actor, client),
+            guard=writing(client),
             client=client,
         )
         if done.refused is not None:

@@ -14,9 +14,19 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.http import urlencode
 
+from accounts.models import User
 from console import access
 from core.request_meta import request_meta
-from roles.access import AccessError, Principal, acting
+from oauth.models import Client
+from roles.access import (
+    AccessError,
+    Principal,
+    acting,
+    require_client_write,
+    require_role_write,
+    require_user_write,
+)
+from roles.models import Role
 
 PER_PAGE = 50
 
@@ -39,6 +49,20 @@ def add_errors(form: forms.Form, exc: ValidationError | AccessError) -> None:
         return
     for name, errors in exc.message_dict.items():
         form.add_error(name if name in form.fields else None, errors)
+
+
+# What guards a write to each kind of object: the hierarchy checks of ``roles.access``.
+WRITE_GUARDS: tuple[tuple[type[Model], Callable[[Principal, Any], None]], ...] = (
+    (User, require_user_write),
+    (Client, require_client_write),
+    (Role, require_role_write),
+)
+
+
+def writing(subject: Model) -> Callable[[Principal], None]:
+    """``perform``'s guard for a write to ``subject`` (a user, a client or a role)."""
+    check = next(check for model, check in WRITE_GUARDS if isinstance(subject, model))
+    return lambda principal: check(principal, subject)
 
 
 @dataclass(frozen=True)

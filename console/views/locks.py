@@ -9,10 +9,9 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from console import access, selectors
-from console.views.common import perform
+from console.views.common import perform, writing
 from core import clock
 from mfa import services as mfa_services
-from roles.access import require_user_write
 
 
 @access.console_view(access.USERS_READ)
@@ -30,7 +29,7 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             mfa_services.user_unlock,
-            guard=lambda actor: require_user_write(actor, user),
+            guard=writing(user),
             user=user,
         )
         if done.refused is not None:

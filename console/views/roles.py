@@ -7,9 +7,8 @@ from django.views.decorators.http import require_http_methods
 
 from console import access, selectors
 from console.forms import RoleForm
-from console.views.common import perform, searched
+from console.views.common import perform, searched, writing
 from roles import services as role_services
-from roles.access import require_role_write
 from roles.models import Role
 
 
@@ -86,7 +85,7 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             role_services.role_update,
-            guard=lambda actor: require_role_write(actor, role),
+            guard=writing(role),
             form=form,
             reload=role,  # a refused rename leaves the stored name
             role=role,
@@ -110,7 +109,7 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
         error = perform(
             request,
             role_services.role_delete,
-            guard=lambda actor: require_role_write(actor, role),
+            guard=writing(role),
             message=False,
             role=role,
         ).refused

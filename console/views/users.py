@@ -19,7 +19,7 @@ from console.forms import (
     UserRolesForm,
 )
 from console.views.assignments import change_assignment
-from console.views.common import perform, searched
+from console.views.common import perform, searched, writing
 from core import clock
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
@@ -92,7 +92,7 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             role_services.user_roles_replace,
-            guard=lambda actor: require_user_write(actor, user),
+            guard=writing(user),
             form=form,
             user=user,
             roles=names,
@@ -113,7 +113,7 @@ def user_assign(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         form,
         role_services.user_role_set,
-        guard=lambda actor: require_user_write(actor, user),
+        guard=writing(user),
         holder={"user": user},
         name=user.username,
         done="console:user-detail",
@@ -134,7 +134,7 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             account_services.user_update,
-            guard=lambda actor: require_user_write(actor, user),
+            guard=writing(user),
             form=form,
             reload=user,
             user=user,
@@ -184,7 +184,7 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             oauth_services.user_set_active,
-            guard=lambda actor: require_user_write(actor, user),
+            guard=writing(user),
             user=user,
             active=not user.is_active,
         )
@@ -205,7 +205,7 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             oauth_services.user_set_password,
-            guard=lambda actor: require_user_write(actor, user),
+            guard=writing(user),
             form=form,
             user=user,
             password=form.cleaned_data["password"],
@@ -229,7 +229,7 @@ def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
         done = perform(
             request,
             mfa_services.authenticators_reset,
-            guard=lambda actor: require_user_write(actor, user),
+            guard=writing(user),
             user=user,
         )
         if done.refused is None:
