@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from abuse import networks
 from abuse.models import IpBlock
+from core import clock
 from core.generations import ProcessCache
 from core.proxy import Network
 
@@ -28,10 +28,6 @@ class ActiveBlock:
     id: int
     network: Network
     expires: float  # Unix time
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _load_active() -> tuple[ActiveBlock, ...]:
@@ -54,7 +50,7 @@ def blocked_seconds(ip: str | None) -> int:
     address = networks.address(ip)
     if address is None or networks.allowlisted(address):
         return 0
-    now = _now()
+    now = clock.now()
     waits = [
         math.ceil(block.expires - now)
         for block in blocks

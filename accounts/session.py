@@ -10,11 +10,12 @@ be recent (``second_factor_time``, checked by ``roles.access.require_fresh_facto
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
+
+from core import clock
 
 SESSION_KEY = "authserver.auth"
 MULTI_FACTOR_AMR = "mfa"  # RFC 8176
@@ -39,14 +40,9 @@ def second_step(request: HttpRequest, user: Any, next_url: str) -> str | None:
     return None
 
 
-def _now() -> float:
-    """The clock of the sign-in context (a seam for tests)."""
-    return time.time()
-
-
 def record_login(request: HttpRequest, *, amr: list[str], acr: str) -> None:
     """Call right after ``django.contrib.auth.login`` (which rotated the session key)."""
-    now = int(_now())
+    now = int(clock.now())
     state = {"auth_time": now, "amr": amr, "acr": acr, "sid": secrets.token_urlsafe(16)}
     if MULTI_FACTOR_AMR in amr:
         state["factor_time"] = now
@@ -56,7 +52,7 @@ def record_login(request: HttpRequest, *, amr: list[str], acr: str) -> None:
 def record_second_factor(request: HttpRequest) -> None:
     """The signed-in user just proved their second factor again (no new sign-in)."""
     state = dict(auth_state(request) or {})
-    state["factor_time"] = int(_now())
+    state["factor_time"] = int(clock.now())
     request.session[SESSION_KEY] = state
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
-from apikeys import credentials, selectors
+from apikeys import credentials
 from apikeys.selectors import KeyRecord, Owner, active_owner, key_grant, key_record
 from audit.models import AuditEvent
 from audit.services import record as audit_record
+from core import clock
 from oauth.introspection import cached_answer
 from roles import policy
 
@@ -77,7 +78,7 @@ def authenticate(value: object, *, client_ip: str | None = None) -> Authenticate
     if presented is None:
         return None
     record = key_record(presented.key_id)
-    moment = selectors.now()
+    moment = clock.now()
     if record is None:
         return None
     matches, valid_until = secret_validity(record, presented.secret, moment)

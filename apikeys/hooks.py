@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from apikeys import authentication, credentials, policy, selectors, services
+from apikeys import authentication, credentials, policy, services
 from apikeys.authentication import Authenticated
 from apikeys.models import ApiKey
 from apikeys.selectors import active_owner, key_grant, key_record
+from core import clock
 from core.actors import SystemActor
 from oauth import apis
 from oauth.introspection import INACTIVE
@@ -98,7 +99,7 @@ def revoke_key(value: str, client: Client | None) -> bool:
     record = key_record(presented.key_id)
     if record is None or client is None or record.client_id != client.client_id:
         return True
-    if authentication.secret_validity(record, presented.secret, selectors.now())[0]:
+    if authentication.secret_validity(record, presented.secret, clock.now())[0]:
         key = ApiKey.objects.filter(pk=record.pk).first()
         if key is not None:
             actor = SystemActor(f"client:{client.client_id}")  # the key's own client

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from apikeys import authentication, network, selectors, services
+from apikeys import authentication, network, services
 from apikeys.authentication import Authenticated
-from core import limits
+from core import clock, limits
 
 API_KEY_RATE = limits.Rate("apikeys", "API_KEY_RATE_LIMIT", window=60)
 
@@ -57,5 +57,5 @@ def check(value: object, *, client_ip: str | None, surface: str) -> Verdict:
     retry_after = limits.hit(API_KEY_RATE, record.key_id)
     if retry_after is not None:
         return Verdict(retry_after=retry_after)
-    services.api_key_mark_used(record, moment=selectors.now(), ip=client_ip)
+    services.api_key_mark_used(record, moment=clock.now(), ip=client_ip)
     return Verdict(auth)

@@ -11,13 +11,13 @@ never yields more than either side.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from accounts import selectors as account_selectors
 from apikeys import credentials, network
 from apikeys.models import ApiKey, ApiKeyRole
+from core import clock
 from core.generations import ProcessCache
 from oauth.selectors import client_get
 from roles import policy
@@ -27,11 +27,6 @@ _cache = ProcessCache("apikeys")
 # A key's role assignments live with the other assignments, under the ``roles`` generation
 # (a deleted role takes its assignments with it and bumps only that one).
 _held_cache = ProcessCache("roles")
-
-
-def now() -> float:
-    """The clock for expiry and grace periods (a seam for tests)."""
-    return time.time()
 
 
 @dataclass(frozen=True)
@@ -125,7 +120,7 @@ def key_roles(key_pk: int) -> role_selectors.Held:
 def key_grant(record: KeyRecord, owner: Owner) -> policy.Grant:
     """The key's own roles (active now, with ancestors) intersected with the owner's, less,
     for a user's key, roles that require MFA."""
-    moment = role_selectors.now()
+    moment = clock.now()
     held = frozenset(name for name, exp in key_roles(record.pk) if exp is None or exp > moment)
     if not held:
         return policy.NO_GRANT

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from apikeys import credentials, network
 from apikeys.models import ApiKey, ApiKeyRole, ApiKeyToken
 from apikeys.selectors import KeyRecord
 from audit.services import record
-from core import generations
+from core import clock, generations
 from core.actors import Actor
 from core.request_meta import RequestMeta
 from oauth import tokens
@@ -257,7 +256,7 @@ def api_key_token_issue(
     record, owner = auth.record, auth.owner
     if not ApiKey.objects.select_for_update().filter(pk=record.pk, revoked_at=None).exists():
         return None
-    issued = int(time.time())
+    issued = int(clock.now())
     expires = issued + lifetime
     if auth.valid_until is not None:
         expires = min(expires, int(auth.valid_until))

@@ -11,7 +11,6 @@ from django.contrib.auth import SESSION_KEY as SESSION_USER
 from django.contrib.sessions.models import Session as DjangoSession
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
 from django.db.models.functions import Trunc
-from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts.limits import LOGIN_PER_ACCOUNT, account_key
@@ -362,8 +361,3 @@ def locked_accounts(now: datetime) -> tuple[list[Lock], bool]:
 
 def disabled_users() -> QuerySet:
     return User.objects.filter(is_active=False).order_by("username")
-
-
-def now() -> datetime:
-    """The console's clock (a seam for tests)."""
-    return timezone.now()

@@ -17,21 +17,17 @@ every ``CULL_EVERY`` writes of a process. ``LOCATION`` names the database alias 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from core import clock
+
 TABLE = "core_cacheentry"  # of core.models.CacheEntry
 CULL_EVERY = 500
 LIVE = "(expires IS NULL OR expires > %s)"
-
-
-def _now() -> float:
-    """The clock of the cache (tests replace it instead of sleeping)."""
-    return time.time()
 
 
 def _encode(value: Any) -> tuple[int | None, str | None]:
@@ -55,7 +51,7 @@ class DatabaseCache(BaseCache):
             timeout = self.default_timeout
         if timeout is None:
             return None
-        return _now() + float(timeout)  # 0 or less: expired at once, as Django's backends do
+        return clock.now() + float(timeout)  # 0 or less: expired at once, as Django's backends do
 
     def _write(self, sql: str, params: Iterable[Any]) -> tuple | None:
         """Run one writing statement in its own transaction (or the caller's); its first row."""
@@ -71,7 +67,7 @@ class DatabaseCache(BaseCache):
     def _cull(self, cursor: Any) -> None:
         self._writes += 1
         if self._writes % CULL_EVERY == 0:
-            cursor.execute(f"DELETE FROM {TABLE} WHERE expires <= %s", [_now()])  # noqa: S608  # nosec B608
+            cursor.execute(f"DELETE FROM {TABLE} WHERE expires <= %s", [clock.now()])  # noqa: S608  # nosec B608
 
     def _upsert(
         self, key: str, version: Any, value: Any, timeout: Any, *, only_if_expired: bool
@@ -82,7 +78,7 @@ class DatabaseCache(BaseCache):
         condition = ""
         if only_if_expired:
             condition = f" WHERE {TABLE}.expires IS NOT NULL AND {TABLE}.expires <= %s"
-            params.append(_now())
+            params.append(clock.now())
         row = self._write(
             f"INSERT INTO {TABLE} (cache_key, number, data, expires) VALUES (%s, %s, %s, %s) "  # noqa: S608  # nosec B608
             "ON CONFLICT (cache_key) DO UPDATE SET number = excluded.number, "
@@ -108,7 +104,7 @@ class DatabaseCache(BaseCache):
         row = self._write(
             f"UPDATE {TABLE} SET number = number + %s "  # noqa: S608  # nosec B608
             f"WHERE cache_key = %s AND number IS NOT NULL AND {LIVE} RETURNING number",
-            [delta, key, _now()],
+            [delta, key, clock.now()],
         )
         if row is None:
             raise ValueError(f"Key '{key}' not found")
@@ -118,7 +114,7 @@ class DatabaseCache(BaseCache):
         key = self.make_and_validate_key(key, version=version)
         row = self._write(
             f"UPDATE {TABLE} SET expires = %s WHERE cache_key = %s AND {LIVE} RETURNING 1",  # noqa: S608  # nosec B608
-            [self._expiry(timeout), key, _now()],
+            [self._expiry(timeout), key, clock.now()],
         )
         return row is not None
 
@@ -135,7 +131,7 @@ class DatabaseCache(BaseCache):
             cursor.execute(
                 f"SELECT cache_key, number, data FROM {TABLE} "  # noqa: S608  # nosec B608
                 f"WHERE cache_key IN ({marks}) AND {LIVE}",
-                [*made, _now()],
+                [*made, clock.now()],
             )
             return {made[key]: _decode(number, data) for key, number, data in cursor.fetchall()}
 

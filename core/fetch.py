@@ -44,6 +44,8 @@ import urllib3
 from django.conf import settings
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
+from core import clock
+
 DEADLINE_SECONDS = 3.0
 MAX_BYTES = 64 * 1024  # a JWKS with a dozen RSA keys is under 8 KiB
 MIN_CACHE_SECONDS = 60
@@ -307,11 +309,6 @@ _documents: dict[str, _Entry] = {}
 _lock = threading.Lock()
 
 
-def _now() -> float:
-    """The cache's clock (a seam for tests)."""
-    return time.monotonic()
-
-
 def cache_seconds(cache_control: str) -> float:
     """How long to keep a document, from its ``Cache-Control``, within the bounds."""
     directives = {}
@@ -335,7 +332,7 @@ def _remember(url: str, entry: _Entry) -> None:
 def fetch_json(url: str, *, max_bytes: int = MAX_BYTES, refresh: bool = False) -> Any:
     """The JSON document at ``url``, from the cache while it is fresh; ``refresh`` asks for a
     new copy (granted at most once per ``REFETCH_SECONDS``). ``FetchError`` if unavailable."""
-    now = _now()
+    now = clock.monotonic()
     entry = _documents.get(url)
     if entry is not None:
         recent = now - entry.fetched_at < REFETCH_SECONDS

@@ -27,7 +27,6 @@ import os
 import select
 import struct
 import threading
-import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +36,8 @@ from django.core.signals import request_started
 from django.db import connection, connections, transaction
 from django.db.models import F, Model
 from django.db.models.signals import post_delete, post_save
+
+from core import clock
 
 T = TypeVar("T")
 CHANNEL = "authserver_generations"
@@ -101,7 +102,7 @@ class Listener:
         """Moves whenever a notification arrived since the last call; None while not
         listening (every counter change may have been missed)."""
         if self._conn is None:
-            if time.monotonic() < self._retry_at:
+            if clock.monotonic() < self._retry_at:
                 return None
             try:
                 self._connect()
@@ -132,7 +133,7 @@ class Listener:
             except Exception:  # closing a broken connection: # noqa: BLE001, S110  # nosec B110
                 pass
         self._conn = None
-        self._retry_at = time.monotonic() + RETRY_SECONDS
+        self._retry_at = clock.monotonic() + RETRY_SECONDS
         log.warning("generations: %s; reading the counters on every request meanwhile", why)
 
     def announce(self, name: str) -> None:
@@ -281,7 +282,7 @@ class ProcessCache:
             self._data.pop(key, None)
 
     def _expired(self) -> bool:
-        return self.max_age is not None and time.monotonic() - self._filled_at > self.max_age
+        return self.max_age is not None and clock.monotonic() - self._filled_at > self.max_age
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
         generation = version() if self.name == ANY else current().get(self.name, 0)
@@ -296,7 +297,7 @@ class ProcessCache:
             if generation != self._seen or self._expired():
                 self._data = {}
                 self._seen = generation
-                self._filled_at = time.monotonic()
+                self._filled_at = clock.monotonic()
             try:
                 return self._data[key]
             except KeyError:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.base import BaseCache
 
+from core import clock
 from core.crypto import sha256_hex
 
 log = logging.getLogger(__name__)
@@ -58,10 +58,6 @@ class LimitUnavailable(Exception):
 def value(number: Number) -> int:
     """``number`` itself, or the current value of the setting it names."""
     return int(getattr(settings, number)) if isinstance(number, str) else number
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _blocks() -> BaseCache:
@@ -132,7 +128,7 @@ def hit(rate: Rate, identity: str) -> int | None:
     limit = value(rate.limit)
     if limit <= 0:
         return None
-    now = _now()
+    now = clock.now()
     bucket = int(now // rate.window)
     if count(f"rl:{rate.name}:{identity}:{bucket}", rate.window + 1) > limit:
         return max(1, math.ceil((bucket + 1) * rate.window - now))
@@ -187,7 +183,7 @@ def retry_after(*checks: tuple[Limit, str | None]) -> int:
     keys = [limit.key("block", identity) for limit, identity in identities if identity]
     with guarded():
         blocked_until = _blocks().get_many(keys)
-    now = _now()
+    now = clock.now()
     waits = [math.ceil(until - now) for until in blocked_until.values() if until > now]
     return max(waits, default=0)
 
@@ -206,7 +202,7 @@ def record_failure(*checks: tuple[Limit, str | None]) -> int:
             seconds = limit.block_seconds(count(limit.key("count", identity), value(limit.window)))
             if seconds:
                 block = limit.key("block", identity)
-                _blocks().set(block, _now() + seconds, timeout=seconds)
+                _blocks().set(block, clock.now() + seconds, timeout=seconds)
         started = max(started, seconds)
     return started
 

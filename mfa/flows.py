@@ -25,6 +25,7 @@ from abuse.guard import wait_text
 from accounts.session import auth_state, record_login, record_second_factor
 from audit.models import AuditEvent
 from audit.services import record
+from core import clock
 from core.crypto import decrypt, encrypt, keyed_hash
 from core.request_meta import request_meta
 from mfa import conf, passkeys, policy, recovery_codes, selectors, services, totp
@@ -67,7 +68,7 @@ def after_password(request: HttpRequest, user: Any, next_url: str) -> str | None
     request.session[PENDING] = {
         "user": user.pk,
         "backend": user.backend,
-        "at": services._now(),
+        "at": clock.now(),
         "next": next_url,
         "enrol": not enrolled,
     }
@@ -78,7 +79,7 @@ def _pending(request: HttpRequest) -> dict[str, Any] | None:
     pending = request.session.get(PENDING)
     if not isinstance(pending, dict):
         return None
-    if services._now() - pending.get("at", 0) > conf.settings.MFA_PENDING_SECONDS:
+    if clock.now() - pending.get("at", 0) > conf.settings.MFA_PENDING_SECONDS:
         del request.session[PENDING]
         return None
     return pending
@@ -268,10 +269,7 @@ def may_change_factors(request: HttpRequest, subject: Subject) -> bool:
     if subject.pending is not None:
         return False
     state = auth_state(request)
-    if (
-        state is None
-        or services._now() - state.get("auth_time", 0) > conf.settings.MFA_REAUTH_SECONDS
-    ):
+    if state is None or clock.now() - state.get("auth_time", 0) > conf.settings.MFA_REAUTH_SECONDS:
         return False
     return policy.is_multi_factor(state) or not selectors.has_factor(subject.user)
 

@@ -6,9 +6,8 @@ exactly one success, and the state lives in the database (it survives a cache fl
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -18,22 +17,13 @@ from django.db.models import F
 
 from accounts.limits import LOGIN_PER_ACCOUNT
 from audit.services import record
-from core import limits, metrics
+from core import clock, limits, metrics
 from core.actors import Actor
 from core.crypto import decrypt, encrypt
 from core.limits import Limit
 from core.request_meta import RequestMeta
 from mfa import recovery_codes, totp
 from mfa.models import Authenticator, Lockout
-
-
-def _now() -> float:
-    """The clock of this app (tests replace it instead of sleeping)."""
-    return time.time()
-
-
-def _now_dt() -> datetime:
-    return datetime.fromtimestamp(_now(), tz=UTC)
 
 
 class CodeUse(StrEnum):
@@ -61,7 +51,7 @@ def authenticator_totp_activate(
     The confirming code is used up (its step is the first ``last_used_step``). An existing TOTP
     is replaced.
     """
-    step = totp.matching_step(secret, code, now=_now())
+    step = totp.matching_step(secret, code, now=clock.now())
     if step is None:
         return None
     Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).delete()
@@ -70,7 +60,7 @@ def authenticator_totp_activate(
         type=Authenticator.Type.TOTP,
         name="Authenticator app",
         data={"secret": encrypt(secret.encode()), "last_used_step": step},
-        last_used_at=_now_dt(),
+        last_used_at=clock.utcnow(),
     )
     record("mfa.enrol", actor=user.username, target=user.username, meta=meta, factor="totp")
     return authenticator
@@ -99,14 +89,14 @@ def totp_consume(authenticator: Authenticator, code: str) -> CodeUse:
     the window whose step is used up already is ``USED``, not ``WRONG``."""
     secret = totp_secret(authenticator)
     last = authenticator.data.get("last_used_step")
-    step = totp.matching_step(secret, code, now=_now(), last_used_step=last)
+    step = totp.matching_step(secret, code, now=clock.now(), last_used_step=last)
     if step is None:
-        used = totp.matching_step(secret, code, now=_now()) is not None
+        used = totp.matching_step(secret, code, now=clock.now()) is not None
         return CodeUse.USED if used else CodeUse.WRONG
     data = {**authenticator.data, "last_used_step": step}
     updated = Authenticator.objects.filter(
         pk=authenticator.pk, data__last_used_step__lt=step
-    ).update(data=data, last_used_at=_now_dt())
+    ).update(data=data, last_used_at=clock.utcnow())
     if not updated:
         return CodeUse.USED
     authenticator.data = data
@@ -150,7 +140,7 @@ def recovery_code_consume(*, user: Any, code: str) -> CodeUse:
         return CodeUse.USED if used else CodeUse.WRONG
     used = [*row.data.get("used", []), hashes.pop(index)]
     row.data = {**row.data, "hashes": hashes, "used": used}
-    row.last_used_at = _now_dt()
+    row.last_used_at = clock.utcnow()
     row.save(update_fields=["data", "last_used_at"])
     return CodeUse.ACCEPTED
 
@@ -167,7 +157,7 @@ def authenticator_passkey_add(
         type=Authenticator.Type.WEBAUTHN,
         name=name,
         data=data,
-        last_used_at=_now_dt(),
+        last_used_at=clock.utcnow(),
     )
     record(
         "mfa.enrol",
@@ -186,7 +176,7 @@ def passkey_record_use(authenticator: Authenticator, new_sign_count: int) -> boo
     old = authenticator.data.get("sign_count", 0)
     data = {**authenticator.data, "sign_count": new_sign_count}
     updated = Authenticator.objects.filter(pk=authenticator.pk, data__sign_count=old).update(
-        data=data, last_used_at=_now_dt()
+        data=data, last_used_at=clock.utcnow()
     )
     return bool(updated)
 
@@ -254,7 +244,7 @@ def lockout_remaining(*, user: Any, hold: bool = False) -> int:
     row = Lockout.objects.filter(user=user).first()
     if row is None or row.locked_until is None:
         return 0
-    return max(0, int((row.locked_until - _now_dt()).total_seconds() + 0.999))
+    return max(0, int((row.locked_until - clock.utcnow()).total_seconds() + 0.999))
 
 
 @transaction.atomic
@@ -269,7 +259,7 @@ def lockout_record_failure(*, user: Any) -> Failure:
     row.locks += 1
     row.failures = 0
     seconds = MFA_LOCKOUT.lock_seconds(row.locks)
-    row.locked_until = _now_dt() + timedelta(seconds=seconds)
+    row.locked_until = clock.utcnow() + timedelta(seconds=seconds)
     row.save(update_fields=["locks", "failures", "locked_until"])
     return Failure(locked_seconds=seconds)
 

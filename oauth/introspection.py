@@ -15,7 +15,6 @@ client); anyone else gets exactly ``{"active": false}``. Audience-less answers c
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple, TypeVar
 
@@ -23,6 +22,7 @@ from django.db import connection
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from accounts import selectors as account_selectors
+from core import clock
 from core.crypto import sha256_hex
 from core.generations import ANY, ProcessCache
 from oauth import apis, clienttokens, keys, tokens
@@ -114,7 +114,7 @@ def _check_access_token(token: str, claims: dict[str, Any]) -> ActiveToken | Non
     user_active = None if user_id is None else state is not None and state[1]
     username = state[0] if state is not None else None
     exp = claims.get("exp")
-    if not isinstance(exp, int) or exp <= time.time() or client_active is False:
+    if not isinstance(exp, int) or exp <= clock.now() or client_active is False:
         return None
     if client_active is None and not user_active:
         return None  # only a user's API-key token has no client; its user vouches for it
@@ -140,7 +140,7 @@ def cached_answer(key: Hashable, compute: Callable[[], T]) -> T:
     staleness check says so; for other apps' introspectors too."""
 
     def timed() -> tuple[float, T]:
-        started = time.time()
+        started = clock.now()
         return started, compute()
 
     computed_at, value = _answers.get(key, timed)
@@ -161,7 +161,7 @@ def introspect(token: str, *, caller: Client, holder_ip: str | None = None) -> d
     answer, kid = cached_answer((token, caller.pk), lambda: _answer(token, caller))
     if answer is None:
         return _introspect_refresh_token(token, caller)
-    if answer is INACTIVE or answer["exp"] <= time.time():
+    if answer is INACTIVE or answer["exp"] <= clock.now():
         return INACTIVE
     if kid is not None and not keys.is_published(kid):
         return INACTIVE

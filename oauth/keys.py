@@ -12,7 +12,6 @@ import base64
 import hashlib
 import json
 import threading
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from jwcrypto import jwk
 
+from core import clock
 from core.crypto import decrypt, encrypt
 from oauth.models import SigningKey
 from oauth.selectors import longest_access_token_lifetime
@@ -48,7 +48,7 @@ class _KeyRing:
         self._keys: list[LoadedKey] = []
 
     def _stale(self, force: bool) -> bool:
-        age = time.monotonic() - self._loaded_at
+        age = clock.monotonic() - self._loaded_at
         return not self._keys or age > KEY_CACHE_SECONDS or (force and age > RELOAD_MIN_SECONDS)
 
     def keys(self, *, force: bool = False) -> list[LoadedKey]:
@@ -58,7 +58,7 @@ class _KeyRing:
             with self._lock:
                 if self._stale(force):  # not reloaded meanwhile by a thread that held the lock
                     self._keys = _load_published({(k.kid, k.retired): k for k in self._keys})
-                    self._loaded_at = time.monotonic()
+                    self._loaded_at = clock.monotonic()
         return self._keys
 
     def clear(self) -> None:

@@ -12,7 +12,6 @@ import base64
 import functools
 import json
 import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +19,7 @@ import jwt
 from django.conf import settings
 from jwt.algorithms import get_default_algorithms
 
+from core import clock
 from oauth import apis, keys
 from oauth.models import GRANT_CLIENT_CREDENTIALS
 
@@ -104,7 +104,7 @@ def generate_refresh_token(request: Any, refresh_token: bool = False) -> str:
 
 def generate_access_token(request: Any, refresh_token: bool = False) -> str:
     """RFC 9068 access token for the request oauthlib is answering."""
-    now = int(time.time())
+    now = int(clock.now())
     client = request.client
     user = getattr(request, "user", None)
     issuer = settings.ISSUER_URL

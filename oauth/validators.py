@@ -17,7 +17,6 @@ What changes against DOT's ``OAuth2Validator``:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,7 +36,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
 
 from accounts.session import ACR_MFA
-from core import metrics
+from core import clock, metrics
 from core.crypto import sha256_hex
 from oauth import apis, clienttokens, events, extensions, keys, tokens
 from oauth.client_auth import private_key_jwt
@@ -133,7 +132,7 @@ class Validator(OAuth2Validator):
             grant=grant,
             user=request.user,
             client=request.client,
-            auth_time=datetime.fromtimestamp(data.get("auth_time", time.time()), tz=UTC),
+            auth_time=datetime.fromtimestamp(data.get("auth_time", clock.now()), tz=UTC),
             amr=list(data.get("amr", ["pwd"])),
             acr=str(data.get("acr", "1")),
             sid=str(data.get("sid", "")),

@@ -26,7 +26,6 @@ data that the API maps to problem details in one place.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from core import clock
 from oauth.models import Client
 from roles import policy, selectors
 from roles.decisions import Principal
@@ -106,7 +106,10 @@ class SelfDeletion(AccessError):
     """Deleting the account or client the caller acts as would cut its own request off."""
 
     def __init__(self, kind: str, key: str) -> None:
-        super().__init__(f"You cannot delete the {kind} you are acting as ({key!r}).")
+        if kind == "user":
+            super().__init__("You cannot delete your own account.")
+        else:
+            super().__init__(f"You cannot delete the {kind} you are acting as ({key!r}).")
 
 
 class ReauthenticationRequired(Exception):
@@ -128,18 +131,13 @@ class ReauthenticationRequired(Exception):
         )
 
 
-def _now() -> float:
-    """The clock of the freshness rule (a seam for tests)."""
-    return time.time()
-
-
 def factor_fresh(principal: Principal) -> bool:
     """Whether ``principal`` may change privileges as far as second factors go: it acts for a
     service, or its person proved a second factor within ``CONSOLE_REAUTH_SECONDS``."""
     if not principal.acts_for_person:
         return True
     proved = principal.factor_time
-    return proved is not None and _now() - proved <= settings.CONSOLE_REAUTH_SECONDS
+    return proved is not None and clock.now() - proved <= settings.CONSOLE_REAUTH_SECONDS
 
 
 def require_fresh_factor(principal: Principal) -> None:

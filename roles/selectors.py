@@ -13,13 +13,13 @@ once-per-request generation read.
 from __future__ import annotations
 
 import bisect
-import time
 from collections.abc import Hashable
 from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from core import clock
 from core.generations import ProcessCache
 from oauth.models import Client
 from oauth.selectors import client_get
@@ -34,11 +34,6 @@ class Held(NamedTuple):
 
     permanent: frozenset[str]
     expiring: tuple[tuple[str, float], ...]
-
-
-def now() -> float:
-    """The clock used for assignment expiry (a seam for tests)."""
-    return time.time()
 
 
 def role_graph() -> policy.RoleGraph:
@@ -85,7 +80,7 @@ def expired_since(moment: float) -> bool:
     if not expiries:
         return False
     following = bisect.bisect_right(expiries, moment)
-    return following < len(expiries) and expiries[following] <= now()
+    return following < len(expiries) and expiries[following] <= clock.now()
 
 
 # Every concrete ``Assignment`` model; other apps add theirs (apikeys: a key's own roles).
@@ -112,7 +107,7 @@ def grant_for_roles(role_names: frozenset[str]) -> policy.Grant:
 def _grant(held: Held) -> policy.Grant:
     active = held.permanent
     if held.expiring:
-        moment = now()
+        moment = clock.now()
         active = active | {name for name, expires in held.expiring if expires > moment}
     return grant_for_roles(active) if active else policy.NO_GRANT
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import importlib
 import re
+import time
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import hypothesis
 import pytest
 from django.core.cache import cache, caches
 
@@ -18,6 +21,11 @@ from core.actors import APPLY
 from core.cache import DatabaseCache
 from oauth import clienttokens, keys
 from oauth import services as client_services
+
+# Property tests are not timed (performance is ``make bench``): Hypothesis's 200 ms deadline
+# per example failed them on a loaded machine ("Unreliable test timings").
+hypothesis.settings.register_profile("authserver", deadline=None)
+hypothesis.settings.load_profile("authserver")
 
 PASSWORD = "correct horse battery staple"
 # What the project ships (tests/settings.py makes hashing cheap for every other test).
@@ -149,15 +157,77 @@ def shipped_argon2(settings):
         setattr(settings, name, value)
 
 
+class Clock:
+    """The project's one clock (``core.clock``) stood still: ``now`` is the UNIX time every app
+    reads, ``monotonic()`` moves with it; tests ``advance`` it instead of sleeping."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self._monotonic_offset = time.monotonic() - now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+    def set(self, now: float) -> None:
+        self.now = now
+
+    def monotonic(self) -> float:
+        return self.now + self._monotonic_offset
+
+
 @pytest.fixture
-def rate_limit_clock(monkeypatch):
+def clock(monkeypatch) -> Clock:
+    """``core.clock`` frozen at the real time the test starts (every app's clock seam)."""
+    from core import clock as core_clock
+
+    frozen = Clock(time.time())
+    monkeypatch.setattr(core_clock, "now", lambda: frozen.now)
+    monkeypatch.setattr(core_clock, "monotonic", frozen.monotonic)
+    return frozen
+
+
+@pytest.fixture
+def rate_limit_clock(clock) -> Clock:
     """Fixed-window rate limits (``core.limits.hit``) count in 60 s windows of the
     clock, so a test that fills a window split its requests over two when it ran across a
-    minute boundary (seen in CI). Here the limiter's clock stands still mid-window; the cache
-    is emptied between tests, so no count carries over."""
-    from core import limits
+    minute boundary (seen in CI). Here the clock stands still mid-window; the cache is emptied
+    between tests, so no count carries over."""
+    clock.set(clock.now // 60 * 60 + 30)
+    return clock
 
-    monkeypatch.setattr(limits, "_now", lambda: 1_800_000_030.0)
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's headless chromium, started once per test module (a launch costs about a CPU
+    second and, on a loaded machine, many more of wall time); each test gets a fresh context
+    of it (``browser.new_context``: cookies, storage and authenticators of its own). Skipped
+    with a reason when chromium or Playwright is missing; never ``playwright install``.
+
+    Playwright's sync API keeps an event loop running in this thread while it is open, so
+    Django's async-safety check is off for the module (the tests' ORM calls are plain
+    synchronous code all the same); modules without a browser never see the loop."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    with pytest.MonkeyPatch.context() as patch, sync_api.sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture

@@ -22,11 +22,9 @@ from apikeys.credentials import PREFIX
 from apikeys.models import ApiKey
 from console import access, selectors
 from console.forms import ApiKeyFilterForm, ApiKeyForm
-from console.views.common import REFUSED, add_errors, page_of, refusal_text
-from core.request_meta import request_meta
+from console.views.common import page_of, perform, writing
+from core import clock
 from oauth.models import Client
-from roles.access import acting, require_client_write, require_user_write
-from roles.decisions import Principal
 
 DEFAULT_LIFETIME = timedelta(days=90)
 
@@ -40,28 +38,27 @@ def api_key_list(request: HttpRequest) -> HttpResponse:
         "page": page_of(request, selectors.api_keys(owner=owner)),
         "query": urlencode({"owner": owner}) if owner else "",
         "prefix": PREFIX,
-        "now": selectors.now(),
+        "now": clock.utcnow(),
     }
     return render(request, "console/apikeys/list.html", context)
 
 
-# owner type -> (model, lookup field, what the admin typed, the write guard)
+# owner type -> (model, lookup field, what the admin typed)
 OWNERS = {
-    "user": (User, "username", "username", require_user_write),
-    "client": (Client, "client_id", "client id", require_client_write),
+    "user": (User, "username", "username"),
+    "client": (Client, "client_id", "client id"),
 }
 
 
-def _owner(form: ApiKeyForm, actor: Principal) -> dict[str, Any] | None:
-    """The key's owner named on the form, guarded for writing; None (with a form error) when
-    there is no such user or client."""
+def _owner(form: ApiKeyForm) -> dict[str, Any] | None:
+    """The key's owner named on the form; None (with a form error) when there is no such user
+    or client."""
     kind, name = form.cleaned_data["owner_type"], form.cleaned_data["owner"]
-    model, field, label, guard = OWNERS[kind]
+    model, field, label = OWNERS[kind]
     found = model.objects.filter(**{field: name}).first()
     if found is None:
         form.add_error("owner", f"No {kind} with the {label} {name!r}.")
         return None
-    guard(actor, found)
     return {kind: found}
 
 
@@ -73,29 +70,28 @@ def api_key_create(request: HttpRequest) -> HttpResponse:
     initial = {
         "owner_type": "client" if request.GET.get("client") else "user",
         "owner": request.GET.get("client") or request.GET.get("user", ""),
-        "expires_at": (selectors.now() + DEFAULT_LIFETIME).replace(second=0, microsecond=0),
+        "expires_at": (clock.utcnow() + DEFAULT_LIFETIME).replace(second=0, microsecond=0),
         **access.restore_draft(request, ApiKeyForm),
     }
     form = ApiKeyForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        actor = access.principal(request)
+    owner = request.method == "POST" and form.is_valid() and _owner(form)
+    if owner:
         data = form.cleaned_data
-        try:
-            owner = _owner(form, actor)
-            if owner is not None:
-                key, secret = key_services.api_key_create(
-                    actor=acting(actor),
-                    meta=request_meta(request),
-                    **owner,
-                    name=data["name"],
-                    description=data["description"],
-                    roles=[role.name for role in data["roles"]],
-                    expires_at=data["expires_at"],
-                )
-                context = {"key": key, "secret": secret, "owner": _owner_label(key)}
-                return render(request, "console/apikeys/secret.html", context)
-        except REFUSED as exc:
-            add_errors(form, exc)
+        done = perform(
+            request,
+            key_services.api_key_create,
+            guard=writing(next(iter(owner.values()))),
+            form=form,
+            **owner,
+            name=data["name"],
+            description=data["description"],
+            roles=[role.name for role in data["roles"]],
+            expires_at=data["expires_at"],
+        )
+        if done.refused is None:
+            key, secret = done.value
+            context = {"key": key, "secret": secret, "owner": _owner_label(key)}
+            return render(request, "console/apikeys/secret.html", context)
     return render(request, "console/apikeys/form.html", {"form": form})
 
 
@@ -112,18 +108,9 @@ def api_key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, f"API key {key.name} is already revoked.")
         return redirect("console:api-key-list")
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            if key.client_id:
-                require_client_write(actor, key.client)
-            else:
-                require_user_write(actor, key.user)
-            key_services.api_key_revoke(
-                actor=acting(actor), meta=request_meta(request), key=key, via="console"
-            )
-        except REFUSED as exc:
-            messages.error(request, refusal_text(exc))
-        else:
+        guard = writing(key.client if key.client_id else key.user)
+        done = perform(request, key_services.api_key_revoke, guard=guard, key=key, via="console")
+        if done.refused is None:
             messages.success(request, f"API key {key.name} revoked.")
         return redirect("console:api-key-list")
     context = {"key": key, "owner": _owner_label(key), "prefix": PREFIX}

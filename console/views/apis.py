@@ -14,12 +14,10 @@ from django.views.decorators.http import require_http_methods
 
 from console import access
 from console.forms import ApiForm
-from console.views.common import REFUSED, add_errors, page_of, refusal_text
-from core.request_meta import request_meta
+from console.views.common import page_of, perform
 from oauth import api_selectors, api_services
 from oauth.apis import audience_of
 from oauth.models import Api
-from roles.access import acting
 
 
 @access.console_view(access.CLIENTS_READ)
@@ -35,16 +33,9 @@ def api_list(request: HttpRequest) -> HttpResponse:
 def api_create(request: HttpRequest) -> HttpResponse:
     form = ApiForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            api = api_services.api_create(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                spec=form.spec(),
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
-            messages.success(request, f"API {api.name} registered.")
+        done = perform(request, api_services.api_create, form=form, spec=form.spec())
+        if done.refused is None:
+            messages.success(request, f"API {done.value.name} registered.")
             return redirect("console:api-list")
     return render(request, "console/apis/form.html", {"form": form, "api": None})
 
@@ -55,16 +46,8 @@ def api_edit(request: HttpRequest, pk: int) -> HttpResponse:
     api = get_object_or_404(Api.objects.select_related("client"), pk=pk)
     form = ApiForm(request.POST or None, initial=ApiForm.initial_for(api), api=api)
     if request.method == "POST" and form.is_valid():
-        try:
-            api_services.api_update(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                api=api,
-                spec=form.spec(),
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
+        done = perform(request, api_services.api_update, form=form, api=api, spec=form.spec())
+        if done.refused is None:
             messages.success(request, f"API {api.name} saved.")
             return redirect("console:api-list")
     context = {"form": form, "api": api, "usage": api_selectors.api_usage_of(api)}
@@ -79,13 +62,8 @@ def api_delete(request: HttpRequest, pk: int) -> HttpResponse:
     api = get_object_or_404(Api, pk=pk)
     error = None
     if request.method == "POST":
-        try:
-            api_services.api_delete(
-                actor=acting(access.principal(request)), meta=request_meta(request), api=api
-            )
-        except REFUSED as exc:
-            error = refusal_text(exc)
-        else:
+        error = perform(request, api_services.api_delete, message=False, api=api).refused
+        if error is None:
             messages.success(request, f"API {api.name} deleted.")
             return redirect("console:api-list")
     context = {"api": api, "usage": api_selectors.api_usage_of(api), "error": error}

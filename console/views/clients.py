@@ -9,12 +9,10 @@ from accounts.selectors import live_token_count
 from console import access
 from console.forms import GRANT_LABELS, AssignmentForm, ClientForm
 from console.views.assignments import change_assignment
-from console.views.common import REFUSED, add_errors, refusal_text, searched
-from core.request_meta import request_meta
+from console.views.common import perform, searched, writing
 from oauth import services as oauth_services
 from oauth.models import Client
 from roles import services as role_services
-from roles.access import acting, require_client_write
 from roles.models import ClientRole
 
 
@@ -41,15 +39,9 @@ def client_create(request: HttpRequest) -> HttpResponse:
     initial = {"grant_types": ["authorization_code"], **access.restore_draft(request, ClientForm)}
     form = ClientForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            client, secret = oauth_services.client_create(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                spec=form.spec(),
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
+        done = perform(request, oauth_services.client_create, form=form, spec=form.spec())
+        if done.refused is None:
+            client, secret = done.value
             if secret is not None:
                 return _show_secret(request, client, secret, created=True)
             messages.success(request, f"Client {client.name} created.")
@@ -80,17 +72,14 @@ def client_assign(request: HttpRequest, pk: int) -> HttpResponse:
     it away."""
     client = get_object_or_404(Client, pk=pk)
     form = AssignmentForm(request.POST)
-    actor = access.principal(request)
-
-    def change(**assignment: object) -> None:
-        require_client_write(actor, client)
-        role_services.client_role_set(
-            actor=acting(actor), meta=request_meta(request), client=client, **assignment
-        )
-
-    holder = client.name or client.client_id
     done = change_assignment(
-        request, form, change=change, holder=holder, done="console:client-detail", pk=pk
+        request,
+        form,
+        role_services.client_role_set,
+        guard=writing(client),
+        holder={"client": client},
+        name=client.name or client.client_id,
+        done="console:client-detail",
     )
     return done if done is not None else _detail(request, client, form)
 
@@ -102,16 +91,17 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {**ClientForm.initial_for(client), **access.restore_draft(request, ClientForm)}
     form = ClientForm(request.POST or None, initial=initial, client=client)
     if request.method == "POST" and form.is_valid():
-        actor = access.principal(request)
-        try:
-            require_client_write(actor, client)
-            _, secret = oauth_services.client_update(
-                actor=acting(actor), meta=request_meta(request), client=client, spec=form.spec()
-            )
-        except REFUSED as exc:
-            client.refresh_from_db()  # the service set fields before the check refused them
-            add_errors(form, exc)
-        else:
+        done = perform(
+            request,
+            oauth_services.client_update,
+            guard=writing(client),
+            form=form,
+            reload=client,  # the service set fields before the check refused them
+            client=client,
+            spec=form.spec(),
+        )
+        if done.refused is None:
+            _, secret = done.value
             if secret is not None:
                 return _show_secret(request, client, secret, created=False)
             messages.success(request, f"Client {client.name} saved.")
@@ -129,16 +119,15 @@ def client_rotate(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "This client does not authenticate with a client secret.")
         return redirect("console:client-detail", pk=client.pk)
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            require_client_write(actor, client)
-            secret = oauth_services.client_rotate_secret(
-                actor=acting(actor), meta=request_meta(request), client=client
-            )
-        except REFUSED as exc:
-            messages.error(request, refusal_text(exc))
+        done = perform(
+            request,
+            oauth_services.client_rotate_secret,
+            guard=writing(client),
+            client=client,
+        )
+        if done.refused is not None:
             return redirect("console:client-detail", pk=client.pk)
-        return _show_secret(request, client, secret, created=False)
+        return _show_secret(request, client, done.value, created=False)
     return render(request, "console/clients/confirm_rotate.html", {"client": client})
 
 
@@ -149,19 +138,15 @@ def client_active(request: HttpRequest, pk: int) -> HttpResponse:
     again asks for a fresh second factor (the service checks)."""
     client = get_object_or_404(Client, pk=pk)
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            require_client_write(actor, client)
-            oauth_services.client_update(
-                actor=acting(actor),
-                meta=request_meta(request),
-                client=client,
-                spec={"is_active": not client.is_active},
-            )
-        except REFUSED as exc:
-            client.refresh_from_db()
-            messages.error(request, refusal_text(exc))
-        else:
+        done = perform(
+            request,
+            oauth_services.client_update,
+            guard=writing(client),
+            reload=client,
+            client=client,
+            spec={"is_active": not client.is_active},
+        )
+        if done.refused is None:
             state = "enabled" if client.is_active else "disabled"
             messages.success(request, f"Client {client.name or client.client_id} {state}.")
         return redirect("console:client-detail", pk=client.pk)
@@ -175,14 +160,13 @@ def client_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm (saying how many live tokens end), then delete the client."""
     client = get_object_or_404(Client, pk=pk)
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            require_client_write(actor, client)
-            oauth_services.client_delete(
-                actor=acting(actor), meta=request_meta(request), client=client
-            )
-        except REFUSED as exc:
-            messages.error(request, refusal_text(exc))
+        done = perform(
+            request,
+            oauth_services.client_delete,
+            guard=writing(client),
+            client=client,
+        )
+        if done.refused is not None:
             return redirect("console:client-detail", pk=client.pk)
         messages.success(request, f"Client {client.client_id} deleted; its tokens ended.")
         return redirect("console:client-list")

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.http import urlencode
 
-from roles.access import AccessError
+from accounts.models import User
+from console import access
+from core.request_meta import request_meta
+from oauth.models import Client
+from roles.access import (
+    AccessError,
+    Principal,
+    acting,
+    require_client_write,
+    require_role_write,
+    require_user_write,
+)
+from roles.models import Role
 
 PER_PAGE = 50
 
@@ -33,8 +47,62 @@ def add_errors(form: forms.Form, exc: ValidationError | AccessError) -> None:
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc.messages)
         return
-    for name, messages in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, messages)
+    for name, errors in exc.message_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+# What guards a write to each kind of object: the hierarchy checks of ``roles.access``.
+WRITE_GUARDS: tuple[tuple[type[Model], Callable[[Principal, Any], None]], ...] = (
+    (User, require_user_write),
+    (Client, require_client_write),
+    (Role, require_role_write),
+)
+
+
+def writing(subject: Model) -> Callable[[Principal], None]:
+    """``perform``'s guard for a write to ``subject`` (a user, a client or a role)."""
+    check = next(check for model, check in WRITE_GUARDS if isinstance(subject, model))
+    return lambda principal: check(principal, subject)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What ``perform`` did: the service's ``value``, or why it was ``refused`` (shown already)."""
+
+    value: Any = None
+    refused: str | None = None
+
+
+def perform(
+    request: HttpRequest,
+    service: Callable[..., Any],
+    /,
+    *,
+    guard: Callable[[Principal], object] | None = None,
+    form: forms.Form | None = None,
+    message: bool = True,
+    reload: Model | None = None,
+    **arguments: Any,
+) -> Outcome:
+    """Run a domain ``service`` for the signed-in admin: ``guard(principal)`` first (a
+    ``roles.access`` hierarchy check), then ``service(actor=, meta=, **arguments)``, which audits
+    its own change. A refusal (``REFUSED``) is never raised: ``reload`` (a row the service set
+    fields on before refusing) is read again, and the reason goes on ``form`` when there is one,
+    else into an error message (``message=False``: the caller shows ``Outcome.refused``)."""
+    principal = access.principal(request)
+    try:
+        if guard is not None:
+            guard(principal)
+        value = service(actor=acting(principal), meta=request_meta(request), **arguments)
+    except REFUSED as exc:
+        if reload is not None:
+            reload.refresh_from_db()
+        if form is not None:
+            add_errors(form, exc)
+        elif message:
+            messages.error(request, refusal_text(exc))
+        return Outcome(refused=refusal_text(exc))
+    return Outcome(value)
 
 
 def page_of(request: HttpRequest, rows: QuerySet | list) -> Page:

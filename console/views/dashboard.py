@@ -10,13 +10,14 @@ from django.shortcuts import render
 
 from console import charts, selectors
 from console.access import console_view
+from core import clock
 
 SIGN_IN_SERIES = ["successful sign-ins", "failed sign-ins", "second-factor failures"]
 
 
 @console_view()
 def dashboard(request: HttpRequest) -> HttpResponse:
-    now = selectors.now()
+    now = clock.utcnow()
     period = selectors.PERIODS.get(request.GET.get("period", ""), selectors.PERIODS["24h"])
     activity = selectors.activity(now, period)
     labels = [f"{row.start:{period.label_format}}" for row in activity]

@@ -9,15 +9,14 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from console import access, selectors
-from console.views.common import REFUSED, refusal_text
-from core.request_meta import request_meta
+from console.views.common import perform, writing
+from core import clock
 from mfa import services as mfa_services
-from roles.access import acting, require_user_write
 
 
 @access.console_view(access.USERS_READ)
 def locked_list(request: HttpRequest) -> HttpResponse:
-    locks, complete = selectors.locked_accounts(selectors.now())
+    locks, complete = selectors.locked_accounts(clock.utcnow())
     return render(request, "console/users/locked.html", {"locks": locks, "complete": complete})
 
 
@@ -27,20 +26,19 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     """A confirmation page naming the locks, then the POST that lifts them."""
     user = get_object_or_404(User, pk=pk)
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            require_user_write(actor, user)
-            lifted = mfa_services.user_unlock(
-                actor=acting(actor), meta=request_meta(request), user=user
-            )
-        except REFUSED as exc:
-            messages.error(request, refusal_text(exc))
+        done = perform(
+            request,
+            mfa_services.user_unlock,
+            guard=writing(user),
+            user=user,
+        )
+        if done.refused is not None:
             return redirect("console:user-detail", pk=user.pk)
-        if lifted:
+        if done.value:
             messages.success(request, f"{user.username} unlocked.")
         else:
             messages.info(request, f"{user.username} was not locked.")
         return redirect("console:locked-list")
-    locks, complete = selectors.locked_accounts(selectors.now())
+    locks, complete = selectors.locked_accounts(clock.utcnow())
     context = {"subject": user, "locks": [lock for lock in locks if lock.user == user]}
     return render(request, "console/users/confirm_unlock.html", {**context, "complete": complete})

@@ -7,10 +7,8 @@ from django.views.decorators.http import require_http_methods
 
 from console import access, selectors
 from console.forms import RoleForm
-from console.views.common import REFUSED, add_errors, refusal_text, searched
-from core.request_meta import request_meta
+from console.views.common import perform, searched, writing
 from roles import services as role_services
-from roles.access import acting, require_role_write
 from roles.models import Role
 
 
@@ -57,18 +55,16 @@ def role_create(request: HttpRequest) -> HttpResponse:
     initial.update(access.restore_draft(request, RoleForm))
     form = RoleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        try:
-            role = role_services.role_create(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                name=form.cleaned_data["name"],
-                **_role_args(form),
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
-            messages.success(request, f"Role {role.name} created.")
-            return redirect("console:role-detail", pk=role.pk)
+        done = perform(
+            request,
+            role_services.role_create,
+            form=form,
+            name=form.cleaned_data["name"],
+            **_role_args(form),
+        )
+        if done.refused is None:
+            messages.success(request, f"Role {done.value.name} created.")
+            return redirect("console:role-detail", pk=done.value.pk)
     return render(request, "console/roles/form.html", {"form": form, "role": None})
 
 
@@ -86,20 +82,17 @@ def role_edit(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = RoleForm(request.POST or None, initial=initial, role=role)
     if request.method == "POST" and form.is_valid():
-        actor = access.principal(request)
-        try:
-            require_role_write(actor, role)
-            role_services.role_update(
-                actor=acting(actor),
-                meta=request_meta(request),
-                role=role,
-                name=form.cleaned_data["name"],
-                **_role_args(form),
-            )
-        except REFUSED as exc:
-            role.refresh_from_db()  # a refused rename leaves the stored name
-            add_errors(form, exc)
-        else:
+        done = perform(
+            request,
+            role_services.role_update,
+            guard=writing(role),
+            form=form,
+            reload=role,  # a refused rename leaves the stored name
+            role=role,
+            name=form.cleaned_data["name"],
+            **_role_args(form),
+        )
+        if done.refused is None:
             messages.success(request, f"Role {role.name} saved.")
             return redirect("console:role-detail", pk=role.pk)
     return render(request, "console/roles/form.html", {"form": form, "role": role})
@@ -113,13 +106,14 @@ def role_delete(request: HttpRequest, pk: int) -> HttpResponse:
     role = get_object_or_404(Role, pk=pk)
     error = None
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            require_role_write(actor, role)
-            role_services.role_delete(actor=acting(actor), meta=request_meta(request), role=role)
-        except REFUSED as exc:
-            error = refusal_text(exc)
-        else:
+        error = perform(
+            request,
+            role_services.role_delete,
+            guard=writing(role),
+            message=False,
+            role=role,
+        ).refused
+        if error is None:
             messages.success(request, f"Role {role.name} deleted.")
             return redirect("console:role-list")
     users, clients = selectors.role_holders(role)

@@ -10,6 +10,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from console import access, selectors
 from console.views.common import page_of
+from core import clock
 from core.request_meta import request_meta
 from mgmt import selectors as mgmt_selectors
 from oauth import services as oauth_services
@@ -18,7 +19,7 @@ from roles.access import acting
 
 @access.console_view(access.TOKENS_READ)
 def token_list(request: HttpRequest) -> HttpResponse:
-    now = selectors.now()
+    now = clock.utcnow()
     context = {
         "sessions": selectors.live_sessions(now),
         "client_tokens": mgmt_selectors.live_client_tokens(now),
@@ -72,7 +73,7 @@ def access_token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @access.console_view(access.TOKENS_WRITE)
 def client_token_revoke(request: HttpRequest, jti: str) -> HttpResponse:
     """Confirm, then revoke a client-credentials token (listed from its issue event)."""
-    token = mgmt_selectors.live_client_token(selectors.now(), jti)
+    token = mgmt_selectors.live_client_token(clock.utcnow(), jti)
     if token is None:
         raise Http404("no live client token with this id")
     if request.method == "POST":

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,14 +19,14 @@ from console.forms import (
     UserRolesForm,
 )
 from console.views.assignments import change_assignment
-from console.views.common import REFUSED, add_errors, refusal_text, searched
-from core.request_meta import request_meta
+from console.views.common import perform, searched, writing
+from core import clock
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
 from oauth import services as oauth_services
 from roles import selectors as role_selectors
 from roles import services as role_services
-from roles.access import acting, require_user_write
+from roles.access import Principal, require_not_self, require_user_write
 from roles.models import UserRole
 
 
@@ -46,17 +48,10 @@ def user_list(request: HttpRequest) -> HttpResponse:
 def user_create(request: HttpRequest) -> HttpResponse:
     form = UserCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            user = account_services.user_create(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                **form.cleaned_data,
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
-            messages.success(request, f"User {user.username} created.")
-            return redirect("console:user-detail", pk=user.pk)
+        done = perform(request, account_services.user_create, form=form, **form.cleaned_data)
+        if done.refused is None:
+            messages.success(request, f"User {done.value.username} created.")
+            return redirect("console:user-detail", pk=done.value.pk)
     return render(request, "console/users/create.html", {"form": form})
 
 
@@ -73,7 +68,7 @@ def _detail(
         "roles_form": roles_form,
         "assign_form": assign_form or AssignmentForm(),
         "effective_roles": sorted(role_selectors.user_grant(user.pk).roles),
-        "sessions": selectors.live_sessions(selectors.now(), user),
+        "sessions": selectors.live_sessions(clock.utcnow(), user),
         "factors": mfa_selectors.authenticators_of(user),
     }
     return render(request, "console/users/detail.html", context)
@@ -94,15 +89,15 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
     form = UserRolesForm(request.POST)
     if form.is_valid():
         names = [role.name for role in form.cleaned_data["roles"]]
-        actor = access.principal(request)
-        try:
-            require_user_write(actor, user)
-            role_services.user_roles_replace(
-                actor=acting(actor), meta=request_meta(request), user=user, roles=names
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
+        done = perform(
+            request,
+            role_services.user_roles_replace,
+            guard=writing(user),
+            form=form,
+            user=user,
+            roles=names,
+        )
+        if done.refused is None:
             messages.success(request, f"Roles of {user.username} saved.")
             return redirect("console:user-detail", pk=user.pk)
     return _detail(request, user, form)
@@ -114,16 +109,14 @@ def user_assign(request: HttpRequest, pk: int) -> HttpResponse:
     """Give the user one role until a time (or for good), or take it away."""
     user = get_object_or_404(User, pk=pk)
     form = AssignmentForm(request.POST)
-    actor = access.principal(request)
-
-    def change(**assignment: object) -> None:
-        require_user_write(actor, user)
-        role_services.user_role_set(
-            actor=acting(actor), meta=request_meta(request), user=user, **assignment
-        )
-
     done = change_assignment(
-        request, form, change=change, holder=user.username, done="console:user-detail", pk=pk
+        request,
+        form,
+        role_services.user_role_set,
+        guard=writing(user),
+        holder={"user": user},
+        name=user.username,
+        done="console:user-detail",
     )
     if done is not None:
         return done
@@ -138,19 +131,29 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = UserEditForm(request.POST or None, initial={"name": user.name, "email": user.email})
     if request.method == "POST" and form.is_valid():
-        actor = access.principal(request)
-        try:
-            require_user_write(actor, user)
-            account_services.user_update(
-                actor=acting(actor), meta=request_meta(request), user=user, **form.cleaned_data
-            )
-        except REFUSED as exc:
-            user.refresh_from_db()
-            add_errors(form, exc)
-        else:
+        done = perform(
+            request,
+            account_services.user_update,
+            guard=writing(user),
+            form=form,
+            reload=user,
+            user=user,
+            **form.cleaned_data,
+        )
+        if done.refused is None:
             messages.success(request, f"User {user.username} saved.")
             return redirect("console:user-detail", pk=user.pk)
     return render(request, "console/users/edit.html", {"form": form, "subject": user})
+
+
+def _deletable(user: User) -> Callable[[Principal], None]:
+    """The guard of a deletion: never one's own account, and only a user one may write."""
+
+    def guard(actor: Principal) -> None:
+        require_not_self(actor, user=user)
+        require_user_write(actor, user)
+
+    return guard
 
 
 @require_http_methods(["GET", "POST"])
@@ -159,16 +162,9 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def user_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm (saying how many live tokens end), then delete the user; never oneself."""
     user = get_object_or_404(User, pk=pk)
-    if user.pk == request.user.pk:
-        messages.error(request, "You cannot delete your own account.")
-        return redirect("console:user-detail", pk=user.pk)
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            require_user_write(actor, user)
-            account_services.user_delete(actor=acting(actor), meta=request_meta(request), user=user)
-        except REFUSED as exc:
-            messages.error(request, refusal_text(exc))
+        done = perform(request, account_services.user_delete, guard=_deletable(user), user=user)
+        if done.refused is not None:
             return redirect("console:user-detail", pk=user.pk)
         messages.success(request, f"User {user.username} deleted; their tokens ended.")
         return redirect("console:user-list")
@@ -185,18 +181,14 @@ def user_active(request: HttpRequest, pk: int) -> HttpResponse:
         if user.pk == request.user.pk:
             messages.error(request, "You cannot disable your own account.")
             return redirect("console:user-detail", pk=user.pk)
-        actor = access.principal(request)
-        try:
-            require_user_write(actor, user)
-            oauth_services.user_set_active(
-                actor=acting(actor),
-                meta=request_meta(request),
-                user=user,
-                active=not user.is_active,
-            )
-        except REFUSED as exc:
-            messages.error(request, refusal_text(exc))
-        else:
+        done = perform(
+            request,
+            oauth_services.user_set_active,
+            guard=writing(user),
+            user=user,
+            active=not user.is_active,
+        )
+        if done.refused is None:
             state = "enabled" if user.is_active else "disabled"
             messages.success(request, f"User {user.username} {state}.")
         return redirect("console:user-detail", pk=user.pk)
@@ -210,18 +202,15 @@ def user_password(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        actor = access.principal(request)
-        try:
-            require_user_write(actor, user)
-            oauth_services.user_set_password(
-                actor=acting(actor),
-                meta=request_meta(request),
-                user=user,
-                password=form.cleaned_data["password"],
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
+        done = perform(
+            request,
+            oauth_services.user_set_password,
+            guard=writing(user),
+            form=form,
+            user=user,
+            password=form.cleaned_data["password"],
+        )
+        if done.refused is None:
             messages.success(request, f"Password of {user.username} reset; their sessions ended.")
             return redirect("console:user-detail", pk=user.pk)
     return render(request, "console/users/password.html", {"subject": user, "form": form})
@@ -237,16 +226,14 @@ def user_mfa_reset(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, "Manage your own second factors on your account page.")
         return redirect("console:user-detail", pk=user.pk)
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            require_user_write(actor, user)
-            removed = mfa_services.authenticators_reset(
-                actor=acting(actor), meta=request_meta(request), user=user
-            )
-        except REFUSED as exc:
-            messages.error(request, refusal_text(exc))
-        else:
-            if removed:
+        done = perform(
+            request,
+            mfa_services.authenticators_reset,
+            guard=writing(user),
+            user=user,
+        )
+        if done.refused is None:
+            if done.value:
                 messages.success(request, f"Second factors of {user.username} removed.")
             else:
                 messages.info(request, f"{user.username} had no second factor.")

@@ -3,7 +3,6 @@ and the session's sign-in context)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -19,6 +18,7 @@ from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from accounts.session import auth_state
+from core import clock
 from oauth import extensions
 from oauth.device import remember_device_approval
 from oauth.selectors import client_get
@@ -33,7 +33,7 @@ class AuthorizationView(dot_views.AuthorizationView):
         if max_age is not None and request.user.is_authenticated:
             state = auth_state(request)
             try:
-                too_old = state is None or time.time() - state["auth_time"] > int(max_age)
+                too_old = state is None or clock.now() - state["auth_time"] > int(max_age)
             except ValueError:
                 too_old = False  # a malformed max_age is ignored, as unknown parameters are
             if too_old:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from abuse import selectors
 from tests.api.conftest import caller  # noqa: F401  (fixture)
 from tests.conftest import PASSWORD
 from tests.console.conftest import admin, console, grant_roles  # noqa: F401  (fixtures)
@@ -27,16 +26,6 @@ def small_thresholds(settings):
     settings.LOGIN_FAILURES_PER_IP = 1000
     settings.TOKEN_AUTH_FAILURES_PER_CLIENT = 100
     settings.TOKEN_AUTH_FAILURES_PER_IP = 1000
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The fast check's clock (blocks themselves are stamped with the real time)."""
-    import time
-
-    now = [time.time()]
-    monkeypatch.setattr(selectors, "_now", lambda: now[0])
-    return now
 
 
 def attempt(browser, username: str, password: str = "wrong", ip: str = ATTACKER):

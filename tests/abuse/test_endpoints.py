@@ -3,7 +3,6 @@ failures across clients feed the same detection."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from core.actors import SystemActor
 from mfa import services as mfa_services
 from tests.abuse.conftest import ATTACKER, OTHER
 from tests.conftest import basic_auth
-from tests.mfa.conftest import Clock, code_now, password_step
+from tests.mfa.conftest import code_now, password_step
 
 pytestmark = pytest.mark.django_db
 
@@ -55,12 +54,12 @@ def test_client_authentication_failures_across_clients_block_the_ip(client, make
     assert token(client, "good", secret).status_code == 429
 
 
-def test_a_blocked_ip_is_refused_at_the_second_factor(client, make_user):
+def test_a_blocked_ip_is_refused_at_the_second_factor(client, make_user, clock):
     user = make_user("alice")
     secret = mfa_services.authenticator_totp_provision(user=user)
     assert password_step(client).status_code == 302  # from the test client's 127.0.0.1
     services.ip_block(network="127.0.0.1", seconds=300, reason="test", actor=SystemActor("root"))
-    response = client.post("/mfa/authenticate/", {"code": code_now(secret, Clock(time.time()))})
+    response = client.post("/mfa/authenticate/", {"code": code_now(secret, clock)})
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert "Too many failed sign-ins came from your network" in response.content.decode()

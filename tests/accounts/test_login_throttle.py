@@ -17,10 +17,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    now = [1_800_000_000.0]
-    monkeypatch.setattr(limits, "_now", lambda: now[0])
-    return now
+def clock(clock):
+    """The project's clock at a round time (window boundaries at multiples of 600 s)."""
+    clock.set(1_800_000_000.0)
+    return clock
 
 
 def body_without_csrf(response) -> str:
@@ -65,12 +65,12 @@ def test_block_is_temporary_and_the_backoff_grows(client, make_user, clock, sett
     make_user("alice")
     for _ in range(5):
         fail(client)
-    clock[0] += settings.LOGIN_BACKOFF_SECONDS + 1
+    clock.advance(settings.LOGIN_BACKOFF_SECONDS + 1)
     fail(client)  # the sixth failure blocks twice as long
-    clock[0] += settings.LOGIN_BACKOFF_SECONDS + 1
+    clock.advance(settings.LOGIN_BACKOFF_SECONDS + 1)
     assert SESSION_KEY not in client.session
     assert login(client, "alice").status_code == 200  # still blocked (60 s)
-    clock[0] += settings.LOGIN_BACKOFF_SECONDS
+    clock.advance(settings.LOGIN_BACKOFF_SECONDS)
     assert login(client, "alice").status_code == 302  # the real user gets in
 
 

@@ -35,11 +35,10 @@ def roles(make_role):
 
 
 @pytest.fixture
-def later(monkeypatch, settings):
-    """The freshness rule's clock, moved past ``CONSOLE_REAUTH_SECONDS`` after the sign-in (the
-    token itself, 600 s by default, is still valid)."""
-    real = role_access._now
-    monkeypatch.setattr(role_access, "_now", lambda: real() + settings.CONSOLE_REAUTH_SECONDS + 1)
+def later(clock, settings):
+    """Call after the sign-in: moves the project's clock past ``CONSOLE_REAUTH_SECONDS`` (the
+    token itself, 600 s by default, is still valid: its expiry is Django's clock)."""
+    return lambda: clock.advance(settings.CONSOLE_REAUTH_SECONDS + 1)
 
 
 def add_superadmin_parent(api: Api):
@@ -150,7 +149,9 @@ def test_a_stale_second_factor_must_reauthenticate_and_changes_nothing(
     person, roles, shop, later, change
 ):
     act, unchanged = CHANGES[change]
-    assert_reauthentication_required(act(person()))
+    api = person()
+    later()
+    assert_reauthentication_required(act(api))
     assert unchanged(shop)
 
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
-from apikeys import credentials, selectors, services
+from apikeys import credentials, services
 from apikeys.models import ApiKeyRole
 from core import generations
 from core.actors import APPLY
 from oauth import services as client_services
-from roles import selectors as role_selectors
 from roles import services as role_services
 from roles.services import AssignmentSpec
 
@@ -67,7 +65,7 @@ def test_key_losing_a_role_is_seen_by_the_next_request(alice, make_key, introspe
 
 
 def test_a_keys_expiring_role_stops_counting_at_its_expiry(
-    alice, make_key, introspect, monkeypatch
+    alice, make_key, introspect, monkeypatch, clock
 ) -> None:
     """Answers are cached; an expiry of one of the key's own roles makes them stale."""
     key, full = make_key(user=alice, roles=["editor"])
@@ -77,7 +75,7 @@ def test_a_keys_expiring_role_stops_counting_at_its_expiry(
     generations.bump("roles")
     assert introspect(full)["roles"] == ["editor", "reader"]
     later = (expires + timedelta(seconds=1)).timestamp()
-    monkeypatch.setattr(role_selectors, "now", lambda: later)
+    clock.set(later)
     assert introspect(full)["roles"] == []
 
 
@@ -92,26 +90,26 @@ def test_invalid_keys_are_just_inactive(alice, make_key, introspect) -> None:
     assert introspect(full) == INACTIVE
 
 
-def test_expired_key_is_inactive(alice, make_key, introspect) -> None:
+def test_expired_key_is_inactive(alice, make_key, introspect, clock) -> None:
     _key, full = make_key(user=alice, expires_at=datetime.now(UTC) + timedelta(minutes=5))
     later = (datetime.now(UTC) + timedelta(minutes=6)).timestamp()
-    with mock.patch.object(selectors, "now", return_value=later):
-        assert introspect(full) == INACTIVE
+    clock.set(later)
+    assert introspect(full) == INACTIVE
 
 
-def test_an_answer_given_before_still_ends_with_the_key(alice, make_key, introspect) -> None:
+def test_an_answer_given_before_still_ends_with_the_key(alice, make_key, introspect, clock) -> None:
     """The key's validity end (expiry, grace period) is checked on every call."""
     key, old = make_key(user=alice, expires_at=datetime.now(UTC) + timedelta(minutes=5))
     assert introspect(old)["active"] is True
     new = services.api_key_rotate(actor=APPLY, key=key, grace_seconds=60)
     assert introspect(old)["active"] is True  # within the grace period
     grace_over = (datetime.now(UTC) + timedelta(seconds=61)).timestamp()
-    with mock.patch.object(selectors, "now", return_value=grace_over):
-        assert introspect(old) == INACTIVE
-        assert introspect(new)["active"] is True
+    clock.set(grace_over)
+    assert introspect(old) == INACTIVE
+    assert introspect(new)["active"] is True
     expired = (datetime.now(UTC) + timedelta(minutes=6)).timestamp()
-    with mock.patch.object(selectors, "now", return_value=expired):
-        assert introspect(new) == INACTIVE
+    clock.set(expired)
+    assert introspect(new) == INACTIVE
 
 
 def test_disabled_owner_is_inactive(alice, service, make_key, introspect) -> None:

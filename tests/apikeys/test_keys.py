@@ -87,12 +87,12 @@ def test_warm_cache_needs_no_key_query(alice, make_key, django_assert_max_num_qu
         assert policy.check(full, client_ip=None, surface="test").auth is not None
 
 
-def test_expired_key_is_refused(alice, make_key) -> None:
+def test_expired_key_is_refused(alice, make_key, clock) -> None:
     _key, full = make_key(user=alice, expires_at=datetime.now(UTC) + timedelta(hours=1))
     assert authentication.authenticate(full) is not None
     later = datetime.now(UTC) + timedelta(hours=1, seconds=1)
-    with mock.patch.object(selectors, "now", return_value=later.timestamp()):
-        assert authentication.authenticate(full) is None
+    clock.set(later.timestamp())
+    assert authentication.authenticate(full) is None
 
 
 def test_expiry_in_the_past_is_refused_at_creation(alice, make_key) -> None:
@@ -107,7 +107,9 @@ def test_exactly_one_owner(alice, service, make_key) -> None:
         make_key()
 
 
-def test_rotation_keeps_the_old_secret_for_the_grace_period_only(alice, make_key, caplog) -> None:
+def test_rotation_keeps_the_old_secret_for_the_grace_period_only(
+    alice, make_key, caplog, clock
+) -> None:
     key, old = make_key(user=alice)
     new = services.api_key_rotate(key=key, grace_seconds=300, actor=SystemActor("alice"))
     assert new != old and credentials.parse(new).key_id == key.key_id
@@ -115,9 +117,9 @@ def test_rotation_keeps_the_old_secret_for_the_grace_period_only(alice, make_key
     during = authentication.authenticate(old)
     assert during is not None and during.valid_until is not None
     after = datetime.now(UTC) + timedelta(seconds=301)
-    with mock.patch.object(selectors, "now", return_value=after.timestamp()):
-        assert authentication.authenticate(old) is None
-        assert authentication.authenticate(new) is not None
+    clock.set(after.timestamp())
+    assert authentication.authenticate(old) is None
+    assert authentication.authenticate(new) is not None
     newest = services.api_key_rotate(
         key=key, actor=SystemActor("alice")
     )  # no grace: the old one dies now
@@ -187,22 +189,22 @@ def test_bad_allow_list_is_refused(alice, make_key, networks) -> None:
         make_key(user=alice, allowed_ips=networks)
 
 
-def test_last_used_is_written_at_most_once_a_minute(alice, make_key) -> None:
+def test_last_used_is_written_at_most_once_a_minute(alice, make_key, clock) -> None:
     key, full = make_key(user=alice)
     start = datetime.now(UTC).timestamp()
-    with mock.patch.object(selectors, "now", return_value=start):
-        policy.check(full, client_ip="192.0.2.1", surface="test")
+    clock.set(start)
+    policy.check(full, client_ip="192.0.2.1", surface="test")
     key.refresh_from_db()
     assert key.last_used_at is not None and key.last_used_ip == "192.0.2.1"
     first = key.last_used_at
-    with mock.patch.object(selectors, "now", return_value=start + 30):
-        with mock.patch.object(ApiKey.objects, "filter", wraps=ApiKey.objects.filter) as writes:
-            policy.check(full, client_ip="192.0.2.2", surface="test")
-        assert writes.call_count == 0
+    clock.set(start + 30)
+    with mock.patch.object(ApiKey.objects, "filter", wraps=ApiKey.objects.filter) as writes:
+        policy.check(full, client_ip="192.0.2.2", surface="test")
+    assert writes.call_count == 0
     key.refresh_from_db()
     assert key.last_used_at == first and key.last_used_ip == "192.0.2.1"
-    with mock.patch.object(selectors, "now", return_value=start + 61):
-        policy.check(full, client_ip="192.0.2.3", surface="test")
+    clock.set(start + 61)
+    policy.check(full, client_ip="192.0.2.3", surface="test")
     key.refresh_from_db()
     assert key.last_used_at > first and key.last_used_ip == "192.0.2.3"
 

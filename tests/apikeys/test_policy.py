@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from unittest import mock
 
 import pytest
 from django.test import override_settings
 
-from apikeys import selectors
 from core.actors import APPLY
 from oauth import services as client_services
 from roles import services as role_services
@@ -188,12 +186,12 @@ def test_refused_presentations_spend_no_budget(doors, key, rate_limit_clock) -> 
 
 
 @pytest.mark.parametrize("door", DOORS)
-def test_an_expired_key_is_refused_at_every_door(doors, key, door) -> None:
+def test_an_expired_key_is_refused_at_every_door(doors, key, door, clock) -> None:
     full = key(expires_at=datetime.now(UTC) + timedelta(minutes=5))
     assert doors[door](full, ALLOWED) == OK
     later = (datetime.now(UTC) + timedelta(minutes=6)).timestamp()
-    with mock.patch.object(selectors, "now", return_value=later):
-        assert doors[door](full, ALLOWED) == REFUSED
+    clock.set(later)
+    assert doors[door](full, ALLOWED) == REFUSED
 
 
 @pytest.mark.parametrize("door", DOORS)

@@ -8,11 +8,11 @@ exactly as a person's would be. Nothing writes the session directly.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from console import access
+from core import clock as core_clock
 from core.actors import APPLY
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
@@ -34,7 +34,7 @@ def next_totp_code(user) -> str:
     next step's when the current one was used already (the server accepts one step of drift)."""
     authenticator = mfa_selectors.totp_of(user)
     secret = mfa_services.totp_secret(authenticator)
-    step = max(totp.step_at(time.time()), authenticator.data.get("last_used_step", -1) + 1)
+    step = max(totp.step_at(core_clock.now()), authenticator.data.get("last_used_step", -1) + 1)
     return totp.code_at(secret, step * totp.PERIOD)
 
 
@@ -98,16 +98,10 @@ def csrf_of(response) -> str:
 
 
 @pytest.fixture
-def stale(monkeypatch, settings):
-    """Move the clocks of the sign-in context and of the freshness rule past
-    ``CONSOLE_REAUTH_SECONDS``: the admin's last second-factor proof is now too old for privilege
-    changes (a new proof is fresh again)."""
-    from accounts import session
-    from roles import access as role_access
-
-    later = settings.CONSOLE_REAUTH_SECONDS + 1
-    for module in (session, role_access):
-        monkeypatch.setattr(module, "_now", lambda real=module._now: real() + later)
+def stale(clock, settings):
+    """Move the project's clock past ``CONSOLE_REAUTH_SECONDS``: the admin's last second-factor
+    proof is now too old for privilege changes (a new proof is fresh again)."""
+    clock.advance(settings.CONSOLE_REAUTH_SECONDS + 1)
 
 
 def text(response) -> str:

@@ -16,18 +16,10 @@ from django.conf import settings
 
 from core.actors import APPLY
 from roles import services as role_services
-from tests.conftest import PASSWORD, forget_seeding
+from tests.conftest import CHROMIUM, PASSWORD, forget_seeding
 from tests.console.conftest import enrol_totp, next_totp_code
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a dev dependency")
 expect = sync_api.expect
@@ -39,19 +31,14 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
-    # (fixtures, the session seam) are plain synchronous code all the same.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(chromium):
+    """A page of a fresh context of the module's chromium."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
+    context = chromium.new_context(viewport={"width": 1280, "height": 860})
+    try:
         yield context.new_page()
+    finally:
         context.close()
-        browser.close()
 
 
 def shot(page, name: str) -> None:

@@ -111,9 +111,9 @@ def count_queries(console, path: str) -> int:
 
 
 def test_the_dashboard_page_shows_both_periods_with_tables_in_constant_queries(
-    console, history, monkeypatch, make_client
+    console, history, clock, make_client
 ):
-    monkeypatch.setattr(selectors, "now", lambda: NOW)
+    clock.set(NOW.timestamp())
     page = text(console.get("/console/"))
     assert "Sign-ins per hour, last 24 hours (UTC)" in page
     assert "<title>12:00: 2 failed sign-ins</title>" in page

@@ -13,10 +13,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    now = [1_000_000.0]
-    monkeypatch.setattr(backend, "_now", lambda: now[0])
-    return now
+def clock(clock):
+    """The project's clock at a round time (window boundaries at multiples of 600 s)."""
+    clock.set(1_000_000.0)
+    return clock
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_add_stores_only_over_nothing_or_an_expired_value(cache, clock):
     assert cache.add("k", 1, timeout=10)
     assert not cache.add("k", 2, timeout=10)
     assert cache.get("k") == 1
-    clock[0] += 10
+    clock.advance(10)
     assert cache.get("k") is None
     assert cache.add("k", 3, timeout=10)
     assert cache.get("k") == 3
@@ -58,7 +58,7 @@ def test_incr_adds_in_the_database_and_refuses_a_missing_or_expired_key(cache, c
     assert cache.incr("c") == 2
     assert cache.incr("c", 10) == 12
     assert cache.decr("c", 2) == 10
-    clock[0] += 5
+    clock.advance(5)
     with pytest.raises(ValueError):
         cache.incr("c")
 
@@ -73,11 +73,11 @@ def test_an_increment_is_one_statement(cache, django_assert_max_num_queries):
 def test_timeouts_none_forever_zero_never(cache, clock):
     cache.set("forever", 1, timeout=None)
     cache.set("gone", 1, timeout=0)
-    clock[0] += 10**9
+    clock.advance(10**9)
     assert cache.get("forever") == 1
     assert not cache.has_key("gone")
     assert cache.touch("forever", timeout=1)
-    clock[0] += 1
+    clock.advance(1)
     assert cache.get("forever") is None
     assert not cache.touch("forever")
 
@@ -96,7 +96,7 @@ def test_expired_rows_are_deleted_every_cull_every_writes(cache, clock, monkeypa
     monkeypatch.setattr(backend, "CULL_EVERY", 3)
     monkeypatch.setattr(cache, "_writes", 0)
     cache.set("old", 1, timeout=1)
-    clock[0] += 2
+    clock.advance(2)
     cache.set("new", 1, timeout=60)
     assert CacheEntry.objects.count() == 2  # expired, not yet deleted
     cache.set("newer", 1, timeout=60)  # the third write culls

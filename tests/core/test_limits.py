@@ -22,10 +22,10 @@ GUESSES = Limit("test-guesses", failures=3, window=600, backoff=10)
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    now = [1_800_000_000.0]
-    monkeypatch.setattr(limits, "_now", lambda: now[0])
-    return now
+def clock(clock):
+    """The project's clock at a round time (window boundaries at multiples of 600 s)."""
+    clock.set(1_800_000_000.0)
+    return clock
 
 
 class BrokenStore:
@@ -50,12 +50,12 @@ def test_first_marks_once_per_window_and_forget_clears():
 
 def test_a_fixed_window_answers_the_seconds_until_it_resets(clock):
     rate = Rate("test-rate", limit=2, window=60)
-    clock[0] = 1_800_000_015.0  # 15 s into a window
+    clock.set(1_800_000_015.0)  # 15 s into a window
     assert limits.hit(rate, "k") is None
     assert limits.hit(rate, "k") is None
     assert limits.hit(rate, "k") == 45
     assert limits.hit(rate, "other") is None  # one budget per identity
-    clock[0] = 1_800_000_060.0  # the next window
+    clock.set(1_800_000_060.0)  # the next window
     assert limits.hit(rate, "k") is None
 
 
@@ -71,9 +71,9 @@ def test_a_rate_reads_its_setting_at_each_use_and_zero_is_off(clock, settings):
 def test_the_failure_that_reaches_the_limit_blocks_and_each_further_one_doubles(clock):
     assert [limits.record_failure((GUESSES, "alice")) for _ in range(5)] == [0, 0, 10, 20, 40]
     assert limits.retry_after((GUESSES, "alice")) == 40
-    clock[0] += 39.5
+    clock.advance(39.5)
     assert limits.retry_after((GUESSES, "alice")) == 1
-    clock[0] += 1
+    clock.advance(1)
     assert limits.retry_after((GUESSES, "alice")) == 0
 
 

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
 import pytest
 
 from mfa import services, totp
-from tests.conftest import PASSWORD, login
-
-
-@dataclass
-class Clock:
-    now: float
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.conftest import PASSWORD, Clock, login
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """The MFA clock, 10 s into the current TOTP step; tests move it instead of sleeping."""
-    c = Clock(float(int(time.time()) // totp.PERIOD * totp.PERIOD + 10))
-    monkeypatch.setattr(services, "_now", lambda: c.now)
-    return c
+def clock(clock: Clock) -> Clock:
+    """The project's clock, 10 s into the current TOTP step; tests move it instead of
+    sleeping."""
+    clock.set(float(int(clock.now) // totp.PERIOD * totp.PERIOD + 10))
+    return clock
 
 
 def code_now(secret: str, clock: Clock, steps: int = 0) -> str:

@@ -26,7 +26,7 @@ users:
 """
 
 
-def test_mfa_totp_enrols_once_and_returns_the_secret_once(tmp_path):
+def test_mfa_totp_enrols_once_and_returns_the_secret_once(tmp_path, clock):
     first = apply(tmp_path, CONFIG)["users"]["carol"]
     secret = first["totp_secret"]
     assert first["otpauth_uri"].startswith("otpauth://totp/") and secret in first["otpauth_uri"]
@@ -36,7 +36,7 @@ def test_mfa_totp_enrols_once_and_returns_the_secret_once(tmp_path):
     stored = Authenticator.objects.get(user__username="carol", type="totp")
     assert secret not in json.dumps(stored.data)
     assert stored.user.mfa_required is True
-    code = totp.code_at(secret, services._now())
+    code = totp.code_at(secret, clock.now)
     assert services.totp_consume(stored, code) is services.CodeUse.ACCEPTED
 
     second = apply(tmp_path, CONFIG)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from core import clock as core_clock
 from mfa import services
 from mfa.models import Authenticator
 from tests.mfa.conftest import password_step
@@ -45,7 +46,7 @@ def test_registration_options_name_our_relying_party_and_exclude_known_keys(
     client.force_login(user)
     session = client.session
     session["authserver.auth"] = {
-        "auth_time": int(services._now()),
+        "auth_time": int(core_clock.now()),
         "amr": ["pwd", "hwk", "mfa"],
         "acr": "2",
         "sid": "s",

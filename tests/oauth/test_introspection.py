@@ -65,11 +65,8 @@ def test_id_token_is_not_an_access_token(code_flow, client, resource_server):
     assert introspect(client, resource_server, id_token).json() == {"active": False}
 
 
-def test_expired_token_is_inactive(client, resource_server, cc_token, monkeypatch):
-    import time
-
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 601)
+def test_expired_token_is_inactive(client, resource_server, cc_token, clock):
+    clock.advance(601)
     assert introspect(client, resource_server, cc_token).json() == {"active": False}
 
 
@@ -104,12 +101,9 @@ def test_refresh_token_is_introspectable_only_by_its_client(code_flow, client, r
     assert own["active"] is True and own["token_type"] == "refresh_token"
 
 
-def test_a_cached_answer_still_expires(client, resource_server, cc_token, monkeypatch):
-    import time
-
+def test_a_cached_answer_still_expires(client, resource_server, cc_token, clock):
     assert introspect(client, resource_server, cc_token).json()["active"] is True  # cached
-    real = time.time
-    monkeypatch.setattr(time, "time", lambda: real() + 601)
+    clock.advance(601)
     assert introspect(client, resource_server, cc_token).json() == {"active": False}
 
 
@@ -166,14 +160,13 @@ def test_one_authentication_method_per_call(client, resource_server, cc_token):
 
 
 def test_a_cached_answer_drops_a_role_when_its_assignment_expires(
-    code_flow, client, resource_server, monkeypatch
+    code_flow, client, resource_server, monkeypatch, clock
 ):
     """Nothing is written when an assignment expires, so no counter moves: the cached answer
     is recomputed once the expiry has passed."""
     import time as real_time
 
     from core import generations
-    from roles import selectors
     from roles import services as role_services
     from roles.services import AssignmentSpec
 
@@ -188,7 +181,7 @@ def test_a_cached_answer_drops_a_role_when_its_assignment_expires(
     assert introspect(client, resource_server, access).json()["roles"] == ["oncall"]
     generations._reset()
     assert introspect(client, resource_server, access).json()["roles"] == ["oncall"]  # cached
-    monkeypatch.setattr(selectors, "now", lambda: expires + 1)
+    clock.set(expires + 1)
     generations._reset()
     answer = introspect(client, resource_server, access).json()
     assert answer["active"] is True and answer["roles"] == [] and answer["permissions"] == []

@@ -26,7 +26,15 @@ import requests
 
 from tests.conftest import PASSWORD
 from tests.ops.conftest import CLIENT_SPECS
-from tests.ops.servers import AppServer, manage, python_in, scratch_database, seed, wait_for
+from tests.ops.servers import (
+    AppServer,
+    manage,
+    migrate,
+    python_in,
+    scratch_database,
+    seed,
+    wait_for,
+)
 
 pytestmark = pytest.mark.live
 
@@ -60,7 +68,7 @@ def server(tmp_path_factory) -> Iterator[AppServer]:
             AUDIT_BATCH_SECONDS="5",
             AUDIT_SPOOL_SCAN_SECONDS="1",
         )
-        manage(env, "migrate", "--noinput")
+        migrate(env)
         app = AppServer(env, workdir, WEB_CONCURRENCY="2")
         app.secrets = seed(env, PASSWORD, CLIENT_SPECS)
         app.start()

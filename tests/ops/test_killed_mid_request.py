@@ -24,7 +24,7 @@ import requests
 from tests.conftest import PASSWORD
 from tests.ops import live
 from tests.ops.conftest import CLIENT_SPECS
-from tests.ops.servers import ROOT, AppServer, manage, python_in, scratch_database
+from tests.ops.servers import ROOT, AppServer, migrate, python_in, scratch_database
 
 pytestmark = pytest.mark.live
 
@@ -114,7 +114,7 @@ def stack(database, tmp_path_factory) -> Iterator[dict]:
         # snapshots below count them and the killed transaction's own events must vanish too.
         AUDIT_BATCH_EVENTS="1",
     )
-    manage(env, "migrate", "--noinput")
+    migrate(env)
     secrets = python_in(
         env, SEED.format(password=PASSWORD, specs=[*CLIENT_SPECS, ADMIN], modes=MODES)
     )

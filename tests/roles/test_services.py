@@ -111,7 +111,7 @@ def test_warm_cache_needs_no_query_beyond_the_generation_read(chain, make_user) 
     assert [q["sql"] for q in queries] == ["SELECT name, value FROM core_generation"]
 
 
-def test_assignment_stops_counting_at_expiry_without_a_write(chain, make_user, monkeypatch):
+def test_assignment_stops_counting_at_expiry_without_a_write(chain, make_user, monkeypatch, clock):
     user = make_user("alice")
     expires = timezone.now() + timedelta(hours=1)
     services.user_roles_set(
@@ -120,7 +120,7 @@ def test_assignment_stops_counting_at_expiry_without_a_write(chain, make_user, m
     )
     assert "editor" in selectors.user_grant(user.pk).roles  # the cache is now warm
     later = expires.timestamp() + 1
-    monkeypatch.setattr(selectors, "now", lambda: later)
+    clock.set(later)
     assert selectors.user_grant(user.pk).roles == {"viewer"}
 
 

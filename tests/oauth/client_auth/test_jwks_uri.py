@@ -60,16 +60,9 @@ def jwks_host(running_host, signing_key, settings, tls_files):
 
 
 @pytest.fixture
-def later(monkeypatch):
-    """Move the fetcher's cache clock on by ``seconds``."""
-    offset = [0.0]
-    clock = fetch._now
-    monkeypatch.setattr(fetch, "_now", lambda: clock() + offset[0])
-
-    def advance(seconds: float) -> None:
-        offset[0] += seconds
-
-    return advance
+def later(clock):
+    """Move the project's clock (the fetcher's cache ages by it) on by ``seconds``."""
+    return clock.advance
 
 
 def assertion(private, kid: str = "k1") -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from audit.models import AuditEvent
-from core import limits
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -17,10 +16,10 @@ def machine(make_client):
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    now = [1_800_000_000.0]
-    monkeypatch.setattr(limits, "_now", lambda: now[0])
-    return now
+def clock(clock):
+    """The project's clock at a round time (window boundaries at multiples of 600 s)."""
+    clock.set(1_800_000_000.0)
+    return clock
 
 
 def token(browser, secret: str, client_id: str = "machine", ip: str = "192.0.2.1"):
