@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "apikeys",
     "abuse",
     "branding",
+    "federation",
     "core",
 ]
 

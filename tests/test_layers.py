@@ -29,7 +29,19 @@ ALLOWED: dict[str, set[str]] = {
     "apikeys": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa"},
     "mgmt": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys"},
     "setup": {"core", "audit", "accounts", "roles", "mfa"},
-    "console": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys", "mgmt"},
+    "federation": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "mgmt"},
+    "console": {
+        "core",
+        "audit",
+        "abuse",
+        "accounts",
+        "oauth",
+        "roles",
+        "mfa",
+        "apikeys",
+        "mgmt",
+        "federation",
+    },
 }
 SHELL = "authserver"
 
