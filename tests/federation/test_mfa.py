@@ -1,0 +1,70 @@
+"""Our MFA policy after an upstream sign-in, and ``trust_mfa`` (the upstream's own factors)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from federation import flows
+from federation import upstream as rp
+from tests.federation.test_oidc_upstream import corp, sign_in  # noqa: F401 (a fixture)
+
+pytestmark = [pytest.mark.live, pytest.mark.usefixtures("outbound_loopback")]
+
+
+def test_mfa_required_sends_the_federated_user_to_the_second_factor(
+    client, upstream, corp, settings
+):
+    settings.MFA_REQUIRED = True
+    answer = sign_in(client, upstream)
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/mfa/")
+    assert "_auth_user_id" not in client.session  # not signed in with the upstream alone
+    assert client.session["mfa.pending"]["first"] == ["fed"]
+
+
+def test_a_trusted_upstreams_factors_satisfy_the_policy(
+    client, upstream, corp, settings, monkeypatch
+):
+    settings.MFA_REQUIRED = True
+    corp.trust_mfa = True
+    corp.save()
+    real = rp.identity
+
+    def with_hardware_key(*args, **kwargs):
+        found = real(*args, **kwargs)
+        return dataclasses.replace(found, claims={**found.claims, "amr": ["pwd", "hwk"]})
+
+    monkeypatch.setattr(rp, "identity", with_hardware_key)
+    answer = sign_in(client, upstream)
+    assert answer["Location"] == "/account/providers/"
+    state = client.session["authserver.auth"]
+    assert (state["amr"], state["acr"]) == (["fed", "hwk", "mfa"], "2")
+
+
+def test_an_untrusted_upstreams_amr_is_not_enough(client, upstream, corp, settings, monkeypatch):
+    settings.MFA_REQUIRED = True
+    real = rp.identity
+    monkeypatch.setattr(
+        rp,
+        "identity",
+        lambda *a, **k: dataclasses.replace(real(*a, **k), claims={**real(*a, **k).claims}),
+    )
+    answer = sign_in(client, upstream)
+    assert answer["Location"].startswith("/mfa/")
+
+
+@pytest.mark.parametrize(
+    ("claims", "factors"),
+    [
+        ({"amr": ["pwd"]}, None),
+        ({"amr": ["pwd", "otp"]}, ["otp"]),
+        ({"amr": ["mfa"]}, []),
+        ({"acr": "phrh"}, []),
+        ({"amr": "mfa"}, None),  # not a list: ignored
+    ],
+)
+def test_trusted_factors(claims, factors):
+    provider = type("P", (), {"trust_mfa": True})()
+    assert flows._trusted_factors(provider, claims) == factors
