@@ -13,10 +13,14 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+
+from core.actors import APPLY
+from federation import services
+from roles import services as role_services
 
 HERE = Path(__file__).resolve().parent / "upstream"
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,3 +139,40 @@ def outbound_loopback(settings):
     """The guarded fetcher may reach the loopback upstream over http (tests only)."""
     settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     settings.OUTBOUND_ALLOW_HTTP = True
+
+
+@pytest.fixture
+def corp(db, upstream, outbound_loopback):
+    """The provider ``corp`` for the upstream, as the issue's YAML has it."""
+    role_services.role_create(actor=APPLY, name="platform-admin", permissions=["platform:admin"])
+    role_services.role_create(actor=APPLY, name="contractor", permissions=["wiki:read"])
+    return services.provider_create(
+        actor=APPLY,
+        spec={
+            "slug": "corp",
+            "name": "Corp SSO",
+            "kind": "oidc",
+            "issuer": upstream.issuer,
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "scopes": ["openid", "email", "profile", "groups"],
+            "link_by": "verified_email",
+            "provision": True,
+            "role_mapping": [
+                {"claim": "groups", "value": "platform-admins", "roles": ["platform-admin"]},
+                {"claim": "groups", "value": "contractors", "roles": ["contractor"]},
+            ],
+        },
+    )
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def sign_in(browser, upstream, login: str = "alice", next_url: str = "/account/providers/"):
+    started = browser.get("/accounts/login/corp/", {"next": next_url})
+    assert started.status_code == 302
+    assert started["Location"].startswith(upstream.issuer + "/")
+    return browser.get(local(upstream.sign_in(started["Location"], login)))

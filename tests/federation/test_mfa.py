@@ -8,7 +8,7 @@ import pytest
 
 from federation import flows
 from federation import upstream as rp
-from tests.federation.test_oidc_upstream import corp, sign_in  # noqa: F401 (a fixture)
+from tests.federation.conftest import sign_in
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("outbound_loopback")]
 

@@ -6,7 +6,6 @@ a forged or an expired ID token)."""
 from __future__ import annotations
 
 import time
-from urllib.parse import urlsplit
 
 import jwt
 import pytest
@@ -21,46 +20,10 @@ from federation.models import IdentityProvider, LinkedIdentity
 from roles import services as role_services
 from roles.services import AssignmentSpec
 from tests.conftest import REDIRECT_URI, basic_auth, query_of
-from tests.federation.conftest import CLIENT_ID, CLIENT_SECRET
+from tests.federation.conftest import local, sign_in
 from tests.flows import authorize, exchange
 
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("outbound_loopback")]
-
-
-@pytest.fixture
-def corp(db, upstream, outbound_loopback):
-    role_services.role_create(actor=APPLY, name="platform-admin", permissions=["platform:admin"])
-    role_services.role_create(actor=APPLY, name="contractor", permissions=["wiki:read"])
-    return services.provider_create(
-        actor=APPLY,
-        spec={
-            "slug": "corp",
-            "name": "Corp SSO",
-            "kind": "oidc",
-            "issuer": upstream.issuer,
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
-            "scopes": ["openid", "email", "profile", "groups"],
-            "link_by": "verified_email",
-            "provision": True,
-            "role_mapping": [
-                {"claim": "groups", "value": "platform-admins", "roles": ["platform-admin"]},
-                {"claim": "groups", "value": "contractors", "roles": ["contractor"]},
-            ],
-        },
-    )
-
-
-def local(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.path}?{parts.query}"
-
-
-def sign_in(browser, upstream, login: str = "alice", next_url: str = "/account/providers/"):
-    started = browser.get("/accounts/login/corp/", {"next": next_url})
-    assert started.status_code == 302
-    assert started["Location"].startswith(upstream.issuer + "/")
-    return browser.get(local(upstream.sign_in(started["Location"], login)))
 
 
 def test_first_sign_in_provisions_maps_the_group_and_shows_in_introspection(
