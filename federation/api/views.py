@@ -84,7 +84,7 @@ class SpecInput(StrictSerializer):
 
 
 class CreateInput(SpecInput):
-    slug = serializers.SlugField(max_length=50)
+    slug = serializers.CharField(max_length=50, help_text="Lower-case letters, digits, hyphens.")
     name = serializers.CharField(max_length=100)
     client_id = serializers.CharField(max_length=255)
 
