@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts import services as user_services
 from accounts.models import User
 from audit.services import record
+from core import specs
 from core.actors import Actor, SystemActor
 from core.request_meta import RequestMeta
 from federation import mapping
@@ -143,20 +144,7 @@ NEEDS_ISSUER = {IdentityProvider.Kind.OIDC, IdentityProvider.Kind.MICROSOFT}
 
 def clean_spec(spec: dict[str, Any]) -> dict[str, Any]:
     """The model values ``spec`` asks for; every invalid field is named in one error."""
-    errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {}
-    for field, value in spec.items():
-        check = _CHECKS.get(field)
-        if check is None:
-            errors[field] = ["not a field of an identity provider"]
-            continue
-        try:
-            values[field] = check(value)
-        except ValueError as exc:
-            errors[field] = [str(exc)]
-    if errors:
-        raise ValidationError(errors)
-    return values
+    return specs.checked(spec, _CHECKS, "an identity provider")
 
 
 def _check_whole(provider: IdentityProvider) -> None:

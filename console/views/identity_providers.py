@@ -16,7 +16,7 @@ from console import access
 from console.forms import ConsoleForm, lines
 from console.views.common import REFUSED, add_errors, refusal_text
 from core.request_meta import request_meta
-from federation import flows, services
+from federation import config, flows, services
 from federation.models import IdentityProvider
 from roles.access import acting
 
@@ -121,21 +121,14 @@ class ProviderForm(ConsoleForm):
 
     @staticmethod
     def initial_for(provider: IdentityProvider) -> dict[str, Any]:
-        return {
-            "slug": provider.slug,
-            "name": provider.name,
-            "kind": provider.kind,
-            "issuer": provider.issuer,
-            "client_id": provider.client_id,
-            "token_endpoint_auth_method": provider.token_endpoint_auth_method,
-            "scopes": " ".join(provider.scopes),
-            "link_by": provider.link_by,
-            "provision": provider.provision,
-            "trust_mfa": provider.trust_mfa,
-            "role_mapping": rules_text(provider.role_mapping),
-            "exclusive_clients": " ".join(provider.exclusive_clients),
-            "enabled": provider.enabled,
-        }
+        """The provider's apply entry, its lists as the form's text."""
+        initial = config.export_entry(provider)
+        initial.update(
+            scopes=" ".join(provider.scopes),
+            role_mapping=rules_text(provider.role_mapping),
+            exclusive_clients=" ".join(provider.exclusive_clients),
+        )
+        return initial
 
 
 @access.console_view(access.USERS_READ)

@@ -17,6 +17,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+from django.conf import settings
 
 from core.actors import APPLY
 from federation import services
@@ -27,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "var" / "node" / "federation-upstream"
 CLIENT_ID = "authserver"
 CLIENT_SECRET = "upstream-test-secret-0123456789abcdef"
-ISSUER_URL = "http://localhost:8000"  # tests.settings' ISSUER_URL (the default)
 ACCOUNTS = {
     "alice": {
         "email": "alice@corp.example",
@@ -93,7 +93,7 @@ class Upstream:
                 )
             assert response.status_code in (302, 303), (response.status_code, response.text[:500])
             url = urljoin(url, response.headers["Location"])
-            if url.startswith(ISSUER_URL):
+            if url.startswith(settings.ISSUER_URL):
                 return url
         raise AssertionError("the upstream never redirected back")
 
@@ -101,13 +101,14 @@ class Upstream:
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Upstream]:
     directory = _install()
+    issuer_url = settings.ISSUER_URL
     config = {
         "clients": [
             {
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
-                "redirect_uris": [f"{ISSUER_URL}/accounts/login/corp/callback/"],
-                "post_logout_redirect_uris": [f"{ISSUER_URL}/accounts/login/corp/logged-out/"],
+                "redirect_uris": [f"{issuer_url}/accounts/login/corp/callback/"],
+                "post_logout_redirect_uris": [f"{issuer_url}/accounts/login/corp/logged-out/"],
                 "grant_types": ["authorization_code"],
                 "response_types": ["code"],
                 "token_endpoint_auth_method": "client_secret_basic",
