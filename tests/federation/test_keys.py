@@ -107,3 +107,31 @@ def test_tokens_that_fail_a_check_are_refused(issuer, token_of, message):
     base, provider = issuer
     with pytest.raises(rp.UpstreamError, match=message):
         rp.validate_id_token(provider, token_of(base), "n")
+
+
+def test_private_key_jwt_signs_with_our_published_key(issuer):
+    from oauth import keys
+
+    base, provider = issuer
+    provider.token_endpoint_auth_method = "private_key_jwt"
+    form, headers = rp._authenticated(provider, {"code": "c"}, f"{base}/token")
+    assert headers == {} and form["client_id"] == "me"
+    assertion = form["client_assertion"]
+    key = keys.verification_key(jwt.get_unverified_header(assertion)["kid"])
+    assert key is not None and keys.is_published(key.kid)  # the upstream finds it at /o/jwks/
+    claims = jwt.decode(
+        assertion,
+        key.private_key.public_key(),
+        algorithms=[key.algorithm],
+        audience=f"{base}/token",
+    )
+    assert (claims["iss"], claims["sub"]) == ("me", "me")
+
+
+def test_client_secret_basic_form_encodes_the_credentials(issuer):
+    _, provider = issuer
+    provider.client_id, provider.client_secret_encrypted = "a:b", ""
+    provider.set_client_secret("p@ss word")
+    form, headers = rp._authenticated(provider, {"code": "c"}, "https://up.example/token")
+    assert "client_secret" not in form
+    assert headers["Authorization"] == "Basic YSUzQWI6cCU0MHNzJTIwd29yZA=="

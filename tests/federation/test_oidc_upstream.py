@@ -198,3 +198,15 @@ def test_an_exclusive_client_gets_no_password_form(client, corp, web_client):
         {"username": "a", "password": "b"},
     )
     assert refused.status_code == 403
+
+
+def test_an_upstream_error_signs_nobody_in(client, upstream, corp):
+    started = client.get("/accounts/login/corp/")
+    state = query_of(started["Location"])["state"]
+    answer = client.get(
+        "/accounts/login/corp/callback/", {"error": "access_denied", "state": state}
+    )
+    assert answer.status_code == 403
+    assert "was cancelled or refused" in answer.content.decode()
+    event = AuditEvent.objects.get(event="federation.login")
+    assert (event.data["reason"], event.data["error"]) == ("denied", "access_denied")
