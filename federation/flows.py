@@ -130,7 +130,10 @@ def take_pending(request: HttpRequest, provider: IdentityProvider, state: str) -
     )
 
 
-def _audit_refused(request: HttpRequest, provider: IdentityProvider, reason: str, **data: Any):
+def audit_refused(
+    request: HttpRequest, provider: IdentityProvider, reason: str, **data: Any
+) -> None:
+    """A callback that signed nobody in, audited with why."""
     record(
         "federation.login",
         target=provider.slug,
@@ -149,7 +152,7 @@ def complete(
         tokens = upstream.exchange(provider, pending.request, code, redirect_uri(provider))
         return upstream.identity(provider, tokens, pending.request.nonce)
     except upstream.UpstreamError as exc:
-        _audit_refused(request, provider, "upstream", detail=str(exc)[:500])
+        audit_refused(request, provider, "upstream", detail=str(exc)[:500])
         raise Refused("upstream", status=502) from exc
 
 
@@ -167,7 +170,7 @@ def link_current_user(
             how="account",
         )
     except services.LinkRefused as exc:
-        _audit_refused(request, provider, "link", detail=str(exc))
+        audit_refused(request, provider, "link", detail=str(exc))
         raise Refused("link", str(exc), status=409) from exc
 
 
@@ -199,6 +202,7 @@ def _resolve(
                     how="verified_email",
                 )
             except services.LinkRefused as exc:
+                audit_refused(request, provider, "link", detail=str(exc))
                 raise Refused("link", str(exc), status=409) from exc
     if provider.provision:
         user = services.provision(meta=meta, provider=provider, identity=identity)

@@ -28,7 +28,9 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str:
     return ""
 
 
-def _refused(request: HttpRequest, provider: IdentityProvider | None, refusal: flows.Refused):
+def _refused(
+    request: HttpRequest, provider: IdentityProvider | None, refusal: flows.Refused
+) -> HttpResponse:
     messages = {
         "state": _("This sign-in link has expired or was already used. Start the sign-in again."),
         "upstream": _("The sign-in at %(name)s could not be completed. Try again in a moment."),
@@ -57,7 +59,7 @@ def start(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         return HttpResponseRedirect(flows.begin(request, provider, next_url))
     except upstream.UpstreamError as exc:
-        flows._audit_refused(request, provider, "upstream", detail=str(exc)[:500])
+        flows.audit_refused(request, provider, "upstream", detail=str(exc)[:500])
         return _refused(request, provider, flows.Refused("upstream", status=502))
 
 
@@ -72,7 +74,7 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         pending = flows.take_pending(request, provider, request.GET.get("state", ""))
         if request.GET.get("error") or not request.GET.get("code"):
             error = request.GET.get("error", "no_code")[:100]
-            flows._audit_refused(request, provider, "denied", error=error)
+            flows.audit_refused(request, provider, "denied", error=error)
             raise flows.Refused("denied", status=403)
         identity = flows.complete(request, provider, pending, request.GET["code"])
         if pending.linking_user is not None:
@@ -83,9 +85,9 @@ def callback(request: HttpRequest, slug: str) -> HttpResponse:
         step = flows.sign_in(request, provider, pending, identity)
     except flows.Refused as refusal:
         if refusal.reason == "state":
-            flows._audit_refused(request, provider, "state")
-        elif refusal.reason in ("not_linked", "inactive", "link"):
-            flows._audit_refused(request, provider, refusal.reason)
+            flows.audit_refused(request, provider, "state")
+        elif refusal.reason in ("not_linked", "inactive"):
+            flows.audit_refused(request, provider, refusal.reason)
         return _refused(request, provider, refusal)
     if step is not None:
         return HttpResponseRedirect(step)
