@@ -96,12 +96,11 @@ def begin(
 
 
 class Refused(Exception):
-    """The callback does not sign anyone in; ``reason`` is audited, ``message`` shown."""
+    """The callback does not sign anyone in; ``reason`` (audited) picks the page's message."""
 
-    def __init__(self, reason: str, message: str = "", status: int = 400) -> None:
+    def __init__(self, reason: str, status: int = 400) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.message = message
         self.status = status
 
 
@@ -171,7 +170,7 @@ def link_current_user(
         )
     except services.LinkRefused as exc:
         audit_refused(request, provider, "link", detail=str(exc))
-        raise Refused("link", str(exc), status=409) from exc
+        raise Refused("link", status=409) from exc
 
 
 def _resolve(
@@ -203,7 +202,7 @@ def _resolve(
                 )
             except services.LinkRefused as exc:
                 audit_refused(request, provider, "link", detail=str(exc))
-                raise Refused("link", str(exc), status=409) from exc
+                raise Refused("link", status=409) from exc
     if provider.provision:
         user = services.provision(meta=meta, provider=provider, identity=identity)
         return LinkedIdentity.objects.select_related("user").get(provider=provider, user=user)

@@ -40,10 +40,14 @@ def _refused(
             "and link %(name)s on your account page."
         ),
         "inactive": _("This account is disabled."),
+        "link": _(
+            "This %(name)s account is linked to another account here, or this account already "
+            "has another %(name)s account linked."
+        ),
         "unknown": _("There is no such sign-in provider."),
     }
     name = provider.name if provider is not None else ""
-    detail = refusal.message or messages.get(refusal.reason, messages["upstream"]) % {"name": name}
+    detail = messages.get(refusal.reason, messages["upstream"]) % {"name": name}
     context = {"title": _("Sign-in failed"), "detail": detail}
     return render(request, "federation/refused.html", context, status=refusal.status)
 
