@@ -54,4 +54,5 @@ def test_an_identity_linked_to_someone_else_is_not_linked_again(client, make_use
     started = client.post("/account/providers/corp/link/")
     back = client.get(local(upstream.sign_in(started["Location"], "alice")))
     assert back.status_code == 409
+    assert "is linked to another account here" in back.content.decode()
     assert LinkedIdentity.objects.count() == 1
