@@ -44,15 +44,17 @@ def test_a_trusted_upstreams_factors_satisfy_the_policy(
 
 
 def test_an_untrusted_upstreams_amr_is_not_enough(client, upstream, corp, settings, monkeypatch):
-    settings.MFA_REQUIRED = True
+    settings.MFA_REQUIRED = True  # corp has trust_mfa: false
     real = rp.identity
-    monkeypatch.setattr(
-        rp,
-        "identity",
-        lambda *a, **k: dataclasses.replace(real(*a, **k), claims={**real(*a, **k).claims}),
-    )
+
+    def with_hardware_key(*args, **kwargs):
+        found = real(*args, **kwargs)
+        return dataclasses.replace(found, claims={**found.claims, "amr": ["pwd", "hwk"]})
+
+    monkeypatch.setattr(rp, "identity", with_hardware_key)
     answer = sign_in(client, upstream)
     assert answer["Location"].startswith("/mfa/")
+    assert "_auth_user_id" not in client.session
 
 
 @pytest.mark.parametrize(
