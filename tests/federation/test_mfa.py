@@ -13,6 +13,18 @@ from tests.federation.conftest import sign_in
 pytestmark = [pytest.mark.live, pytest.mark.usefixtures("outbound_loopback")]
 
 
+def upstream_says(monkeypatch, **claims) -> None:
+    """The upstream's answer, with ``claims`` added (oidc-provider's devInteractions sets no
+    ``amr``)."""
+    real = rp.identity
+
+    def identity(*args, **kwargs):
+        found = real(*args, **kwargs)
+        return dataclasses.replace(found, claims={**found.claims, **claims})
+
+    monkeypatch.setattr(rp, "identity", identity)
+
+
 def test_mfa_required_sends_the_federated_user_to_the_second_factor(
     client, upstream, corp, settings
 ):
@@ -30,13 +42,7 @@ def test_a_trusted_upstreams_factors_satisfy_the_policy(
     settings.MFA_REQUIRED = True
     corp.trust_mfa = True
     corp.save()
-    real = rp.identity
-
-    def with_hardware_key(*args, **kwargs):
-        found = real(*args, **kwargs)
-        return dataclasses.replace(found, claims={**found.claims, "amr": ["pwd", "hwk"]})
-
-    monkeypatch.setattr(rp, "identity", with_hardware_key)
+    upstream_says(monkeypatch, amr=["pwd", "hwk"])
     answer = sign_in(client, upstream)
     assert answer["Location"] == "/account/providers/"
     state = client.session["authserver.auth"]
@@ -45,13 +51,7 @@ def test_a_trusted_upstreams_factors_satisfy_the_policy(
 
 def test_an_untrusted_upstreams_amr_is_not_enough(client, upstream, corp, settings, monkeypatch):
     settings.MFA_REQUIRED = True  # corp has trust_mfa: false
-    real = rp.identity
-
-    def with_hardware_key(*args, **kwargs):
-        found = real(*args, **kwargs)
-        return dataclasses.replace(found, claims={**found.claims, "amr": ["pwd", "hwk"]})
-
-    monkeypatch.setattr(rp, "identity", with_hardware_key)
+    upstream_says(monkeypatch, amr=["pwd", "hwk"])
     answer = sign_in(client, upstream)
     assert answer["Location"].startswith("/mfa/")
     assert "_auth_user_id" not in client.session
