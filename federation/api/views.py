@@ -65,8 +65,11 @@ class SpecInput(StrictSerializer):
     client_secret = serializers.CharField(
         required=False, allow_blank=True, max_length=1000, write_only=True
     )
-    token_endpoint_auth_method = serializers.ChoiceField(
-        choices=IdentityProvider.AuthMethod.values, required=False
+    token_endpoint_auth_method = serializers.CharField(
+        required=False,
+        max_length=32,
+        help_text="How we authenticate at the upstream's token endpoint: "
+        + ", ".join(IdentityProvider.AuthMethod.values),
     )
     scopes = serializers.ListField(
         child=serializers.CharField(max_length=255), required=False, max_length=100
