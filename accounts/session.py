@@ -24,17 +24,25 @@ MULTI_FACTOR_AMR = "mfa"  # RFC 8176
 ACR_PASSWORD = "1"
 ACR_MFA = "2"
 
-# What follows a right password before anyone is signed in: callables (request, user, the URL
-# the sign-in continues to) -> where the user goes for a second step, or None when none is due.
+# ``amr`` of the first step: a password here, or an upstream identity provider (federation).
+AMR_PASSWORD = "pwd"
+AMR_FEDERATED = "fed"
+FIRST_FACTORS = (AMR_PASSWORD, AMR_FEDERATED)
+
+# What follows a right first step (a password, an upstream provider's answer) before anyone is
+# signed in: callables (request, user, the URL the sign-in continues to, keyword ``first``: the
+# first step's ``amr``) -> where the user goes for a second step, or None when none is due.
 # Registered from ``ready()`` by the app that owns the step (mfa: the second factor); with
-# none due the password alone signs in (``acr`` 1).
-second_steps: list[Callable[[HttpRequest, Any, str], str | None]] = []
+# none due the first step alone signs in (``acr`` 1).
+second_steps: list[Callable[..., str | None]] = []
 
 
-def second_step(request: HttpRequest, user: Any, next_url: str) -> str | None:
+def second_step(
+    request: HttpRequest, user: Any, next_url: str, *, first: tuple[str, ...] = (AMR_PASSWORD,)
+) -> str | None:
     """Where the first registered step that is due sends the user, or None."""
     for step in second_steps:
-        url = step(request, user, next_url)
+        url = step(request, user, next_url, first=first)
         if url is not None:
             return url
     return None

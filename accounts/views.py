@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from abuse import guard as abuse
 from accounts.backends import SourceUnavailable
+from accounts import upstream
 from accounts.limits import LOGIN_PER_ACCOUNT, account_key, login_checks
 from accounts.session import ACR_PASSWORD, record_login, second_step
 from audit.models import AuditEvent
@@ -38,7 +39,21 @@ class LoginView(auth_views.LoginView):
             initial["username"] = hint
         return initial
 
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        offered = upstream.choices(request, self.get_redirect_url())
+        if offered.go_to:
+            return HttpResponseRedirect(offered.go_to)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        offered = upstream.choices(self.request, self.get_redirect_url())
+        context.update(providers=offered.buttons, hide_password=offered.hide_password)
+        return context
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if upstream.choices(request, self.get_redirect_url()).hide_password:
+            return self._failed(self.get_form(), status=403)
         blocked = abuse.refusal(request, where="login")
         if blocked:
             return self._ip_blocked(blocked)
@@ -131,4 +146,12 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
+    """Django's logout; a session signed in through an upstream provider then goes on to the
+    upstream's own logout (``accounts.upstream.logout_targets``)."""
+
     template_name = "registration/logged_out.html"
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        target = upstream.logout_target(request) if request.user.is_authenticated else None
+        response = super().post(request, *args, **kwargs)
+        return HttpResponseRedirect(target) if target else response

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from authserver import errors, ops
 from core.logs import request_id_var, reset_request_id
 from core.responses import oauth_error
+from federation import hooks as federation_hooks
 from mfa import flows as mfa_flows
 from oauth import formaction
 
@@ -78,6 +79,7 @@ class SecurityHeadersMiddleware:
             "Content-Type", ""
         ).startswith("text/html"):
             origins = formaction.origins(_continued_urls(request, response))
+            origins += federation_hooks.form_origins(request)
             if origins:
                 response["Content-Security-Policy"] = content_security_policy(tuple(origins))
         for name, value in self.headers.items():

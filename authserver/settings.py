@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "abuse",
     "directory",
     "branding",
+    "federation",
     "core",
 ]
 

@@ -1,6 +1,7 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
 enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /device
-(device flow), /console/ (admin console), /branding/ (the theme stylesheet)."""
+(device flow), /console/ (admin console), /branding/ (the theme stylesheet), upstream
+sign-in under /accounts/login/<slug>/ and /account/providers/ (federation)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -24,8 +25,10 @@ urlpatterns = [
     path("gateway/auth", gateway.nginx_auth, name="gateway-nginx"),
     path("gateway/envoy", gateway.envoy_auth, name="gateway-envoy-root"),
     path("gateway/envoy/<path:path>", gateway.envoy_auth, name="gateway-envoy"),
+    path("api/v1/identity-providers/", include("federation.api.urls")),
     path("api/", include("mgmt.api.urls")),
     path("accounts/", include("accounts.urls")),
+    path("", include("federation.urls")),
     path("mfa/", include("mfa.urls")),
     path("console/", include("console.urls")),
     path("setup/", include("setup.urls")),

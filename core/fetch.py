@@ -1,7 +1,8 @@
 """The one guarded outbound HTTP fetcher (SECURITY.md item 86).
 
-Every request this server makes to a URL someone else chose (a client's ``jwks_uri``; later
-upstream identity providers and logout notifications) goes through ``fetch``:
+Every request this server makes to a URL someone else chose (a client's ``jwks_uri``, an
+upstream identity provider's discovery, keys, token and user endpoints; later logout
+notifications) goes through ``fetch`` (a GET, or a POST of form fields):
 - ``https`` only (``http`` too with ``OUTBOUND_ALLOW_HTTP``, for development);
 - the host is resolved once, and refused if any address it resolves to is not public unicast
   (loopback, private, shared, link-local, multicast, reserved, unspecified, in IPv4 and IPv6;
@@ -37,7 +38,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import certifi
 import urllib3
@@ -169,14 +170,33 @@ class _Unreachable(FetchError):
     """No connection to that address (the host's next one may answer)."""
 
 
-def fetch(url: str, *, max_bytes: int = MAX_BYTES, accept: str = "application/json") -> Fetched:
-    """GET ``url`` under every guard above; a 200 response or ``FetchError``."""
+@dataclass(frozen=True)
+class Send:
+    """What a request carries besides the URL: ``form`` fields make it a POST
+    (``application/x-www-form-urlencoded``, an upstream's token endpoint); ``headers`` are added
+    (``Authorization``)."""
+
+    accept: str = "application/json"
+    form: dict[str, str] | None = None
+    headers: dict[str, str] | None = None
+
+
+def fetch(
+    url: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    accept: str = "application/json",
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Fetched:
+    """GET ``url`` (POST ``form``) under every guard above; a 200 response or ``FetchError``."""
     ends = time.monotonic() + DEADLINE_SECONDS
     place = target(url)
+    send = Send(accept, form, headers)
     failure: FetchError | None = None
     for address in _checked_addresses(place, ends):
         try:
-            return _get(place, address, ends, max_bytes, accept)
+            return _get(place, address, ends, max_bytes, send)
         except _Unreachable as exc:  # try the host's next address, within the same deadline
             failure = exc
     raise failure or FetchError("no address")
@@ -233,7 +253,7 @@ class _Watchdog:
             self._sock = None
 
 
-def _get(place: Target, address: str, ends: float, max_bytes: int, accept: str) -> Fetched:
+def _get(place: Target, address: str, ends: float, max_bytes: int, send: Send) -> Fetched:
     remaining = ends - time.monotonic()
     if remaining <= 0:
         raise FetchError("deadline passed")
@@ -249,12 +269,18 @@ def _get(place: Target, address: str, ends: float, max_bytes: int, accept: str) 
             raise _Unreachable(f"cannot connect to {place.host} ({address})") from exc
         watchdog.guard(conn.sock)  # kept: http.client lets go of it once the response has it
         headers = {
+            **(send.headers or {}),
             "Host": place.host_header,
-            "Accept": accept,
+            "Accept": send.accept,
             "Accept-Encoding": "identity",
             "User-Agent": "authserver",
         }
-        conn.request("GET", place.path, headers=headers, preload_content=False)
+        body = None
+        if send.form is not None:
+            body = urlencode(send.form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        method = "GET" if body is None else "POST"
+        conn.request(method, place.path, body=body, headers=headers, preload_content=False)
         response = conn.getresponse()
         try:
             fetched = _read(response, max_bytes, ends)

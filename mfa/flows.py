@@ -22,7 +22,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from abuse.guard import wait_text
-from accounts.session import auth_state, record_login, record_second_factor
+from accounts.session import (
+    AMR_PASSWORD,
+    FIRST_FACTORS,
+    auth_state,
+    record_login,
+    record_second_factor,
+)
 from audit.models import AuditEvent
 from audit.services import record
 from core import clock
@@ -58,9 +64,12 @@ def safe_next(request: HttpRequest, candidate: str | None) -> str | None:
 # --- the pending sign-in -------------------------------------------------------------------
 
 
-def after_password(request: HttpRequest, user: Any, next_url: str) -> str | None:
-    """Called once the password is right. Returns where to go for the second factor, or None
-    when no second factor is due (the caller then logs the user in with ``pwd``)."""
+def after_password(
+    request: HttpRequest, user: Any, next_url: str, *, first: tuple[str, ...] = (AMR_PASSWORD,)
+) -> str | None:
+    """Called once the password is right (or an upstream provider vouched: ``first`` is the
+    first step's ``amr``). Returns where to go for the second factor, or None when no second
+    factor is due (the caller then logs the user in with ``first``)."""
     enrolled = selectors.has_factor(user)
     if not enrolled and not policy.user_requires_mfa(user):
         return None
@@ -71,6 +80,7 @@ def after_password(request: HttpRequest, user: Any, next_url: str) -> str | None
         "at": clock.now(),
         "next": next_url,
         "enrol": not enrolled,
+        "first": list(first),
     }
     return reverse("mfa:authenticate" if enrolled else "mfa:totp-setup")
 
@@ -131,12 +141,23 @@ def _audit(request: HttpRequest, user: Any, event: str, **fields: Any) -> None:
     record(event, actor=user.username, request=request, **fields)
 
 
+def _first_factors(request: HttpRequest, subject: Subject) -> list[str]:
+    """The first step's ``amr`` of the sign-in being completed (the pending one, or the
+    session's own at a step-up): ``pwd``, or ``fed`` after an upstream provider."""
+    if subject.pending is not None:
+        first = subject.pending.get("first")
+    else:
+        first = [a for a in (auth_state(request) or {}).get("amr", []) if a in FIRST_FACTORS]
+    return list(first) if first else [AMR_PASSWORD]
+
+
 def _complete(request: HttpRequest, subject: Subject, factor_amr: str) -> None:
     """The second factor passed: sign in (or step up), rotating the session key."""
     request.session.pop(PENDING, None)
     backend = (subject.pending or {}).get("backend") or request.session.get(BACKEND_SESSION_KEY)
+    first = _first_factors(request, subject)
     login(request, subject.user, backend=backend)
-    amr = ["pwd", factor_amr, "mfa"]
+    amr = [*first, factor_amr, "mfa"]
     record_login(request, amr=amr, acr=policy.ACR_MFA)
     record("login", actor=subject.user.username, request=request, amr=amr)
 

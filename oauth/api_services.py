@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from audit.services import record
+from core import specs
 from core.actors import Actor
 from core.request_meta import RequestMeta
 from oauth.api_selectors import api_usage_of
@@ -100,20 +101,7 @@ _CHECKS = {
 
 def _values(spec: dict[str, Any]) -> dict[str, Any]:
     """The model values ``spec`` asks for; every invalid field is named in one error."""
-    errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {}
-    for field, value in spec.items():
-        check = _CHECKS.get(field)
-        if check is None:
-            errors[field] = ["not a field of an API"]
-            continue
-        try:
-            values[field] = check(value)
-        except ValueError as exc:
-            errors[field] = [str(exc)]
-    if errors:
-        raise ValidationError(errors)
-    return values
+    return specs.checked(spec, _CHECKS, "an API")
 
 
 def _changes(api: Api, values: dict[str, Any]) -> dict[str, Any]:

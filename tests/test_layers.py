@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "mgmt": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys"},
     "setup": {"core", "audit", "accounts", "roles", "mfa"},
     "directory": {"core", "audit", "abuse", "accounts", "oauth", "roles"},
+    "federation": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "mgmt"},
     "console": {
         "core",
         "audit",
@@ -41,6 +42,7 @@ ALLOWED: dict[str, set[str]] = {
         "apikeys",
         "mgmt",
         "directory",
+        "federation",
     },
 }
 SHELL = "authserver"

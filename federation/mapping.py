@@ -1,0 +1,63 @@
+"""Claims to roles, as pure functions over plain data.
+
+A rule ``{claim, value, roles}`` matches when the claim (a dotted path into nested objects:
+``realm_access.roles``) equals ``value`` or, being a list, contains it. Each role a rule names
+is held iff at least one rule naming it matches: ``roles_for`` answers for those roles only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_RULES = 100
+
+
+def clean_rules(value: Any) -> list[dict[str, Any]]:
+    """The rules in canonical form, or ``ValueError`` naming what is wrong."""
+    if not isinstance(value, list) or len(value) > MAX_RULES:
+        raise ValueError(f"must be a list of at most {MAX_RULES} rules")
+    rules = []
+    for index, rule in enumerate(value):
+        where = f"rule {index + 1}"
+        if not isinstance(rule, dict) or set(rule) - {"claim", "value", "roles"}:
+            raise ValueError(f"{where}: a rule has claim, value and roles")
+        claim, wanted, roles = rule.get("claim"), rule.get("value"), rule.get("roles")
+        if not isinstance(claim, str) or not claim or len(claim) > 255:
+            raise ValueError(f"{where}: claim must be a claim name")
+        if not isinstance(wanted, str | bool | int) or (isinstance(wanted, str) and not wanted):
+            raise ValueError(f"{where}: value must be a string, number or true/false")
+        if (
+            not isinstance(roles, list)
+            or not roles
+            or not all(isinstance(r, str) and r for r in roles)
+        ):
+            raise ValueError(f"{where}: roles must be a non-empty list of role names")
+        rules.append({"claim": claim, "value": wanted, "roles": list(dict.fromkeys(roles))})
+    return rules
+
+
+def claim_value(claims: dict[str, Any], path: str) -> Any:
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def matches(rule: dict[str, Any], claims: dict[str, Any]) -> bool:
+    value = claim_value(claims, rule["claim"])
+    wanted = rule["value"]
+    if isinstance(value, list):
+        return any(item == wanted and type(item) is type(wanted) for item in value)
+    return value == wanted and type(value) is type(wanted)
+
+
+def roles_for(rules: list[dict[str, Any]], claims: dict[str, Any]) -> dict[str, bool]:
+    """For each role the rules name: whether the user should hold it."""
+    wanted: dict[str, bool] = {}
+    for rule in rules:
+        hit = matches(rule, claims)
+        for role in rule["roles"]:
+            wanted[role] = wanted.get(role, False) or hit
+    return wanted
