@@ -9,8 +9,8 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from abuse import guard as abuse
-from accounts.backends import SourceUnavailable
 from accounts import upstream
+from accounts.backends import SourceUnavailable
 from accounts.limits import LOGIN_PER_ACCOUNT, account_key, login_checks
 from accounts.session import ACR_PASSWORD, record_login, second_step
 from audit.models import AuditEvent
