@@ -1,9 +1,9 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
-enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /device
-(device flow), /console/ (admin console), /branding/ (the theme stylesheet)."""
+enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /account/
+(the account page, also where / sends a signed-in user), /device (device flow), /console/
+(admin console), /branding/ (the theme stylesheet)."""
 
 from django.conf import settings
-from django.shortcuts import redirect
 from django.urls import include, path
 from oauth2_provider import views as dot_views
 
@@ -12,6 +12,7 @@ from core.metrics import metrics_view
 from oauth.urls import wellknown_urlpatterns
 from roles import gateway
 from roles import views as roles_views
+from selfservice import views as selfservice_views
 
 handler400 = errors.bad_request
 handler500 = ops.server_error
@@ -27,6 +28,7 @@ urlpatterns = [
     path("api/", include("mgmt.api.urls")),
     path("accounts/", include("accounts.urls")),
     path("mfa/", include("mfa.urls")),
+    path("account/", include("selfservice.urls")),
     path("console/", include("console.urls")),
     path("setup/", include("setup.urls")),
     path("branding/", include("branding.urls")),
@@ -34,7 +36,7 @@ urlpatterns = [
     path("health/live", ops.live, name="health-live"),
     path("health/ready", ops.ready, name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
-    path("", lambda request: redirect("accounts:login")),
+    path("", selfservice_views.signed_in_home, name="home"),
 ]
 
 if settings.BENCH_MODE:

@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "apikeys": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa"},
     "mgmt": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys"},
     "setup": {"core", "audit", "accounts", "roles", "mfa"},
+    "selfservice": {"core", "audit", "accounts", "oauth", "roles", "mfa"},
     "console": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys", "mgmt"},
 }
 SHELL = "authserver"
