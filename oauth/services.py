@@ -414,18 +414,19 @@ def user_client_revoke(
     """End everything ``client`` holds for ``user`` at once: its refresh tokens (revoked, so
     the token endpoint refuses them with ``invalid_grant``), its access-token rows, its unused
     authorization codes and so the consent (with ``approval_prompt=auto`` a live token is the
-    consent). Audited as ``application.revoked`` with the counts; returns them."""
+    consent). Audited as ``application.revoked`` with how many of each kind (``refresh``,
+    ``access``, ``grants``: the audit masks names with ``token`` or ``code``); returns them."""
     actor.require_fresh_factor()
     refresh_model = get_refresh_token_model()
     access = get_access_token_model().objects.filter(user=user, application=client)
     live = refresh_model.objects.filter(user=user, application=client, revoked__isnull=True)
-    counts = {"refresh_tokens": live.count(), "access_tokens": access.count()}
+    counts = {"refresh": live.count(), "access": access.count()}
     for family in list(live.exclude(token_family=None).values_list("token_family", flat=True)):
         refresh_model.revoke_family(family)
     for refresh in live:  # tokens outside a family (none are issued so, but rows may exist)
         refresh.revoke()
     access.delete()
-    counts["codes"], _ = get_grant_model().objects.filter(user=user, application=client).delete()
+    counts["grants"], _ = get_grant_model().objects.filter(user=user, application=client).delete()
     record(
         "application.revoked",
         actor=actor.audit_name,

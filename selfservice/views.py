@@ -39,22 +39,27 @@ NAME_MAX = 255
 EVENTS_PER_PAGE = 20
 
 
-def account_view(view: View) -> View:
+def account_view(back: str | None = None) -> Callable[[View], View]:
     """Signed in (else the sign-in page), never cached; a change refused for want of a recent
-    sign-in (``services.SignInAgain``) sends the user through sign-in back to ``page``."""
+    sign-in (``services.SignInAgain``) sends the user through sign-in and back to the page
+    named ``back`` (the page the form is on; default: this one)."""
 
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        try:
-            return view(request, *args, **kwargs)
-        except services.SignInAgain:
-            return redirect_to_login(request.path, settings.LOGIN_URL)
-        except services.NotYours:
-            raise Http404(_("Nothing of yours has this id.")) from None
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            try:
+                return view(request, *args, **kwargs)
+            except services.SignInAgain:
+                page = reverse(back) if back else request.path
+                return redirect_to_login(page, settings.LOGIN_URL)
+            except services.NotYours:
+                raise Http404(_("Nothing of yours has this id.")) from None
 
-    return never_cache(wrapped)
+        return never_cache(wrapped)
+
+    return decorate
 
 
 def _me(request: HttpRequest) -> services.Myself:
@@ -70,7 +75,7 @@ def _page(request: HttpRequest, template: str, section: str, **context: Any) -> 
 
 
 @require_http_methods(["GET", "POST"])
-@account_view
+@account_view()
 def profile(request: HttpRequest) -> HttpResponse:
     user = request.user
     error = ""
@@ -97,7 +102,7 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@account_view
+@account_view()
 def password(request: HttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     status = 200
@@ -155,7 +160,7 @@ def _wrong_current_password(request: HttpRequest, checks: Any) -> None:
 
 
 @require_GET
-@account_view
+@account_view()
 def sessions_page(request: HttpRequest) -> HttpResponse:
     listed, alone = selectors.where_signed_in(
         request.user, timezone.now(), request.session.session_key
@@ -164,7 +169,7 @@ def sessions_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@account_view
+@account_view(back="selfservice:sessions")
 def session_end(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
     services.session_end(
         actor=_me(request),
@@ -179,7 +184,7 @@ def session_end(request: HttpRequest, session_id: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-@account_view
+@account_view(back="selfservice:sessions")
 def app_session_end(request: HttpRequest, family: uuid.UUID) -> HttpResponse:
     services.app_session_end(
         actor=_me(request),
@@ -193,7 +198,7 @@ def app_session_end(request: HttpRequest, family: uuid.UUID) -> HttpResponse:
 
 
 @require_POST
-@account_view
+@account_view(back="selfservice:sessions")
 def sign_out_elsewhere(request: HttpRequest) -> HttpResponse:
     browsers, apps = services.sign_out_elsewhere(
         actor=_me(request),
@@ -208,14 +213,14 @@ def sign_out_elsewhere(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@account_view
+@account_view()
 def applications(request: HttpRequest) -> HttpResponse:
     found = selectors.applications(request.user, timezone.now())
     return _page(request, "applications.html", "applications", applications=found)
 
 
 @require_POST
-@account_view
+@account_view(back="selfservice:applications")
 def application_revoke(request: HttpRequest, client_pk: int) -> HttpResponse:
     client = services.application_revoke(
         actor=_me(request),
@@ -230,7 +235,7 @@ def application_revoke(request: HttpRequest, client_pk: int) -> HttpResponse:
 
 
 @require_GET
-@account_view
+@account_view()
 def security_events(request: HttpRequest) -> HttpResponse:
     rows = selectors.security_events(request.user, timezone.now())
     page = Paginator(rows, EVENTS_PER_PAGE).get_page(request.GET.get("page"))

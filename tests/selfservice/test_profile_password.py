@@ -29,7 +29,9 @@ def test_the_profile_shows_the_account_and_links_the_second_factors(desktop):
     response = desktop.get("/account/")
     body = response.content.decode()
     assert response.status_code == 200
-    assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
+    assert (
+        response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
+    )
     assert 'value="Alice"' in body and "alice@example.com" in body
     assert "not verified" in body
     assert 'href="/mfa/"' in body
@@ -112,4 +114,3 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(
     assert phone.get("/account/").status_code == 302
     assert BrowserSession.objects.filter(user=alice).count() == 1
     assert refresh_answer(desktop, web_client, refresh)["error"] == "invalid_grant"
-
