@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -90,10 +91,14 @@ class SessionActivityMiddleware:
         response = self.get_response(request)
         session = getattr(request, "session", None)
         key = session.session_key if session is not None else None
-        if key:
-            user = getattr(request, _SIGNED_IN, None)
+        if not key or response.status_code >= 500:  # an outage answers as the view did
+            return response
+        user = getattr(request, _SIGNED_IN, None)
+        try:
             if user is not None:
                 _record(request, user, key)
             else:
                 _seen(request, key)
+        except DatabaseError:  # last seen is best effort; the view's answer stands
+            pass
         return response

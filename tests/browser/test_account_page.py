@@ -52,9 +52,7 @@ def test_signing_out_the_other_session_signs_that_browser_out(browser_page, make
         other_context.close()
 
 
-def test_a_revoked_application_has_its_refresh_token_refused(
-    browser_page, make_user, web_client
-):
+def test_a_revoked_application_has_its_refresh_token_refused(browser_page, make_user, web_client):
     page = browser_page
     make_user("alice")
     issuer = settings.ISSUER_URL
