@@ -91,3 +91,34 @@ def test_a_revoked_application_has_its_refresh_token_refused(browser_page, make_
     with pytest.raises(OAuthError) as refused:
         oauth.refresh_token(f"{issuer}/o/token/", refresh_token=token["refresh_token"])
     assert refused.value.error == "invalid_grant"
+
+
+GERMAN_HEADINGS = {
+    "/account/": "Ihr Konto",
+    "/account/password/": "Passwort ändern",
+    "/account/sessions/": "Wo Sie angemeldet sind",
+    "/account/applications/": "Anwendungen",
+    "/account/events/": "Letzte Sicherheitsereignisse",
+}
+
+
+def test_every_account_page_fits_a_phone_in_german(browser_page, make_user):
+    make_user("alice")
+    context = browser_page.context.browser.new_context(
+        base_url=settings.ISSUER_URL, locale="de-DE", viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto("/accounts/login/")
+        page.fill("#id_username", "alice")
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]:has-text('Anmelden')")
+        page.wait_for_url("**/account/")
+        for path, heading in GERMAN_HEADINGS.items():
+            page.goto(path)
+            assert page.locator("h1").inner_text() == heading
+            assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") == 0
+            shot(page, "account-phone-" + (path.strip("/").split("/")[-1]))
+    finally:
+        context.close()
