@@ -91,7 +91,9 @@ class SessionActivityMiddleware:
         response = self.get_response(request)
         session = getattr(request, "session", None)
         key = session.session_key if session is not None else None
-        if not key or response.status_code >= 500:  # an outage answers as the view did
+        # Only requests that used the session (a page that knows who is signed in): a machine
+        # endpoint or a static answer costs nothing; an outage answers as the view did.
+        if not key or not session.accessed or response.status_code >= 500:
             return response
         user = getattr(request, _SIGNED_IN, None)
         try:
