@@ -62,7 +62,7 @@ lint: install
 
 # Security checks: bandit and ruff's S rules (offline), then pip-audit against the public
 # advisory database (needs internet; says so plainly when it cannot run).
-APP_PACKAGES := abuse accounts apikeys audit authserver console core directory federation mfa mgmt oauth roles
+APP_PACKAGES := abuse accounts apikeys audit authserver console core directory federation mfa mgmt oauth roles selfservice
 audit: install
 	$(VENV)/bin/bandit -q -c pyproject.toml -r $(APP_PACKAGES) -x '*/migrations/*'
 	$(VENV)/bin/ruff check --select S --ignore S101,S105,S106 .  # exceptions as in pyproject

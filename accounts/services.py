@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import delete_recorded, record
@@ -110,6 +111,29 @@ def user_set_password(
     actor.require_fresh_factor()
     _assign(user, password, {})
     record("user.password_set", actor=actor.audit_name, meta=meta, target=user.username)
+
+
+@transaction.atomic
+def password_change(
+    *, actor: Actor, meta: RequestMeta | None = None, user: User, current: str, new: str
+) -> None:
+    """The user changes their own password: ``current`` must be right, ``new`` passes the
+    validators (and differs); stored with the first hasher (Argon2id), audited as
+    ``account.password_changed``. Ending the other sessions is the caller's (they are tokens
+    and browser sessions, apps above this one). Raises ``ValidationError`` by field
+    (``current_password``, ``new_password``) with nothing written."""
+    actor.require_fresh_factor()
+    if not user.check_password(current):
+        raise ValidationError({"current_password": [_("Your current password is not right.")]})
+    if new == current:
+        raise ValidationError({"new_password": [_("Choose a password you are not using now.")]})
+    try:
+        password_validation.validate_password(new, user)
+    except ValidationError as exc:
+        raise ValidationError({"new_password": exc.messages}) from None
+    user.set_password(new)
+    user.save(update_fields=["password"])
+    record("account.password_changed", actor=actor.audit_name, meta=meta, target=user.username)
 
 
 @transaction.atomic

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "audit",
     "console",
     "setup",
+    "selfservice",
     "apikeys",
     "abuse",
     "directory",
@@ -84,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Browser sessions for the account page: made at sign-in, last seen at most once a minute.
+    "selfservice.sessions.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

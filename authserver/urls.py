@@ -1,10 +1,10 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
-enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /device
-(device flow), /console/ (admin console), /branding/ (the theme stylesheet), upstream
-sign-in under /accounts/login/<slug>/ and /account/providers/ (federation)."""
+enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /account/
+(the account page, also where / sends a signed-in user), /device (device flow), /console/
+(admin console), /branding/ (the theme stylesheet), upstream sign-in under
+/accounts/login/<slug>/ and /account/providers/ (federation)."""
 
 from django.conf import settings
-from django.shortcuts import redirect
 from django.urls import include, path
 from oauth2_provider import views as dot_views
 
@@ -13,6 +13,7 @@ from core.metrics import metrics_view
 from oauth.urls import wellknown_urlpatterns
 from roles import gateway
 from roles import views as roles_views
+from selfservice import views as selfservice_views
 
 handler400 = errors.bad_request
 handler500 = ops.server_error
@@ -30,6 +31,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("federation.urls")),
     path("mfa/", include("mfa.urls")),
+    path("account/", include("selfservice.urls")),
     path("console/", include("console.urls")),
     path("setup/", include("setup.urls")),
     path("branding/", include("branding.urls")),
@@ -37,7 +39,7 @@ urlpatterns = [
     path("health/live", ops.live, name="health-live"),
     path("health/ready", ops.ready, name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
-    path("", lambda request: redirect("accounts:login")),
+    path("", selfservice_views.signed_in_home, name="home"),
 ]
 
 if settings.BENCH_MODE:

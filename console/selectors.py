@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY as SESSION_USER
 from django.contrib.sessions.models import Session as DjangoSession
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Trunc
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model
 
 from accounts.limits import LOGIN_PER_ACCOUNT, account_key
 from accounts.models import User
@@ -20,6 +19,7 @@ from audit.models import AuditEvent
 from core import limits
 from mfa.models import Lockout
 from oauth.models import Client
+from oauth.selectors import live_sessions
 from roles import policy, selectors
 from roles.models import ClientRole, Role, UserRole
 
@@ -151,44 +151,6 @@ def top_failing_addresses(now: datetime, period: Period, limit: int = 5) -> list
 
 
 # --- sessions and tokens ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Session:
-    """A live refresh-token family: one sign-in of a user at a client, across rotations."""
-
-    family: uuid.UUID
-    user: User
-    client_name: str
-    started: datetime
-    last_used: datetime
-
-
-def live_sessions(now: datetime, user: User | None = None) -> list[Session]:
-    """Families whose current refresh token is unrevoked and not past its idle lifetime."""
-    fresh = now - timedelta(seconds=settings.REFRESH_TOKEN_IDLE_LIFETIME)
-    rows = (
-        get_refresh_token_model()
-        .objects.filter(revoked__isnull=True, created__gt=fresh)
-        .exclude(token_family=None)
-    )
-    if user is not None:
-        rows = rows.filter(user=user)
-    families = rows.values("token_family", "user_id", "application__name", "application__client_id")
-    summary = families.annotate(started=Min("created"), last_used=Max("updated")).order_by(
-        "-last_used"
-    )
-    users = User.objects.in_bulk({row["user_id"] for row in summary})
-    return [
-        Session(
-            family=row["token_family"],
-            user=users[row["user_id"]],
-            client_name=row["application__name"] or row["application__client_id"],
-            started=row["started"],
-            last_used=row["last_used"],
-        )
-        for row in summary
-    ]
 
 
 def signed_in_people(now: datetime) -> int:

@@ -26,6 +26,7 @@ from jwcrypto.jwk import JWKSet
 from oauth2_provider.models import (
     AbstractAccessToken,
     get_access_token_model,
+    get_grant_model,
     get_refresh_token_model,
     revoke_access_token,
 )
@@ -404,6 +405,37 @@ def session_revoke(
         data.update(session_id=str(context.pk), client_id=context.client.client_id)
     target = f"user:{user.username}"
     record("session.revoked", actor=actor.audit_name, meta=meta, target=target, **data)
+
+
+@transaction.atomic
+def user_client_revoke(
+    *, actor: Actor, meta: RequestMeta | None = None, user: User, client: Client
+) -> dict[str, int]:
+    """End everything ``client`` holds for ``user`` at once: its refresh tokens (revoked, so
+    the token endpoint refuses them with ``invalid_grant``), its access-token rows, its unused
+    authorization codes and so the consent (with ``approval_prompt=auto`` a live token is the
+    consent). Audited as ``application.revoked`` with how many of each kind (``refresh``,
+    ``access``, ``grants``: the audit masks names with ``token`` or ``code``); returns them."""
+    actor.require_fresh_factor()
+    refresh_model = get_refresh_token_model()
+    access = get_access_token_model().objects.filter(user=user, application=client)
+    live = refresh_model.objects.filter(user=user, application=client, revoked__isnull=True)
+    counts = {"refresh": live.count(), "access": access.count()}
+    for family in list(live.exclude(token_family=None).values_list("token_family", flat=True)):
+        refresh_model.revoke_family(family)
+    for refresh in live:  # tokens outside a family (none are issued so, but rows may exist)
+        refresh.revoke()
+    access.delete()
+    counts["grants"], _ = get_grant_model().objects.filter(user=user, application=client).delete()
+    record(
+        "application.revoked",
+        actor=actor.audit_name,
+        meta=meta,
+        target=f"user:{user.username}",
+        client_id=client.client_id,
+        **counts,
+    )
+    return counts
 
 
 @transaction.atomic

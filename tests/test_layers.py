@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "setup": {"core", "audit", "accounts", "roles", "mfa"},
     "directory": {"core", "audit", "abuse", "accounts", "oauth", "roles"},
     "federation": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "mgmt"},
+    "selfservice": {"core", "audit", "accounts", "oauth", "roles", "mfa"},
     "console": {
         "core",
         "audit",
@@ -43,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
         "mgmt",
         "directory",
         "federation",
+        "selfservice",
     },
 }
 SHELL = "authserver"
