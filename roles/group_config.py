@@ -66,29 +66,16 @@ GROUP_SCHEMA = {
 
 def apply_groups(entries: list[dict[str, Any]], result: Result) -> None:
     for entry in entries:
-        fields = {k: v for k, v in entry.items() if k in ("description", "parents")}
+        fields = {k: v for k, v in entry.items() if k in ("description", "parents", "roles")}
         group = Group.objects.filter(name=entry["name"]).first()
         if group is None:
             group_services.group_create(
-                actor=result.actor,
-                meta=result.meta,
-                name=entry["name"],
-                roles=entry.get("roles", ()),
-                **fields,
+                actor=result.actor, meta=result.meta, name=entry["name"], **fields
             )
             result.changes.append(f"created group {entry['name']}")
-            continue
-        changed = group_services.group_update(
+        elif group_services.group_update(
             actor=result.actor, meta=result.meta, group=group, **fields
-        )
-        if "roles" in entry:
-            changed = (
-                group_services.group_roles_set(
-                    actor=result.actor, meta=result.meta, group=group, roles=entry["roles"]
-                )
-                or changed
-            )
-        if changed:
+        ):
             result.changes.append(f"updated group {entry['name']}")
 
 

@@ -116,11 +116,13 @@ def group_update(
     name: str | None = None,
     description: str | None = None,
     parents: Sequence[str] | None = None,
+    roles: Sequence[str] | None = None,
 ) -> bool:
-    """Set the fields given (``parents`` replaces the stored list); returns whether it changed.
-    New parents give the members their roles, so a change of parents needs a fresh second
-    factor and the actor must hold what the parents give; a new name or description does not
-    (tokens carry roles, not group names)."""
+    """Set the fields given (a list replaces the stored one; ``roles`` is ``group_roles_set``'s,
+    audited ``group.roles_set``, the rest ``group.updated``); returns whether it changed. New
+    parents give the members their roles, so a change of parents needs a fresh second factor
+    and the actor must hold what the parents give; a new name or description does not (tokens
+    carry roles, not group names)."""
     old_parents = set(group.parents.values_list("name", flat=True))
     if parents is not None and set(parents) != old_parents:
         actor.require_fresh_factor()
@@ -142,18 +144,19 @@ def group_update(
         _check_acyclic(group, parent_groups)
         group.parents.set(parent_groups)
         fields.append("parents")
-    if not fields:
-        return False
-    extra = {"previous": previous} if "name" in fields else {}
-    record(
-        "group.updated",
-        actor=actor.audit_name,
-        meta=meta,
-        target=group.name,
-        fields=sorted(fields),
-        **extra,
-    )
-    return True
+    if fields:
+        extra = {"previous": previous} if "name" in fields else {}
+        record(
+            "group.updated",
+            actor=actor.audit_name,
+            meta=meta,
+            target=group.name,
+            fields=sorted(fields),
+            **extra,
+        )
+    if roles is not None and group_roles_set(actor=actor, meta=meta, group=group, roles=roles):
+        fields.append("roles")
+    return bool(fields)
 
 
 @transaction.atomic
