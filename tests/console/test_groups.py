@@ -46,6 +46,12 @@ def test_create_a_nested_group_add_a_member_and_see_where_roles_come_from(consol
     )
     assert "group <strong>support</strong>, via parent group <strong>staff</strong>" in viewer_row
     assert AuditEvent.objects.filter(event="group.member_added", target="user:mia").exists()
+    editor = role_services.Role.objects.get(name="editor")
+    role_page = text(console.get(f"/console/roles/{editor.pk}/"))
+    assert (
+        f'<a href="/console/groups/{support.pk}/">support</a></td><td>group (its members)'
+        in role_page
+    )
 
 
 def test_unknown_users_and_cycles_are_explained_on_the_page(console):
