@@ -77,13 +77,15 @@ class PasswordResetForm(ConsoleForm):
 
 
 class RoleChoiceField(forms.ModelMultipleChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
+    """Checkboxes of roles (or of ``model``'s rows: groups), chosen and labelled by name."""
+
+    def __init__(self, model: type[Role | Group] = Role, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("to_field_name", "name")
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
-        super().__init__(queryset=Role.objects.order_by("name"), **kwargs)
+        super().__init__(queryset=model.objects.order_by("name"), **kwargs)
 
-    def label_from_instance(self, obj: Role) -> str:
+    def label_from_instance(self, obj: Role | Group) -> str:
         return obj.name
 
 
@@ -146,21 +148,11 @@ class RoleForm(ConsoleForm):
         ]
 
 
-class GroupChoiceField(forms.ModelMultipleChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("to_field_name", "name")
-        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
-        super().__init__(queryset=Group.objects.order_by("name"), **kwargs)
-
-    def label_from_instance(self, obj: Group) -> str:
-        return obj.name
-
-
 class GroupForm(ConsoleForm):
     name = forms.CharField(max_length=100)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    parents = GroupChoiceField(
+    parents = RoleChoiceField(
+        Group,
         label="Inside (parent groups)",
         help_text="Members also get the roles of every group this one is inside.",
     )
@@ -177,7 +169,7 @@ class GroupMemberForm(ConsoleForm):
 
 
 class UserGroupsForm(ConsoleForm):
-    groups = GroupChoiceField(label="Member of")
+    groups = RoleChoiceField(Group, label="Member of")
 
 
 AUTH_LABELS = {

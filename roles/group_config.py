@@ -18,6 +18,7 @@ Unknown roles, groups and users, cycles, and a group's ``members`` contradicting
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from accounts.models import User
@@ -41,18 +42,20 @@ def group_name(value: Any) -> str:
     return role_name(value)  # the same alphabet
 
 
-def _names(value: Any) -> list[str]:
-    names = [group_name(n) for n in string_list(value)]
-    if len(set(names)) != len(names):
-        raise ValueError("a name is listed twice")
+def _unique(check: Callable[[Any], str], what: str) -> Callable[[Any], list[str]]:
+    """A checker of a list of distinct names, each passing ``check``."""
+
+    def names(value: Any) -> list[str]:
+        items = [check(n) for n in string_list(value)]
+        if len(set(items)) != len(items):
+            raise ValueError(f"a {what} is listed twice")
+        return items
+
     return names
 
 
-def _usernames(value: Any) -> list[str]:
-    names = string_list(value)
-    if len(set(names)) != len(names):
-        raise ValueError("a user is listed twice")
-    return names
+_names = _unique(group_name, "name")
+_usernames = _unique(str, "user")
 
 
 GROUP_SCHEMA = {

@@ -233,22 +233,10 @@ def test_a_person_without_a_fresh_factor_changes_no_membership(nested, make_user
 # --- where roles are resolved -------------------------------------------------------------------
 
 
-@pytest.fixture
-def web_client(make_client):
-    return make_client(
-        client_id="webapp",
-        name="Web App",
-        grant_types=["authorization_code"],
-        redirect_uris=["https://app.example.com/callback"],
-        scopes=["openid", "profile", "roles"],
-        skip_consent=True,
-    )
-
-
 def test_tokens_and_introspection_carry_group_derived_roles(
-    client, nested, web_client, resource_server
+    client, nested, roles_web_client, resource_server
 ) -> None:
-    issued = user_tokens(client, web_client, "alice", scope="openid roles")
+    issued = user_tokens(client, roles_web_client, "alice", scope="openid roles")
     assert tokens.unverified_claims(issued["access_token"])["roles"] == ["reader", "viewer"]
     assert tokens.unverified_claims(issued["id_token"])["roles"] == ["reader", "viewer"]
     rs, secret = resource_server
