@@ -40,6 +40,8 @@ from roles.access import (  # noqa: F401  (re-exported for the console views)
     CLIENTS_WRITE,
     CONFIG_EXPORT,
     CONFIG_IMPORT,
+    GROUPS_READ,
+    GROUPS_WRITE,
     MANAGEMENT_PERMISSIONS,
     ROLES_READ,
     ROLES_WRITE,

@@ -3,9 +3,10 @@
 The file is an ``apply`` YAML, checked and applied by the framework (``core.declarative``) as
 ``manage.py apply`` does it; what the console adds is who may do it. The actor needs a fresh
 second factor (only for the apply, not the dry run) and must hold every permission the file's
-roles carry (inherited included), every permission of the roles it names, and every permission
-held now by the users and clients it changes (so nobody above the actor is changed): the
-hierarchy guard of ``roles.access``, over the whole file at once. The sections' services then
+roles carry (inherited included), every permission of the roles and groups it names, and every
+permission held now by the users (their groups' included) and clients it changes (so nobody
+above the actor is changed): the hierarchy guard of ``roles.access``, over the whole file at
+once. The sections' services then
 write as the actor (their own guards and audit events name the admin, not ``apply``); the
 apply and its one ``config.imported`` audit event commit together, or nothing does.
 """
@@ -21,7 +22,7 @@ from core import declarative
 from core.actors import Actor
 from core.request_meta import RequestMeta
 from roles import access
-from roles.models import ClientRole, UserRole
+from roles.models import ClientRole, Group, UserRole
 
 Document = dict[str, list[dict[str, Any]]]
 
@@ -37,6 +38,19 @@ def _named_roles(document: Document) -> set[str]:
             names.update(spec.role for spec in entry.get("roles", []))
     for entry in document.get("api_keys", []):
         names.update(entry.get("roles", []))
+    for entry in document.get("groups", []):
+        names.update(entry.get("roles", []))
+    return names
+
+
+def _named_groups(document: Document) -> set[str]:
+    """Every stored group the document changes, nests under or makes someone a member of."""
+    names = set()
+    for entry in document.get("groups", []):
+        names.add(entry["name"])
+        names.update(entry.get("parents", []))
+    for entry in document.get("users", []):
+        names.update(entry.get("groups", []))
     return names
 
 
@@ -52,7 +66,13 @@ def _guard(actor: Actor, document: Document) -> None:
             "role__name", flat=True
         )
     )
+    groups = _named_groups(document) | set(
+        Group.members.through.objects.filter(user__username__in=usernames).values_list(
+            "group__name", flat=True
+        )
+    )
     wanted |= access.role_permissions(_named_roles(document) | held)
+    wanted |= access.group_permissions(groups)
     actor.require_covers(wanted, what="The file")
 
 

@@ -13,7 +13,7 @@ from oauth import selectors as oauth_selectors
 from oauth import services as client_services
 from oauth.api_services import MAX_LIFETIME
 from oauth.models import AUTH_METHODS, GRANT_TYPES, Api, Client
-from roles.models import Role
+from roles.models import Group, Role
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> shows and sends
 
@@ -77,13 +77,15 @@ class PasswordResetForm(ConsoleForm):
 
 
 class RoleChoiceField(forms.ModelMultipleChoiceField):
-    def __init__(self, **kwargs: Any) -> None:
+    """Checkboxes of roles (or of ``model``'s rows: groups), chosen and labelled by name."""
+
+    def __init__(self, model: type[Role | Group] = Role, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("to_field_name", "name")
         kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
-        super().__init__(queryset=Role.objects.order_by("name"), **kwargs)
+        super().__init__(queryset=model.objects.order_by("name"), **kwargs)
 
-    def label_from_instance(self, obj: Role) -> str:
+    def label_from_instance(self, obj: Role | Group) -> str:
         return obj.name
 
 
@@ -144,6 +146,30 @@ class RoleForm(ConsoleForm):
         return [
             line.strip() for line in self.cleaned_data["permissions"].splitlines() if line.strip()
         ]
+
+
+class GroupForm(ConsoleForm):
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    parents = RoleChoiceField(
+        Group,
+        label="Inside (parent groups)",
+        help_text="Members also get the roles of every group this one is inside.",
+    )
+    roles = RoleChoiceField(label="Roles its members get")
+
+    def __init__(self, *args: Any, group: Group | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if group is not None:
+            self.fields["parents"].queryset = Group.objects.exclude(pk=group.pk).order_by("name")
+
+
+class GroupMemberForm(ConsoleForm):
+    username = forms.CharField(max_length=150, label="Add a member (username)")
+
+
+class UserGroupsForm(ConsoleForm):
+    groups = RoleChoiceField(Group, label="Member of")
 
 
 AUTH_LABELS = {

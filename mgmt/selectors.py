@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from oauth2_provider.models import (
     AbstractAccessToken,
@@ -25,10 +25,11 @@ from oauth import clienttokens
 from oauth.models import AuthContext, Client
 from oauth.selectors import longest_access_token_lifetime
 from roles import policy, selectors
-from roles.models import ClientRole, Role, UserRole
+from roles.models import ClientRole, Group, Role, UserRole
 
 USER_ORDERINGS = ("username", "-username", "date_joined", "-date_joined", "id", "-id")
 ROLE_ORDERINGS = ("name", "-name", "created_at", "-created_at")
+GROUP_ORDERINGS = ("name", "-name", "created_at", "-created_at")
 CLIENT_ORDERINGS = ("client_id", "-client_id", "name", "-name", "created", "-created")
 
 
@@ -69,6 +70,43 @@ def role_view(role: Role) -> RoleView:
         inherited_permissions=sorted(effective - own),
         ancestors=sorted(policy.effective_roles(graph, [role.name]) - {role.name}),
     )
+
+
+def group_list(*, ordering: str = "name", name: str = "") -> QuerySet[Group]:
+    groups = Group.objects.prefetch_related("parents", "roles").annotate(
+        member_count=Count("members", distinct=True)
+    )
+    if name:
+        groups = groups.filter(name__icontains=name)
+    return groups.order_by(ordering, "id")
+
+
+@dataclass(frozen=True)
+class GroupView:
+    """A group with its own and effective roles (ancestor groups and role inheritance)."""
+
+    parents: list[str]
+    ancestors: list[str]
+    roles: list[str]
+    effective_roles: list[str]
+    members: int
+
+
+def group_view(group: Group) -> GroupView:
+    groups = selectors.group_graph()
+    given = policy.group_roles(groups, [group.name])
+    count = getattr(group, "member_count", None)
+    return GroupView(
+        parents=sorted(p.name for p in group.parents.all()),
+        ancestors=sorted(groups.ancestry(group.name) - {group.name}),
+        roles=sorted(r.name for r in group.roles.all()),
+        effective_roles=sorted(policy.effective_roles(selectors.role_graph(), given)),
+        members=group.members.count() if count is None else count,
+    )
+
+
+def group_members(group: Group) -> QuerySet[User]:
+    return group.members.order_by("username", "id")
 
 
 def user_assignments(user: User) -> QuerySet[UserRole]:

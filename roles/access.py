@@ -11,9 +11,9 @@ Who may do what is decided here and nowhere else:
   holds yet (``wiki:admin`` of a new application) on a role. Whoever may define any permission
   could give it to themselves, so the guard passes every check of such a caller rather than
   pretend otherwise; the fresh-factor rule still applies.
-- ``access_user`` / ``access_role`` / ``access_client``: fetch one object for the caller. A
-  missing object raises ``NotFound`` (the same for every caller); ``for_write`` also applies the
-  hierarchy guard to what the object holds.
+- ``access_user`` / ``access_role`` / ``access_group`` / ``access_client``: fetch one object
+  for the caller. A missing object raises ``NotFound`` (the same for every caller);
+  ``for_write`` also applies the hierarchy guard to what the object holds.
 - ``require_fresh_factor(principal)``: a caller acting for a person proved a second factor
   within ``CONSOLE_REAUTH_SECONDS`` (SECURITY 49, 85). The domain services that change
   privileges call it through the ``core.actors.Actor`` they are given (``acting(principal)``),
@@ -37,7 +37,7 @@ from core import clock
 from oauth.models import Client
 from roles import policy, selectors
 from roles.decisions import Principal
-from roles.models import Role
+from roles.models import Group, Role
 
 # Named permissions of the management API (issue 7).
 USERS_READ = "users:read"
@@ -52,11 +52,15 @@ AUDIT_READ = "audit:read"
 SECURITY_READ = "security:read"  # IP blocks of the abuse response
 SECURITY_WRITE = "security:write"
 ROLES_DEFINE = "roles:define"  # put permissions the caller does not hold on roles
+GROUPS_READ = "groups:read"  # groups, their members and roles (issue 20)
+GROUPS_WRITE = "groups:write"
 MANAGEMENT_PERMISSIONS = (
     USERS_READ,
     USERS_WRITE,
     ROLES_READ,
     ROLES_WRITE,
+    GROUPS_READ,
+    GROUPS_WRITE,
     CLIENTS_READ,
     CLIENTS_WRITE,
     TOKENS_READ,
@@ -68,8 +72,8 @@ MANAGEMENT_PERMISSIONS = (
 # The configuration file (``manage.py export`` / ``apply``) in the console: exporting shows
 # every user, role, client, API and API key, so it takes reading each of them; importing may
 # change each of them, so it takes writing each of them.
-CONFIG_EXPORT = (USERS_READ, ROLES_READ, CLIENTS_READ, TOKENS_READ)
-CONFIG_IMPORT = (USERS_WRITE, ROLES_WRITE, CLIENTS_WRITE, TOKENS_WRITE)
+CONFIG_EXPORT = (USERS_READ, ROLES_READ, GROUPS_READ, CLIENTS_READ, TOKENS_READ)
+CONFIG_IMPORT = (USERS_WRITE, ROLES_WRITE, GROUPS_WRITE, CLIENTS_WRITE, TOKENS_WRITE)
 
 
 class AccessError(Exception):
@@ -209,6 +213,18 @@ def require_role_write(principal: Principal, role: Role) -> None:
     require_covers(principal, role_permissions([role.name]), what=f"Role {role.name!r}")
 
 
+def group_permissions(group_names: Iterable[str]) -> frozenset[str]:
+    """Effective permissions a member of ``group_names`` gets from them (the groups' roles and
+    their parents' roles, with role inheritance)."""
+    return role_permissions(policy.group_roles(selectors.group_graph(), group_names))
+
+
+def require_group_write(principal: Principal, group: Group) -> None:
+    """Changing or deleting a group, or its members, needs every permission it gives now:
+    nobody hands out (or takes away) through a group what they could not directly."""
+    require_covers(principal, group_permissions([group.name]), what=f"Group {group.name!r}")
+
+
 def require_client_write(principal: Principal, client: Client) -> None:
     """Changing a client (its secret, roles, keys) needs every permission it holds itself."""
     held = selectors.client_grant(client).permissions.strings
@@ -242,6 +258,15 @@ def access_role(principal: Principal, name: str, *, for_write: bool) -> Role:
     if for_write:
         require_role_write(principal, role)
     return role
+
+
+def access_group(principal: Principal, name: str, *, for_write: bool) -> Group:
+    group = Group.objects.filter(name=name).first()
+    if group is None:
+        raise NotFound("group", name)
+    if for_write:
+        require_group_write(principal, group)
+    return group
 
 
 def access_client(principal: Principal, client_id: str, *, for_write: bool) -> Client:

@@ -8,7 +8,7 @@ class RolesConfig(AppConfig):
 
     def ready(self) -> None:
         from oauth import extensions, introspection, tokens
-        from roles import checks, config, hooks, selectors
+        from roles import checks, config, group_config, hooks, selectors
 
         if hooks.access_token_claims not in tokens.claim_providers:
             tokens.claim_providers.append(hooks.access_token_claims)
@@ -19,4 +19,5 @@ class RolesConfig(AppConfig):
         # The ``roles`` claim of ID tokens and userinfo (the ``roles`` scope).
         extensions.user_claims["roles"] = selectors.user_roles
         config.register()
+        group_config.register()
         register(checks.role_posture, Tags.security, deploy=True)

@@ -8,6 +8,9 @@
 - Assignments (``UserRole``, ``ClientRole``) share ``Assignment``: the role, an optional expiry
   (an expired assignment simply stops counting; nothing has to run at that time). API keys
   (issue 6) get their own ``Assignment`` subclass next to these.
+- ``Group`` (issue 20): a unique name, parents (nested groups, acyclic like role parents), the
+  roles it gives and its members (users). A member holds the roles of the group and of every
+  ancestor group; a membership does not expire (an expiring role is a direct assignment).
 
 Write through ``roles.services`` only: it checks the graph and bumps the ``roles`` generation.
 """
@@ -23,6 +26,10 @@ from roles.policy import NAME_RE
 validate_role_name = RegexValidator(
     rf"\A{NAME_RE.pattern}\Z",
     "A role name is 1-100 letters, digits or '_.:-', starting with a letter or digit.",
+)
+validate_group_name = RegexValidator(
+    rf"\A{NAME_RE.pattern}\Z",
+    "A group name is 1-100 letters, digits or '_.:-', starting with a letter or digit.",
 )
 
 
@@ -96,3 +103,22 @@ class ClientRole(Assignment):
 
     def __str__(self) -> str:
         return f"{self.client_id}: {self.role_id}"
+
+
+class Group(models.Model):
+    name = models.CharField(max_length=100, unique=True, validators=[validate_group_name])
+    description = models.TextField(blank=True, default="")
+    parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
+    roles = models.ManyToManyField(Role, related_name="groups", blank=True)
+    # ``member_groups``: ``AbstractUser.groups`` is Django's own (unused) auth groups.
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="member_groups", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

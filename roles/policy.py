@@ -330,8 +330,81 @@ def find_cycle(parents: Mapping[str, Iterable[str]]) -> list[str] | None:
     return None
 
 
-def describe_cycle(cycle: list[str]) -> str:
-    return "roles would inherit from themselves: " + " -> ".join(cycle)
+def describe_cycle(cycle: list[str], kind: str = "roles") -> str:
+    return f"{kind} would inherit from themselves: " + " -> ".join(cycle)
+
+
+# --- groups (issue 20) ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    parents: tuple[str, ...] = ()
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class GroupGraph:
+    groups: Mapping[str, Group]
+
+    @classmethod
+    def of(cls, groups: Iterable[Group]) -> GroupGraph:
+        return cls({group.name: group for group in groups})
+
+    def ancestry(self, name: str) -> frozenset[str]:
+        """``name`` and every group it is inside, transitively (empty for an unknown name; a
+        cycle, refused at write time, would only end the walk)."""
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            current = stack.pop()
+            if current in seen or current not in self.groups:
+                continue
+            seen.add(current)
+            stack.extend(self.groups[current].parents)
+        return frozenset(seen)
+
+
+def group_roles(graph: GroupGraph, group_names: Iterable[str]) -> frozenset[str]:
+    """The roles given by the named groups and every group they are inside (unknown names are
+    ignored)."""
+    return frozenset().union(
+        *(graph.groups[ancestor].roles for name in group_names for ancestor in graph.ancestry(name))
+    )
+
+
+@dataclass(frozen=True)
+class RoleSource:
+    """One way a subject holds an effective role: the role ``held`` (the role itself, or one
+    inheriting from it), given directly (``group`` None) or by the member ``group``, itself or
+    through ``via``, the ancestor group that gives it (None: the group itself)."""
+
+    held: str
+    group: str | None = None
+    via: str | None = None
+
+
+def role_sources(
+    roles: RoleGraph,
+    groups: GroupGraph,
+    direct: Iterable[str],
+    member_of: Iterable[str],
+) -> dict[str, tuple[RoleSource, ...]]:
+    """For each effective role of a subject holding ``direct`` and member of ``member_of``,
+    every way it comes to hold it, sorted (direct first): what the console's user page shows."""
+    given: list[RoleSource] = [RoleSource(name) for name in sorted(set(direct))]
+    for member in sorted(set(member_of)):
+        for ancestor in sorted(groups.ancestry(member)):
+            via = None if ancestor == member else ancestor
+            given.extend(
+                RoleSource(role, member, via) for role in sorted(groups.groups[ancestor].roles)
+            )
+    found: dict[str, list[RoleSource]] = {}
+    for source in given:
+        for role in sorted(effective_roles(roles, [source.held])):
+            found.setdefault(role, []).append(source)
+    return {role: tuple(dict.fromkeys(sources)) for role, sources in sorted(found.items())}
 
 
 def decide(grant: Grant, *, action: object, resource_type: object, resource_id: object) -> bool:

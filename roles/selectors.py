@@ -5,7 +5,10 @@ What is cached (``ProcessCache("roles")``, emptied on every change made by ``rol
 - per subject, its assignments *with their expiry times*; the "now" filter runs on every read,
   so an expiring assignment stops counting at its expiry without any write, and no cached value
   outlives an expiry it depends on;
-- per set of held roles, the resolved ``policy.Grant`` (effective roles, compiled rules).
+- per set of held roles, the resolved ``policy.Grant`` (effective roles, compiled rules);
+- the group graph (groups, their parents and roles) and, per user, the groups they are a
+  member of: a user's held roles are their direct assignments plus the roles of their groups
+  and of the groups' ancestors (``roles.group_services`` bumps the same generation).
 On a warm cache, resolving a subject costs dictionary lookups and no query beyond the
 once-per-request generation read.
 """
@@ -24,7 +27,7 @@ from core.generations import ProcessCache
 from oauth.models import Client
 from oauth.selectors import client_get
 from roles import policy
-from roles.models import Assignment, ClientRole, Permission, Role, UserRole
+from roles.models import Assignment, ClientRole, Group, Permission, Role, UserRole
 
 _cache = ProcessCache("roles")
 
@@ -62,6 +65,42 @@ def _load_graph() -> policy.RoleGraph:
     )
 
 
+def group_graph() -> policy.GroupGraph:
+    return _cache.get("groups", _load_groups)
+
+
+def _load_groups() -> policy.GroupGraph:
+    names = dict(Group.objects.values_list("id", "name"))
+    parents: dict[int, list[str]] = {}
+    for child_id, parent_id in Group.parents.through.objects.values_list(
+        "from_group_id", "to_group_id"
+    ):
+        parents.setdefault(child_id, []).append(names[parent_id])
+    roles: dict[int, set[str]] = {}
+    for group_id, role in Group.roles.through.objects.values_list("group_id", "role__name"):
+        roles.setdefault(group_id, set()).add(role)
+    return policy.GroupGraph.of(
+        policy.Group(
+            name=name,
+            parents=tuple(sorted(parents.get(group_id, ()))),
+            roles=frozenset(roles.get(group_id, ())),
+        )
+        for group_id, name in names.items()
+    )
+
+
+def user_groups(user_id: int) -> frozenset[str]:
+    """The names of the groups the user is a member of directly (cached)."""
+    return _cache.get(
+        ("member-of", user_id),
+        lambda: frozenset(
+            Group.members.through.objects.filter(user_id=user_id).values_list(
+                "group__name", flat=True
+            )
+        ),
+    )
+
+
 def _held(key: Hashable, model: type[Assignment], **owner: object) -> Held:
     def load() -> Held:
         rows = list(model.objects.filter(**owner).values_list("role__name", "expires_at"))
@@ -71,6 +110,17 @@ def _held(key: Hashable, model: type[Assignment], **owner: object) -> Held:
         )
 
     return _cache.get(key, load)
+
+
+def _user_held(pk: int) -> Held:
+    """A user's direct assignments plus, as permanent, the roles their groups give."""
+
+    def load() -> Held:
+        direct = _held(("direct", pk), UserRole, user_id=pk)
+        given = policy.group_roles(group_graph(), user_groups(pk))
+        return Held(direct.permanent | given, direct.expiring) if given else direct
+
+    return _cache.get(("user", pk), load)
 
 
 def expired_since(moment: float) -> bool:
@@ -121,7 +171,7 @@ def user_grant(user_id: object) -> policy.Grant:
             pk = get_user_model()._meta.pk.to_python(user_id)
         except ValidationError:
             return policy.NO_GRANT
-    return _grant(_held(("user", pk), UserRole, user_id=pk))
+    return _grant(_user_held(pk))
 
 
 def client_grant(client: Client) -> policy.Grant:
@@ -140,6 +190,15 @@ def client_grant_by_id(client_id: str) -> policy.Grant | None:
 def user_roles(user: object) -> list[str]:
     """The user's effective roles (inherited included), sorted: the ``roles`` claim."""
     return sorted(user_grant(user.pk).roles)
+
+
+def user_role_sources(user_id: int) -> dict[str, tuple[policy.RoleSource, ...]]:
+    """Each effective role of the user with where it comes from (direct assignments active
+    now, groups, parent groups, role inheritance): the console's user page."""
+    direct = _held(("direct", user_id), UserRole, user_id=user_id)
+    moment = now()
+    active = direct.permanent | {name for name, expires in direct.expiring if expires > moment}
+    return policy.role_sources(role_graph(), group_graph(), active, user_groups(user_id))
 
 
 def user_requires_mfa(user: object) -> bool:

@@ -47,7 +47,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 DATA_MIGRATIONS = [("oauth.migrations.0004_apis_and_assertions", "create_management_api")]
 # Data migrations whose rows tests start without (``django_db_setup`` below removes them), so a
 # flush needs nothing written again.
-DATA_MIGRATIONS_REMOVED = [("roles.migrations.0003_builtin_roles", "create")]
+DATA_MIGRATIONS_REMOVED = [
+    ("roles.migrations.0003_builtin_roles", "create"),
+    ("roles.migrations.0005_builtin_group_permissions", "grant"),
+]
 
 
 def _is_transactional(item: pytest.Item) -> bool:
@@ -97,12 +100,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def builtin_roles(db):
-    """The built-in roles as roles/migrations/0003 makes them."""
+    """The built-in roles as roles/migrations/0003 makes them and 0005 extends them."""
     import importlib
 
     from django.apps import apps
 
     importlib.import_module("roles.migrations.0003_builtin_roles").create(apps, None)
+    importlib.import_module("roles.migrations.0005_builtin_group_permissions").grant(apps, None)
 
 
 @pytest.fixture(autouse=True)

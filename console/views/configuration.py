@@ -6,8 +6,9 @@ created / changed / left per section and entry) and kept in the session; it is a
 when the admin confirms that plan (``console.configuration.apply``: a fresh second factor, the
 hierarchy guard, one audit event). A bad file is a page listing the error, nothing applied.
 
-Exporting takes ``CONFIG_EXPORT`` (reading users, roles, clients and tokens: every section it
-shows), importing ``CONFIG_IMPORT`` (writing each of them), as ``roles.access`` defines them.
+Exporting takes ``CONFIG_EXPORT`` (reading users, roles, groups, clients and tokens: every
+section it shows), importing ``CONFIG_IMPORT`` (writing each of them), as ``roles.access``
+defines them.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ def role_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "children": role.children.order_by("name"),
         "user_holders": users,
         "client_holders": clients,
+        "group_holders": role.groups.order_by("name"),
     }
     return render(request, "console/roles/detail.html", context)
 

@@ -16,6 +16,7 @@ from console.forms import (
     PasswordResetForm,
     UserCreateForm,
     UserEditForm,
+    UserGroupsForm,
     UserRolesForm,
 )
 from console.views.assignments import change_assignment
@@ -24,6 +25,7 @@ from core import clock
 from mfa import selectors as mfa_selectors
 from mfa import services as mfa_services
 from oauth import services as oauth_services
+from roles import group_services
 from roles import selectors as role_selectors
 from roles import services as role_services
 from roles.access import Principal, require_not_self, require_user_write
@@ -60,13 +62,18 @@ def _detail(
     user: User,
     roles_form: UserRolesForm,
     assign_form: AssignmentForm | None = None,
+    groups_form: UserGroupsForm | None = None,
 ) -> HttpResponse:
     assignments = UserRole.objects.filter(user=user).select_related("role").order_by("role__name")
+    groups = sorted(role_selectors.user_groups(user.pk))
     context = {
         "subject": user,
         "assignments": assignments,
         "roles_form": roles_form,
         "assign_form": assign_form or AssignmentForm(),
+        "groups_form": groups_form or UserGroupsForm(initial={"groups": groups}),
+        "member_of": user.member_groups.order_by("name"),
+        "role_sources": role_selectors.user_role_sources(user.pk),
         "effective_roles": sorted(role_selectors.user_grant(user.pk).roles),
         "sessions": selectors.live_sessions(clock.utcnow(), user),
         "factors": mfa_selectors.authenticators_of(user),
@@ -101,6 +108,31 @@ def user_roles(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Roles of {user.username} saved.")
             return redirect("console:user-detail", pk=user.pk)
     return _detail(request, user, form)
+
+
+@require_POST
+@access.console_view((access.USERS_WRITE, access.GROUPS_WRITE), form_page="console:user-detail")
+def user_groups(request: HttpRequest, pk: int) -> HttpResponse:
+    """Make the checked groups the user's (each group joined or left behind the guard)."""
+    user = get_object_or_404(User, pk=pk)
+    form = UserGroupsForm(request.POST)
+    if form.is_valid():
+        actor = access.principal(request)
+        try:
+            require_user_write(actor, user)
+            group_services.user_groups_set(
+                actor=acting(actor),
+                meta=request_meta(request),
+                user=user,
+                groups=[g.name for g in form.cleaned_data["groups"]],
+            )
+        except REFUSED as exc:
+            add_errors(form, exc)
+        else:
+            messages.success(request, f"Groups of {user.username} saved.")
+            return redirect("console:user-detail", pk=user.pk)
+    held = list(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
+    return _detail(request, user, UserRolesForm(initial={"roles": held}), groups_form=form)
 
 
 @require_POST

@@ -10,7 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from mgmt.api import errors
-from mgmt.api.views import abuse, apikeys, apis, audit, clients, roles, tokens, users
+from mgmt.api.views import abuse, apikeys, apis, audit, clients, groups, roles, tokens, users
 
 
 class IdConverter:
@@ -60,6 +60,14 @@ v1_urlpatterns = [
     path("users/<str:username>/", include(user_urlpatterns)),
     path("roles/", roles.RolesApi.as_view(), name="roles"),
     path("roles/<str:name>/", roles.RoleDetailApi.as_view(), name="role"),
+    path("groups/", groups.GroupsApi.as_view(), name="groups"),
+    path("groups/<str:name>/", groups.GroupDetailApi.as_view(), name="group"),
+    path("groups/<str:name>/members/", groups.GroupMembersApi.as_view(), name="group-members"),
+    path(
+        "groups/<str:name>/members/<str:username>/",
+        groups.GroupMemberApi.as_view(),
+        name="group-member",
+    ),
     path("clients/", clients.ClientsApi.as_view(), name="clients"),
     path("clients/<str:client_id>/", include(client_urlpatterns)),
     path("apis/", apis.ApisApi.as_view(), name="apis"),

@@ -11,14 +11,16 @@ from urllib.parse import urlencode
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from core.actors import APPLY
 from mgmt.api.pagination import MAX_PAGE_SIZE
+from roles import group_services
 from tests.api.conftest import assert_problem, error_fields
 
 pytestmark = pytest.mark.django_db
 
 PAGE_KEYS = {"count", "next", "previous", "results"}
 # What the path parameters of the lists stand for (a list under a new kind of owner must say).
-OWNERS = {"username": "alice", "client_id": "svc"}
+OWNERS = {"username": "alice", "client_id": "svc", "name": "support"}
 BAD = [
     ("page", "abc"),
     ("page", "0"),
@@ -52,6 +54,7 @@ LISTS = sorted(path for path, operation in _schema_gets().items() if _answers_a_
 def owners(make_user, make_client) -> None:
     make_user(OWNERS["username"])
     make_client(client_id=OWNERS["client_id"])
+    group_services.group_create(actor=APPLY, name=OWNERS["name"])
 
 
 def _url(path: str) -> str:

@@ -151,3 +151,15 @@ def test_a_users_key_never_carries_a_role_that_requires_mfa(
     body = introspect(full)
     assert body["roles"] == ["base"]  # ops inherits root (MFA): both dropped
     assert body["permissions"] == ["GET /api/**"]
+
+
+def test_a_key_holds_a_role_its_owner_has_through_a_group(alice, make_key, introspect) -> None:
+    from roles import group_services
+
+    _key, full = make_key(user=alice, roles=["admin"])  # alice holds editor directly
+    assert "admin" not in introspect(full)["roles"]
+    admins = group_services.group_create(actor=APPLY, name="admins", roles=["admin"])
+    group_services.group_member_add(actor=APPLY, group=admins, user=alice)
+    assert introspect(full)["roles"] == ["admin", "editor", "reader"]
+    group_services.group_roles_set(actor=APPLY, group=admins, roles=[])
+    assert introspect(full)["roles"] == ["editor", "reader"]

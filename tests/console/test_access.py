@@ -18,6 +18,8 @@ PAGES = [
     "/console/users/new/",
     "/console/roles/",
     "/console/roles/new/",
+    "/console/groups/",
+    "/console/groups/new/",
     "/console/clients/",
     "/console/clients/new/",
     "/console/apis/",

@@ -143,3 +143,22 @@ def test_a_gateway_naming_no_registered_api_fails_closed(tokens, audience):
         "/gateway/envoy/api/orders/1", HTTP_AUTHORIZATION=f"Bearer {tokens['writer']}"
     )
     assert envoy.status_code == 403
+
+
+def test_a_users_key_is_bounded_by_the_roles_their_groups_give(client, tokens, make_user):
+    """A user-owned key at the gateway: its role counts while the owner holds it through a
+    group, and stops at the next request once the membership ends."""
+    from apikeys import services as key_services
+    from roles import group_services
+
+    owner = make_user("gwen")
+    staff = group_services.group_create(actor=APPLY, name="staff", roles=["orders-reader"])
+    group_services.group_member_add(actor=APPLY, group=staff, user=owner)
+    _key, full = key_services.api_key_create(
+        actor=APPLY, name="ci", user=owner, roles=["orders-reader"]
+    )
+    headers = {"HTTP_X_API_KEY": full}
+    allowed = nginx(client, "GET", "/api/orders/1", **headers)
+    assert allowed.status_code == 200 and allowed["X-Auth-Roles"] == "orders-reader"
+    group_services.group_member_remove(actor=APPLY, group=staff, user=owner)
+    assert nginx(client, "GET", "/api/orders/1", **headers).status_code == 403

@@ -43,6 +43,19 @@ def pdp_caller(make_client, make_role, make_api):
     return client, secret
 
 
+@pytest.fixture
+def roles_web_client(make_client):
+    """A web client that may ask for the ``roles`` scope (no consent page)."""
+    return make_client(
+        client_id="webapp",
+        name="Web App",
+        grant_types=["authorization_code"],
+        redirect_uris=["https://app.example.com/callback"],
+        scopes=["openid", "profile", "roles"],
+        skip_consent=True,
+    )
+
+
 def client_credentials_token(
     http, client_id: str, secret: str, scope: str = "", resource: str | None = None
 ) -> str:

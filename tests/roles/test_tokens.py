@@ -33,18 +33,6 @@ def alice(make_user, catalogue):
     return user
 
 
-@pytest.fixture
-def roles_web_client(make_client):
-    return make_client(
-        client_id="webapp",
-        name="Web App",
-        grant_types=["authorization_code"],
-        redirect_uris=["https://app.example.com/callback"],
-        scopes=["openid", "profile", "roles"],
-        skip_consent=True,
-    )
-
-
 def introspect(http, resource_server, token: str) -> dict:
     client, secret = resource_server
     response = http.post(

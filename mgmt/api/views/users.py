@@ -15,7 +15,7 @@ from mgmt import selectors
 from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from oauth import services as oauth_services
 from roles import access
-from roles.selectors import user_roles
+from roles.selectors import user_groups, user_roles
 
 
 class UserOutput(serializers.Serializer):
@@ -27,12 +27,17 @@ class UserOutput(serializers.Serializer):
     date_joined = serializers.DateTimeField()
     last_login = serializers.DateTimeField(allow_null=True)
     roles = serializers.ListField(
-        child=serializers.CharField(), help_text="Effective roles, inherited ones included."
+        child=serializers.CharField(),
+        help_text="Effective roles: inherited ones and those of the user's groups included.",
+    )
+    groups = serializers.ListField(
+        child=serializers.CharField(), help_text="The groups the user is a member of."
     )
 
 
 def present_user(user: User) -> dict[str, Any]:
-    return UserOutput({**vars(user), "roles": user_roles(user)}).data
+    groups = sorted(user_groups(user.pk))
+    return UserOutput({**vars(user), "roles": user_roles(user), "groups": groups}).data
 
 
 class UserApi(ManagementApi):
