@@ -196,7 +196,7 @@ def user_role_sources(user_id: int) -> dict[str, tuple[policy.RoleSource, ...]]:
     """Each effective role of the user with where it comes from (direct assignments active
     now, groups, parent groups, role inheritance): the console's user page."""
     direct = _held(("direct", user_id), UserRole, user_id=user_id)
-    moment = now()
+    moment = clock.now()
     active = direct.permanent | {name for name, expires in direct.expiring if expires > moment}
     return policy.role_sources(role_graph(), group_graph(), active, user_groups(user_id))
 

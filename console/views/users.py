@@ -117,18 +117,15 @@ def user_groups(request: HttpRequest, pk: int) -> HttpResponse:
     user = get_object_or_404(User, pk=pk)
     form = UserGroupsForm(request.POST)
     if form.is_valid():
-        actor = access.principal(request)
-        try:
-            require_user_write(actor, user)
-            group_services.user_groups_set(
-                actor=acting(actor),
-                meta=request_meta(request),
-                user=user,
-                groups=[g.name for g in form.cleaned_data["groups"]],
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
+        done = perform(
+            request,
+            group_services.user_groups_set,
+            guard=writing(user),
+            form=form,
+            user=user,
+            groups=[g.name for g in form.cleaned_data["groups"]],
+        )
+        if done.refused is None:
             messages.success(request, f"Groups of {user.username} saved.")
             return redirect("console:user-detail", pk=user.pk)
     held = list(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
