@@ -1,6 +1,7 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
 enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /device
-(device flow), /console/ (admin console), /branding/ (the theme stylesheet)."""
+(device flow), /console/ (admin console), /branding/ (the theme stylesheet), /password/ and
+/email/ (password reset, address verification: selfservice)."""
 
 from django.conf import settings
 from django.shortcuts import redirect
@@ -29,6 +30,7 @@ urlpatterns = [
     path("mfa/", include("mfa.urls")),
     path("console/", include("console.urls")),
     path("setup/", include("setup.urls")),
+    path("", include("selfservice.urls")),
     path("branding/", include("branding.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("health/live", ops.live, name="health-live"),

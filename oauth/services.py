@@ -35,6 +35,7 @@ from accounts.models import User
 from audit.services import delete_recorded, record
 from core.actors import Actor
 from core.request_meta import RequestMeta
+from mail import notices
 from oauth import clienttokens
 from oauth.api_services import clean_lifetime, scope_error
 from oauth.models import (
@@ -357,9 +358,11 @@ def user_set_active(
 def user_set_password(
     *, actor: Actor, meta: RequestMeta | None = None, user: User, password: str
 ) -> None:
-    """``accounts.services.user_set_password``, and the user's sessions end (ASVS 7.4.3)."""
+    """``accounts.services.user_set_password``, and the user's sessions end (ASVS 7.4.3); the
+    user is told by mail (``mail.notices.password_changed``)."""
     account_services.user_set_password(actor=actor, meta=meta, user=user, password=password)
     user_sessions_end(user)
+    notices.password_changed(user, meta=meta)
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from core.actors import APPLY
 from core.cache import DatabaseCache
 from oauth import clienttokens, keys
 from oauth import services as client_services
+from tests.mailbox import mailbox, smtp_server  # noqa: F401 (fixtures)
 
 PASSWORD = "correct horse battery staple"
 # What the project ships (tests/settings.py makes hashing cheap for every other test).

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from selfservice import views
+
+app_name = "selfservice"
+
+urlpatterns = [
+    path("password/forgot/", views.forgot, name="forgot"),
+    path("password/reset/<str:token>", views.reset, name="reset"),
+    path("email/verify/", views.verify_status, name="verify-status"),
+    path("email/verify/<str:token>", views.verify, name="verify"),
+]

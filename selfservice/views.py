@@ -1,0 +1,149 @@
+"""The pages behind the links: "Forgot password?", the new password, the address confirmed.
+
+Every page answers ``Cache-Control: no-store`` and, for pages under a token, is never logged
+with its path (Django logs 4xx answers by path; the access log masks the token). The
+"Forgot password?" form answers the same page whatever the address; it is throttled per
+address and per client address (``core.limits``, a 429 page for both alike)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import password_validation
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
+from django.views.decorators.http import require_http_methods
+
+from audit.services import client_ip
+from core import limits
+from core.request_meta import request_meta
+from selfservice import services
+
+RESET_PER_ADDRESS = limits.Rate("password-reset-address", "PASSWORD_RESET_PER_ADDRESS", 3600)
+RESET_PER_IP = limits.Rate("password-reset-ip", "PASSWORD_RESET_PER_IP", 3600)
+VERIFY_PER_USER = limits.Rate("email-verify-send", "PASSWORD_RESET_PER_ADDRESS", 3600)
+GONE_STATUS = {services.USED: 410, services.EXPIRED: 410, services.UNKNOWN: 404}
+
+
+class ForgotForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+
+
+class NewPasswordForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    password2 = forms.CharField(widget=forms.PasswordInput, strip=False)
+
+    def __init__(self, user: object, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if "password" in data and data.get("password") != data.get("password2"):
+            self.add_error("password2", gettext("The two passwords are not the same."))
+        elif "password" in data:
+            try:
+                password_validation.validate_password(data["password"], self.user)
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return data
+
+
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    response = render(request, template, context, status=status)
+    add_never_cache_headers(response)
+    response._has_been_logged = True  # no path (a token) in Django's 4xx log line
+    return response
+
+
+def _throttled(request: HttpRequest, seconds: int) -> HttpResponse:
+    response = _page(request, "selfservice/throttled.html", {"retry": seconds}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def forgot(request: HttpRequest) -> HttpResponse:
+    form = ForgotForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        retry = limits.hit(RESET_PER_IP, client_ip(request) or "-") or limits.hit(
+            RESET_PER_ADDRESS, email.strip().casefold()
+        )
+        if retry:
+            return _throttled(request, retry)
+        services.password_reset_request(email=email, meta=request_meta(request))
+        return _page(request, "selfservice/forgot_sent.html", {"email": email})
+    status = 400 if form.errors else 200
+    return _page(request, "selfservice/forgot.html", {"form": form}, status=status)
+
+
+def _gone(request: HttpRequest, state: str, what: str) -> HttpResponse:
+    context = {"state": state, "what": what}
+    return _page(request, "selfservice/gone.html", context, status=GONE_STATUS[state])
+
+
+@require_http_methods(["GET", "POST"])
+def reset(request: HttpRequest, token: str) -> HttpResponse:
+    found = services.link_state(token, services.Link.Purpose.PASSWORD_RESET)
+    if found.state != services.VALID or found.link is None:
+        return _gone(request, found.state, "reset")
+    form = NewPasswordForm(found.link.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_reset_complete(
+                token=token, password=form.cleaned_data["password"], meta=request_meta(request)
+            )
+        except services.LinkUnusable as exc:
+            return _gone(request, exc.state, "reset")
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        else:
+            return _page(request, "selfservice/reset_done.html", {})
+    status = 400 if form.errors else 200
+    context = {"form": form, "username": found.link.user.username}
+    return _page(request, "selfservice/reset.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def verify(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners follow links; only a POST confirms)."""
+    found = services.link_state(token, services.Link.Purpose.EMAIL_VERIFY)
+    if found.state != services.VALID or found.link is None:
+        return _gone(request, found.state, "verify")
+    if request.method == "POST":
+        try:
+            user = services.email_verify(token=token, meta=request_meta(request))
+        except services.LinkUnusable as exc:
+            return _gone(request, exc.state, "verify")
+        return _page(request, "selfservice/verified.html", {"email": user.email})
+    return _page(request, "selfservice/verify.html", {"email": found.link.email})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def verify_status(request: HttpRequest) -> HttpResponse:
+    """The signed-in user's address and whether it is confirmed; POST sends a new link."""
+    user = request.user
+    sent = False
+    if request.method == "POST" and not user.email_verified and user.email:
+        retry = limits.hit(VERIFY_PER_USER, str(user.pk))
+        if retry:
+            return _throttled(request, retry)
+        sent = services.email_verification_send(user=user, meta=request_meta(request))
+    context = {"email": user.email, "verified": user.email_verified, "sent": sent}
+    context["next"] = _safe_next(request)
+    return _page(request, "selfservice/verify_status.html", context)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return candidate if allowed else ""
