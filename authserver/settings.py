@@ -421,6 +421,7 @@ PASSWORD_RESET_SECONDS = env_int("PASSWORD_RESET_SECONDS", 1800)
 PASSWORD_RESET_PER_ADDRESS = env_int("PASSWORD_RESET_PER_ADDRESS", 5)  # per hour
 PASSWORD_RESET_PER_IP = env_int("PASSWORD_RESET_PER_IP", 30)  # per hour
 EMAIL_VERIFY_SECONDS = env_int("EMAIL_VERIFY_SECONDS", 3 * 86400)
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

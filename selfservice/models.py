@@ -27,3 +27,36 @@ class Link(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} link {self.pk}"
+
+
+class Invitation(models.Model):
+    """An operator's invitation of an address, with roles: the link leads to choosing a
+    username and password (and a second factor when one is required)."""
+
+    email = models.EmailField(max_length=254)
+    roles = models.ManyToManyField("roles.Role", blank=True, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.CharField(max_length=200)  # the actor's audit name
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField()  # the latest link (a resend replaces the token)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invitation of {self.email}"
+
+    def status(self, now: object) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if now >= self.expires_at:  # type: ignore[operator]
+            return "expired"
+        return "pending"

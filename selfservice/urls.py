@@ -9,4 +9,6 @@ urlpatterns = [
     path("password/reset/<str:token>", views.reset, name="reset"),
     path("email/verify/", views.verify_status, name="verify-status"),
     path("email/verify/<str:token>", views.verify, name="verify"),
+    path("invitation/<str:token>", views.invitation, name="invitation"),
+    path("welcome/", views.welcome, name="welcome"),
 ]

@@ -8,20 +8,25 @@ address and per client address (``core.limits``, a 429 page for both alike)."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import User
 from audit.services import client_ip
 from core import limits
 from core.request_meta import request_meta
-from selfservice import services
+from mfa import flows
+from roles.models import Role
+from selfservice import invitations, services
 
 RESET_PER_ADDRESS = limits.Rate("password-reset-address", "PASSWORD_RESET_PER_ADDRESS", 3600)
 RESET_PER_IP = limits.Rate("password-reset-ip", "PASSWORD_RESET_PER_IP", 3600)
@@ -43,6 +48,8 @@ class NewPasswordForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        if "username" in data:
+            self.user.username = data["username"]  # type: ignore[attr-defined]
         if "password" in data and data.get("password") != data.get("password2"):
             self.add_error("password2", gettext("The two passwords are not the same."))
         elif "password" in data:
@@ -108,6 +115,54 @@ def reset(request: HttpRequest, token: str) -> HttpResponse:
     status = 400 if form.errors else 200
     context = {"form": form, "username": found.link.user.username}
     return _page(request, "selfservice/reset.html", context, status=status)
+
+
+class InvitationForm(NewPasswordForm):
+    username = forms.CharField(max_length=150, strip=True)
+    field_order = ["username", "password", "password2"]
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """Choose a username and password; then the second factor when one is due
+    (``mfa.flows.after_password``, which signs in once it is set up)."""
+    state, found = invitations.invitation_for(token)
+    if state != services.VALID or found is None:
+        return _gone(request, state, "invitation")
+    form = InvitationForm(User(email=found.email), request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user = invitations.invitation_accept(
+                token=token,
+                username=data["username"],
+                password=data["password"],
+                meta=request_meta(request),
+            )
+        except services.LinkUnusable as exc:
+            return _gone(request, exc.state, "invitation")
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        else:
+            user.backend = settings.AUTHENTICATION_BACKENDS[0]
+            welcome = reverse("selfservice:welcome")
+            return redirect(flows.after_password(request, user, welcome) or welcome)
+    roles = [role.name for role in found.roles.all()]
+    context = {
+        "form": form,
+        "email": found.email,
+        "invited_by": found.invited_by,
+        "needs_factor": settings.MFA_REQUIRED
+        or Role.objects.filter(name__in=roles, require_mfa=True).exists(),
+    }
+    return _page(
+        request, "selfservice/invitation.html", context, status=400 if form.errors else 200
+    )
+
+
+def welcome(request: HttpRequest) -> HttpResponse:
+    return _page(request, "selfservice/welcome.html", {})
 
 
 @require_http_methods(["GET", "POST"])

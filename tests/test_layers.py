@@ -41,7 +41,18 @@ ALLOWED: dict[str, set[str]] = {
         "roles",
         "mfa",
     },
-    "console": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys", "mgmt"},
+    "console": {
+        "core",
+        "audit",
+        "abuse",
+        "accounts",
+        "oauth",
+        "roles",
+        "mfa",
+        "apikeys",
+        "mgmt",
+        "selfservice",
+    },
 }
 SHELL = "authserver"
 
