@@ -28,7 +28,17 @@ ALLOWED: dict[str, set[str]] = {
     "roles": {"core", "audit", "abuse", "accounts", "oauth"},
     "mfa": {"core", "audit", "abuse", "accounts", "oauth", "roles"},
     "apikeys": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa"},
-    "mgmt": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa", "apikeys", "selfservice"},
+    "mgmt": {
+        "core",
+        "audit",
+        "abuse",
+        "accounts",
+        "oauth",
+        "roles",
+        "mfa",
+        "apikeys",
+        "selfservice",
+    },
     "setup": {"core", "audit", "accounts", "roles", "mfa"},
     "selfservice": {
         "core",
