@@ -10,10 +10,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from abuse import guard as abuse
 from accounts.limits import LOGIN_PER_ACCOUNT, account_key, login_checks
+from accounts.models import User
 from accounts.session import ACR_PASSWORD, record_login, second_step
 from audit.models import AuditEvent
 from audit.services import client_ip, record
 from core import limits, metrics
+from core.request_meta import request_meta
+from mail import notices
 
 
 class LoginView(auth_views.LoginView):
@@ -73,6 +76,9 @@ class LoginView(auth_views.LoginView):
             return self._failed(form, status=503, unavailable=True)
         if blocked:
             metrics.LOCKOUTS.labels(kind="login").inc()
+            locked = User.objects.filter(username=username, is_active=True).first()
+            if locked is not None:
+                notices.account_locked(locked, seconds=blocked, meta=request_meta(self.request))
             record(
                 "login.throttled",
                 target=username,

@@ -26,3 +26,21 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} to {self.to}"
+
+
+class KnownOrigin(models.Model):
+    """A device and network a user has signed in from (``mail.notices.signed_in``): a sign-in
+    from one not listed is reported to the holder. Only a keyed hash of the origin is kept."""
+
+    user_id = models.BigIntegerField(db_index=True)  # accounts stands above this app
+    origin_hash = models.CharField(max_length=64)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "origin_hash"], name="mail_origin_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"origin of user {self.user_id}"

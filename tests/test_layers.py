@@ -23,10 +23,10 @@ ALLOWED: dict[str, set[str]] = {
     "abuse": {"core", "audit"},
     "branding": {"core", "audit"},
     "mail": {"core", "audit", "branding"},
-    "accounts": {"core", "audit", "abuse"},
+    "accounts": {"core", "audit", "abuse", "mail"},
     "oauth": {"core", "audit", "abuse", "accounts", "mail"},
     "roles": {"core", "audit", "abuse", "accounts", "oauth"},
-    "mfa": {"core", "audit", "abuse", "accounts", "oauth", "roles"},
+    "mfa": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mail"},
     "apikeys": {"core", "audit", "abuse", "accounts", "oauth", "roles", "mfa"},
     "mgmt": {
         "core",
