@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
@@ -39,6 +40,10 @@ class LoginView(auth_views.LoginView):
         if hint and len(hint) <= 150:
             initial["username"] = hint
         return initial
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        """Plus whether the page offers "Create an account" (``REGISTRATION_OPEN``)."""
+        return super().get_context_data(**kwargs, registration_open=settings.REGISTRATION_OPEN)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         blocked = abuse.refusal(request, where="login")

@@ -422,6 +422,8 @@ PASSWORD_RESET_PER_ADDRESS = env_int("PASSWORD_RESET_PER_ADDRESS", 5)  # per hou
 PASSWORD_RESET_PER_IP = env_int("PASSWORD_RESET_PER_IP", 30)  # per hour
 EMAIL_VERIFY_SECONDS = env_int("EMAIL_VERIFY_SECONDS", 3 * 86400)
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
+REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", False)
+REGISTRATION_DOMAINS = [d.lower() for d in env_list("REGISTRATION_DOMAINS", [])]
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

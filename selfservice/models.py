@@ -10,6 +10,7 @@ class Link(models.Model):
     class Purpose(models.TextChoices):
         PASSWORD_RESET = "password_reset"
         EMAIL_VERIFY = "email_verify"
+        REGISTRATION = "registration"  # verifies the address and enables the account
 
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)

@@ -25,10 +25,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from accounts import services as account_services
 from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import record
@@ -81,7 +84,9 @@ def _issue(user: User, purpose: str, email: str, seconds: int) -> str:
 
 
 def _state(link: Link | None, purpose: str) -> str:
-    if link is None or link.purpose != purpose or not link.user.is_active:
+    if link is None or link.purpose != purpose:
+        return UNKNOWN
+    if not link.user.is_active and purpose != Link.Purpose.REGISTRATION:
         return UNKNOWN
     if link.used_at is not None:
         return USED
@@ -89,7 +94,10 @@ def _state(link: Link | None, purpose: str) -> str:
         return EXPIRED
     if purpose == Link.Purpose.PASSWORD_RESET and link.password_state != _password_state(link.user):
         return UNKNOWN  # the password changed since: the link is gone
-    if purpose == Link.Purpose.EMAIL_VERIFY and link.email.casefold() != link.user.email.casefold():
+    if (
+        purpose != Link.Purpose.PASSWORD_RESET
+        and link.email.casefold() != link.user.email.casefold()
+    ):
         return UNKNOWN  # the address changed since
     return VALID
 
@@ -100,6 +108,14 @@ def link_state(token: str, purpose: str, *, for_update: bool = False) -> LinkSta
         rows = rows.select_for_update()
     link = rows.filter(token_hash=keyed_hash(token, PURPOSE)).first()
     return LinkState(_state(link, purpose), link)
+
+
+def verification_state(token: str) -> LinkState:
+    """A verification link's state, whether it confirms an address or a registration."""
+    found = link_state(token, Link.Purpose.EMAIL_VERIFY)
+    if found.link is not None and found.link.purpose == Link.Purpose.REGISTRATION:
+        return link_state(token, Link.Purpose.REGISTRATION)
+    return found
 
 
 def _use(token: str, purpose: str) -> Link:
@@ -164,12 +180,14 @@ def password_reset_complete(*, token: str, password: str, meta: RequestMeta | No
 
 
 @transaction.atomic
-def email_verification_send(*, user: User, meta: RequestMeta | None = None) -> bool:
+def email_verification_send(
+    *, user: User, meta: RequestMeta | None = None, purpose: str = Link.Purpose.EMAIL_VERIFY
+) -> bool:
     """Mail a verification link to the user's address; False when there is nothing to verify
     (no address, or it is verified)."""
     if not user.email or user.email_verified:
         return False
-    token = _issue(user, Link.Purpose.EMAIL_VERIFY, user.email, settings.EMAIL_VERIFY_SECONDS)
+    token = _issue(user, purpose, user.email, settings.EMAIL_VERIFY_SECONDS)
     context = {
         "username": user.username,
         "email": user.email,
@@ -182,11 +200,52 @@ def email_verification_send(*, user: User, meta: RequestMeta | None = None) -> b
 
 
 @transaction.atomic
-def email_verify(*, token: str, meta: RequestMeta | None = None) -> User:
-    """Mark the link's address verified (``LinkUnusable`` if the link is not valid)."""
-    link = _use(token, Link.Purpose.EMAIL_VERIFY)
+def email_verify(
+    *, token: str, meta: RequestMeta | None = None, purpose: str = Link.Purpose.EMAIL_VERIFY
+) -> User:
+    """Mark the link's address verified, and a registered account enabled (``LinkUnusable``
+    if the link is not valid)."""
+    link = _use(token, purpose)
     user = link.user
     user.email_verified = True
-    user.save(update_fields=["email_verified"])
+    user.is_active = True
+    user.save(update_fields=["email_verified", "is_active"])
     record("email.verified", actor=user.username, target=user.username, meta=meta)
+    return user
+
+
+# --- self-registration ------------------------------------------------------------------------
+
+
+def registration_domain_allowed(email: str) -> bool:
+    domains = settings.REGISTRATION_DOMAINS
+    return not domains or email.rsplit("@", 1)[-1].lower() in domains
+
+
+@transaction.atomic
+def register(
+    *, username: str, email: str, password: str, meta: RequestMeta | None = None
+) -> User | None:
+    """A new account, disabled until the mailed link confirms its address
+    (``REGISTRATION_OPEN``, ``REGISTRATION_DOMAINS``). An address that has an account already
+    gets no second one and the caller answers the same (None: nothing was made)."""
+    if not settings.REGISTRATION_OPEN:
+        raise ValidationError(gettext("Registration is closed."))
+    if not registration_domain_allowed(email):
+        raise ValidationError({"email": [gettext("Addresses of this domain cannot register.")]})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": [gettext("A user with that username already exists.")]})
+    if User.objects.filter(email__iexact=email).exists():
+        record("user.registration_refused", target=email, meta=meta, reason="address_taken")
+        return None
+    user = account_services.user_create(
+        actor=SystemActor("registration"),
+        meta=meta,
+        username=username,
+        password=password,
+        email=email,
+        is_active=False,
+    )
+    email_verification_send(user=user, meta=meta, purpose=Link.Purpose.REGISTRATION)
+    record("user.registered", actor=username, target=username, meta=meta)
     return user

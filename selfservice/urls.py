@@ -11,4 +11,5 @@ urlpatterns = [
     path("email/verify/<str:token>", views.verify, name="verify"),
     path("invitation/<str:token>", views.invitation, name="invitation"),
     path("welcome/", views.welcome, name="welcome"),
+    path("register/", views.register, name="register"),
 ]

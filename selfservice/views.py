@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -122,6 +122,43 @@ class InvitationForm(NewPasswordForm):
     field_order = ["username", "password", "password2"]
 
 
+class RegistrationForm(InvitationForm):
+    email = forms.EmailField(max_length=254)
+    field_order = ["username", "email", "password", "password2"]
+
+
+REGISTER_PER_IP = limits.Rate("register-ip", "PASSWORD_RESET_PER_IP", 3600)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request: HttpRequest) -> HttpResponse:
+    """Self-registration (``REGISTRATION_OPEN``; else 404): the account is made disabled and
+    enabled by the link mailed to its address. An address that has an account gets the same
+    answer and no second account."""
+    if not settings.REGISTRATION_OPEN:
+        raise Http404
+    form = RegistrationForm(User(), request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        retry = limits.hit(REGISTER_PER_IP, client_ip(request) or "-")
+        if retry:
+            return _throttled(request, retry)
+        data = form.cleaned_data
+        try:
+            services.register(
+                username=data["username"],
+                email=data["email"],
+                password=data["password"],
+                meta=request_meta(request),
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        else:
+            return _page(request, "selfservice/registered.html", {"email": data["email"]})
+    context = {"form": form, "domains": settings.REGISTRATION_DOMAINS}
+    return _page(request, "selfservice/register.html", context, status=400 if form.errors else 200)
+
+
 @require_http_methods(["GET", "POST"])
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     """Choose a username and password; then the second factor when one is due
@@ -168,12 +205,14 @@ def welcome(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button (mail scanners follow links; only a POST confirms)."""
-    found = services.link_state(token, services.Link.Purpose.EMAIL_VERIFY)
+    found = services.verification_state(token)
     if found.state != services.VALID or found.link is None:
         return _gone(request, found.state, "verify")
     if request.method == "POST":
         try:
-            user = services.email_verify(token=token, meta=request_meta(request))
+            user = services.email_verify(
+                token=token, meta=request_meta(request), purpose=found.link.purpose
+            )
         except services.LinkUnusable as exc:
             return _gone(request, exc.state, "verify")
         return _page(request, "selfservice/verified.html", {"email": user.email})
