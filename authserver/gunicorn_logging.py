@@ -2,7 +2,7 @@
 
 The query string and the Referer are left out: they can carry an ``id_token_hint`` or a code;
 the token of a one-time link (``/setup/<token>``, ``/password/reset/<token>``,
-``/email/verify/<token>``, ``/invitation/<token>``) is masked.
+``/email/verify/<token>``, ``/email/change/<token>``, ``/invitation/<token>``) is masked.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from gunicorn.glogging import Logger
 
 from core.logs import JsonFormatter
 
-_ONE_TIME_LINK = re.compile(r"^/(setup|password/reset|email/verify|invitation)/[^/]+")
+_ONE_TIME_LINK = re.compile(r"^/(setup|password/reset|email/verify|email/change|invitation)/[^/]+")
 
 
 def _path(environ: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from core.metrics import metrics_view
 from oauth.urls import wellknown_urlpatterns
 from roles import gateway
 from roles import views as roles_views
+from selfservice import views as selfservice_views
 
 handler400 = errors.bad_request
 handler500 = ops.server_error
@@ -31,6 +32,7 @@ urlpatterns = [
     path("console/", include("console.urls")),
     path("setup/", include("setup.urls")),
     path("", include("selfservice.urls")),
+    path("account/email/", selfservice_views.email_change, name="account-email"),
     path("branding/", include("branding.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("health/live", ops.live, name="health-live"),

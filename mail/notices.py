@@ -9,6 +9,7 @@ nothing.
 - ``signed_in``: a sign-in from a device and network not seen before for this user (the
   browser's user agent without version numbers, so an update is not a new device, and the
   client address's /24 (IPv4) or /48 (IPv6)); the user's very first sign-in is only recorded;
+- ``email_changed``: to the old address, once a change was confirmed from the new one;
 - ``account_locked``: sign-in paused after too many wrong passwords or codes, at most once an
   hour per user (an attacker cannot flood the mailbox).
 """
@@ -45,11 +46,14 @@ def _when() -> str:
     return formats.date_format(timezone.localtime(), "DATETIME_FORMAT") + " UTC"
 
 
-def notify(user: Any, kind: str, *, meta: RequestMeta | None = None, **context: Any) -> None:
-    if not user.email:
+def notify(
+    user: Any, kind: str, *, meta: RequestMeta | None = None, to: str = "", **context: Any
+) -> None:
+    """Send ``kind`` to the user's address (or ``to``)."""
+    if not (to or user.email):
         return
     services.send(
-        to=user.email,
+        to=to or user.email,
         kind=kind,
         context={
             "username": user.get_username(),
@@ -63,6 +67,11 @@ def notify(user: Any, kind: str, *, meta: RequestMeta | None = None, **context: 
 
 def password_changed(user: Any, *, meta: RequestMeta | None = None) -> None:
     notify(user, "password_changed", meta=meta)
+
+
+def email_changed(user: Any, *, old: str, meta: RequestMeta | None = None) -> None:
+    """To the old address: the account's address is now ``user.email``."""
+    notify(user, "email_changed", meta=meta, to=old, email=user.email)
 
 
 def factor_added(user: Any, factor: str, *, meta: RequestMeta | None = None) -> None:

@@ -11,6 +11,7 @@ class Link(models.Model):
         PASSWORD_RESET = "password_reset"
         EMAIL_VERIFY = "email_verify"
         REGISTRATION = "registration"  # verifies the address and enables the account
+        EMAIL_CHANGE = "email_change"  # sent to the new address, which applies once followed
 
     purpose = models.CharField(max_length=32, choices=Purpose.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)

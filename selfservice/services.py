@@ -38,6 +38,7 @@ from audit.services import record
 from core.actors import SystemActor
 from core.crypto import keyed_hash
 from core.request_meta import RequestMeta
+from mail import notices
 from mail import services as mail
 from oauth import services as oauth_services
 from selfservice.models import Link
@@ -94,9 +95,8 @@ def _state(link: Link | None, purpose: str) -> str:
         return EXPIRED
     if purpose == Link.Purpose.PASSWORD_RESET and link.password_state != _password_state(link.user):
         return UNKNOWN  # the password changed since: the link is gone
-    if (
-        purpose != Link.Purpose.PASSWORD_RESET
-        and link.email.casefold() != link.user.email.casefold()
+    if purpose in (Link.Purpose.EMAIL_VERIFY, Link.Purpose.REGISTRATION) and (
+        link.email.casefold() != link.user.email.casefold()
     ):
         return UNKNOWN  # the address changed since
     return VALID
@@ -211,6 +211,50 @@ def email_verify(
     user.is_active = True
     user.save(update_fields=["email_verified", "is_active"])
     record("email.verified", actor=user.username, target=user.username, meta=meta)
+    return user
+
+
+# --- e-mail change ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def email_change_request(*, user: User, email: str, meta: RequestMeta | None = None) -> None:
+    """Mail a confirmation link to the new address ``email``; nothing changes until it is
+    followed (a newer request replaces the link)."""
+    email = email.strip()
+    if email.casefold() == (user.email or "").casefold():
+        raise ValidationError({"email": [gettext("This is your address already.")]})
+    if User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists():
+        raise ValidationError({"email": [gettext("Another account has this address.")]})
+    token = _issue(user, Link.Purpose.EMAIL_CHANGE, email, settings.EMAIL_VERIFY_SECONDS)
+    context = {
+        "username": user.username,
+        "email": email,
+        "url": _url("selfservice:email-change-confirm", token),
+        "days": settings.EMAIL_VERIFY_SECONDS // 86400 or 1,
+    }
+    mail.send(to=email, kind="email_change", context=context)
+    record("email.change_requested", actor=user.username, target=user.username, meta=meta)
+
+
+@transaction.atomic
+def email_change_confirm(*, token: str, meta: RequestMeta | None = None) -> User:
+    """Apply the new address (confirmed: the link reached it) and tell the old one."""
+    link = _use(token, Link.Purpose.EMAIL_CHANGE)
+    user = link.user
+    old = user.email
+    if User.objects.filter(email__iexact=link.email).exclude(pk=user.pk).exists():
+        raise LinkUnusable(UNKNOWN)  # taken by another account meanwhile
+    account_services.user_update(
+        actor=SystemActor(user.username),
+        meta=meta,
+        user=user,
+        email=link.email,
+        email_verified=True,
+    )
+    if old:
+        notices.email_changed(user, old=old, meta=meta)
+    record("email.changed", actor=user.username, target=user.username, meta=meta)
     return user
 
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("invitation/<str:token>", views.invitation, name="invitation"),
     path("welcome/", views.welcome, name="welcome"),
     path("register/", views.register, name="register"),
+    path("email/change/<str:token>", views.email_change_confirm, name="email-change-confirm"),
 ]

@@ -7,10 +7,13 @@ address and per client address (``core.limits``, a 429 page for both alike)."""
 
 from __future__ import annotations
 
+import time
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,10 +24,12 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
+from accounts.session import auth_state
 from audit.services import client_ip
 from core import limits
 from core.request_meta import request_meta
-from mfa import flows
+from mfa import flows, policy
+from mfa import selectors as mfa_selectors
 from roles.models import Role
 from selfservice import invitations, services
 
@@ -233,6 +238,62 @@ def verify_status(request: HttpRequest) -> HttpResponse:
     context = {"email": user.email, "verified": user.email_verified, "sent": sent}
     context["next"] = _safe_next(request)
     return _page(request, "selfservice/verify_status.html", context)
+
+
+def _recent_sign_in(request: HttpRequest) -> bool:
+    """A sign-in within ``MFA_REAUTH_SECONDS``, with the second factor when the user has one
+    (the rule of the factor pages)."""
+    state = auth_state(request)
+    if state is None or time.time() - state.get("auth_time", 0) > settings.MFA_REAUTH_SECONDS:
+        return False
+    return policy.is_multi_factor(state) or not mfa_selectors.has_factor(request.user)
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(max_length=254)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_change(request: HttpRequest) -> HttpResponse:
+    """Ask for a new address (a recent sign-in needed); the link goes to the new address."""
+    if not _recent_sign_in(request):
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    form = EmailForm(request.POST or None)
+    sent = ""
+    if request.method == "POST" and form.is_valid():
+        retry = limits.hit(VERIFY_PER_USER, str(request.user.pk))
+        if retry:
+            return _throttled(request, retry)
+        try:
+            services.email_change_request(
+                user=request.user, email=form.cleaned_data["email"], meta=request_meta(request)
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+        else:
+            sent, form = form.cleaned_data["email"], EmailForm()
+    user = request.user
+    context = {"form": form, "sent": sent, "current": user.email, "verified": user.email_verified}
+    return _page(
+        request, "selfservice/email_change.html", context, status=400 if form.errors else 200
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def email_change_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners follow links); the POST applies the new address."""
+    found = services.link_state(token, services.Link.Purpose.EMAIL_CHANGE)
+    if found.state != services.VALID or found.link is None:
+        return _gone(request, found.state, "change")
+    if request.method == "POST":
+        try:
+            user = services.email_change_confirm(token=token, meta=request_meta(request))
+        except services.LinkUnusable as exc:
+            return _gone(request, exc.state, "change")
+        return _page(request, "selfservice/email_changed.html", {"email": user.email})
+    return _page(request, "selfservice/verify.html", {"email": found.link.email})
 
 
 def _safe_next(request: HttpRequest) -> str:
