@@ -48,5 +48,7 @@ def send(*, to: str, kind: str, context: dict[str, Any]) -> Message:
     """Queue a ``kind`` message to ``to``; sent after the current transaction commits."""
     content = render(kind, context)
     row = Message.objects.create(kind=kind, to=to, content=encrypt(json.dumps(content).encode()))
-    transaction.on_commit(lambda: tasks.dispatch(row.pk))
+    # robust: a broker that cannot take the task does not fail the committed change; the row
+    # stays unsent and flush_outbox_task sends it later.
+    transaction.on_commit(lambda: tasks.dispatch(row.pk), robust=True)
     return row

@@ -53,8 +53,9 @@ class NewPasswordForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if "username" in data:
-            self.user.username = data["username"]  # type: ignore[attr-defined]
+        for field in ("username", "email"):  # the similarity validator compares them
+            if field in data:
+                setattr(self.user, field, data[field])
         if "password" in data and data.get("password") != data.get("password2"):
             self.add_error("password2", gettext("The two passwords are not the same."))
         elif "password" in data:

@@ -129,3 +129,15 @@ def test_without_a_server_the_embedded_default_writes_eml_files(settings, tmp_pa
     while str(path) not in caplog.text and time.monotonic() < deadline:
         time.sleep(0.05)
     assert f"mail to erin@example.com written to {path}" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_refuses_the_task_leaves_the_change_committed(monkeypatch, caplog) -> None:
+    def refuse(pk: object) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks, "dispatch", refuse)
+    row = _queue("henry@example.com")  # no error reaches the caller
+    stored = Message.objects.get(pk=row.pk)
+    assert stored.sent_at is None and stored.content  # flush_outbox_task sends it later
+    assert "broker down" in caplog.text
