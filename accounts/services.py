@@ -20,7 +20,7 @@ from audit.services import delete_recorded, record
 from core.actors import Actor
 from core.request_meta import RequestMeta
 
-USER_FIELDS = ("email", "name", "is_active", "mfa_required")
+USER_FIELDS = ("email", "email_verified", "name", "is_active", "mfa_required")
 
 
 def _validate_password(password: str, user: User) -> None:
@@ -34,6 +34,8 @@ def _assign(user: User, password: str | None, fields: dict[str, Any]) -> bool:
     """Set the named fields and password, saved; whether anything changed (a same password is
     no change)."""
     changed = False
+    if fields.get("email", user.email) != user.email and "email_verified" not in fields:
+        fields = {**fields, "email_verified": False}  # a new address is not confirmed yet
     for key in USER_FIELDS:
         if key in fields and getattr(user, key) != fields[key]:
             setattr(user, key, fields[key])

@@ -16,6 +16,8 @@ from typing import Any
 from django.http import HttpRequest
 
 from core import clock
+from core.request_meta import request_meta
+from mail import notices
 
 SESSION_KEY = "authserver.auth"
 MULTI_FACTOR_AMR = "mfa"  # RFC 8176
@@ -55,6 +57,8 @@ def record_login(request: HttpRequest, *, amr: list[str], acr: str) -> None:
     if MULTI_FACTOR_AMR in amr:
         state["factor_time"] = now
     request.session[SESSION_KEY] = state
+    # A device or network not seen before for this user is reported to them by mail.
+    notices.signed_in(request.user, meta=request_meta(request))
 
 
 def record_second_factor(request: HttpRequest) -> None:

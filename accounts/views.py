@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
@@ -12,10 +13,13 @@ from abuse import guard as abuse
 from accounts import upstream
 from accounts.backends import SourceUnavailable
 from accounts.limits import LOGIN_PER_ACCOUNT, account_key, login_checks
+from accounts.models import User
 from accounts.session import ACR_PASSWORD, record_login, second_step
 from audit.models import AuditEvent
 from audit.services import client_ip, record
 from core import limits, metrics
+from core.request_meta import request_meta
+from mail import notices
 
 
 class LoginView(auth_views.LoginView):
@@ -48,7 +52,11 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         offered = upstream.choices(self.request, self.get_redirect_url())
-        context.update(providers=offered.buttons, hide_password=offered.hide_password)
+        context.update(
+            providers=offered.buttons,
+            hide_password=offered.hide_password,
+            registration_open=settings.REGISTRATION_OPEN,  # "Create an account"
+        )
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -91,6 +99,9 @@ class LoginView(auth_views.LoginView):
             return self._failed(form, status=503, unavailable=True)
         if blocked:
             metrics.LOCKOUTS.labels(kind="login").inc()
+            locked = User.objects.filter(username=username, is_active=True).first()
+            if locked is not None:
+                notices.account_locked(locked, seconds=blocked, meta=request_meta(self.request))
             record(
                 "login.throttled",
                 target=username,

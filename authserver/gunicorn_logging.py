@@ -1,7 +1,8 @@
 """gunicorn's logs as one JSON object per line (``logger_class`` in gunicorn.conf.py).
 
 The query string and the Referer are left out: they can carry an ``id_token_hint`` or a code;
-the token of a one-time setup link (``/setup/<token>``) is masked.
+the token of a one-time link (``/setup/<token>``, ``/password/reset/<token>``,
+``/email/verify/<token>``, ``/email/change/<token>``, ``/invitation/<token>``) is masked.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from gunicorn.glogging import Logger
 
 from core.logs import JsonFormatter
 
-_SETUP_TOKEN = re.compile(r"^/setup/[^/]+")
+_ONE_TIME_LINK = re.compile(r"^/(setup|password/reset|email/verify|email/change|invitation)/[^/]+")
 
 
 def _path(environ: dict[str, Any]) -> str:
-    return _SETUP_TOKEN.sub("/setup/<token>", environ.get("PATH_INFO", "-"))
+    return _ONE_TIME_LINK.sub(r"/\1/<token>", environ.get("PATH_INFO", "-"))
 
 
 def _header(headers: list[tuple[str, str]], name: str) -> str:

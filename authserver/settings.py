@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from authserver.env import env_bool, env_float, env_int, env_list, env_str, persistent_secret
 from core.proxy import parse_networks
+from mail.url import DEFAULT_TIMEOUT, SMTP_BACKEND, parse_email_url
 from oauth.hooks import device_pre_token
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "directory",
     "branding",
     "federation",
+    "mail",
     "core",
 ]
 
@@ -407,6 +409,33 @@ AUTHENTICATION_BACKENDS = [
 ]
 DIRECTORY_TIMEOUT_SECONDS = env_float("DIRECTORY_TIMEOUT_SECONDS", 5.0)  # connect, each answer
 DIRECTORY_SYNC_SECONDS = env_int("DIRECTORY_SYNC_SECONDS", 3600)  # the beat's sync interval
+# --- Mail (mail/, docs/mail.md) --------------------------------------------------------------
+# EMAIL_URL (smtp://, smtp+tls://, smtps://) or Django's EMAIL_HOST/EMAIL_PORT/... name the
+# SMTP server, in both run modes; with neither, each message is a .eml file in MAIL_DIR.
+EMAIL_URL = env_str("EMAIL_URL")
+MAIL_DIR = Path(env_str("MAIL_DIR", str(VAR_DIR / "mail")))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "authserver <noreply@localhost>")
+if EMAIL_URL:
+    globals().update(parse_email_url(EMAIL_URL))
+elif env_str("EMAIL_HOST"):
+    EMAIL_BACKEND = SMTP_BACKEND
+    EMAIL_HOST = env_str("EMAIL_HOST")
+    EMAIL_PORT = env_int("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", DEFAULT_TIMEOUT)
+else:
+    EMAIL_BACKEND = "mail.backends.EmlFileBackend"
+# Password reset, e-mail verification, invitations, registration (selfservice/).
+PASSWORD_RESET_SECONDS = env_int("PASSWORD_RESET_SECONDS", 1800)
+PASSWORD_RESET_PER_ADDRESS = env_int("PASSWORD_RESET_PER_ADDRESS", 5)  # per hour
+PASSWORD_RESET_PER_IP = env_int("PASSWORD_RESET_PER_IP", 30)  # per hour
+EMAIL_VERIFY_SECONDS = env_int("EMAIL_VERIFY_SECONDS", 3 * 86400)
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
+REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", False)
+REGISTRATION_DOMAINS = [d.lower() for d in env_list("REGISTRATION_DOMAINS", [])]
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -457,6 +486,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "directory.tasks.sync_directories_task",
         "schedule": float(DIRECTORY_SYNC_SECONDS),
     },
+    "flush-outbox": {"task": "mail.tasks.flush_outbox_task", "schedule": 300.0},
 }
 # Audit events older than this are exported (JSON lines) and then deleted.
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 400)

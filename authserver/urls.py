@@ -1,8 +1,9 @@
 """URL map: /o/ (OAuth/OIDC), /.well-known/, /access/v1/ (AuthZEN), /gateway/ (gateway
 enforcement), /api/ (management API), /accounts/ (sign-in), /mfa/ (second factors), /account/
-(the account page, also where / sends a signed-in user), /device (device flow), /console/
-(admin console), /branding/ (the theme stylesheet), upstream sign-in under
-/accounts/login/<slug>/ and /account/providers/ (federation)."""
+(the account page, also where / sends a signed-in user), /password/, /email/, /invitation/,
+/register/ (the pages behind the links sent by mail), /device (device flow), /console/ (admin
+console), /branding/ (the theme stylesheet), upstream sign-in under /accounts/login/<slug>/ and
+/account/providers/ (federation)."""
 
 from django.conf import settings
 from django.urls import include, path
@@ -13,6 +14,7 @@ from core.metrics import metrics_view
 from oauth.urls import wellknown_urlpatterns
 from roles import gateway
 from roles import views as roles_views
+from selfservice import link_views
 from selfservice import views as selfservice_views
 
 handler400 = errors.bad_request
@@ -31,9 +33,10 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("", include("federation.urls")),
     path("mfa/", include("mfa.urls")),
-    path("account/", include("selfservice.urls")),
     path("console/", include("console.urls")),
     path("setup/", include("setup.urls")),
+    path("", include("selfservice.urls")),
+    path("account/email/", link_views.email_change, name="account-email"),
     path("branding/", include("branding.urls")),
     path("device", dot_views.DeviceUserCodeView.as_view(), name="device"),
     path("health/live", ops.live, name="health-live"),

@@ -269,6 +269,9 @@ class ClientForm(ConsoleForm):
     require_mfa = forms.BooleanField(
         label="People must sign in with a second factor to use it", required=False
     )
+    require_verified_email = forms.BooleanField(
+        label="People must have confirmed their e-mail address to use it", required=False
+    )
 
     def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -335,6 +338,7 @@ class ClientForm(ConsoleForm):
             "access_token_lifetime": client.access_token_lifetime,
             "skip_consent": client.skip_authorization,
             "require_mfa": client.require_mfa,
+            "require_verified_email": client.require_verified_email,
         }
 
 
@@ -459,3 +463,8 @@ class AuditFilterForm(ConsoleForm):
         if not self.is_valid():
             return {}
         return {k: v for k, v in self.cleaned_data.items() if v not in ("", None)}
+
+
+class InvitationForm(ConsoleForm):
+    email = forms.EmailField(label="E-mail address", max_length=254)
+    roles = RoleChoiceField(label="Roles", help_text="What the new account holds once accepted.")

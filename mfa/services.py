@@ -21,7 +21,8 @@ from core import clock, limits, metrics
 from core.actors import Actor
 from core.crypto import decrypt, encrypt
 from core.limits import Limit
-from core.request_meta import RequestMeta
+from core.request_meta import RequestMeta, request_meta
+from mail import notices
 from mfa import recovery_codes, totp
 from mfa.models import Authenticator, Lockout
 
@@ -63,6 +64,7 @@ def authenticator_totp_activate(
         last_used_at=clock.utcnow(),
     )
     record("mfa.enrol", actor=user.username, target=user.username, meta=meta, factor="totp")
+    notices.factor_added(user, "totp", meta=meta)
     return authenticator
 
 
@@ -167,6 +169,7 @@ def authenticator_passkey_add(
         factor="webauthn",
         name=name,
     )
+    notices.factor_added(user, "webauthn", meta=meta)
     return authenticator
 
 
@@ -195,6 +198,7 @@ def authenticator_delete(*, authenticator: Authenticator, request: Any = None) -
     if not remaining.exists():  # recovery codes only make sense beside a factor
         Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).delete()
     record("mfa.remove", actor=user.username, target=user.username, request=request, factor=kind)
+    notices.factor_removed(user, kind, meta=request_meta(request) if request else None)
 
 
 @transaction.atomic
@@ -209,6 +213,7 @@ def authenticators_reset(*, actor: Actor, meta: RequestMeta | None = None, user:
     if removed:
         name = actor.audit_name
         record("mfa.reset", actor=name, meta=meta, target=user.username, factors=removed)
+        notices.factor_removed(user, "all", meta=meta)
     return removed
 
 
@@ -261,6 +266,7 @@ def lockout_record_failure(*, user: Any) -> Failure:
     seconds = MFA_LOCKOUT.lock_seconds(row.locks)
     row.locked_until = clock.utcnow() + timedelta(seconds=seconds)
     row.save(update_fields=["locks", "failures", "locked_until"])
+    notices.account_locked(user, seconds=seconds)
     return Failure(locked_seconds=seconds)
 
 

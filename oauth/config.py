@@ -88,6 +88,7 @@ CLIENT_SCHEMA: dict[str, Callable[[Any], Any]] = {
     "jwks_uri": text,
     "id_token_signed_response_alg": choice(*ID_TOKEN_ALGORITHMS),
     "require_mfa": boolean,
+    "require_verified_email": boolean,
     "is_active": boolean,
 }
 
@@ -140,6 +141,8 @@ def export_clients() -> list[dict[str, Any]]:
         }
         entry.update({k: v for k, v in optional.items() if v})
         entry.update(require_mfa=client.require_mfa, is_active=client.is_active)
+        if client.require_verified_email:
+            entry["require_verified_email"] = True
         if client.resources:
             entry["resources"] = list(client.resources)
         entries.append(entry)

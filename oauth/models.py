@@ -79,6 +79,9 @@ class Client(AbstractApplication):
         max_length=8, choices=[(a, a) for a in ID_TOKEN_ALGORITHMS], default="RS256"
     )
     require_mfa = models.BooleanField(default=False)
+    # Sign-in to this client stops at "verify your address" until the user's e-mail address
+    # is confirmed (selfservice's verification link).
+    require_verified_email = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     # Identifiers of the registered APIs (``Api.identifier``; ``management`` for the built-in
     # management API) this client may obtain tokens for (RFC 8707 ``resource``).

@@ -36,6 +36,7 @@ from accounts.models import User
 from audit.services import delete_recorded, record
 from core.actors import Actor
 from core.request_meta import RequestMeta
+from mail import notices
 from oauth import clienttokens
 from oauth.api_services import clean_lifetime, scope_error
 from oauth.models import (
@@ -61,6 +62,7 @@ CLIENT_FIELDS = {
     "jwks_uri": "jwks_uri",
     "id_token_signed_response_alg": "id_token_signed_response_alg",
     "require_mfa": "require_mfa",
+    "require_verified_email": "require_verified_email",
     "is_active": "is_active",
 }
 # Client fields whose change is a change of privileges: where codes and tokens may go, how
@@ -78,6 +80,7 @@ PRIVILEGED_CLIENT_FIELDS = frozenset(
         "resources",
         "skip_consent",  # tokens without the consent page
         "require_mfa",  # loosening the second-factor rule
+        "require_verified_email",  # loosening who may sign in
         "is_active",  # re-enabling (disabling removes access and is not asked: below)
     }
 )
@@ -358,9 +361,11 @@ def user_set_active(
 def user_set_password(
     *, actor: Actor, meta: RequestMeta | None = None, user: User, password: str
 ) -> None:
-    """``accounts.services.user_set_password``, and the user's sessions end (ASVS 7.4.3)."""
+    """``accounts.services.user_set_password``, and the user's sessions end (ASVS 7.4.3); the
+    user is told by mail (``mail.notices.password_changed``)."""
     account_services.user_set_password(actor=actor, meta=meta, user=user, password=password)
     user_sessions_end(user)
+    notices.password_changed(user, meta=meta)
 
 
 @transaction.atomic

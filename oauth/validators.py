@@ -406,7 +406,7 @@ class Validator(OAuth2Validator):
             "name": user.name or user.get_full_name() or user.username,
             "preferred_username": user.username,
             "email": user.email,
-            "email_verified": False,
+            "email_verified": bool(user.email and user.email_verified),
             # Other apps' claims (``roles``), evaluated only when their scope was granted (DOT
             # calls callables lazily).
             **{name: _of_user(claim) for name, claim in extensions.user_claims.items()},

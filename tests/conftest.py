@@ -21,6 +21,7 @@ from core.actors import APPLY
 from core.cache import DatabaseCache
 from oauth import clienttokens, keys
 from oauth import services as client_services
+from tests.mailbox import mailbox, smtp_server  # noqa: F401 (fixtures)
 
 # Property tests are not timed (performance is ``make bench``): Hypothesis's 200 ms deadline
 # per example failed them on a loaded machine ("Unreliable test timings").

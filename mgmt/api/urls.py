@@ -10,7 +10,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.permissions import AllowAny
 
 from mgmt.api import errors
-from mgmt.api.views import abuse, apikeys, apis, audit, clients, groups, roles, tokens, users
+from mgmt.api.views import (
+    abuse,
+    apikeys,
+    apis,
+    audit,
+    clients,
+    groups,
+    invitations,
+    roles,
+    tokens,
+    users,
+)
 
 
 class IdConverter:
@@ -74,6 +85,17 @@ v1_urlpatterns = [
     path("apis/<id:api_id>/", apis.ApiDetailApi.as_view(), name="api"),
     path("audit-events/", audit.AuditEventsApi.as_view(), name="audit-events"),
     path("audit-events/<id:event_id>/", audit.AuditEventApi.as_view(), name="audit-event"),
+    path("invitations/", invitations.InvitationsApi.as_view(), name="invitations"),
+    path(
+        "invitations/<id:invitation_id>/",
+        invitations.InvitationApi.as_view(),
+        name="invitation",
+    ),
+    path(
+        "invitations/<id:invitation_id>/resend/",
+        invitations.InvitationResendApi.as_view(),
+        name="invitation-resend",
+    ),
     path("ip-blocks/", abuse.IpBlocksApi.as_view(), name="ip-blocks"),
     path("ip-blocks/<id:block_id>/", abuse.IpBlockApi.as_view(), name="ip-block"),
     path(

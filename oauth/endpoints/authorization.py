@@ -41,6 +41,8 @@ class AuthorizationView(dot_views.AuthorizationView):
         prompt = set(request.GET.get("prompt", "").split())
         if request.user.is_authenticated and "login" not in prompt:
             step_up = self._step_up(request, request.GET, request.get_full_path())
+            if step_up is None:
+                step_up = _verify_email(request, request.GET, request.get_full_path())
             if step_up is not None:
                 if "none" in prompt:
                     return self._interaction_required(request)
@@ -53,7 +55,9 @@ class AuthorizationView(dot_views.AuthorizationView):
                 k: v for k, v in request.POST.items() if k not in ("csrfmiddlewaretoken", "allow")
             }
             again = f"{reverse('oauth2_provider:authorize')}?{urlencode(params)}"
-            step_up = self._step_up(request, request.POST, again)
+            step_up = self._step_up(request, request.POST, again) or _verify_email(
+                request, request.POST, again
+            )
             if step_up is not None:
                 return redirect(step_up)
         return super().post(request, *args, **kwargs)
@@ -75,7 +79,8 @@ class AuthorizationView(dot_views.AuthorizationView):
         except OAuthToolkitError as error:
             return self.error_response(error, application=None)
         error = InteractionRequired(
-            description="A second factor is required.", state=credentials.get("state")
+            description="A second factor or a confirmed e-mail address is required.",
+            state=credentials.get("state"),
         )
         application = client_get(credentials["client_id"])
         return self.error_response(
@@ -111,8 +116,26 @@ class AuthorizationView(dot_views.AuthorizationView):
                 state=credentials.get("state"),
             )
             raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
+        if allow and _email_unverified(request.user, client):
+            error = AccessDeniedError(
+                description="This client requires a confirmed e-mail address.",
+                state=credentials.get("state"),
+            )
+            raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
         credentials = {**credentials, "auth_context_data": state or {}}
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+def _email_unverified(user: Any, client: Any) -> bool:
+    return bool(getattr(client, "require_verified_email", False) and not user.email_verified)
+
+
+def _verify_email(request: HttpRequest, params: Any, next_url: str) -> str | None:
+    """The "verify your address" page when the client requires a confirmed address the user
+    has not confirmed (then back here)."""
+    if not _email_unverified(request.user, client_get(params.get("client_id", ""))):
+        return None
+    return f"{reverse('selfservice:verify-status')}?{urlencode({'next': next_url})}"
 
 
 class DeviceConfirmView(dot_views.DeviceConfirmView):
