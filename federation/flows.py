@@ -15,7 +15,6 @@ several factors. ``amr`` records ``fed`` (plus the upstream's factors when trust
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +35,7 @@ from accounts.session import (
 )
 from audit.models import AuditEvent
 from audit.services import record
+from core import clock
 from core.actors import SystemActor
 from core.request_meta import request_meta
 from federation import services, upstream
@@ -67,17 +67,13 @@ def post_logout_uri(provider: IdentityProvider) -> str:
     return settings.ISSUER_URL + reverse("federation:logged-out", args=[provider.slug])
 
 
-def _now() -> float:
-    return time.time()
-
-
 def begin(
     request: HttpRequest, provider: IdentityProvider, next_url: str, *, linking: bool = False
 ) -> str:
     """Where the browser goes to sign in at the upstream (``UpstreamError`` when it cannot)."""
     pending_request = upstream.Request.new()
     url = upstream.authorization_url(provider, pending_request, redirect_uri(provider))
-    now = _now()
+    now = clock.now()
     stored = {
         state: entry
         for state, entry in (request.session.get(PENDING) or {}).items()
@@ -119,7 +115,7 @@ def take_pending(request: HttpRequest, provider: IdentityProvider, state: str) -
     if (
         not isinstance(entry, dict)
         or entry.get("provider") != provider.slug
-        or _now() - entry.get("at", 0) >= PENDING_SECONDS
+        or clock.now() - entry.get("at", 0) >= PENDING_SECONDS
     ):
         raise Refused("state")
     return Pending(

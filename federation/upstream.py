@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import jwt
 from django.conf import settings
 
-from core import fetch
+from core import clock, fetch
 from federation.models import IdentityProvider
 from oauth import tokens
 
@@ -203,15 +202,10 @@ def states_match(expected: str, given: str) -> bool:
 # --- the code exchange ------------------------------------------------------------------------
 
 
-def _now() -> float:
-    """The clock ID tokens are checked against (a seam for tests)."""
-    return time.time()
-
-
 def _client_assertion(provider: IdentityProvider, audience: str) -> str:
     """RFC 7523 client authentication signed with this server's own signing key (the upstream
     registers our ``jwks_uri``)."""
-    now = int(_now())
+    now = int(clock.now())
     claims = {
         "iss": provider.client_id,
         "sub": provider.client_id,
@@ -321,7 +315,7 @@ def validate_id_token(provider: IdentityProvider, token: str, nonce: str) -> dic
         )
     except jwt.PyJWTError as exc:
         raise UpstreamError(f"ID token refused: {exc}") from exc
-    now = _now()
+    now = clock.now()
     if not isinstance(claims["exp"], int | float) or claims["exp"] <= now - ID_TOKEN_LEEWAY:
         raise UpstreamError("ID token expired")
     if not isinstance(claims["iat"], int | float) or claims["iat"] > now + ID_TOKEN_LEEWAY:

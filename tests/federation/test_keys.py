@@ -79,12 +79,11 @@ def id_token(base: str, key, kid: str, algorithm: str = "ES256", **claims) -> st
     return jwt.encode({**payload, **claims}, key, algorithm=algorithm, headers={"kid": kid})
 
 
-def test_an_unknown_kid_rereads_the_key_set_once(issuer, monkeypatch):
+def test_an_unknown_kid_rereads_the_key_set_once(issuer, clock):
     base, provider = issuer
     assert rp.validate_id_token(provider, id_token(base, OLD, "old"), "n")["sub"] == "u1"
     Issuer.keys = [public_jwk(NEW, "new")]  # the upstream rotated
-    later = time.monotonic() + fetch.REFETCH_SECONDS + 1
-    monkeypatch.setattr(fetch, "_now", lambda: later)
+    clock.advance(fetch.REFETCH_SECONDS + 1)
     assert rp.validate_id_token(provider, id_token(base, NEW, "new"), "n")["sub"] == "u1"
     assert Issuer.served.count("/jwks") == 2
     assert Issuer.served.count("/.well-known/openid-configuration") == 2

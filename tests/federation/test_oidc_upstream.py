@@ -5,8 +5,6 @@ a forged or an expired ID token)."""
 
 from __future__ import annotations
 
-import time
-
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -133,8 +131,8 @@ def test_a_forged_id_token_is_refused(client, upstream, corp, monkeypatch):
     assert refused.data["detail"] == "ID token refused: Signature verification failed"
 
 
-def test_an_expired_id_token_is_refused(client, upstream, corp, monkeypatch):
-    monkeypatch.setattr(rp, "_now", lambda: time.time() + 2 * 3600)
+def test_an_expired_id_token_is_refused(client, upstream, corp, clock):
+    clock.advance(2 * 3600)
     answer = sign_in(client, upstream)
     assert answer.status_code == 502
     assert "_auth_user_id" not in client.session

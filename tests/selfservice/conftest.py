@@ -42,13 +42,11 @@ def phone(alice):
 
 
 @pytest.fixture
-def stale_sign_in(monkeypatch):
-    """The clock of the reauthentication rule moves past ``MFA_REAUTH_SECONDS``."""
-    from mfa import services as mfa_services
+def stale_sign_in(clock):
+    """``move()``: the one clock moves past ``MFA_REAUTH_SECONDS`` since the sign-in."""
 
     def move(seconds: int = 601) -> None:
-        now = mfa_services._now()
-        monkeypatch.setattr(mfa_services, "_now", lambda: now + seconds)
+        clock.advance(seconds)
 
     return move
 

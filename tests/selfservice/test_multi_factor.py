@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from accounts import session
 from accounts.session import auth_state
 from selfservice.models import BrowserSession
 from tests.mfa.conftest import clock, full_login, password_step, totp_user  # noqa: F401
@@ -28,9 +27,7 @@ def test_a_change_needs_a_multi_factor_sign_in_this_recent(
     client,
     totp_user,  # noqa: F811
     clock,  # noqa: F811
-    monkeypatch,
 ):
-    monkeypatch.setattr(session, "_now", lambda: clock.now)  # the sign-in's time: the clock's
     user, secret = totp_user
     full_login(client, secret, clock)
     assert client.post("/account/", {"name": "Alice"})["Location"] == "/account/"
