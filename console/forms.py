@@ -243,6 +243,11 @@ class ClientForm(ConsoleForm):
     require_mfa = forms.BooleanField(
         label="People must sign in with a second factor to use it", required=False
     )
+    require_pushed_authorization_requests = forms.BooleanField(
+        label="Authorization requests only through the pushed request endpoint (PAR)",
+        required=False,
+        help_text="RFC 9126: the app posts its request to /o/par/ first; required by FAPI 2.0.",
+    )
 
     def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -309,6 +314,7 @@ class ClientForm(ConsoleForm):
             "access_token_lifetime": client.access_token_lifetime,
             "skip_consent": client.skip_authorization,
             "require_mfa": client.require_mfa,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         }
 
 

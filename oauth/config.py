@@ -88,6 +88,7 @@ CLIENT_SCHEMA: dict[str, Callable[[Any], Any]] = {
     "jwks_uri": text,
     "id_token_signed_response_alg": choice(*ID_TOKEN_ALGORITHMS),
     "require_mfa": boolean,
+    "require_pushed_authorization_requests": boolean,
     "is_active": boolean,
 }
 
@@ -137,6 +138,7 @@ def export_clients() -> list[dict[str, Any]]:
             "jwks": client.jwks,
             "jwks_uri": client.jwks_uri,
             "id_token_signed_response_alg": client.id_token_signed_response_alg,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         }
         entry.update({k: v for k, v in optional.items() if v})
         entry.update(require_mfa=client.require_mfa, is_active=client.is_active)

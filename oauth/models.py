@@ -79,6 +79,8 @@ class Client(AbstractApplication):
         max_length=8, choices=[(a, a) for a in ID_TOKEN_ALGORITHMS], default="RS256"
     )
     require_mfa = models.BooleanField(default=False)
+    # RFC 9126 §6: authorization requests only through /o/par/
+    require_pushed_authorization_requests = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     # Identifiers of the registered APIs (``Api.identifier``; ``management`` for the built-in
     # management API) this client may obtain tokens for (RFC 8707 ``resource``).

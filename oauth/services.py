@@ -60,6 +60,7 @@ CLIENT_FIELDS = {
     "jwks_uri": "jwks_uri",
     "id_token_signed_response_alg": "id_token_signed_response_alg",
     "require_mfa": "require_mfa",
+    "require_pushed_authorization_requests": "require_pushed_authorization_requests",
     "is_active": "is_active",
 }
 # Client fields whose change is a change of privileges: where codes and tokens may go, how
@@ -77,6 +78,7 @@ PRIVILEGED_CLIENT_FIELDS = frozenset(
         "resources",
         "skip_consent",  # tokens without the consent page
         "require_mfa",  # loosening the second-factor rule
+        "require_pushed_authorization_requests",  # loosening: requests in the browser's URL
         "is_active",  # re-enabling (disabling removes access and is not asked: below)
     }
 )

@@ -62,7 +62,7 @@ def authenticate(client: Client, assertion: str) -> bool:
         header = jwt.get_unverified_header(assertion)
         claims = jwt.decode(
             assertion,
-            _key(client, header.get("kid")),
+            client_key(client, header.get("kid")),
             algorithms=ASSERTION_ALGORITHMS,
             audience=[token_endpoint_url(), settings.ISSUER_URL],
             options={"require": ["exp", "iss", "sub", "aud", "jti"]},
@@ -108,7 +108,7 @@ def prefetch_key(params: dict[str, str]) -> None:
     if client is None or client.jwks or not client.jwks_uri:
         return
     try:
-        _key(client, jwt.get_unverified_header(params["client_assertion"]).get("kid"))
+        client_key(client, jwt.get_unverified_header(params["client_assertion"]).get("kid"))
     except (jwt.PyJWTError, LookupError, fetch.FetchError):
         return
 
@@ -126,7 +126,7 @@ def _first_use(client_id: str, jti: str, expires: int) -> bool:
     return True
 
 
-def _key(client: Client, kid: str | None) -> jwt.PyJWK:
+def client_key(client: Client, kid: str | None) -> jwt.PyJWK:
     """The client's public key for ``kid``; an unknown ``kid`` refetches its ``jwks_uri``."""
     if client.jwks or not client.jwks_uri:
         key = _find(client.jwks, kid)

@@ -25,6 +25,8 @@ def _endpoints() -> dict[str, Any]:
         "introspection_endpoint": f"{base}/o/introspect/",
         "revocation_endpoint": f"{base}/o/revoke_token/",
         "device_authorization_endpoint": f"{base}/o/device-authorization/",
+        "pushed_authorization_request_endpoint": f"{base}/o/par/",
+        "require_pushed_authorization_requests": settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": [*GRANT_TYPES, *server.extension_grants],
@@ -87,7 +89,8 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": extensions.second_factor().acr_values_supported,
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
         "request_uri_parameter_supported": False,
     }
     return JsonResponse(document, headers={"Cache-Control": "public, max-age=300"})

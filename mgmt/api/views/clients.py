@@ -43,6 +43,9 @@ class ClientOutput(serializers.Serializer):
     jwks_uri = serializers.CharField(allow_blank=True)
     id_token_signed_response_alg = serializers.CharField()
     require_mfa = serializers.BooleanField()
+    require_pushed_authorization_requests = serializers.BooleanField(
+        help_text="Authorization requests only through the pushed request endpoint (RFC 9126)."
+    )
     is_active = serializers.BooleanField()
     has_secret = serializers.BooleanField(help_text="The secret itself is never shown again.")
     created = serializers.DateTimeField()
@@ -96,6 +99,7 @@ class ClientSpecInput(StrictSerializer):
         choices=ID_TOKEN_ALGORITHMS, required=False
     )
     require_mfa = serializers.BooleanField(required=False)
+    require_pushed_authorization_requests = serializers.BooleanField(required=False)
     is_active = serializers.BooleanField(required=False)
 
     def validate_jwks(self, value: Any) -> Any:
