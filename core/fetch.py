@@ -16,6 +16,9 @@ upstream identity providers and logout notifications) goes through ``fetch``:
   cuts the socket when it passes, whatever the peer trickles), and a cap on the body's bytes;
 - every failure is one ``FetchError``, which callers map to their own error.
 
+``post_form`` sends a form (notifications: back-channel logout tokens) under the same guards and
+takes any 2xx answer.
+
 ``fetch_json`` adds a per-process cache per URL (public documents such as key sets) honouring
 ``Cache-Control: max-age`` within [``MIN_CACHE_SECONDS``, ``MAX_CACHE_SECONDS``]. ``refresh=True``
 (an unknown ``kid``) refetches at most once per ``REFETCH_SECONDS`` per URL, and a failed fetch
@@ -37,7 +40,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import certifi
 import urllib3
@@ -167,14 +170,34 @@ class _Unreachable(FetchError):
     """No connection to that address (the host's next one may answer)."""
 
 
+@dataclass(frozen=True)
+class _Request:
+    method: str = "GET"
+    accept: str = "application/json"
+    body: bytes | None = None
+    content_type: str | None = None
+
+
 def fetch(url: str, *, max_bytes: int = MAX_BYTES, accept: str = "application/json") -> Fetched:
     """GET ``url`` under every guard above; a 200 response or ``FetchError``."""
+    return _send(url, _Request(accept=accept), max_bytes)
+
+
+def post_form(url: str, fields: dict[str, str], *, max_bytes: int = MAX_BYTES) -> Fetched:
+    """POST ``fields`` form-encoded to ``url`` under every guard above (the 2xx answer, whose
+    body is capped, or ``FetchError``): notifications such as back-channel logout tokens."""
+    body = urlencode(fields).encode()
+    request = _Request("POST", "*/*", body, "application/x-www-form-urlencoded")
+    return _send(url, request, max_bytes)
+
+
+def _send(url: str, request: _Request, max_bytes: int) -> Fetched:
     ends = time.monotonic() + DEADLINE_SECONDS
     place = target(url)
     failure: FetchError | None = None
     for address in _checked_addresses(place, ends):
         try:
-            return _get(place, address, ends, max_bytes, accept)
+            return _exchange(place, address, ends, max_bytes, request)
         except _Unreachable as exc:  # try the host's next address, within the same deadline
             failure = exc
     raise failure or FetchError("no address")
@@ -231,7 +254,9 @@ class _Watchdog:
             self._sock = None
 
 
-def _get(place: Target, address: str, ends: float, max_bytes: int, accept: str) -> Fetched:
+def _exchange(
+    place: Target, address: str, ends: float, max_bytes: int, request: _Request
+) -> Fetched:
     remaining = ends - time.monotonic()
     if remaining <= 0:
         raise FetchError("deadline passed")
@@ -248,14 +273,18 @@ def _get(place: Target, address: str, ends: float, max_bytes: int, accept: str) 
         watchdog.guard(conn.sock)  # kept: http.client lets go of it once the response has it
         headers = {
             "Host": place.host_header,
-            "Accept": accept,
+            "Accept": request.accept,
             "Accept-Encoding": "identity",
             "User-Agent": "authserver",
         }
-        conn.request("GET", place.path, headers=headers, preload_content=False)
+        if request.content_type:
+            headers["Content-Type"] = request.content_type
+        conn.request(
+            request.method, place.path, body=request.body, headers=headers, preload_content=False
+        )
         response = conn.getresponse()
         try:
-            fetched = _read(response, max_bytes, ends)
+            fetched = _read(response, max_bytes, ends, any_success=request.method != "GET")
         finally:
             response.close()
     except FetchError:
@@ -270,12 +299,12 @@ def _get(place: Target, address: str, ends: float, max_bytes: int, accept: str) 
     return fetched
 
 
-def _read(response: Any, max_bytes: int, ends: float) -> Fetched:
+def _read(response: Any, max_bytes: int, ends: float, *, any_success: bool = False) -> Fetched:
     status = int(response.status)
     headers = {name.lower(): value for name, value in response.headers.items()}
     if 300 <= status < 400:
         raise FetchError(f"redirect ({status}) refused")
-    if status != 200:
+    if not (200 <= status < 300 if any_success else status == 200):
         raise FetchError(f"HTTP {status}")
     if headers.get("content-encoding", "identity").lower() != "identity":
         raise FetchError("an encoded body is refused")

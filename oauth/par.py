@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
+from oauth import profiles
 from oauth.models import Client
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -44,8 +45,8 @@ def _key(request_uri: str) -> str:
 
 def required(client: Client | None) -> bool:
     """Whether the authorization endpoint accepts ``client``'s requests only when pushed."""
-    return settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS or bool(
-        client is not None and client.require_pushed_authorization_requests
+    return settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS or profiles.requires_pushed_requests(
+        client
     )
 
 

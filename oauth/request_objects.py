@@ -17,6 +17,7 @@ import jwt
 from django.conf import settings
 
 from core import fetch
+from oauth import profiles
 from oauth.client_auth.private_key_jwt import ASSERTION_ALGORITHMS, LEEWAY_SECONDS, client_key
 from oauth.models import Client
 
@@ -39,7 +40,7 @@ def parameters(client: Client | None, request_object: str) -> list[tuple[str, st
         claims = jwt.decode(
             request_object,
             client_key(client, header.get("kid")),
-            algorithms=ASSERTION_ALGORITHMS,
+            algorithms=profiles.signing_algorithms(client, ASSERTION_ALGORITHMS),
             audience=settings.ISSUER_URL,
             issuer=client.client_id,
             options={"require": ["exp", "iss", "aud"]},

@@ -11,6 +11,7 @@ from console.forms import GRANT_LABELS, AssignmentForm, ClientForm
 from console.views.assignments import change_assignment
 from console.views.common import REFUSED, add_errors, refusal_text, searched
 from core.request_meta import request_meta
+from oauth import backchannel
 from oauth import services as oauth_services
 from oauth.models import Client
 from roles import services as role_services
@@ -64,6 +65,7 @@ def _detail(request: HttpRequest, client: Client, form: AssignmentForm) -> HttpR
         "roles": roles,
         "grant_labels": GRANT_LABELS,
         "assign_form": form,
+        "logout_notices": backchannel.recent(client),
     }
     return render(request, "console/clients/detail.html", context)
 

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from core import fetch
-from oauth import tokens
+from oauth import profiles, tokens
 from oauth.models import AssertionJti, Client
 from oauth.selectors import client_get
 
@@ -63,7 +63,7 @@ def authenticate(client: Client, assertion: str) -> bool:
         claims = jwt.decode(
             assertion,
             client_key(client, header.get("kid")),
-            algorithms=ASSERTION_ALGORITHMS,
+            algorithms=profiles.signing_algorithms(client, ASSERTION_ALGORITHMS),
             audience=[token_endpoint_url(), settings.ISSUER_URL],
             options={"require": ["exp", "iss", "sub", "aud", "jti"]},
             leeway=LEEWAY_SECONDS,

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from oauth import extensions, keys, server
+from oauth import dpop, extensions, keys, server
 from oauth.models import GRANT_TYPES
 
 
@@ -49,6 +49,7 @@ def _endpoints() -> dict[str, Any]:
             "none",
         ],
         "authorization_response_iss_parameter_supported": True,
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
         # The languages of the sign-in, consent and device pages (``ui_locales`` picks one).
         "ui_locales_supported": [code for code, _name in settings.LANGUAGES],
     }
@@ -66,6 +67,8 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         **_endpoints(),
         "userinfo_endpoint": f"{base}/o/userinfo/",
         "end_session_endpoint": f"{base}/o/logout/",
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "claims_supported": [

@@ -1,5 +1,6 @@
 // A client built on panva's oauth4webapi (a certified, strict RP library): pushed authorization
-// request (RFC 9126) with private_key_jwt, then the code exchange. JSON in on stdin, out on stdout.
+// request (RFC 9126) with private_key_jwt, then the code exchange with a DPoP key (RFC 9449) and
+// userinfo with the DPoP-bound token. JSON in on stdin, out on stdout.
 import * as oauth from 'oauth4webapi'
 
 const input = JSON.parse(await new Promise((resolve) => {
@@ -37,9 +38,15 @@ if (input.step === 'push') {
   console.log(JSON.stringify({ authorize: url.href, state, nonce, verifier, expires_in: pushed.expires_in }))
 } else {
   const params = oauth.validateAuthResponse(as, client, new URL(input.callback), input.state)
+  const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'))
   const response = await oauth.authorizationCodeGrantRequest(
-    as, client, clientAuth, params, input.redirect_uri, input.verifier, insecure)
+    as, client, clientAuth, params, input.redirect_uri, input.verifier, { DPoP, ...insecure })
   const result = await oauth.processAuthorizationCodeResponse(
     as, client, response, { expectedNonce: input.nonce, requireIdToken: true })
-  console.log(JSON.stringify({ token_type: result.token_type, claims: oauth.getValidatedIdTokenClaims(result) }))
+  const claims = oauth.getValidatedIdTokenClaims(result)
+  const info = await oauth.processUserInfoResponse(as, client, claims.sub,
+    await oauth.userInfoRequest(as, client, result.access_token, { DPoP, ...insecure }))
+  console.log(JSON.stringify({
+    token_type: result.token_type, claims, userinfo: info, access_token: result.access_token,
+  }))
 }

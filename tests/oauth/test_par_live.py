@@ -1,8 +1,10 @@
-"""Pushed authorization requests as a strict, certified client library makes them: panva's
-oauth4webapi (npm) pushes with ``private_key_jwt``, the browser follows ``request_uri``, the
-library validates the answer (RFC 9207 ``iss``, state) and redeems the code."""
+"""Pushed authorization requests and DPoP as a strict, certified client library makes them:
+panva's oauth4webapi (npm) pushes with ``private_key_jwt``, the browser follows ``request_uri``,
+the library validates the answer (RFC 9207 ``iss``, state), redeems the code with a DPoP proof
+and calls userinfo with the DPoP-bound token."""
 
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
@@ -19,7 +21,7 @@ def peers():
     return node_peers.install()
 
 
-def test_oauth4webapi_pushes_then_redeems_and_the_request_uri_works_once(
+def test_oauth4webapi_pushes_redeems_with_dpop_and_the_request_uri_works_once(
     peers,
     issuer,  # noqa: F811 (the fixture imported above)
     make_client,
@@ -58,8 +60,16 @@ def test_oauth4webapi_pushes_then_redeems_and_the_request_uri_works_once(
             "verifier": pushed["verifier"],
         },
     )
-    assert redeemed["token_type"].lower() == "bearer"
+    assert redeemed["token_type"].lower() == "dpop"  # oauth4webapi sent a DPoP proof
     assert redeemed["claims"]["aud"] == "fapi-like" and redeemed["claims"]["iss"] == issuer
+    assert redeemed["userinfo"]["sub"] == redeemed["claims"]["sub"]  # DPoP at userinfo
+    # the token is useless without the key: as a bearer token userinfo refuses it
+    stolen = requests.get(
+        f"{issuer}/o/userinfo/",
+        headers={"Authorization": f"Bearer {redeemed['access_token']}"},
+        timeout=10,
+    )
+    assert stolen.status_code == 401 and stolen.headers["WWW-Authenticate"].startswith("DPoP")
 
     again = browser.get(pushed["authorize"], allow_redirects=False, timeout=10)
     assert again.status_code == 400 and "invalid_request_uri" in again.text

@@ -1,0 +1,165 @@
+"""DPoP (RFC 9449): proofs at the token endpoint, DPoP-bound access tokens (``cnf.jkt``,
+``token_type: DPoP``), introspection's ``cnf``, and userinfo refusing a bound token without a
+proof of its key. The negative cases are a thief's: a stolen token alone, with a proof of
+another key, or with a replayed proof."""
+
+import time
+
+import jwt
+import pytest
+from django.conf import settings
+
+from tests.conftest import REDIRECT_URI, basic_auth, introspect, pkce_pair, query_of
+from tests.dpop import Holder
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = f"{settings.ISSUER_URL}/o/token/"
+USERINFO_URL = f"{settings.ISSUER_URL}/o/userinfo/"
+
+
+def client_token(http, client, secret, proof=None, **extra):
+    headers = {"HTTP_AUTHORIZATION": basic_auth(client.client_id, secret)}
+    if proof is not None:
+        headers["HTTP_DPOP"] = proof
+    return http.post("/o/token/", {"grant_type": "client_credentials", **extra}, **headers)
+
+
+@pytest.fixture
+def service(make_client):
+    return make_client(client_id="svc")
+
+
+def test_a_proof_binds_the_access_token_to_the_key(client, service, resource_server):
+    holder = Holder()
+    response = client_token(client, *service, holder.proof("POST", TOKEN_URL))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["token_type"] == "DPoP"
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert claims["cnf"] == {"jkt": holder.jkt}
+    answer = introspect(client, resource_server, body["access_token"])
+    assert answer["active"] is True
+    assert answer["token_type"] == "DPoP" and answer["cnf"] == {"jkt": holder.jkt}
+
+
+def test_without_a_proof_the_token_is_a_bearer_token(client, service):
+    body = client_token(client, *service).json()
+    assert body["token_type"] == "Bearer"
+    assert "cnf" not in jwt.decode(body["access_token"], options={"verify_signature": False})
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    ["replayed", "stale", "future", "other method", "other url", "private key", "typ", "unsigned"],
+)
+def test_a_bad_proof_at_the_token_endpoint_is_invalid_dpop_proof(client, service, spoil):
+    holder = Holder()
+    proof = {
+        "replayed": lambda: holder.proof("POST", TOKEN_URL, jti="once"),
+        "stale": lambda: holder.proof("POST", TOKEN_URL, iat=int(time.time()) - 120),
+        "future": lambda: holder.proof("POST", TOKEN_URL, iat=int(time.time()) + 60),
+        "other method": lambda: holder.proof("GET", TOKEN_URL),
+        "other url": lambda: holder.proof("POST", "https://elsewhere.example/o/token/"),
+        "private key": lambda: holder.proof(
+            "POST", TOKEN_URL, jwk={**holder.jwk, "d": "AAAA"}
+        ),
+        "typ": lambda: holder.proof("POST", TOKEN_URL, header={"typ": "JWT"}),
+        "unsigned": lambda: jwt.encode(
+            {"jti": "x", "htm": "POST", "htu": TOKEN_URL, "iat": int(time.time())},
+            None,
+            algorithm="none",
+            headers={"typ": "dpop+jwt", "jwk": holder.jwk},
+        ),
+    }[spoil]()
+    if spoil == "replayed":
+        assert client_token(client, *service, proof).status_code == 200
+    response = client_token(client, *service, proof)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_dpop_proof"
+
+
+def test_a_client_registered_for_dpop_gets_no_bearer_token(client, make_client):
+    bound = make_client(client_id="bound", dpop_bound_access_tokens=True)
+    response = client_token(client, *bound)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_dpop_proof"
+    assert client_token(client, *bound, Holder().proof("POST", TOKEN_URL)).status_code == 200
+
+
+@pytest.fixture
+def bound_user_token(signed_in, web_client):
+    """A user's access token from the code flow, bound to ``holder``'s key."""
+    holder = Holder()
+    web, secret = web_client
+    verifier, challenge = pkce_pair()
+    params = {
+        "response_type": "code",
+        "client_id": web.client_id,
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid profile",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    code = query_of(signed_in.get("/o/authorize/", params)["Location"])["code"]
+    response = signed_in.post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        HTTP_AUTHORIZATION=basic_auth(web.client_id, secret),
+        HTTP_DPOP=holder.proof("POST", TOKEN_URL),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token_type"] == "DPoP"
+    return holder, response.json()["access_token"]
+
+
+def userinfo(http, token, proof=None, scheme="DPoP"):
+    headers = {"HTTP_AUTHORIZATION": f"{scheme} {token}"}
+    if proof is not None:
+        headers["HTTP_DPOP"] = proof
+    return http.get("/o/userinfo/", **headers)
+
+
+def test_userinfo_takes_a_bound_token_with_a_proof_of_its_key(client, bound_user_token):
+    holder, token = bound_user_token
+    response = userinfo(client, token, holder.proof("GET", USERINFO_URL, token=token))
+    assert response.status_code == 200, response.content
+    assert response.json()["preferred_username"] == "alice"
+
+
+def test_a_stolen_bound_token_is_refused_at_userinfo(client, bound_user_token):
+    holder, token = bound_user_token
+    thief = Holder()
+    used = holder.proof("GET", USERINFO_URL, token=token)
+    assert userinfo(client, token, used).status_code == 200
+    refusals = {
+        "as a bearer token": userinfo(client, token, scheme="Bearer"),
+        "in the form body": client.post("/o/userinfo/", {"access_token": token}),
+        "without a proof": userinfo(client, token),
+        "with the thief's key": userinfo(
+            client, token, thief.proof("GET", USERINFO_URL, token=token)
+        ),
+        "with a replayed proof": userinfo(client, token, used),
+        "with a proof for another token": userinfo(
+            client, token, holder.proof("GET", USERINFO_URL, token="other")
+        ),
+    }
+    for how, response in refusals.items():
+        assert response.status_code == 401, how
+        assert response["WWW-Authenticate"].startswith("DPoP"), how
+        assert response.json()["error"] == "invalid_token", how
+
+
+def test_the_dpop_scheme_needs_a_bound_token(client, code_flow):
+    token = code_flow.tokens()["access_token"]
+    response = userinfo(client, token, Holder().proof("GET", USERINFO_URL, token=token))
+    assert response.status_code == 401
+
+
+def test_discovery_lists_the_proof_algorithms(client):
+    document = client.get("/.well-known/oauth-authorization-server").json()
+    assert document["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256"]
