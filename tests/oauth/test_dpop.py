@@ -61,9 +61,7 @@ def test_a_bad_proof_at_the_token_endpoint_is_invalid_dpop_proof(client, service
         "future": lambda: holder.proof("POST", TOKEN_URL, iat=int(time.time()) + 60),
         "other method": lambda: holder.proof("GET", TOKEN_URL),
         "other url": lambda: holder.proof("POST", "https://elsewhere.example/o/token/"),
-        "private key": lambda: holder.proof(
-            "POST", TOKEN_URL, jwk={**holder.jwk, "d": "AAAA"}
-        ),
+        "private key": lambda: holder.proof("POST", TOKEN_URL, jwk={**holder.jwk, "d": "AAAA"}),
         "typ": lambda: holder.proof("POST", TOKEN_URL, header={"typ": "JWT"}),
         "unsigned": lambda: jwt.encode(
             {"jti": "x", "htm": "POST", "htu": TOKEN_URL, "iat": int(time.time())},
@@ -163,3 +161,42 @@ def test_the_dpop_scheme_needs_a_bound_token(client, code_flow):
 def test_discovery_lists_the_proof_algorithms(client):
     document = client.get("/.well-known/oauth-authorization-server").json()
     assert document["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256"]
+
+
+def test_a_bound_token_needs_its_proof_at_the_management_api_and_authzen(
+    client, make_client, builtin_roles
+):
+    from roles import services as role_services
+    from roles.services import AssignmentSpec
+
+    caller, secret = make_client(
+        client_id="pdp-caller", scopes=["management"], resources=["management"]
+    )
+    role_services.client_roles_set(client=caller, assignments=[AssignmentSpec("superadmin")])
+    holder = Holder()
+    response = client_token(
+        client,
+        caller,
+        secret,
+        holder.proof("POST", TOKEN_URL),
+        scope="management",
+        resource=f"{settings.ISSUER_URL}/api/v1/",
+    )
+    assert response.status_code == 200, response.content
+    token = response.json()["access_token"]
+    users_url = f"{settings.ISSUER_URL}/api/v1/users/"
+    as_bearer = client.get("/api/v1/users/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert as_bearer.status_code == 401
+    with_proof = client.get(
+        "/api/v1/users/",
+        HTTP_AUTHORIZATION=f"DPoP {token}",
+        HTTP_DPOP=holder.proof("GET", users_url, token=token),
+    )
+    assert with_proof.status_code == 200, with_proof.content
+    decision = client.post(
+        "/access/v1/evaluation",
+        "{}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert decision.status_code == 401
