@@ -249,7 +249,7 @@ class ClientForm(ConsoleForm):
         help_text="Where a signed logout token is posted when a person's session ends here.",
     )
     backchannel_logout_session_required = forms.BooleanField(
-        label="Logout tokens must name the session (sid)", required=False
+        label="Logout tokens must carry the session id (sid)", required=False
     )
     profile = forms.ChoiceField(
         label="Security profile",
