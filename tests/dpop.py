@@ -22,9 +22,7 @@ class Holder:
         self.jwk = ECAlgorithm.to_jwk(self.private.public_key(), as_dict=True)
         self.jkt = thumbprint(self.jwk)
 
-    def proof(
-        self, method: str, url: str, *, token: str | None = None, **overrides: Any
-    ) -> str:
+    def proof(self, method: str, url: str, *, token: str | None = None, **overrides: Any) -> str:
         claims: dict[str, Any] = {
             "jti": secrets.token_urlsafe(12),
             "htm": method,

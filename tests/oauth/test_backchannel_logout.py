@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from core.actors import SystemActor
 from oauth import services as oauth_services
 from oauth.models import LogoutNotice
-from tests.conftest import REDIRECT_URI, authorize_params, basic_auth, pkce_pair, query_of
+from tests.conftest import REDIRECT_URI, code_grant
 from tests.oauth.client_auth.test_jwks_uri import LOOPBACK, running_host, tls_files  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -48,21 +48,7 @@ def notified_client(rp, make_client):
 
 
 def sign_in_to(browser, client, secret) -> dict:
-    verifier, challenge = pkce_pair()
-    params = authorize_params(client.client_id, challenge, scope="openid offline_access")
-    code = query_of(browser.get("/o/authorize/", params)["Location"])["code"]
-    response = browser.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=basic_auth(client.client_id, secret),
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
+    return code_grant(browser, client, secret, scope="openid offline_access")
 
 
 def received_tokens(rp, http) -> list[dict]:

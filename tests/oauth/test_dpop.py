@@ -9,7 +9,7 @@ import jwt
 import pytest
 from django.conf import settings
 
-from tests.conftest import REDIRECT_URI, basic_auth, introspect, pkce_pair, query_of
+from tests.conftest import basic_auth, code_grant, introspect
 from tests.dpop import Holder
 
 pytestmark = pytest.mark.django_db
@@ -88,31 +88,11 @@ def test_a_client_registered_for_dpop_gets_no_bearer_token(client, make_client):
 def bound_user_token(signed_in, web_client):
     """A user's access token from the code flow, bound to ``holder``'s key."""
     holder = Holder()
-    web, secret = web_client
-    verifier, challenge = pkce_pair()
-    params = {
-        "response_type": "code",
-        "client_id": web.client_id,
-        "redirect_uri": REDIRECT_URI,
-        "scope": "openid profile",
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-    }
-    code = query_of(signed_in.get("/o/authorize/", params)["Location"])["code"]
-    response = signed_in.post(
-        "/o/token/",
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        HTTP_AUTHORIZATION=basic_auth(web.client_id, secret),
-        HTTP_DPOP=holder.proof("POST", TOKEN_URL),
+    body = code_grant(
+        signed_in, *web_client, scope="openid profile", HTTP_DPOP=holder.proof("POST", TOKEN_URL)
     )
-    assert response.status_code == 200, response.content
-    assert response.json()["token_type"] == "DPoP"
-    return holder, response.json()["access_token"]
+    assert body["token_type"] == "DPoP"
+    return holder, body["access_token"]
 
 
 def userinfo(http, token, proof=None, scheme="DPoP"):
