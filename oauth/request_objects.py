@@ -13,12 +13,9 @@ from __future__ import annotations
 import json
 import time
 
-import jwt
 from django.conf import settings
 
-from core import fetch
-from oauth import profiles
-from oauth.client_auth.private_key_jwt import ASSERTION_ALGORITHMS, LEEWAY_SECONDS, client_key
+from oauth.client_auth.private_key_jwt import Unverified, verified_claims
 from oauth.models import Client
 
 MAX_LIFETIME_SECONDS = 3600
@@ -36,17 +33,14 @@ def parameters(client: Client | None, request_object: str) -> list[tuple[str, st
     if client is None:
         raise RequestObjectError("Unknown client.")
     try:
-        header = jwt.get_unverified_header(request_object)
-        claims = jwt.decode(
+        claims = verified_claims(
+            client,
             request_object,
-            client_key(client, header.get("kid")),
-            algorithms=profiles.signing_algorithms(client, ASSERTION_ALGORITHMS),
             audience=settings.ISSUER_URL,
+            require=["exp", "iss", "aud"],
             issuer=client.client_id,
-            options={"require": ["exp", "iss", "aud"]},
-            leeway=LEEWAY_SECONDS,
         )
-    except (jwt.PyJWTError, LookupError, ValueError, fetch.FetchError) as exc:
+    except Unverified as exc:
         raise RequestObjectError(f"The request object is not valid: {exc}") from None
     if claims["exp"] - time.time() > MAX_LIFETIME_SECONDS:
         raise RequestObjectError("The request object lives too long.")
