@@ -24,18 +24,32 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from jwcrypto.jwk import JWK
 
+from core.crypto import keyed_hash
 from oauth import tokens
 
 ALGORITHMS = ["ES256", "RS256", "PS256"]
 IAT_WINDOW_SECONDS = 60  # a proof older than this is refused (RFC 9449 §11.1)
 FUTURE_SECONDS = 5  # clock skew allowed the other way
 JTI_MAX_LENGTH = 255
+NONCE_SECONDS = 300
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 CHALLENGE = f'DPoP algs="{" ".join(ALGORITHMS)}"'  # WWW-Authenticate of a refused DPoP use
 
 
 class ProofError(Exception):
     """The DPoP proof is missing, malformed, stale, replayed or for another request or key."""
+
+
+class NonceRequired(ProofError):
+    """The token endpoint asks for its current nonce in the proof (RFC 9449 §8)."""
+
+
+def current_nonce(offset: int = 0) -> str:
+    """The token endpoint's DPoP nonce (``DPOP_NONCE``): a keyed hash of the current
+    ``NONCE_SECONDS`` window, the same in every worker with nothing stored; the previous
+    window's is still accepted."""
+    window = int(time.time() // NONCE_SECONDS) - offset
+    return keyed_hash(str(window), "dpop-nonce")[:32]
 
 
 def _b64_sha256(value: str) -> str:
@@ -70,10 +84,11 @@ def verify(
     url: str,
     access_token: str | None = None,
     algorithms: list[str] = ALGORITHMS,
+    nonce: bool = False,
 ) -> str:
     """The thumbprint of the key that made ``proof`` for ``method`` ``url`` (and, at a resource,
-    for ``access_token``) with one of ``algorithms``; ``ProofError`` otherwise. A proof is
-    accepted once."""
+    for ``access_token``) with one of ``algorithms`` (and, with ``nonce``, the current server
+    nonce: else ``NonceRequired``); ``ProofError`` otherwise. A proof is accepted once."""
     try:
         header = jwt.get_unverified_header(proof)
         jwk, algorithm = header.get("jwk"), header.get("alg")
@@ -97,6 +112,8 @@ def verify(
     now = time.time()
     if not now - IAT_WINDOW_SECONDS <= float(claims["iat"]) <= now + FUTURE_SECONDS:
         raise ProofError("the DPoP proof is not fresh (iat)")
+    if nonce and claims.get("nonce") not in (current_nonce(), current_nonce(1)):
+        raise NonceRequired("the DPoP proof needs the server's nonce (DPoP-Nonce)")
     if access_token is not None and claims.get("ath") != _b64_sha256(access_token):
         raise ProofError("the DPoP proof is not for this access token (ath)")
     jti = claims["jti"]

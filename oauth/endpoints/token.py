@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views import View
@@ -106,6 +107,8 @@ class TokenView(dot_views.TokenView):
                 response = self._token_response(request)
         if response.status_code == 200 and getattr(request, "dpop_jkt", None):
             response.content = json.dumps({**json.loads(response.content), "token_type": "DPoP"})
+            if settings.DPOP_NONCE:
+                response["DPoP-Nonce"] = dpop.current_nonce()  # the one for the next request
         for name, value in NO_STORE.items():
             response[name] = value
         if (
@@ -140,7 +143,10 @@ def _dpop_refusal(request: HttpRequest) -> HttpResponse | None:
             method="POST",
             url=dpop.endpoint_url(request),
             algorithms=profiles.signing_algorithms(client, dpop.ALGORITHMS),
+            nonce=settings.DPOP_NONCE,
         )
+    except dpop.NonceRequired as error:
+        return oauth_error("use_dpop_nonce", str(error), **{"DPoP-Nonce": dpop.current_nonce()})
     except dpop.ProofError as error:
         return oauth_error("invalid_dpop_proof", str(error))
     return None

@@ -180,3 +180,16 @@ def test_a_bound_token_needs_its_proof_at_the_management_api_and_authzen(
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
     assert decision.status_code == 401
+
+
+def test_with_server_nonces_a_proof_must_carry_the_current_one(client, service, settings):
+    settings.DPOP_NONCE = True
+    holder = Holder()
+    first = client_token(client, *service, holder.proof("POST", TOKEN_URL))
+    assert first.status_code == 400 and first.json()["error"] == "use_dpop_nonce"
+    nonce = first["DPoP-Nonce"]
+    stale = client_token(client, *service, holder.proof("POST", TOKEN_URL, nonce="old"))
+    assert stale.json()["error"] == "use_dpop_nonce"
+    again = client_token(client, *service, holder.proof("POST", TOKEN_URL, nonce=nonce))
+    assert again.status_code == 200 and again.json()["token_type"] == "DPoP"
+    assert again["DPoP-Nonce"] == nonce
