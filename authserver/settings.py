@@ -280,6 +280,12 @@ AUTHORIZATION_CODE_LIFETIME = env_int("AUTHORIZATION_CODE_LIFETIME", 60)
 REFRESH_TOKEN_IDLE_LIFETIME = env_int("REFRESH_TOKEN_IDLE_LIFETIME", 7 * 86400)
 REFRESH_TOKEN_ABSOLUTE_LIFETIME = env_int("REFRESH_TOKEN_ABSOLUTE_LIFETIME", 30 * 86400)
 REFRESH_TOKEN_GRACE_PERIOD = env_int("REFRESH_TOKEN_GRACE_PERIOD", 0)
+# RFC 9126: how long a pushed authorization request's request_uri lives, and whether every
+# client must push its authorization requests (each client may also require it of itself).
+PAR_LIFETIME = env_int("PAR_LIFETIME", 60)
+REQUIRE_PUSHED_AUTHORIZATION_REQUESTS = env_bool("REQUIRE_PUSHED_AUTHORIZATION_REQUESTS")
+# RFC 9449 §8: DPoP proofs at the token endpoint must carry the server's nonce.
+DPOP_NONCE = env_bool("DPOP_NONCE")
 ACCESS_TOKEN_ALGORITHM = env_str("ACCESS_TOKEN_ALGORITHM", "ES256")
 if ACCESS_TOKEN_ALGORITHM not in {"ES256", "RS256"}:
     raise ImproperlyConfigured("ACCESS_TOKEN_ALGORITHM must be ES256 or RS256")

@@ -272,6 +272,31 @@ class ClientForm(ConsoleForm):
     require_verified_email = forms.BooleanField(
         label="People must have confirmed their e-mail address to use it", required=False
     )
+    backchannel_logout_uri = forms.URLField(
+        label="Back-channel logout URI",
+        required=False,
+        help_text="Where a signed logout token is posted when a person's session ends here.",
+    )
+    backchannel_logout_session_required = forms.BooleanField(
+        label="Logout tokens must carry the session id (sid)", required=False
+    )
+    profile = forms.ChoiceField(
+        label="Security profile",
+        required=False,
+        choices=[("", "none"), ("fapi2", "FAPI 2.0 (PAR, DPoP, private_key_jwt, ES256)")],
+        help_text="FAPI 2.0 Security Profile: the server enforces its rules for this app.",
+    )
+    dpop_bound_access_tokens = forms.BooleanField(
+        label="Tokens only bound to the app's key (DPoP)",
+        required=False,
+        help_text="RFC 9449: every token request carries a DPoP proof; a stolen token is "
+        "useless without the key.",
+    )
+    require_pushed_authorization_requests = forms.BooleanField(
+        label="Authorization requests only through the pushed request endpoint (PAR)",
+        required=False,
+        help_text="RFC 9126: the app posts its request to /o/par/ first; required by FAPI 2.0.",
+    )
 
     def __init__(self, *args: Any, client: Client | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -339,6 +364,11 @@ class ClientForm(ConsoleForm):
             "skip_consent": client.skip_authorization,
             "require_mfa": client.require_mfa,
             "require_verified_email": client.require_verified_email,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "backchannel_logout_session_required": client.backchannel_logout_session_required,
+            "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+            "profile": client.profile,
         }
 
 

@@ -17,6 +17,9 @@ notifications) goes through ``fetch`` (a GET, or a POST of form fields):
   cuts the socket when it passes, whatever the peer trickles), and a cap on the body's bytes;
 - every failure is one ``FetchError``, which callers map to their own error.
 
+A POST (``form``) takes any 2xx answer (a notification such as a back-channel logout token may
+be answered 204); a GET only a 200.
+
 ``fetch_json`` adds a per-process cache per URL (public documents such as key sets) honouring
 ``Cache-Control: max-age`` within [``MIN_CACHE_SECONDS``, ``MAX_CACHE_SECONDS``]. ``refresh=True``
 (an unknown ``kid``) refetches at most once per ``REFETCH_SECONDS`` per URL, and a failed fetch
@@ -283,7 +286,7 @@ def _get(place: Target, address: str, ends: float, max_bytes: int, send: Send) -
         conn.request(method, place.path, body=body, headers=headers, preload_content=False)
         response = conn.getresponse()
         try:
-            fetched = _read(response, max_bytes, ends)
+            fetched = _read(response, max_bytes, ends, any_success=body is not None)
         finally:
             response.close()
     except FetchError:
@@ -298,12 +301,12 @@ def _get(place: Target, address: str, ends: float, max_bytes: int, send: Send) -
     return fetched
 
 
-def _read(response: Any, max_bytes: int, ends: float) -> Fetched:
+def _read(response: Any, max_bytes: int, ends: float, *, any_success: bool = False) -> Fetched:
     status = int(response.status)
     headers = {name.lower(): value for name, value in response.headers.items()}
     if 300 <= status < 400:
         raise FetchError(f"redirect ({status}) refused")
-    if status != 200:
+    if not (200 <= status < 300 if any_success else status == 200):
         raise FetchError(f"HTTP {status}")
     if headers.get("content-encoding", "identity").lower() != "identity":
         raise FetchError("an encoded body is refused")

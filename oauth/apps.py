@@ -28,3 +28,9 @@ class OauthConfig(AppConfig):
         register(checks.client_posture, Tags.security, deploy=True)
         # /metrics: the token endpoint's answers by grant type, client and outcome.
         metrics.OBSERVERS["token"] = observe_token
+        # Back-channel logout: a browser sign-out ends its session for every client.
+        from django.contrib.auth.signals import user_logged_out
+
+        from oauth.logout import on_signed_out
+
+        user_logged_out.connect(on_signed_out, dispatch_uid="oauth-backchannel-logout")

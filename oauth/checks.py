@@ -1,6 +1,6 @@
 """The clients' security posture (``manage.py check --deploy``, registered in
 ``OauthConfig.ready``): W004 access tokens over an hour, W005 an http redirect URI off
-loopback."""
+loopback, W013 a fapi2 client while codes live over 60 s."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.core.checks import Warning
 
 from core.checks import over_stored_rows
 from core.proxy import is_loopback_host
+from oauth import profiles
 from oauth.models import Client
 
 MAX_ACCESS_TOKEN_LIFETIME = 3600
@@ -26,6 +27,14 @@ def client_posture() -> Iterable[Warning]:
             id="authserver.W004",
         )
     for client in Client.objects.all():
+        if profiles.is_fapi2(client) and not profiles.code_lifetime_ok():
+            yield Warning(
+                f"Client {client.client_id!r} is held to FAPI 2.0, but authorization codes live "
+                f"{settings.AUTHORIZATION_CODE_LIFETIME} s.",
+                hint="FAPI 2.0 §5.3.2.1: set AUTHORIZATION_CODE_LIFETIME to 60 or less.",
+                obj=client.client_id,
+                id="authserver.W013",
+            )
         if (client.access_token_lifetime or 0) > MAX_ACCESS_TOKEN_LIFETIME:
             yield Warning(
                 f"Client {client.client_id!r} issues access tokens for "

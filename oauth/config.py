@@ -48,7 +48,14 @@ from core.declarative import (
 from oauth import api_services
 from oauth import services as client_services
 from oauth.apis import MANAGEMENT
-from oauth.models import AUTH_METHODS, GRANT_DEVICE_CODE, ID_TOKEN_ALGORITHMS, Api, Client
+from oauth.models import (
+    AUTH_METHODS,
+    GRANT_DEVICE_CODE,
+    ID_TOKEN_ALGORITHMS,
+    PROFILES,
+    Api,
+    Client,
+)
 
 GRANT_ALIASES = {"device_code": GRANT_DEVICE_CODE}
 GRANT_NAMES = ("authorization_code", "client_credentials", "refresh_token", "device_code")
@@ -89,6 +96,11 @@ CLIENT_SCHEMA: dict[str, Callable[[Any], Any]] = {
     "id_token_signed_response_alg": choice(*ID_TOKEN_ALGORITHMS),
     "require_mfa": boolean,
     "require_verified_email": boolean,
+    "require_pushed_authorization_requests": boolean,
+    "backchannel_logout_uri": text,
+    "backchannel_logout_session_required": boolean,
+    "dpop_bound_access_tokens": boolean,
+    "profile": choice("", *PROFILES),
     "is_active": boolean,
 }
 
@@ -138,6 +150,11 @@ def export_clients() -> list[dict[str, Any]]:
             "jwks": client.jwks,
             "jwks_uri": client.jwks_uri,
             "id_token_signed_response_alg": client.id_token_signed_response_alg,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "backchannel_logout_session_required": client.backchannel_logout_session_required,
+            "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+            "profile": client.profile,
         }
         entry.update({k: v for k, v in optional.items() if v})
         entry.update(require_mfa=client.require_mfa, is_active=client.is_active)

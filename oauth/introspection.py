@@ -180,7 +180,8 @@ def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | No
     claims = active.claims
     response: dict[str, Any] = {
         "active": True,
-        "token_type": "Bearer",
+        # RFC 9449 §6.2: a DPoP-bound token says so, and its ``cnf`` names the key
+        "token_type": "DPoP" if "cnf" in claims else "Bearer",
         "scope": claims.get("scope", ""),
         "client_id": claims.get("client_id"),
         "sub": claims.get("sub"),
@@ -193,7 +194,7 @@ def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | No
         response["aud"] = claims["aud"]  # their own URL: the issuer alone would fail there
     if active.username:
         response["username"] = active.username
-    for name in ("auth_time", "amr", "acr"):
+    for name in ("auth_time", "amr", "acr", "cnf"):
         if name in claims:
             response[name] = claims[name]
     for enrich in enrichers:

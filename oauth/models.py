@@ -44,6 +44,9 @@ _DOT_GRANTS = {
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256")
+# Security profiles a client may be held to: FAPI 2.0 Security Profile (``oauth.profiles``).
+PROFILE_FAPI2 = "fapi2"
+PROFILES = (PROFILE_FAPI2,)
 
 
 def validate_redirect_uri(uri: str) -> None:
@@ -82,6 +85,18 @@ class Client(AbstractApplication):
     # Sign-in to this client stops at "verify your address" until the user's e-mail address
     # is confirmed (selfservice's verification link).
     require_verified_email = models.BooleanField(default=False)
+    # RFC 9126 §6: authorization requests only through /o/par/
+    require_pushed_authorization_requests = models.BooleanField(default=False)
+    # "" or a security profile the client is held to (FAPI 2.0: ``oauth.profiles``)
+    profile = models.CharField(
+        max_length=16, blank=True, default="", choices=[(p, p) for p in PROFILES]
+    )
+    # RFC 9449 §5.2: its tokens are always DPoP-bound (a token request needs a proof)
+    dpop_bound_access_tokens = models.BooleanField(default=False)
+    # OpenID Connect Back-Channel Logout 1.0: where logout tokens are posted, and whether they
+    # must carry the session (``sid``)
+    backchannel_logout_uri = models.URLField(blank=True, default="")
+    backchannel_logout_session_required = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     # Identifiers of the registered APIs (``Api.identifier``; ``management`` for the built-in
     # management API) this client may obtain tokens for (RFC 8707 ``resource``).
@@ -121,13 +136,30 @@ class Client(AbstractApplication):
             self.jwks or self.jwks_uri
         ):
             errors["jwks"] = ["private_key_jwt needs jwks or jwks_uri"]
-        if self.jwks_uri:
+        for field in ("jwks_uri", "backchannel_logout_uri"):
+            url = getattr(self, field)
             try:
-                fetch.check_url(self.jwks_uri)
+                if url:
+                    fetch.check_url(url)
             except fetch.FetchError as exc:
-                errors["jwks_uri"] = [f"{self.jwks_uri}: not fetched by this server ({exc})"]
+                errors[field] = [f"{url}: not reachable by this server ({exc})"]
+        if self.profile == PROFILE_FAPI2:
+            _fapi2_errors(self, errors)
         if errors:
             raise ValidationError(errors)
+
+
+def _fapi2_errors(client: Client, errors: dict[str, list[str]]) -> None:
+    """FAPI 2.0 Security Profile §5.3.3 / §5.4: a confidential client authenticating with
+    ``private_key_jwt``, ID tokens signed with ES256 (PS256 is not offered), the code flow (and
+    client credentials) only."""
+    rule = "the fapi2 profile needs"
+    if client.token_endpoint_auth_method != "private_key_jwt":
+        errors.setdefault("token_endpoint_auth_method", []).append(f"{rule} private_key_jwt")
+    if client.id_token_signed_response_alg != "ES256":
+        errors.setdefault("id_token_signed_response_alg", []).append(f"{rule} ES256")
+    if GRANT_DEVICE_CODE in client.grant_types:
+        errors.setdefault("grant_types", []).append(f"{rule} no device flow")
 
 
 class SigningKey(models.Model):
@@ -235,3 +267,23 @@ class AssertionJti(models.Model):
 
     def __str__(self) -> str:
         return f"assertion {self.jti} ({self.client_id})"
+
+
+class LogoutNotice(models.Model):
+    """A back-channel logout token owed to a client: the sign-in session ``sid`` of ``sub``
+    ended here. Delivered by a Celery task (``oauth.backchannel``) with retries; the row
+    records the outcome for the console."""
+
+    client = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    sub = models.CharField(max_length=255)
+    sid = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "created_at"])]

@@ -12,11 +12,12 @@ from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.openid import Server as OpenIDServer
 
-from oauth.tokens import access_token_lifetime
+from oauth.tokens import DPOP_JKT, access_token_lifetime
 
 # Extension grants (RFC 6749 §4.5) by grant_type URI: factories (request validator) -> grant,
 # registered by other apps' ready() (API keys: RFC 8693 token exchange).
 extension_grants: dict[str, Callable[[Any], GrantTypeBase]] = {}
+
 
 # RFC 6749 §3.1, §3.2: no parameter may be sent more than once, but those that may repeat:
 REPEATABLE_PARAMETERS = frozenset({"resource", "audience"})  # RFC 8707 §2, RFC 8693 §2.1
@@ -117,8 +118,13 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         """The passed headers, ``Content-Type`` as its media type only: Django has decoded the
         body by its ``charset`` already, and oauthlib's device endpoint compares the header
         with ``application/x-www-form-urlencoded`` exactly (openid-client adds
-        ``;charset=UTF-8``). No header reads as an empty one (oauthlib indexes it)."""
+        ``;charset=UTF-8``). No header reads as an empty one (oauthlib indexes it). The
+        thumbprint of a verified DPoP proof (set by the token view, never taken from the
+        client's headers) travels as ``DPOP_JKT``."""
         headers = super().extract_headers(request)
         passed = {name: value for name, value in headers.items() if name in self.PASSED}
         passed["Content-Type"] = passed["CONTENT_TYPE"] = request.content_type or ""
+        jkt = getattr(request, "dpop_jkt", None)
+        if jkt:
+            passed[DPOP_JKT] = jkt
         return passed

@@ -37,7 +37,7 @@ from audit.services import delete_recorded, record
 from core.actors import Actor
 from core.request_meta import RequestMeta
 from mail import notices
-from oauth import clienttokens
+from oauth import clienttokens, logout
 from oauth.api_services import clean_lifetime, scope_error
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
@@ -63,6 +63,11 @@ CLIENT_FIELDS = {
     "id_token_signed_response_alg": "id_token_signed_response_alg",
     "require_mfa": "require_mfa",
     "require_verified_email": "require_verified_email",
+    "require_pushed_authorization_requests": "require_pushed_authorization_requests",
+    "backchannel_logout_uri": "backchannel_logout_uri",
+    "dpop_bound_access_tokens": "dpop_bound_access_tokens",
+    "profile": "profile",
+    "backchannel_logout_session_required": "backchannel_logout_session_required",
     "is_active": "is_active",
 }
 # Client fields whose change is a change of privileges: where codes and tokens may go, how
@@ -81,6 +86,9 @@ PRIVILEGED_CLIENT_FIELDS = frozenset(
         "skip_consent",  # tokens without the consent page
         "require_mfa",  # loosening the second-factor rule
         "require_verified_email",  # loosening who may sign in
+        "require_pushed_authorization_requests",  # loosening: requests in the browser's URL
+        "dpop_bound_access_tokens",  # loosening: bearer tokens again
+        "profile",  # leaving FAPI 2.0 loosens every rule above
         "is_active",  # re-enabling (disabling removes access and is not asked: below)
     }
 )
@@ -330,7 +338,8 @@ def client_rotate_secret(*, actor: Actor, meta: RequestMeta | None = None, clien
 
 
 def user_sessions_end(user: User) -> None:
-    """Revoke every refresh-token family and access token of ``user`` (RFC 9700 §4.14.2)."""
+    """Revoke every refresh-token family and access token of ``user`` (RFC 9700 §4.14.2), and
+    tell the clients with a back-channel logout URI that the user's sessions ended."""
     refresh_model = get_refresh_token_model()
     families = (
         refresh_model.objects.filter(user=user, revoked__isnull=True)
@@ -343,6 +352,7 @@ def user_sessions_end(user: User) -> None:
     for refresh in refresh_model.objects.filter(user=user, revoked__isnull=True):
         refresh.revoke()
     get_access_token_model().objects.filter(user=user).delete()
+    logout.sessions_ended(AuthContext.objects.filter(user=user))
 
 
 @transaction.atomic
@@ -408,6 +418,7 @@ def session_revoke(
     if context is not None:
         get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()
         data.update(session_id=str(context.pk), client_id=context.client.client_id)
+        logout.sessions_ended(AuthContext.objects.filter(pk=context.pk))
     target = f"user:{user.username}"
     record("session.revoked", actor=actor.audit_name, meta=meta, target=target, **data)
 

@@ -23,6 +23,11 @@ from core import clock
 from oauth import apis, keys
 from oauth.models import GRANT_CLIENT_CREDENTIALS
 
+# The oauthlib request header carrying a verified DPoP key thumbprint (``oauth.dpop``, set by
+# ``oauth.server.OAuthLibCore``); no HTTP header can have this name (it has a space), so a
+# client cannot send it.
+DPOP_JKT = "Authserver DPoP-jkt"
+
 # Callables (request) -> dict of extra access-token claims, registered by other apps' ready().
 claim_providers: list[Callable[[Any], dict[str, Any]]] = []
 
@@ -128,6 +133,9 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
         claims["acr"] = context.acr
         if context.sid:
             claims["sid"] = context.sid
+    jkt = request.headers.get(DPOP_JKT)
+    if jkt:
+        claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1: bound to the proof's key
     for provider in claim_providers:
         claims.update(provider(request))
     request.access_token_claims = claims  # for the audit event (oauth.events)

@@ -3,12 +3,21 @@
 from django.urls import path
 from oauth2_provider import views as dot_views
 
-from oauth.endpoints import authorization, introspection, machine_view, metadata, token, userinfo
+from oauth.endpoints import (
+    authorization,
+    introspection,
+    machine_view,
+    metadata,
+    par,
+    token,
+    userinfo,
+)
 
 app_name = "oauth2_provider"  # DOT's views reverse URLs in this namespace
 
 urlpatterns = [
     path("authorize/", authorization.AuthorizationView.as_view(), name="authorize"),
+    path("par/", machine_view(par.PushedAuthorizationView.as_view()), name="par"),
     path("token/", machine_view(token.TokenView.as_view()), name="token"),
     path("revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", machine_view(introspection.IntrospectView.as_view()), name="introspect"),

@@ -5,7 +5,9 @@
 - Envoy ``ext_authz`` (HTTP service): ``path_prefix: /gateway/envoy``; Envoy sends the original
   method and path, so ``/gateway/envoy/api/orders`` decides ``GET /api/orders``.
 
-The credential is ``Authorization: Bearer <access token or API key>`` or ``X-API-Key``. The
+The credential is ``Authorization: Bearer <access token or API key>``, ``Authorization: DPoP
+<access token>`` with its ``DPoP`` proof (RFC 9449; a DPoP-bound token needs it), or
+``X-API-Key``. The
 gateway names the registered API it fronts in ``X-Auth-Audience`` (its identifier, set per
 location by the gateway's configuration; none, or one not registered, is 403: a misconfigured
 gateway fails closed), and only credentials meant for that API pass (``oauth.apis.meant_for``:
@@ -26,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from audit.models import AuditEvent
 from audit.services import record
 from core import limits
-from oauth import apis
+from oauth import apis, dpop
 from roles import decisions
 
 CHALLENGE = 'Bearer realm="authserver"'
@@ -36,7 +38,7 @@ GATEWAY_RATE = limits.Rate("gateway", "GATEWAY_RATE_LIMIT", window=60)  # per cl
 
 def _credential(request: HttpRequest) -> str:
     scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
+    if scheme.lower() in ("bearer", "dpop") and value.strip():
         return value.strip()
     return request.META.get("HTTP_X_API_KEY", "").strip()
 
@@ -68,6 +70,13 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
     credential = _credential(request)
     if not credential:
         return _answer(401, **{"WWW-Authenticate": CHALLENGE})
+    # a DPoP-bound token passes only with a proof of its key for the original request (the
+    # gateway forwards ``DPoP``; its method and path are checked, the host is the gateway's)
+    _token, problem = dpop.presented(request, method=method, url=uri.split("?", 1)[0])
+    if problem is not None:
+        _denied(request, method, uri, 401)
+        challenge = f'{dpop.CHALLENGE}, error="invalid_token", error_description="{problem}"'
+        return _answer(401, **{"WWW-Authenticate": challenge})
     # presented by its holder, from the address the gateway forwards (core.proxy): an
     # API key's allow-list applies, and its one rate budget (apikeys.policy)
     try:

@@ -359,6 +359,27 @@ def authorize_params(client_id: str, challenge: str | None, **extra: str) -> dic
     return {k: v for k, v in params.items() if v is not None}
 
 
+def code_grant(http, client_obj, secret: str, *, scope: str, **headers: str) -> dict:
+    """A signed-in ``http`` runs /o/authorize/ for ``client_obj`` (consent skipped) and redeems
+    the code as the client, with ``headers`` on the token request (a DPoP proof); the tokens."""
+    verifier, challenge = pkce_pair()
+    params = authorize_params(client_obj.client_id, challenge, scope=scope)
+    code = query_of(http.get("/o/authorize/", params)["Location"])["code"]
+    response = http.post(
+        "/o/token/",
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        HTTP_AUTHORIZATION=basic_auth(client_obj.client_id, secret),
+        **headers,
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
 @pytest.fixture
 def signed_in(client, make_user):
     """Django's test client, signed in as alice through the login form."""

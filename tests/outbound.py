@@ -112,6 +112,13 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"{}")
 
+    def do_POST(self) -> None:  # noqa: N802 - stdlib's name
+        """Notifications (back-channel logout): recorded in ``posts``; ``/fail`` answers 500."""
+        host = self.server.host
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        host.posts.append((self.path, self.headers.get("Content-Type", ""), body.decode()))
+        self._send(500 if self.path == "/fail" else 200, b"")
+
     def _trickle(self, byte: bytes = b" ") -> None:
         ends = time.monotonic() + 30
         try:
@@ -125,7 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 class JwksHost:
     """A threaded HTTPS server on 127.0.0.1 serving ``jwks`` at ``/jwks`` (and bad answers on
-    other paths); ``hits`` counts the requests per path."""
+    other paths); ``hits`` counts the requests per path, ``posts`` keeps what was posted."""
 
     class Server(ThreadingHTTPServer):
         daemon_threads = True
@@ -135,6 +142,7 @@ class JwksHost:
         self.jwks: dict = {"keys": []}
         self.cache = "public, max-age=600"
         self.hits: Counter[str] = Counter()
+        self.posts: list[tuple[str, str, str]] = []  # (path, content type, body)
         self._server = self.Server(("127.0.0.1", 0), _Handler)
         self._server.host = self
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

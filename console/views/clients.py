@@ -10,6 +10,7 @@ from console import access
 from console.forms import GRANT_LABELS, AssignmentForm, ClientForm
 from console.views.assignments import change_assignment
 from console.views.common import perform, searched, writing
+from oauth import backchannel
 from oauth import services as oauth_services
 from oauth.models import Client
 from roles import services as role_services
@@ -56,6 +57,7 @@ def _detail(request: HttpRequest, client: Client, form: AssignmentForm) -> HttpR
         "roles": roles,
         "grant_labels": GRANT_LABELS,
         "assign_form": form,
+        "logout_notices": backchannel.recent(client),
     }
     return render(request, "console/clients/detail.html", context)
 

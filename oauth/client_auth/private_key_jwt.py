@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from core import fetch
-from oauth import tokens
+from oauth import profiles, tokens
 from oauth.models import AssertionJti, Client
 from oauth.selectors import client_get
 
@@ -56,19 +56,40 @@ def claimed_client_id(params: dict[str, str]) -> str | None:
     return client_id
 
 
+class Unverified(Exception):
+    """A JWT the client should have signed does not verify (the message says why)."""
+
+
+def verified_claims(
+    client: Client, token: str, *, audience: str | list[str], require: list[str], **checks: Any
+) -> dict[str, Any]:
+    """The claims of ``token``, a JWT signed by one of ``client``'s registered keys with an
+    algorithm its profile allows, for ``audience`` (client assertions, request objects)."""
+    try:
+        header = jwt.get_unverified_header(token)
+        return jwt.decode(
+            token,
+            client_key(client, header.get("kid")),
+            algorithms=profiles.signing_algorithms(client, ASSERTION_ALGORITHMS),
+            audience=audience,
+            options={"require": require},
+            leeway=LEEWAY_SECONDS,
+            **checks,
+        )
+    except (jwt.PyJWTError, LookupError, ValueError, fetch.FetchError) as exc:
+        raise Unverified(str(exc)) from None
+
+
 def authenticate(client: Client, assertion: str) -> bool:
     """Whether ``assertion`` is a fresh, first-used proof signed by ``client``'s key."""
     try:
-        header = jwt.get_unverified_header(assertion)
-        claims = jwt.decode(
+        claims = verified_claims(
+            client,
             assertion,
-            _key(client, header.get("kid")),
-            algorithms=ASSERTION_ALGORITHMS,
             audience=[token_endpoint_url(), settings.ISSUER_URL],
-            options={"require": ["exp", "iss", "sub", "aud", "jti"]},
-            leeway=LEEWAY_SECONDS,
+            require=["exp", "iss", "sub", "aud", "jti"],
         )
-    except (jwt.PyJWTError, LookupError, ValueError, fetch.FetchError) as exc:
+    except Unverified as exc:
         log.info("private_key_jwt rejected for client %s: %s", client.client_id, exc)
         return False
     exp, jti = claims["exp"], claims["jti"]
@@ -108,7 +129,7 @@ def prefetch_key(params: dict[str, str]) -> None:
     if client is None or client.jwks or not client.jwks_uri:
         return
     try:
-        _key(client, jwt.get_unverified_header(params["client_assertion"]).get("kid"))
+        client_key(client, jwt.get_unverified_header(params["client_assertion"]).get("kid"))
     except (jwt.PyJWTError, LookupError, fetch.FetchError):
         return
 
@@ -126,7 +147,7 @@ def _first_use(client_id: str, jti: str, expires: int) -> bool:
     return True
 
 
-def _key(client: Client, kid: str | None) -> jwt.PyJWK:
+def client_key(client: Client, kid: str | None) -> jwt.PyJWK:
     """The client's public key for ``kid``; an unknown ``kid`` refetches its ``jwks_uri``."""
     if client.jwks or not client.jwks_uri:
         key = _find(client.jwks, kid)

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from oauth import extensions, keys, server
+from oauth import dpop, extensions, keys, server
 from oauth.models import GRANT_TYPES
 
 
@@ -25,6 +25,8 @@ def _endpoints() -> dict[str, Any]:
         "introspection_endpoint": f"{base}/o/introspect/",
         "revocation_endpoint": f"{base}/o/revoke_token/",
         "device_authorization_endpoint": f"{base}/o/device-authorization/",
+        "pushed_authorization_request_endpoint": f"{base}/o/par/",
+        "require_pushed_authorization_requests": settings.REQUIRE_PUSHED_AUTHORIZATION_REQUESTS,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": [*GRANT_TYPES, *server.extension_grants],
@@ -47,6 +49,7 @@ def _endpoints() -> dict[str, Any]:
             "none",
         ],
         "authorization_response_iss_parameter_supported": True,
+        "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
         # The languages of the sign-in, consent and device pages (``ui_locales`` picks one).
         "ui_locales_supported": [code for code, _name in settings.LANGUAGES],
     }
@@ -64,6 +67,8 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         **_endpoints(),
         "userinfo_endpoint": f"{base}/o/userinfo/",
         "end_session_endpoint": f"{base}/o/logout/",
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "claims_supported": [
@@ -87,7 +92,8 @@ def openid_configuration(request: HttpRequest) -> JsonResponse:
         "prompt_values_supported": ["none", "login", "consent"],
         "acr_values_supported": extensions.second_factor().acr_values_supported,
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
         "request_uri_parameter_supported": False,
     }
     return JsonResponse(document, headers={"Cache-Control": "public, max-age=300"})

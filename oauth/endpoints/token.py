@@ -4,8 +4,10 @@ read."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views import View
@@ -14,11 +16,12 @@ from oauth2_provider.models import get_device_grant_model
 
 from core.limits import LimitUnavailable
 from core.responses import NO_STORE, oauth_error
-from oauth import events, server
+from oauth import dpop, events, profiles, server
 from oauth.client_auth import limits, private_key_jwt
 from oauth.client_auth.secret import claimed_client_id
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
 from oauth.outcome import TokenOutcome
+from oauth.selectors import client_get
 
 
 class TokenView(dot_views.TokenView):
@@ -87,6 +90,9 @@ class TokenView(dot_views.TokenView):
             return oauth_error("invalid_request", "Missing grant_type parameter.")
         if grant_type not in GRANT_TYPES and grant_type not in server.extension_grants:
             return oauth_error("unsupported_grant_type", "This grant type is not supported.")
+        refusal = _dpop_refusal(request)
+        if refusal is not None:
+            return refusal
         private_key_jwt.prefetch_key(request.POST)  # no network wait inside a transaction
         if grant_type == GRANT_DEVICE_CODE:
             device_code = request.POST.get("device_code", "")
@@ -99,6 +105,10 @@ class TokenView(dot_views.TokenView):
         else:
             with transaction.atomic():
                 response = self._token_response(request)
+        if response.status_code == 200 and getattr(request, "dpop_jkt", None):
+            response.content = json.dumps({**json.loads(response.content), "token_type": "DPoP"})
+            if settings.DPOP_NONCE:
+                response["DPoP-Nonce"] = dpop.current_nonce()  # the one for the next request
         for name, value in NO_STORE.items():
             response[name] = value
         if (
@@ -115,3 +125,28 @@ class TokenView(dot_views.TokenView):
         for name, value in headers.items():
             response[name] = value
         return response
+
+
+def _dpop_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Check a DPoP proof (RFC 9449 §4.3) and keep its key's thumbprint for the token
+    (``request.dpop_jkt``, read by ``oauth.server.OAuthLibCore``); a client registered with
+    ``dpop_bound_access_tokens`` (or the fapi2 profile) must send one."""
+    proof = request.META.get("HTTP_DPOP")
+    client = client_get(claimed_client_id(request))
+    if proof is None:
+        if profiles.requires_dpop(client):
+            return oauth_error("invalid_dpop_proof", "This client must send a DPoP proof.")
+        return None
+    try:
+        request.dpop_jkt = dpop.verify(
+            proof,
+            method="POST",
+            url=dpop.endpoint_url(request),
+            algorithms=profiles.signing_algorithms(client, dpop.ALGORITHMS),
+            nonce=settings.DPOP_NONCE,
+        )
+    except dpop.NonceRequired as error:
+        return oauth_error("use_dpop_nonce", str(error), **{"DPoP-Nonce": dpop.current_nonce()})
+    except dpop.ProofError as error:
+        return oauth_error("invalid_dpop_proof", str(error))
+    return None

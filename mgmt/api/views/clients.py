@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from mgmt import selectors
 from mgmt.api.views.base import ManagementApi, NoInput, StrictSerializer, query, validated
 from oauth import services as oauth_services
-from oauth.models import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGORITHMS, Client
+from oauth.models import AUTH_METHODS, GRANT_TYPES, ID_TOKEN_ALGORITHMS, PROFILES, Client
 from roles import access
 
 
@@ -44,6 +44,15 @@ class ClientOutput(serializers.Serializer):
     id_token_signed_response_alg = serializers.CharField()
     require_mfa = serializers.BooleanField()
     require_verified_email = serializers.BooleanField()
+    require_pushed_authorization_requests = serializers.BooleanField(
+        help_text="Authorization requests only through the pushed request endpoint (RFC 9126)."
+    )
+    backchannel_logout_uri = serializers.CharField(allow_blank=True)
+    backchannel_logout_session_required = serializers.BooleanField()
+    dpop_bound_access_tokens = serializers.BooleanField(
+        help_text="Every token request needs a DPoP proof (RFC 9449): no bearer tokens."
+    )
+    profile = serializers.CharField(allow_blank=True)
     is_active = serializers.BooleanField()
     has_secret = serializers.BooleanField(help_text="The secret itself is never shown again.")
     created = serializers.DateTimeField()
@@ -98,6 +107,21 @@ class ClientSpecInput(StrictSerializer):
     )
     require_mfa = serializers.BooleanField(required=False)
     require_verified_email = serializers.BooleanField(required=False)
+    require_pushed_authorization_requests = serializers.BooleanField(required=False)
+    backchannel_logout_uri = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="OpenID Connect Back-Channel Logout 1.0: where logout tokens are posted.",
+    )
+    backchannel_logout_session_required = serializers.BooleanField(required=False)
+    dpop_bound_access_tokens = serializers.BooleanField(required=False)
+    profile = serializers.ChoiceField(
+        choices=["", *PROFILES],
+        required=False,
+        help_text="`fapi2`: held to the FAPI 2.0 Security Profile (PAR, DPoP, private_key_jwt, "
+        "PS256/ES256).",
+    )
     is_active = serializers.BooleanField(required=False)
 
     def validate_jwks(self, value: Any) -> Any:

@@ -1,0 +1,171 @@
+"""DPoP (RFC 9449): access tokens bound to a key the client holds.
+
+At the token endpoint a ``DPoP`` header carries a proof: a JWT of ``typ: dpop+jwt`` signed by
+the client's key, whose public half (``jwk``) is in its header, naming the request (``htm``,
+``htu``), fresh (``iat`` within ``IAT_WINDOW_SECONDS``) and used once (``jti``, remembered in
+the shared cache by every worker). The access token then carries ``cnf.jkt`` (the key's RFC 7638
+thumbprint) and ``token_type`` is ``DPoP``. At our resource doors (userinfo, the gateway
+endpoint) a bound token is accepted only as ``Authorization: DPoP <token>`` with a proof of the
+same key whose ``ath`` is the token's hash; presented as a bearer token it is refused.
+Introspection reports ``cnf`` so that resource servers check the proof themselves (§6.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from jwcrypto.jwk import JWK
+
+from core import clock
+from core.crypto import keyed_hash
+from oauth import tokens
+
+ALGORITHMS = ["ES256", "RS256", "PS256"]
+IAT_WINDOW_SECONDS = 60  # a proof older than this is refused (RFC 9449 §11.1)
+FUTURE_SECONDS = 5  # clock skew allowed the other way
+JTI_MAX_LENGTH = 255
+NONCE_SECONDS = 300
+PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+CHALLENGE = f'DPoP algs="{" ".join(ALGORITHMS)}"'  # WWW-Authenticate of a refused DPoP use
+
+
+class ProofError(Exception):
+    """The DPoP proof is missing, malformed, stale, replayed or for another request or key."""
+
+
+class NonceRequired(ProofError):
+    """The token endpoint asks for its current nonce in the proof (RFC 9449 §8)."""
+
+
+def current_nonce(offset: int = 0) -> str:
+    """The token endpoint's DPoP nonce (``DPOP_NONCE``): a keyed hash of the current
+    ``NONCE_SECONDS`` window, the same in every worker with nothing stored; the previous
+    window's is still accepted."""
+    window = int(clock.now() // NONCE_SECONDS) - offset
+    return keyed_hash(str(window), "dpop-nonce")[:32]
+
+
+def _b64_sha256(value: str) -> str:
+    digest = hashlib.sha256(value.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638 SHA-256 thumbprint of a public JWK, base64url."""
+    return JWK(**jwk).thumbprint()
+
+
+def _same_url(htu: Any, url: str) -> bool:
+    """RFC 9449 §4.3: ``htu`` without query and fragment, scheme and host case-insensitive; a
+    ``url`` that is a path alone matches any origin."""
+    if not isinstance(htu, str):
+        return False
+    a, b = urlsplit(htu), urlsplit(url)
+    if not b.netloc:
+        return a.path == b.path
+    return (a.scheme.lower(), a.netloc.lower(), a.path) == (
+        b.scheme.lower(),
+        b.netloc.lower(),
+        b.path,
+    )
+
+
+def verify(
+    proof: str,
+    *,
+    method: str,
+    url: str,
+    access_token: str | None = None,
+    algorithms: list[str] = ALGORITHMS,
+    nonce: bool = False,
+) -> str:
+    """The thumbprint of the key that made ``proof`` for ``method`` ``url`` (and, at a resource,
+    for ``access_token``) with one of ``algorithms`` (and, with ``nonce``, the current server
+    nonce: else ``NonceRequired``); ``ProofError`` otherwise. A proof is accepted once."""
+    try:
+        header = jwt.get_unverified_header(proof)
+        jwk, algorithm = header.get("jwk"), header.get("alg")
+        if header.get("typ") != "dpop+jwt" or algorithm not in algorithms:
+            raise ProofError(f"a DPoP proof is a dpop+jwt signed with {', '.join(algorithms)}")
+        if not isinstance(jwk, dict) or PRIVATE_MEMBERS & jwk.keys():
+            raise ProofError("the proof's jwk must be a public key")
+        key = jwt.PyJWK(jwk, algorithm=algorithm)
+        claims = jwt.decode(
+            proof,
+            key.key,
+            algorithms=[algorithm],
+            options={"require": ["iat", "jti", "htm", "htu"], "verify_aud": False},
+        )
+    except ProofError:
+        raise
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+        raise ProofError(f"the DPoP proof does not verify: {exc}") from None
+    if claims["htm"] != method or not _same_url(claims["htu"], url):
+        raise ProofError("the DPoP proof is for another request (htm, htu)")
+    now = clock.now()
+    if not now - IAT_WINDOW_SECONDS <= float(claims["iat"]) <= now + FUTURE_SECONDS:
+        raise ProofError("the DPoP proof is not fresh (iat)")
+    if nonce and claims.get("nonce") not in (current_nonce(), current_nonce(1)):
+        raise NonceRequired("the DPoP proof needs the server's nonce (DPoP-Nonce)")
+    if access_token is not None and claims.get("ath") != _b64_sha256(access_token):
+        raise ProofError("the DPoP proof is not for this access token (ath)")
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not 0 < len(jti) <= JTI_MAX_LENGTH:
+        raise ProofError("the DPoP proof needs a jti")
+    jkt = thumbprint(jwk)
+    seen = f"oauth:dpop:{_b64_sha256(jkt + ':' + jti)}"
+    if not cache.add(seen, 1, timeout=IAT_WINDOW_SECONDS + FUTURE_SECONDS + 5):
+        raise ProofError("the DPoP proof was used before (jti)")
+    return jkt
+
+
+def endpoint_url(request: HttpRequest) -> str:
+    """The URL the client addressed: the issuer's origin and the request's path."""
+    origin = urlsplit(settings.ISSUER_URL)
+    return f"{origin.scheme}://{origin.netloc}{request.path}"
+
+
+def bound_key(token: str) -> str | None:
+    """The ``cnf.jkt`` a token we signed is bound to (its signature is checked by the door
+    that accepts it), or None for a bearer token."""
+    claims = tokens.unverified_claims(token) or {}
+    cnf = claims.get("cnf")
+    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+    return jkt if isinstance(jkt, str) else None
+
+
+def presented(request: HttpRequest, *, method: str, url: str) -> tuple[str, str | None]:
+    """The access token of ``Authorization`` (``Bearer`` or ``DPoP``; or, where a door takes
+    one, a form body's ``access_token``) and what is wrong with how it was presented (None:
+    nothing): a bound token needs the DPoP scheme and a proof of its key for this request
+    (``url`` may be a path alone: the gateway knows only the original path); the DPoP scheme
+    needs a bound token."""
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+    scheme, token = scheme.lower(), value.strip()
+    if scheme not in ("bearer", "dpop") or not token:
+        scheme, token = (
+            "bearer",
+            request.POST.get("access_token", "") if request.method == "POST" else "",
+        )
+    jkt = bound_key(token) if token else None
+    if scheme == "bearer":
+        return (
+            token,
+            "the access token is DPoP-bound: present it with a DPoP proof" if jkt else None,
+        )
+    if jkt is None:
+        return token, "the access token is not DPoP-bound"
+    try:
+        proven = verify(
+            request.META.get("HTTP_DPOP", ""), method=method, url=url, access_token=token
+        )
+    except ProofError as exc:
+        return token, str(exc)
+    return token, None if proven == jkt else "the DPoP proof is from another key"

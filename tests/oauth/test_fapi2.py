@@ -1,0 +1,127 @@
+"""The FAPI 2.0 Security Profile for a client (``profile: fapi2``): only pushed authorization
+requests, ``private_key_jwt`` with PS256/ES256, DPoP-bound tokens with PS256/ES256 proofs,
+ES256 ID tokens; a FAPI client trying a plain bearer flow is refused at every step."""
+
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from tests.conftest import REDIRECT_URI, authorize_params, pkce_pair, query_of
+from tests.dpop import Holder
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = f"{settings.ISSUER_URL}/o/token/"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@pytest.fixture
+def keys():
+    return {
+        "ec": ec.generate_private_key(ec.SECP256R1()),
+        "rsa": rsa.generate_private_key(65537, 2048),
+    }
+
+
+@pytest.fixture
+def fapi_client(make_client, keys):
+    public = [
+        ECAlgorithm.to_jwk(keys["ec"].public_key(), as_dict=True) | {"kid": "ec"},
+        RSAAlgorithm.to_jwk(keys["rsa"].public_key(), as_dict=True) | {"kid": "rsa"},
+    ]
+    client, _ = make_client(
+        client_id="bank",
+        grant_types=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+        scopes=["openid"],
+        token_endpoint_auth_method="private_key_jwt",
+        id_token_signed_response_alg="ES256",
+        jwks={"keys": public},
+        skip_consent=True,
+        profile="fapi2",
+    )
+    return client
+
+
+def assertion(keys, kind: str = "ec") -> dict[str, str]:
+    claims = {
+        "iss": "bank",
+        "sub": "bank",
+        "aud": settings.ISSUER_URL,
+        "jti": f"{kind}-{time.monotonic_ns()}",
+        "exp": int(time.time()) + 60,
+    }
+    algorithm = "ES256" if kind == "ec" else "RS256"
+    token = jwt.encode(claims, keys[kind], algorithm=algorithm, headers={"kid": kind})
+    return {"client_id": "bank", "client_assertion_type": ASSERTION_TYPE, "client_assertion": token}
+
+
+def test_the_profile_needs_private_key_jwt_and_es256_id_tokens(make_client):
+    with pytest.raises(ValidationError) as refused:
+        make_client(
+            client_id="weak",
+            grant_types=["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"],
+            redirect_uris=[REDIRECT_URI],
+            profile="fapi2",
+        )
+    errors = refused.value.message_dict
+    assert errors["token_endpoint_auth_method"] == ["the fapi2 profile needs private_key_jwt"]
+    assert errors["id_token_signed_response_alg"] == ["the fapi2 profile needs ES256"]
+    assert errors["grant_types"] == ["the fapi2 profile needs no device flow"]
+
+
+def test_a_fapi_client_goes_through_par_dpop_and_es256(signed_in, fapi_client, keys):
+    verifier, challenge = pkce_pair()
+    plain = signed_in.get("/o/authorize/", authorize_params("bank", challenge, scope="openid"))
+    assert plain.status_code == 400  # not pushed
+
+    params = {**authorize_params("bank", challenge, scope="openid"), **assertion(keys, "rsa")}
+    assert signed_in.post("/o/par/", params).json()["error"] == "invalid_client"  # RS256
+    params.update(assertion(keys))
+    pushed = signed_in.post("/o/par/", params)
+    assert pushed.status_code == 201, pushed.content
+    answer = signed_in.get(
+        "/o/authorize/", {"client_id": "bank", "request_uri": pushed.json()["request_uri"]}
+    )
+    code = query_of(answer["Location"])["code"]
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
+    bearer = signed_in.post("/o/token/", {**exchange, **assertion(keys)})
+    assert bearer.status_code == 400 and bearer.json()["error"] == "invalid_dpop_proof"
+
+    rsa_proof = jwt.encode(
+        {"jti": "r1", "htm": "POST", "htu": TOKEN_URL, "iat": int(time.time())},
+        keys["rsa"],
+        algorithm="RS256",
+        headers={
+            "typ": "dpop+jwt",
+            "jwk": RSAAlgorithm.to_jwk(keys["rsa"].public_key(), as_dict=True),
+        },
+    )
+    refused = signed_in.post("/o/token/", {**exchange, **assertion(keys)}, HTTP_DPOP=rsa_proof)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_dpop_proof"
+
+    holder = Holder()  # an EC key: ES256 proofs
+    tokens = signed_in.post(
+        "/o/token/", {**exchange, **assertion(keys)}, HTTP_DPOP=holder.proof("POST", TOKEN_URL)
+    )
+    assert tokens.status_code == 200, tokens.content
+    body = tokens.json()
+    assert body["token_type"] == "DPoP"
+    assert jwt.get_unverified_header(body["id_token"])["alg"] == "ES256"
+
+
+def test_the_check_warns_when_codes_live_longer_than_fapi_allows(fapi_client, settings, capsys):
+    settings.AUTHORIZATION_CODE_LIFETIME = 120
+    call_command("check", "--deploy", "--tag", "security")
+    assert "authserver.W013" in capsys.readouterr().err
