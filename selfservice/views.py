@@ -96,7 +96,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         error=error,
         status=400 if error else 200,
         # The address is changed (and verified) by following a link sent to it.
-        email_verified=bool(getattr(user, "email_verified", False)),
+        email_verified=user.email_verified,
         has_factor=mfa_selectors.has_factor(user),
     )
 

@@ -35,6 +35,15 @@ def test_the_profile_shows_the_account_and_links_the_second_factors(desktop):
     assert 'value="Alice"' in body and "alice@example.com" in body
     assert "not verified" in body
     assert 'href="/mfa/"' in body
+    assert 'href="/account/email/"' in body  # the change of address (a link to the new one)
+    assert 'href="/account/providers/"' in body  # upstream sign-in providers to link
+
+
+def test_a_confirmed_address_shows_as_verified(desktop, alice):
+    alice.email_verified = True
+    alice.save()
+    body = desktop.get("/account/").content.decode()
+    assert '<span class="badge ok">verified</span>' in body
 
 
 def test_the_name_is_saved_and_audited(desktop, alice):
