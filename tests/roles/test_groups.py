@@ -103,11 +103,11 @@ def test_direct_roles_and_group_roles_add_up(nested) -> None:
     assert sources["reader"] == (policy.RoleSource("reader", "tier2", "support"),)
 
 
-def test_a_direct_assignment_still_expires_while_group_roles_stay(nested, monkeypatch) -> None:
+def test_a_direct_assignment_still_expires_while_group_roles_stay(nested, clock) -> None:
     soon = timezone.now() + timezone.timedelta(hours=1)
     services.user_roles_set(user=nested, assignments=[AssignmentSpec("admin", soon)])
     assert "admin" in selectors.user_grant(nested.pk).roles
-    monkeypatch.setattr(selectors, "now", lambda: soon.timestamp() + 1)
+    clock.set(soon.timestamp() + 1)
     assert selectors.user_grant(nested.pk).roles == {"reader", "viewer"}
 
 
