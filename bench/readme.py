@@ -89,10 +89,28 @@ def section(modes: list[tuple[str, dict[str, Any]]], uptime: str = "") -> str:
             f"{s['duration_s']:g} s; load average {m['loadavg_1m_at_start']:.1f} before, "
             f"{m['loadavg_1m_at_end']:.1f} after; {errors} errors in all; bar "
             + ("met on every row." if not missed else "missed: " + "; ".join(missed) + ".")
+            + scaling(results)
         )
     if uptime:
         lines.append(f"- `uptime` when the table was written: {uptime}")
     return "\n".join(lines) + "\n"
+
+
+def scaling(results: dict[str, Any]) -> str:
+    """The scaling steps of a run, as a sentence (empty when they were skipped)."""
+    parts = []
+    for key, what, unit in (
+        ("introspection_by_stored_tokens", "introspection of a user's token with", "rows"),
+        ("evaluation_by_roles", "AuthZEN with", "roles"),
+    ):
+        steps = results.get("scaling", {}).get(key) or []
+        if steps:
+            counts = " / ".join(f"{step[unit]:,}" for step in steps)
+            rates = " / ".join(f"{step['req_s']:,.0f}" for step in steps)
+            parts.append(
+                f"{what} {counts} {'stored tokens' if unit == 'rows' else unit}: {rates} req/s"
+            )
+    return (" Scale: " + "; ".join(parts) + ".") if parts else ""
 
 
 def rewrite(text: str, body: str) -> str:
