@@ -62,8 +62,9 @@ def role_chains(chains: int, depth: int = 10) -> list[dict[str, Any]]:
 SIGN_IN_USERS = 64  # bench-user-0 ... : one per connection of the sign-in rows
 
 
-def bench_config(sections: set[str]) -> dict[str, Any]:
-    """Clients and users for every target; roles and an API key when this build supports them."""
+def bench_config(sections: set[str], sign_in_users: int = SIGN_IN_USERS) -> dict[str, Any]:
+    """Clients and users for every target (``sign_in_users`` for the sign-in rows); roles and
+    an API key when this build supports them."""
     m2m: dict[str, Any] = {
         "client_id": "bench-m2m",
         "name": "Bench machine client",
@@ -95,7 +96,7 @@ def bench_config(sections: set[str]) -> dict[str, Any]:
     }
     signers = [
         {"username": f"bench-user-{i}", "password": PASSWORD, "email": f"b{i}@example.com"}
-        for i in range(SIGN_IN_USERS)
+        for i in range(sign_in_users)
     ]
     config: dict[str, Any] = {"clients": [m2m, rs, web], "users": [user, *signers]}
     if "roles" in sections:
