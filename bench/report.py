@@ -206,6 +206,12 @@ def markdown(results: dict[str, Any]) -> str:
                 + (f" {step['lookup_us']:.0f} |" if in_process else "")
             )
     notes = [f"- {r['label']}: {r['note']}" for r in results["targets"].values() if r["note"]]
+    notes += [
+        f"- {r['label']}: the pool was spent before the end of the run by {r['threads_ran_dry']} "
+        "wrk threads (the run then ends with the last one, so the rate holds; fewer samples)"
+        for r in results["targets"].values()
+        if r.get("threads_ran_dry")
+    ]
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
