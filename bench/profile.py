@@ -23,6 +23,7 @@ import operator
 import os
 import pstats
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -57,7 +58,26 @@ def environ(method: str, path: str, body: str, headers: dict[str, str]) -> dict[
     return env
 
 
-def call(application: Any, spec: tuple[str, str, str, dict[str, str]]) -> bytes:
+class Chain:
+    """A write target: each request presents a credential only it may use (a code, or the
+    refresh token the previous answer rotated to), so no two requests repeat one."""
+
+    def __init__(self, spec: Any, credentials: list[str], follow: str = "") -> None:
+        self.spec, self.credentials, self.follow = spec, credentials, follow
+
+    def next(self) -> tuple[str, str, str, dict[str, str]]:
+        return self.spec(self.credentials.pop())
+
+    def answered(self, body: bytes) -> None:
+        if self.follow:
+            self.credentials.append(json.loads(body)[self.follow])
+
+
+def call(application: Any, spec: Any) -> bytes:
+    if isinstance(spec, Chain):
+        body = call(application, spec.next())
+        spec.answered(body)
+        return body
     statuses: list[str] = []
 
     def start_response(status: str, headers: list[Any], exc_info: Any = None) -> None:
@@ -85,7 +105,7 @@ def cpu_per_call(application: Any, spec: tuple[str, str, str, dict[str, str]], n
     return best
 
 
-def targets(creds: fixtures.Credentials, application: Any) -> dict[str, tuple]:
+def targets(creds: fixtures.Credentials, application: Any, requests: int) -> dict[str, Any]:
     m2m = fixtures.basic("bench-m2m", creds.secrets["bench-m2m"])
     rs = fixtures.basic("bench-rs", creds.secrets["bench-rs"])
     form = {"Content-Type": FORM}
@@ -117,6 +137,34 @@ def targets(creds: fixtures.Credentials, application: Any) -> dict[str, tuple]:
         ),
         "jwks": ("GET", "/o/jwks/", "", {}),
     }
+    web = {**form, "Authorization": fixtures.basic("bench-web", creds.secrets["bench-web"])}
+    specs["token_refresh"] = Chain(
+        lambda token: (
+            "POST",
+            "/o/token/",
+            urlencode({"grant_type": "refresh_token", "refresh_token": token}),
+            web,
+        ),
+        [seed_refresh_token()],
+        follow="refresh_token",
+    )
+    verifier = secrets.token_urlsafe(48)
+    specs["token_code_exchange"] = Chain(
+        lambda code: (
+            "POST",
+            "/o/token/",
+            urlencode(
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": fixtures.REDIRECT_URI,
+                    "code_verifier": verifier,
+                }
+            ),
+            web,
+        ),
+        seed_codes(verifier, 50 + 3 * requests),  # the warm-up and three batches
+    )
     if creds.api_key:
         specs["introspect_api_key"] = (
             "POST",
@@ -125,6 +173,80 @@ def targets(creds: fixtures.Credentials, application: Any) -> dict[str, tuple]:
             {**form, "Authorization": rs},
         )
     return specs
+
+
+def _signed_in(**context: Any) -> Any:
+    """A sign-in context of the bench user at the bench web app."""
+    from django.utils import timezone
+
+    from accounts.models import User
+    from oauth.models import AuthContext, Client
+
+    return AuthContext.objects.create(
+        user=User.objects.get(username="bench-user"),
+        client=Client.objects.get(client_id="bench-web"),
+        auth_time=timezone.now(),
+        amr=["pwd"],
+        **context,
+    )
+
+
+def seed_refresh_token() -> str:
+    """A refresh token of the bench user, as a code exchange leaves it (its family's sign-in
+    context, a live access token), written directly: the target rotates it from there."""
+    import uuid
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import AccessToken, RefreshToken, set_token_value
+
+    family = uuid.uuid4()
+    context = _signed_in(token_family=family)
+    access = AccessToken(
+        user=context.user,
+        application=context.client,
+        scope="openid offline_access",
+        expires=timezone.now() + timedelta(hours=1),
+    )
+    set_token_value(access, secrets.token_urlsafe(32))
+    access.save()
+    token = secrets.token_urlsafe(32)
+    refresh = RefreshToken(
+        user=context.user, application=context.client, access_token=access, token_family=family
+    )
+    set_token_value(refresh, token)
+    refresh.save()
+    return token
+
+
+def seed_codes(verifier: str, count: int) -> list[str]:
+    """``count`` authorization codes of the bench user (PKCE S256 of ``verifier``), stored as
+    the authorization endpoint stores them."""
+    import base64
+    import hashlib
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import Grant
+
+    from oauth.codes import code_digest
+
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    codes = [secrets.token_urlsafe(32) for _ in range(count)]
+    for code in codes:
+        context = _signed_in()
+        context.grant = Grant.objects.create(
+            application=context.client,
+            user=context.user,
+            code=code_digest(code),
+            expires=timezone.now() + timedelta(hours=1),
+            redirect_uri=fixtures.REDIRECT_URI,
+            scope="openid offline_access",
+            code_challenge=challenge.rstrip(b"=").decode(),
+            code_challenge_method="S256",
+        )
+        context.save()
+    return codes
 
 
 # Measured loops run inside this C function, so callgrind collects exactly them
@@ -207,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from authserver.wsgi import application
 
-    specs = targets(creds, application)
+    specs = targets(creds, application, args.requests)
     if args.counted:
         print(f"mode {mode}", flush=True)
         counted_loops(application, specs, args.requests)

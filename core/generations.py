@@ -135,9 +135,16 @@ class Listener:
         self._retry_at = time.monotonic() + RETRY_SECONDS
         log.warning("generations: %s; reading the counters on every request meanwhile", why)
 
-    def announce(self, name: str) -> None:
+    def bump(self, name: str) -> int:
+        """Advance counter ``name`` and announce it in one statement (a round trip less on
+        every write path that bumps); returns the number of counters advanced (0 or 1)."""
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, name])
+            cursor.execute(
+                "WITH bumped AS (UPDATE core_generation SET value = value + 1 WHERE name = %s"
+                " RETURNING 1) SELECT (SELECT count(*) FROM bumped), pg_notify(%s, %s)",
+                [name, CHANNEL, name],
+            )
+            return int(cursor.fetchone()[0])
 
     def close(self) -> None:
         if self._conn is not None:
@@ -227,13 +234,16 @@ def bump(name: str) -> None:
     """Advance ``name``; call inside the writer's transaction."""
     from core.models import Generation
 
-    updated = Generation.objects.filter(name=name).update(value=F("value") + 1)
+    signal = _signal()
+    if isinstance(signal, Listener):
+        updated = signal.bump(name)  # the increment and its NOTIFY: one statement
+    else:
+        updated = Generation.objects.filter(name=name).update(value=F("value") + 1)
+        if signal is not None:
+            signal.announce(name)
     if not updated:
         Generation.objects.get_or_create(name=name, defaults={"value": 1})
     _local.values = None
-    signal = _signal()
-    if signal is not None:
-        signal.announce(name)
 
 
 def bump_on_change(

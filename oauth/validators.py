@@ -16,6 +16,7 @@ What changes against DOT's ``OAuth2Validator``:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,21 +26,24 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from jwcrypto import jwk
 from oauth2_provider.models import (
-    get_access_token_model,
     get_grant_model,
     get_id_token_model,
     get_refresh_token_model,
 )
 from oauth2_provider.oauth2_validators import OAuth2Validator
-from oauthlib.oauth2.rfc6749.errors import CustomOAuth2Error
+from oauthlib.oauth2.rfc6749.errors import (
+    CustomOAuth2Error,
+    FatalClientError,
+    InvalidGrantError,
+)
 
 from accounts.session import ACR_MFA
 from core import metrics
-from core.crypto import sha256_hex
-from oauth import apis, clienttokens, events, extensions, keys, tokens
+from oauth import apis, clienttokens, events, extensions, keys, rotation, tokens
 from oauth.client_auth import private_key_jwt
 from oauth.client_auth.secret import verify_client_secret
 from oauth.codes import code_digest, revoke_replayed_code
@@ -55,6 +59,9 @@ from oauth.models import (
 from oauth.selectors import client_get
 
 log = logging.getLogger(__name__)
+
+# Grants whose tokens ``Validator.save_bearer_token`` stores itself (``oauth.rotation``).
+_LEAN_GRANTS = frozenset({GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE, GRANT_REFRESH_TOKEN})
 
 # Claims released per scope (OIDC Core §5.4), plus our ``roles`` scope.
 CLAIM_SCOPES = {
@@ -145,38 +152,86 @@ class Validator(OAuth2Validator):
         if request.code:
             request.code = code_digest(request.code)
 
+    def _presented_grant(self, request: Any, digest: str) -> Any:
+        """The code's grant row (with its sign-in context and user), read once per request and
+        locked until the exchange commits: the row lock makes two concurrent redemptions of one
+        code queue, and the second finds it gone. Only the grant row is locked: PostgreSQL
+        refuses FOR UPDATE on the outer-joined context. Every lookup of the code below (scopes,
+        client, expiry, PKCE, redirect URI, nonce, the delete) answers from it."""
+        cached = getattr(request, "presented_grant", None)
+        if cached is not None and cached[0] == digest:
+            return cached[1]
+        grants = get_grant_model().objects.filter(code=digest)
+        if connection.in_atomic_block:
+            grants = grants.select_for_update(of=("self",))
+        grant = grants.select_related("auth_context", "user").first()
+        request.presented_grant = (digest, grant)
+        return grant
+
+    def _client_grant(self, request: Any, code: str) -> Any:
+        """The presented code's grant if it was issued to the authenticated client."""
+        grant = self._presented_grant(request, code)
+        client = getattr(request, "client", None)
+        if grant is None or client is None or grant.application_id != client.pk:
+            return None
+        return grant
+
     def get_authorization_code_scopes(
         self, client_id: str, code: str, redirect_uri: str, request: Any
     ) -> list[str]:
         """Called with the code as presented: oauthlib's dispatcher asks it (OIDC or plain
         OAuth) before the grant's validators run."""
-        return super().get_authorization_code_scopes(
-            client_id, code_digest(code), redirect_uri, request
-        )
+        grant = self._presented_grant(request, code_digest(code))
+        return grant.scope.split() if grant is not None and grant.scope else []
 
     def validate_code(
         self, client_id: str, code: str, client: Client, request: Any, *a: Any, **k: Any
     ) -> bool:
-        # The token view runs code exchanges in a transaction: the row lock makes two
-        # concurrent redemptions of one code queue, and the second finds it gone. Only the
-        # grant row is locked: PostgreSQL refuses FOR UPDATE on the outer-joined context.
-        grant = (
-            get_grant_model()
-            .objects.select_for_update(of=("self",))
-            .filter(code=code, application=client)
-            .select_related("auth_context")
-            .first()
-        )
+        grant = self._client_grant(request, code)
         if grant is None:
             revoke_replayed_code(code)
             return False
-        if not super().validate_code(client_id, code, client, request, *a, **k):
+        if grant.is_expired():  # DOT's checks, from the row read once
             return False
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
         context = getattr(grant, "auth_context", None)
         if context is None or not request.user.is_active:
             return False
         request.auth_context = context
         return True
+
+    def get_code_challenge(self, code: str, request: Any) -> str | None:
+        grant = self._client_grant(request, code)
+        return (grant.code_challenge or None) if grant is not None else None
+
+    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
+        grant = self._client_grant(request, code)
+        return (grant.code_challenge_method or None) if grant is not None else None
+
+    def confirm_redirect_uri(
+        self, client_id: str, code: str, redirect_uri: str, client: Client, *a: Any, **k: Any
+    ) -> bool:
+        request = k.get("request") or a[0]
+        grant = self._client_grant(request, code)
+        return grant is not None and grant.redirect_uri_allowed(redirect_uri)
+
+    def get_authorization_code_nonce(
+        self, client_id: str, code: str, redirect_uri: str, request: Any
+    ) -> str | None:
+        grant = self._client_grant(request, code)
+        return (grant.nonce or None) if grant is not None else None
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Any, *a: Any, **k: Any
+    ) -> None:
+        grant = self._client_grant(request, code)
+        if grant is None or not rotation.delete(get_grant_model(), grant.pk):
+            raise InvalidGrantError(request=request)
 
     # --- tokens ------------------------------------------------------------------------------
     def _may_issue_refresh_token(self, request: Any) -> bool:
@@ -220,66 +275,101 @@ class Validator(OAuth2Validator):
         return {}
 
     def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
-        """DOT's save (in a transaction) for every grant but client credentials, whose tokens
-        are not stored (``oauth.clienttokens``) and which get no refresh token. Every issued
-        token is audited."""
-        if request.grant_type != GRANT_CLIENT_CREDENTIALS:
+        """What the grant issued, stored in a few statements (``oauth.rotation``; the token
+        view's transaction): a refresh rotates the presented token, the code and device grants
+        store their tokens and bind the sign-in context; client-credentials tokens are not
+        stored (``oauth.clienttokens``) and get no refresh token; other grants (extensions)
+        take DOT's save. Every issued token is audited."""
+        if not self._may_issue_refresh_token(request):
+            token.pop("refresh_token", None)
+        if request.grant_type in _LEAN_GRANTS and getattr(request, "auth_context", None):
+            if "scope" not in token:
+                raise FatalClientError("Failed to renew access token: missing scope")
+            self._check_and_set_request_resource(request)
+            if request.grant_type == GRANT_REFRESH_TOKEN:
+                self._rotate(token, request)
+            else:
+                access, refresh = rotation.issue(
+                    request, token, id_token=getattr(request, "pending_id_token", None)
+                )
+                self._bind_context(access, refresh, request)
+        elif request.grant_type != GRANT_CLIENT_CREDENTIALS:
             super().save_bearer_token(token, request, *args, **kwargs)
         events.token_issued(token, request)
 
-    def _save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
-        if not self._may_issue_refresh_token(request):
-            token.pop("refresh_token", None)
-        super()._save_bearer_token(token, request, *args, **kwargs)
-        if request.grant_type in (GRANT_AUTHORIZATION_CODE, GRANT_DEVICE_CODE):
-            self._bind_context(token, request)
+    def _rotate(self, token: dict, request: Any) -> None:
+        """Consume the presented refresh token (or, on a retry within the grace period, the
+        live one rotated from it) and store the new pair in its family."""
+        presented: rotation.Presented = request.rotated_refresh
+        if not rotation.consume(presented):
+            raise InvalidGrantError(request=request)
+        source = request.refresh_token_instance
+        rotation.issue(
+            request,
+            token,
+            source=source,
+            family=source.token_family,
+            id_token=getattr(request, "pending_id_token", None),
+        )
 
-    def _bind_context(self, token: dict, request: Any) -> None:
+    def _bind_context(self, access: Any, refresh: Any, request: Any) -> None:
         """Tie the sign-in context to what this exchange issued (replay and refresh use it)."""
         context: AuthContext = request.auth_context
-        access_token_model = get_access_token_model()
-        context.first_access_token = access_token_model.objects.filter(
-            token_checksum=sha256_hex(token["access_token"])
-        ).first()
-        if "refresh_token" in token:
-            context.token_family = (
-                get_refresh_token_model()
-                .objects.filter(token_checksum=sha256_hex(token["refresh_token"]))
-                .values_list("token_family", flat=True)
-                .first()
-            )
+        context.first_access_token_id = access.pk
+        if refresh is not None:
+            context.token_family = refresh.token_family
         if request.grant_type == GRANT_AUTHORIZATION_CODE:
             context.code_hash = request.code  # its digest (``digest_presented_code``)
-        context.save()
+        AuthContext.objects.filter(pk=context.pk).update(
+            first_access_token_id=context.first_access_token_id,
+            token_family=context.token_family,
+            code_hash=context.code_hash,
+        )
+
+    def get_original_scopes(self, refresh_token: str, request: Any, *a: Any, **k: Any) -> str:
+        presented = getattr(request, "rotated_refresh", None)
+        if presented is None:
+            return super().get_original_scopes(refresh_token, request, *a, **k)
+        return presented.scope or ""
 
     def validate_refresh_token(
         self, refresh_token: str, client: Client, request: Any, *a: Any, **k: Any
     ) -> bool:
-        # Lock the row first (the token view runs refreshes in a transaction), so concurrent
-        # uses of one refresh token are serialised and reuse detection sees the first rotation.
-        refresh_model = get_refresh_token_model()
-        presented = list(
-            refresh_model.objects.select_for_update().filter(
-                token_checksum=sha256_hex(refresh_token)
-            )
-        )
-        if not super().validate_refresh_token(refresh_token, client, request, *a, **k):
-            reused = [row for row in presented if row.revoked is not None]
-            if reused:
-                metrics.REFRESH_TOKEN_REUSE.inc()  # DOT has just revoked the family
-                events.refresh_token_reused(reused[0], request)
+        """DOT's checks (idle lifetime, client, reuse protection) and ours (sign-in context,
+        active user, second factor, absolute lifetime) on the row ``oauth.rotation`` read and
+        locked once: concurrent uses of one refresh token queue on it, and the second finds it
+        rotated. A rotated-out or revoked token revokes its family, unless it is the immediate
+        predecessor of the live token within ``REFRESH_TOKEN_GRACE_PERIOD``: then the live one
+        is rotated in its place (a client retrying a refresh whose answer it lost)."""
+        presented = rotation.find(refresh_token)
+        if presented is None:
             return False
-        family = request.refresh_token_instance.token_family
-        context = AuthContext.objects.filter(token_family=family).first() if family else None
-        if context is None or not request.user.is_active:
+        refresh = presented.refresh
+        rotated = presented
+        if refresh.revoked is not None:
+            live = rotation.successor(refresh) if rotation.within_grace(refresh) else None
+            if live is None:
+                get_refresh_token_model().revoke_family(refresh.token_family)
+                metrics.REFRESH_TOKEN_REUSE.inc()
+                events.refresh_token_reused(refresh, request)
+                return False
+            rotated = live
+        if rotated.idle_expired or refresh.application_id != client.pk:
             return False
-        if extensions.second_factor().required(request.user, client=client) and not (
+        context, user = rotated.context, refresh.user
+        if context is None or not user.is_active:
+            return False
+        if extensions.second_factor().required(user, client=client) and not (
             context.acr == ACR_MFA
         ):
             return False  # MFA became required (user, role or client) after this sign-in
         absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
         if context.created_at + absolute <= timezone.now():
             return False
+        request.user = user
+        request.refresh_token = refresh_token
+        request.refresh_token_instance = refresh  # its resources (RFC 8707) and family
+        request.rotated_refresh = rotated
         request.auth_context = context
         return True
 
@@ -346,8 +436,18 @@ class Validator(OAuth2Validator):
         signed = tokens.sign(
             id_token, algorithm=request.client.id_token_signed_response_alg, typ="JWT"
         )
-        # DOT keeps a row per ID token (jti) to check ``id_token_hint`` at logout.
-        request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)
+        # DOT keeps a row per ID token (jti) to check ``id_token_hint`` at logout; for the
+        # grants ``save_bearer_token`` stores itself it is written with the tokens.
+        if request.grant_type in _LEAN_GRANTS:
+            request.pending_id_token = get_id_token_model()(
+                user=request.user,
+                scope=request.scope or " ".join(request.scopes),
+                expires=expiration_time,
+                jti=id_token["jti"],
+                application=request.client,
+            )
+        else:
+            request.id_token = self._save_id_token(id_token["jti"], request, expiration_time)
         return signed
 
     def _get_key_for_token(self, token: str) -> jwk.JWKSet:

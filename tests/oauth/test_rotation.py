@@ -1,0 +1,236 @@
+"""The token endpoint's lean writes (``oauth.rotation``): what a refresh and a code exchange
+store, the grace period, concurrent rotation, and the statements each costs (issue 18)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from oauth2_provider.models import AccessToken, IDToken, RefreshToken
+
+from core.crypto import sha256_hex
+from oauth.models import AuthContext
+from tests.conftest import basic_auth, introspect
+
+pytestmark = pytest.mark.django_db
+
+# Statements per request with the shipped settings (audit rows batched, generation counters
+# read only on a change signal), transaction control (BEGIN, COMMIT) not counted. PostgreSQL:
+# the refresh is find + consume + the ``access-tokens`` bump (the rotated-out access token is
+# deleted, as DOT does) + issue, and then one read of the counters its bump moved; the code
+# exchange reads the code twice (ours, and DOT's RFC 8707 check), issues, binds the sign-in
+# context and deletes the code. SQLite (in memory here, so without the change signal: each
+# request reads the counters once) runs each write on its own.
+QUERIES = {
+    "postgresql": {"refresh": 5, "code": 5, "client_credentials": 0, "introspection": 0},
+    "sqlite": {"refresh": 11, "code": 9, "client_credentials": 1, "introspection": 1},
+}
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+def refresh(flow, refresh_token, http=None):
+    data = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    return (http or flow.browser).post(
+        "/o/token/", data, HTTP_AUTHORIZATION=basic_auth("webapp", flow.secret)
+    )
+
+
+@pytest.fixture
+def grace(settings):
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 60,
+    }
+
+
+def _row(token: str) -> RefreshToken:
+    return RefreshToken.objects.filter(token_checksum=sha256_hex(token)).get()
+
+
+def test_a_refresh_stores_the_rotated_pair_as_dot_does(code_flow):
+    first = code_flow.tokens()
+    old = _row(first["refresh_token"])
+    old_access_id = old.access_token_id
+    response = refresh(code_flow, first["refresh_token"])
+    assert response.status_code == 200, response.content
+    body = response.json()
+    old.refresh_from_db()
+    new = _row(body["refresh_token"])
+    # the old token is revoked and its access token gone; the new pair is in the same family,
+    # hashed at rest, the new access token minted from the old refresh token
+    assert old.revoked is not None and old.access_token_id is None
+    assert not AccessToken.objects.filter(pk=old_access_id).exists()
+    assert new.revoked is None and new.token == "" and new.token_family == old.token_family
+    access = new.access_token
+    assert access.token == "" and access.token_checksum == sha256_hex(body["access_token"])
+    assert access.source_refresh_token_id == old.pk and access.scope == body["scope"]
+    assert access.id_token is not None and access.id_token.scope == body["scope"]
+    context = AuthContext.objects.get(token_family=old.token_family)
+    assert context.first_access_token_id is None  # it was the one rotated out
+
+
+def test_a_code_exchange_binds_the_sign_in_context_and_deletes_the_code(code_flow):
+    tokens = code_flow.tokens()
+    access = AccessToken.objects.get(token_checksum=sha256_hex(tokens["access_token"]))
+    refresh_row = _row(tokens["refresh_token"])
+    context = AuthContext.objects.get(token_family=refresh_row.token_family)
+    assert context.first_access_token_id == access.pk and context.grant_id is None
+    assert context.code_hash and refresh_row.access_token_id == access.pk
+    assert IDToken.objects.filter(pk=access.id_token_id, user=code_flow.browser.user).exists()
+
+
+def test_a_retry_within_the_grace_period_replaces_the_pair_it_was_issued(
+    code_flow, grace, client, resource_server
+):
+    r1 = code_flow.tokens()["refresh_token"]
+    lost = refresh(code_flow, r1).json()  # the answer the client never received
+    retry = refresh(code_flow, r1)
+    assert retry.status_code == 200, retry.content
+    again = refresh(code_flow, r1)  # still the immediate predecessor: retried again
+    assert again.status_code == 200, again.content
+    current = again.json()
+    # the replaced pairs are dead, the family lives on in the last one
+    assert not introspect(client, resource_server, lost["access_token"])["active"]
+    assert not introspect(client, resource_server, retry.json()["access_token"])["active"]
+    assert introspect(client, resource_server, current["access_token"])["active"]
+    assert refresh(code_flow, current["refresh_token"]).status_code == 200
+
+
+def test_within_the_grace_period_an_older_token_is_still_reuse(
+    code_flow, grace, client, resource_server
+):
+    r1 = code_flow.tokens()["refresh_token"]
+    r2 = refresh(code_flow, r1).json()["refresh_token"]
+    r3 = refresh(code_flow, r2).json()  # r2 was used: r1 is no longer the predecessor
+    replay = refresh(code_flow, r1)
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert refresh(code_flow, r3["refresh_token"]).json()["error"] == "invalid_grant"
+    assert introspect(client, resource_server, r3["access_token"]) == {"active": False}
+
+
+def test_the_grace_period_ends(code_flow, grace):
+    r1 = code_flow.tokens()["refresh_token"]
+    r2 = refresh(code_flow, r1).json()["refresh_token"]
+    RefreshToken.objects.filter(token_checksum=sha256_hex(r1)).update(
+        revoked=timezone.now() - timedelta(seconds=61)
+    )
+    assert refresh(code_flow, r1).json()["error"] == "invalid_grant"
+    assert refresh(code_flow, r2).json()["error"] == "invalid_grant"  # the family is revoked
+
+
+def test_a_revoked_token_is_not_retried_within_the_grace_period(code_flow, grace):
+    tokens = code_flow.tokens()
+    revoked = code_flow.browser.post(
+        "/o/revoke_token/",
+        {"token": tokens["refresh_token"]},
+        HTTP_AUTHORIZATION=basic_auth("webapp", code_flow.secret),
+    )
+    assert revoked.status_code == 200
+    assert refresh(code_flow, tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_the_idle_lifetime_ends_a_refresh_token(code_flow, settings):
+    tokens = code_flow.tokens()
+    AccessToken.objects.filter(token_checksum=sha256_hex(tokens["access_token"])).update(
+        expires=timezone.now() - timedelta(seconds=settings.REFRESH_TOKEN_IDLE_LIFETIME + 1)
+    )
+    response = refresh(code_flow, tokens["refresh_token"])
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+    assert _row(tokens["refresh_token"]).revoked is None  # refused, not consumed
+
+
+@pytest.fixture
+def shipped_batching(settings):
+    """The shipped audit batching and change signal (the tests' preset stores each audit row
+    at once and reads the counters on every request)."""
+    settings.AUDIT_BATCH_EVENTS = 100
+    settings.GENERATIONS_SIGNAL = "auto"
+
+
+def _statements(call) -> tuple[object, int]:
+    call()  # warm: caches filled, the listening connection open
+    with CaptureQueriesContext(connection) as captured:
+        response = call()
+    assert response.status_code == 200, response.content
+    statements = [
+        q["sql"] for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION_CONTROL)
+    ]
+    return response, len(statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statements_per_request_of_the_hot_paths(
+    code_flow, client, make_client, resource_server, shipped_batching
+):
+    expected = QUERIES[connection.vendor]
+    pending = [code_flow.code() for _ in range(2)]
+    _, code = _statements(lambda: code_flow.exchange(*pending.pop()))
+    tokens = [code_flow.tokens()["refresh_token"]]
+
+    def rotate():
+        response = refresh(code_flow, tokens[-1])
+        tokens.append(response.json().get("refresh_token"))
+        return response
+
+    _, rotation = _statements(rotate)
+    _, secret = make_client(client_id="svc", scopes=["orders:read"])
+    cc = {"grant_type": "client_credentials", "scope": "orders:read"}
+    response, credentials = _statements(
+        lambda: client.post("/o/token/", cc, HTTP_AUTHORIZATION=basic_auth("svc", secret))
+    )
+    access_token = response.json()["access_token"]
+
+    class Answer:  # introspect() asserts the status itself
+        status_code = 200
+
+    def introspection():
+        assert introspect(client, resource_server, access_token)["active"]
+        return Answer
+
+    _, introspected = _statements(introspection)
+    assert {
+        "refresh": rotation,
+        "code": code,
+        "client_credentials": credentials,
+        "introspection": introspected,
+    } == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_of_one_token_rotate_it_once(code_flow):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: two connections writing at once")
+    token = code_flow.tokens()["refresh_token"]
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def racer():
+        try:
+            http = HttpClient()
+            barrier.wait()
+            answers.append(refresh(code_flow, token, http))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=racer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers) == [200, 400]
+    winner = next(a.json() for a in answers if a.status_code == 200)
+    loser = next(a.json() for a in answers if a.status_code == 400)
+    assert loser["error"] == "invalid_grant"
+    # the loser presented a rotated-out token: reuse, so the winner's family is revoked too
+    assert refresh(code_flow, winner["refresh_token"]).json()["error"] == "invalid_grant"
+    assert (
+        RefreshToken.objects.filter(token_family=_row(token).token_family)
+        .filter(revoked__isnull=True)
+        .count()
+        == 0
+    )
