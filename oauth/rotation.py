@@ -272,7 +272,7 @@ def _run_with(
     """Run ``lead`` (an ``UPDATE ... RETURNING``) and then ``statements`` (the last one a
     delete), on PostgreSQL as one statement of data-modifying CTEs. Returns the rows of the
     lead and of the last statement."""
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and statements:
         parts, params = [], []
         if lead is not None:
             parts.append(f"lead AS ({lead[0]})")

@@ -234,3 +234,16 @@ def test_concurrent_refreshes_of_one_token_rotate_it_once(code_flow):
         .count()
         == 0
     )
+
+
+def test_a_dependent_the_sql_cannot_follow_leaves_the_delete_to_the_orm(code_flow, monkeypatch):
+    from oauth import rotation
+
+    monkeypatch.setattr(rotation, "_dependents", lambda model, skip=None: None)
+    tokens = code_flow.tokens()  # the code is deleted through the collector too
+    old_access = AccessToken.objects.get(token_checksum=sha256_hex(tokens["access_token"]))
+    response = refresh(code_flow, tokens["refresh_token"])
+    assert response.status_code == 200, response.content
+    assert not AccessToken.objects.filter(pk=old_access.pk).exists()
+    assert _row(tokens["refresh_token"]).revoked is not None
+    assert refresh(code_flow, response.json()["refresh_token"]).status_code == 200
