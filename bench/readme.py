@@ -91,6 +91,18 @@ def section(modes: list[tuple[str, dict[str, Any]]], uptime: str = "") -> str:
             + ("met on every row." if not missed else "missed: " + "; ".join(missed) + ".")
             + scaling(results)
         )
+    busy = [
+        title
+        for title, results in modes
+        if max(results["machine"]["loadavg_1m_at_start"], results["machine"]["loadavg_1m_at_end"])
+        > results["machine"]["nproc"]
+    ]
+    if busy:
+        lines.append(
+            f"- The machine was busy with other work during the {' and '.join(busy)} run "
+            "(load average above its CPU count): req/s, the ratios and p99 carry the neighbours' "
+            "noise; CPU µs per request much less. Re-run `make bench-all` on a quiet machine."
+        )
     if uptime:
         lines.append(f"- `uptime` when the table was written: {uptime}")
     return "\n".join(lines) + "\n"

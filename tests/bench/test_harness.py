@@ -120,6 +120,7 @@ def test_the_readme_table_has_a_column_group_per_mode_and_says_what_missed(tmp_p
         in text
     )
     assert "`uptime` when the table was written: 16:50 up 1:30" in text
+    assert "busy with other work during the SQLite and PostgreSQL + Redis run" in text
 
 
 def test_only_the_section_between_the_markers_is_rewritten(tmp_path):
