@@ -5,8 +5,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 export PORT
+# The server `make run` and `make run-prod` start, and `make bench` measures (bench/load.py's
+# SERVE is the same command): worker class, count and threads come from the config file.
+SERVE = $(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
 
-.PHONY: install migrate run run-prod dev-cert test test-fast lint format audit sbom lock messages bench bench-micro bench-profile bench-instructions soak clean
+.PHONY: install migrate run run-prod dev-cert test test-fast lint format audit sbom lock messages bench bench-all bench-servers bench-micro bench-profile bench-instructions soak clean
 
 install: $(STAMP)
 
@@ -22,7 +25,7 @@ migrate: install
 # ANNOUNCE=1: once listening, print the console, discovery and API-docs URLs and, while no
 # administrator exists, a one-time setup link last (README "First sign-in").
 run: migrate
-	ANNOUNCE=1 $(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
+	ANNOUNCE=1 $(SERVE)
 
 # Production: gunicorn + a Celery worker + Celery beat against PostgreSQL and Redis; the worker
 # and beat are started again whenever they exit (scripts/supervise.sh, bounded backoff).
@@ -38,7 +41,7 @@ run-prod: install
 	sh scripts/supervise.sh $(VENV)/bin/celery -A authserver worker --loglevel INFO & worker=$$!; \
 	sh scripts/supervise.sh $(VENV)/bin/celery -A authserver beat --loglevel INFO \
 		--schedule var/celerybeat-schedule & beat=$$!; \
-	ANNOUNCE=1 GUNICORN_ACCESS_LOG=$${GUNICORN_ACCESS_LOG:--} $(VENV)/bin/gunicorn -c authserver/gunicorn.conf.py authserver.wsgi:application
+	ANNOUNCE=1 GUNICORN_ACCESS_LOG=$${GUNICORN_ACCESS_LOG:--} $(SERVE)
 
 # A local CA + localhost certificate in var/tls/ (TLS_CERTFILE/TLS_KEYFILE for gunicorn).
 dev-cert:
@@ -92,6 +95,8 @@ format: install
 
 # Load benchmark of the hot paths (not part of `make test`); see docs/benchmarks.md.
 # SQLite by default; PostgreSQL + Redis when DATABASE_URL/REDIS_URL are set (a *bench* database).
+# It installs the peer (node-oidc-provider, bench/peer/) into var/bench/peer with npm ci and
+# rewrites README.md's performance table from each mode's latest results.
 define need-wrk
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -105,6 +110,21 @@ bench: $(VENV)/.bench-stamp
 	$(need-wrk)
 	$(PY) bench/run.py
 	$(MAKE) bench-micro
+
+# Both modes in one go (SQLite, then PostgreSQL + Redis), each rewriting README's table; the
+# bench database and Redis default to the ones docs/benchmarks.md names.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/authserver_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/11
+bench-all: $(VENV)/.bench-stamp
+	$(need-wrk)
+	env -u DATABASE_URL -u REDIS_URL $(PY) bench/run.py
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) bench/run.py
+
+# The server lever: the same paths under gunicorn sync / gthread / the buffered gthread worker
+# and granian, 2 and 2 x CPUs + 1 workers, keep-alive and Connection: close (docs/benchmarks.md).
+bench-servers: $(VENV)/.bench-stamp
+	$(need-wrk)
+	$(PY) bench/servers.py
 
 # Soak: 60 s (SOAK_DURATION) of mixed token/introspection/evaluation/sign-in traffic; fails on
 # any 5xx, socket error or idle-RSS growth over the bound (docs/benchmarks.md). Same databases.

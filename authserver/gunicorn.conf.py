@@ -1,7 +1,8 @@
 """gunicorn configuration used by `make run`, `make run-prod` and the benchmark.
 
 Environment: HOST, PORT, ANNOUNCE (1: print the URLs and the setup link, ``when_ready``),
-WEB_CONCURRENCY (default 2 x CPUs + 1), GUNICORN_THREADS (4 per worker), GUNICORN_TIMEOUT,
+WEB_CONCURRENCY (default one per CPU, at least 2: ``core.workers``), GUNICORN_THREADS (4 per
+worker), GUNICORN_TIMEOUT,
 GUNICORN_MAX_REQUESTS, GUNICORN_ACCESS_LOG ("-" for stdout; JSON
 lines), GUNICORN_CONTROL_SOCKET (a path of this instance's own for ``gunicornc``; none when
 unset), TLS_CERTFILE and TLS_KEYFILE (terminate TLS here, TLS 1.3 only),

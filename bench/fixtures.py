@@ -10,13 +10,14 @@ import base64
 import hashlib
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 import yaml
@@ -58,8 +59,12 @@ def role_chains(chains: int, depth: int = 10) -> list[dict[str, Any]]:
     return roles
 
 
-def bench_config(sections: set[str]) -> dict[str, Any]:
-    """Clients and a user for every target; roles and an API key when this build supports them."""
+SIGN_IN_USERS = 64  # bench-user-0 ... : one per connection of the sign-in rows
+
+
+def bench_config(sections: set[str], sign_in_users: int = SIGN_IN_USERS) -> dict[str, Any]:
+    """Clients and users for every target (``sign_in_users`` for the sign-in rows); roles and
+    an API key when this build supports them."""
     m2m: dict[str, Any] = {
         "client_id": "bench-m2m",
         "name": "Bench machine client",
@@ -89,7 +94,11 @@ def bench_config(sections: set[str]) -> dict[str, Any]:
         "password": PASSWORD,
         "email": "b@example.com",
     }
-    config: dict[str, Any] = {"clients": [m2m, rs, web], "users": [user]}
+    signers = [
+        {"username": f"bench-user-{i}", "password": PASSWORD, "email": f"b{i}@example.com"}
+        for i in range(sign_in_users)
+    ]
+    config: dict[str, Any] = {"clients": [m2m, rs, web], "users": [user, *signers]}
     if "roles" in sections:
         config["roles"] = [
             *role_chains(1),
@@ -174,35 +183,49 @@ def signed_in_session(base: str) -> requests.Session:
     return session
 
 
-def code_flow_tokens(base: str, session: requests.Session, auth: str) -> dict[str, Any]:
-    """One authorization-code flow (PKCE S256, offline_access): the token response."""
+def pkce_pair() -> tuple[str, str]:
+    """A PKCE verifier and its S256 challenge."""
     verifier = secrets.token_urlsafe(48)
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    )
-    state = secrets.token_urlsafe(8)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+def authorize_query(challenge: str) -> dict[str, str]:
+    """The authorization request of ``bench-web`` (code, PKCE S256, ``offline_access``)."""
+    return {
+        "response_type": "code",
+        "client_id": "bench-web",
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid offline_access",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": secrets.token_urlsafe(8),
+    }
+
+
+def authorization_code(base: str, session: requests.Session) -> tuple[str, str]:
+    """A fresh code of a signed-in ``session`` from ``/o/authorize/`` and its PKCE verifier."""
+    verifier, challenge = pkce_pair()
     response = session.get(
         f"{base}/o/authorize/",
-        params={
-            "response_type": "code",
-            "client_id": "bench-web",
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid offline_access",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "state": state,
-        },
+        params=authorize_query(challenge),
         allow_redirects=False,
         timeout=10,
     )
     query = parse_qs(urlsplit(response.headers.get("Location", "")).query)
     if response.status_code != 302 or "code" not in query:
         raise RuntimeError(f"authorize did not return a code ({response.status_code})")
+    return query["code"][0], verifier
+
+
+def code_flow_tokens(base: str, session: requests.Session, auth: str) -> dict[str, Any]:
+    """One authorization-code flow (PKCE S256, offline_access): the token response."""
+    code, verifier = authorization_code(base, session)
     exchange = requests.post(
         f"{base}/o/token/",
         data={
             "grant_type": "authorization_code",
-            "code": query["code"][0],
+            "code": code,
             "redirect_uri": REDIRECT_URI,
             "code_verifier": verifier,
         },
@@ -211,6 +234,54 @@ def code_flow_tokens(base: str, session: requests.Session, auth: str) -> dict[st
     )
     exchange.raise_for_status()
     return exchange.json()
+
+
+def code_pool(base: str, count: int, path: Path, workers: int = 8, budget: float = 30) -> Path:
+    """Write up to ``count`` fresh authorization codes of ``bench-user`` to ``path``, one
+    ``code verifier`` a line, made within ``budget`` seconds: codes live
+    ``AUTHORIZATION_CODE_LIFETIME`` (60 s), so the run that spends them must start soon after
+    (on a busy machine the pool is smaller, and the run ends when it is spent)."""
+    sessions = [signed_in_session(base) for _ in range(workers)]
+    deadline = time.monotonic() + budget
+    share = -(-count // workers)
+
+    def make(session: requests.Session) -> list[tuple[str, str]]:
+        pairs = []
+        while len(pairs) < share and time.monotonic() < deadline:
+            pairs.append(authorization_code(base, session))
+        return pairs
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        made = [pair for pairs in pool.map(make, sessions) for pair in pairs]
+    path.write_text("".join(f"{code} {verifier}\n" for code, verifier in made))
+    path.chmod(0o600)
+    return path
+
+
+def journey_env(base: str, auth: str) -> dict[str, str]:
+    """What ``bench/lua/journey.lua`` sends: the authorization URL, the sign-in form (the CSRF
+    pair reused), the client's credentials and the token request but for its code."""
+    verifier, challenge = pkce_pair()
+    authorize = f"/o/authorize/?{urlencode(authorize_query(challenge))}"
+    csrf_cookie, csrf_token = login_form(base)
+    login = {
+        "username": "BENCH_USERNAME",  # journey.lua: bench-user-<its thread>
+        "password": PASSWORD,
+        "csrfmiddlewaretoken": csrf_token,
+        "next": authorize,
+    }
+    token = {
+        "grant_type": "authorization_code",
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
+    return {
+        "BENCH_AUTHORIZE": authorize,
+        "BENCH_LOGIN_BODY": urlencode(login),
+        "BENCH_CSRF_COOKIE": csrf_cookie,
+        "BENCH_CLIENT_AUTH": auth,
+        "BENCH_TOKEN_BODY": urlencode(token) + "&code=",
+    }
 
 
 def _refresh_token(base: str, session: requests.Session, auth: str) -> str:

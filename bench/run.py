@@ -1,13 +1,16 @@
-"""``make bench``: the hot paths under load, each as a ratio of the stack's own ceiling.
+"""``make bench``: the hot paths under load, each as a ratio of the ceiling, beside a peer.
 
-Starts gunicorn as production runs it (``authserver/gunicorn.conf.py``, 2 workers, DEBUG
-off, ``AUTHSERVER_BENCH=true``) on a bench database: SQLite in ``var/bench/`` by default, or
-PostgreSQL (+ Redis) when ``DATABASE_URL`` (+ ``REDIS_URL``) are set; the PostgreSQL database must
-be a dedicated one whose name contains "bench" (it is flushed, and created when missing). Applies
-a bench config, then drives every target with wrk in interleaved rounds, each run right after a
-run of the ceiling it is compared with, so machine drift hits each alike, and writes
-``var/bench/results.{json,md}`` and ``var/bench/ratios.png`` (plus a copy of each named after the
-mode).
+Starts the server exactly as ``make run`` / ``make run-prod`` do (``bench.load.SERVE``: the same
+command, configuration file and worker count) with ``AUTHSERVER_BENCH=true`` on a bench
+database: SQLite in ``var/bench/`` by default, or PostgreSQL (+ Redis) when ``DATABASE_URL``
+(+ ``REDIS_URL``) are set; the PostgreSQL database must be a dedicated one whose name contains
+"bench" (it is flushed, and created when missing). Beside it: the ceiling (a bare Django view
+under gunicorn sync, 2 workers, ``bench/ceiling_app.py``) and the peer (node-oidc-provider,
+``bench/peer.py``). Applies a bench config, then drives every target with wrk in interleaved
+rounds, each run right after a run of the ceiling it is compared with, so machine drift hits
+each alike, and writes ``var/bench/results.{json,md}`` and ``var/bench/ratios.png`` (plus a copy
+of each named after the mode), then the README's performance table from every mode's latest
+results (``bench/readme.py``).
 
 Options are flags or ``BENCH_*`` environment variables (see ``--help``).
 """
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,8 +39,19 @@ FORM = "application/x-www-form-urlencoded"
 
 sys.path.insert(0, str(ROOT))
 
-from bench import fixtures, report  # noqa: E402
-from bench.load import Request, Server, free_port, run_wrk  # noqa: E402
+from bench import fixtures, peer, readme, report  # noqa: E402
+from bench.load import (  # noqa: E402
+    SERVE,
+    Request,
+    Server,
+    ceiling_command,
+    exit_on_sigterm,
+    free_port,
+    run_wrk,
+    venv_command,
+)
+
+CLOSE = {"Connection": "close"}
 
 
 @dataclass
@@ -48,6 +63,9 @@ class Target:
     request: Request | None
     min_ratio: float | None = None  # the issue's bar, where it sets one
     p99_bar_ms: float | None = None
+    server: str = "app"  # "app" (the server under test), "ceiling" or "peer"
+    peer: str = ""  # the peer's target this one is compared with
+    peer_min_ratio: float | None = None
     note: str = ""
     unavailable: str = ""
     runs: list[dict[str, Any]] = field(default_factory=list)
@@ -111,13 +129,10 @@ def bench_environment(port: int, sqlite_path: Path = OUT / "bench.sqlite3") -> s
         AUTHSERVER_BENCH="true",
         DEBUG="false",
         DJANGO_SETTINGS_MODULE="authserver.settings",
-        WEB_CONCURRENCY="2",
         PORT=str(port),
         HOST="127.0.0.1",
         ISSUER_URL=f"http://127.0.0.1:{port}",
         LOG_LEVEL="WARNING",
-        GUNICORN_ACCESS_LOG="",
-        GUNICORN_MAX_REQUESTS="0",
         # the API key's one budget is counted on every introspection, but must not run out
         API_KEY_RATE_LIMIT=str(10**9),
     )
@@ -125,6 +140,8 @@ def bench_environment(port: int, sqlite_path: Path = OUT / "bench.sqlite3") -> s
     database_url = os.environ.get("DATABASE_URL", "")
     if database_url:
         ensure_postgres_database(database_url)
+        # what make run-prod adds: the access log on stdout (here: the server's log file)
+        os.environ.setdefault("GUNICORN_ACCESS_LOG", "-")
         return "postgresql+redis" if os.environ.get("REDIS_URL") else "postgresql"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
@@ -179,50 +196,137 @@ def probe(base: str, request: Request) -> int:
     return response.status_code
 
 
-def build_targets(base: str, creds: fixtures.Credentials) -> list[Target]:
+def static_login(base: str) -> Request:
+    """A sign-in of ``bench-user`` that wrk can repeat as it is (CSRF pair reused): for one
+    connection (the sign-in view runs one sign-in of an account at a time)."""
+    csrf_cookie, csrf_token = fixtures.login_form(base)
+    body = {
+        "username": "bench-user",
+        "password": fixtures.PASSWORD,
+        "csrfmiddlewaretoken": csrf_token,
+    }
+    return Request(
+        "POST",
+        "/accounts/login/",
+        urlencode(body),
+        {"Content-Type": FORM, "Cookie": f"csrftoken={csrf_cookie}"},
+    )
+
+
+HOT = 25  # ms: the issue's worst-round p99 bar of every hot path at 16 connections
+
+
+def build_targets(
+    base: str, creds: fixtures.Credentials, the_peer: peer.Peer | None, peer_unavailable: str
+) -> list[Target]:
     m2m = fixtures.basic("bench-m2m", creds.secrets["bench-m2m"])
     rs = fixtures.basic("bench-rs", creds.secrets["bench-rs"])
     web = fixtures.basic("bench-web", creds.secrets["bench-web"])
     access_token = fixtures.client_credentials_token(base, m2m)
     user_token = fixtures.code_flow_tokens(base, fixtures.signed_in_session(base), web)
     user_token = user_token["access_token"]
-    csrf_cookie, csrf_token = fixtures.login_form(base)
+    journey = fixtures.journey_env(base, web)
     form = {"Content-Type": FORM}
     evaluation = (
         '{"subject": {"type": "user", "id": "bench-user"}, "action": {"name": "GET"}, '
         '"resource": {"type": "route", "id": "/api/c0/l0/orders/42"}}'
     )
+    ceiling = Request("GET", "/bench/ceiling")
+    client_credentials = Request(
+        "POST",
+        "/o/token/",
+        "grant_type=client_credentials&scope=api%3Aread",
+        {**form, "Authorization": m2m},
+    )
+    introspection = Request(
+        "POST", "/o/introspect/", urlencode({"token": access_token}), {**form, "Authorization": rs}
+    )
+    decision = Request(
+        "POST",
+        "/access/v1/evaluation",
+        evaluation,
+        {"Content-Type": "application/json", "Authorization": rs},
+    )
+    jwks = Request("GET", "/o/jwks/")
+    peer_cc = the_peer.client_credentials() if the_peer else None
+    peer_introspection = the_peer.introspection() if the_peer else None
+    closed = " (Connection: close)"
     targets = [
-        Target("ceiling", "Ceiling (trivial JSON view)", Request("GET", "/bench/ceiling")),
+        Target(
+            "ceiling",
+            "Ceiling: bare Django view, gunicorn sync, 2 workers",
+            ceiling,
+            server="ceiling",
+        ),
+        Target(
+            "bare",
+            "Bare view on the shipped server",
+            ceiling,
+            note="the same trivial view on the server make run starts: the server's own gain",
+        ),
         Target(
             "token_client_credentials",
             "Token: client credentials",
-            Request(
-                "POST",
-                "/o/token/",
-                "grant_type=client_credentials&scope=api%3Aread",
-                {**form, "Authorization": m2m},
-            ),
-            min_ratio=0.5,
-            p99_bar_ms=25,
+            client_credentials,
+            min_ratio=0.8,
+            p99_bar_ms=HOT,
+            peer="peer_client_credentials",
+            peer_min_ratio=0.85,
+        ),
+        Target(
+            "token_client_credentials_close",
+            "Token: client credentials" + closed,
+            client_credentials.with_headers(**CLOSE),
+            peer="peer_client_credentials_close",
         ),
         Target(
             "token_refresh",
             "Token: refresh (rotation)",
             Request("POST", "/o/token/", "", {**form, "Authorization": web}),
+            min_ratio=0.5,
             note="rotation chains seeded from fresh code exchanges; every token used once",
+        ),
+        Target(
+            "token_code_exchange",
+            "Token: authorization code exchange",
+            Request(
+                "POST",
+                "/o/token/",
+                "",
+                {**form, "Authorization": web},
+                script="code.lua",
+                env={"BENCH_REDIRECT_URI": fixtures.REDIRECT_URI},
+            ),
+            min_ratio=0.4,
+            note="a pool of fresh codes (PKCE S256, openid offline_access) made before each "
+            "run; every code used once",
+        ),
+        Target(
+            "sign_in_journey",
+            "Sign-in journey (journeys/s)",
+            Request(
+                "GET",
+                "/o/authorize/",
+                script="journey.lua",
+                env=journey,
+                thread_per_connection=True,
+            ),
+            note="authorize → sign-in page → password (Argon2id, OWASP parameters) → code → "
+            "token: 4 requests a journey, one connection per wrk thread; p99 is per request",
         ),
         Target(
             "introspect_jwt",
             "Introspection: JWT access token",
-            Request(
-                "POST",
-                "/o/introspect/",
-                urlencode({"token": access_token}),
-                {**form, "Authorization": rs},
-            ),
-            min_ratio=0.75,
-            p99_bar_ms=25,
+            introspection,
+            min_ratio=0.9,
+            p99_bar_ms=HOT,
+            peer="peer_introspection",
+        ),
+        Target(
+            "introspect_jwt_close",
+            "Introspection: JWT access token" + closed,
+            introspection.with_headers(**CLOSE),
+            peer="peer_introspection_close",
         ),
         Target(
             "introspect_user_jwt",
@@ -233,8 +337,8 @@ def build_targets(base: str, creds: fixtures.Credentials) -> list[Target]:
                 urlencode({"token": user_token}),
                 {**form, "Authorization": rs},
             ),
-            min_ratio=0.75,
-            p99_bar_ms=25,
+            min_ratio=0.9,
+            p99_bar_ms=HOT,
             note="code-flow token: one indexed read by checksum",
         ),
         Target(
@@ -246,44 +350,59 @@ def build_targets(base: str, creds: fixtures.Credentials) -> list[Target]:
                 urlencode({"token": creds.api_key or ""}),
                 {**form, "Authorization": rs},
             ),
-            min_ratio=0.75,
-            p99_bar_ms=25,
+            min_ratio=0.9,
+            p99_bar_ms=HOT,
             unavailable="" if creds.api_key else "not available in this build (no API keys)",
         ),
+        Target("authzen_evaluation", "AuthZEN evaluation", decision, min_ratio=0.9, p99_bar_ms=HOT),
         Target(
-            "authzen_evaluation",
-            "AuthZEN evaluation",
-            Request(
-                "POST",
-                "/access/v1/evaluation",
-                evaluation,
-                {"Content-Type": "application/json", "Authorization": rs},
-            ),
-            min_ratio=0.75,
-            p99_bar_ms=25,
+            "authzen_evaluation_close",
+            "AuthZEN evaluation" + closed,
+            decision.with_headers(**CLOSE),
         ),
-        Target("jwks", "JWKS", Request("GET", "/o/jwks/")),
+        Target("jwks", "JWKS", jwks, p99_bar_ms=HOT),
+        Target("jwks_close", "JWKS" + closed, jwks.with_headers(**CLOSE)),
         Target("discovery", "Discovery", Request("GET", "/.well-known/openid-configuration")),
         Target(
             "password_login",
-            "Password login (Argon2id)",
+            "Password sign-in (sign-ins/s)",
             Request(
                 "POST",
                 "/accounts/login/",
-                urlencode(
-                    {
-                        "username": "bench-user",
-                        "password": fixtures.PASSWORD,
-                        "csrfmiddlewaretoken": csrf_token,
-                    }
-                ),
-                {**form, "Cookie": f"csrftoken={csrf_cookie}"},
+                script="journey.lua",
+                env={**journey, "BENCH_LOGIN_ONLY": "1"},
+                thread_per_connection=True,
             ),
-            note="each sign-in is a 302 and a new session row",
+            note="Argon2id at OWASP parameters; each connection its own user (one sign-in of an "
+            "account runs at a time); each sign-in is a 302 and a new session row",
         ),
     ]
+    version = peer.version()
+    for name, label, request in (
+        ("peer_client_credentials", "client credentials", peer_cc),
+        ("peer_client_credentials_close", "client credentials" + closed, peer_cc),
+        ("peer_introspection", "introspection", peer_introspection),
+        ("peer_introspection_close", "introspection" + closed, peer_introspection),
+    ):
+        if request is not None and name.endswith("_close"):
+            request = request.with_headers(**CLOSE)
+        targets.append(
+            Target(
+                name,
+                f"Peer: node-oidc-provider {version}, {label}",
+                request,
+                server="peer",
+                unavailable=peer_unavailable if request is None else "",
+                note="one Node process, in-memory adapter; introspects an opaque token (it "
+                "refuses its JWTs)"
+                if name == "peer_introspection"
+                else "",
+            )
+        )
     for target in targets:
-        if target.unavailable or target.request is None or target.name == "token_refresh":
+        if target.unavailable or target.request is None or target.request.script:
+            continue
+        if target.server != "app" or target.name == "token_refresh":
             continue
         status = probe(base, target.request)
         if status == 404:
@@ -294,15 +413,22 @@ def build_targets(base: str, creds: fixtures.Credentials) -> list[Target]:
 
 
 def run_target(
-    server: Server, target: Target, args: argparse.Namespace, pool: Path | None = None
+    servers: dict[str, Server | None],
+    target: Target,
+    args: argparse.Namespace,
+    request: Request | None = None,
 ) -> dict[str, Any]:
-    if target.request is None:
+    """One wrk run of ``target`` (or ``request``, its pool filled in) against its server, with
+    that server's CPU time per request and each of its processes' peak RSS."""
+    request = request or target.request
+    server = servers[target.server]
+    if request is None or server is None:
         raise ValueError(f"{target.name} is not available")
-    request = target.request
-    if pool is not None:
-        request = Request(request.method, request.path, request.body, request.headers, pool)
-    server.settle()
+    app = servers["app"]
+    if app is not None:
+        app.settle()
     rss_reset = server.reset_peak_rss()
+    cpu = server.cpu_seconds()
     result = run_wrk(
         server.base,
         request,
@@ -310,6 +436,8 @@ def run_target(
         connections=args.connections,
         threads=args.threads,
     )
+    done = result.get("journeys", result["requests"])
+    result["cpu_us_per_request"] = round((server.cpu_seconds() - cpu) / max(done, 1) * 1e6, 1)
     result["peak_rss_mib"] = server.peak_rss_mib()
     result["peak_rss_since_start"] = not rss_reset
     return result
@@ -321,8 +449,32 @@ def refresh_pool(server: Server, creds: fixtures.Credentials, args: argparse.Nam
     return fixtures.refresh_token_pool(server.base, auth, size, OUT / "refresh-pool.txt")
 
 
+def code_pool_size(target: Target, args: argparse.Namespace) -> int:
+    """Enough codes for a run at 1.5x the last run's rate (2,000 before the first)."""
+    if not target.runs:
+        return 2000
+    rate = report.req_per_s(target.runs[-1])
+    return min(30_000, max(1000, int(rate * args.duration * 1.5)))
+
+
+def pooled(
+    server: Server, target: Target, creds: fixtures.Credentials, args: argparse.Namespace
+) -> Request | None:
+    """The request of a target that spends single-use credentials, with a fresh pool."""
+    if target.request is None:
+        return None
+    if target.name == "token_refresh":
+        return target.request.with_pool(refresh_pool(server, creds, args))
+    if target.name == "token_code_exchange":
+        path = OUT / "code-pool.txt"
+        return target.request.with_pool(
+            fixtures.code_pool(server.base, code_pool_size(target, args), path)
+        )
+    return None
+
+
 def run_rounds(
-    server: Server,
+    servers: dict[str, Server | None],
     targets: list[Target],
     creds: fixtures.Credentials,
     args: argparse.Namespace,
@@ -331,14 +483,16 @@ def run_rounds(
     """Each round runs every path in a rotated order, each right after a run of the ceiling,
     so that a path's ratio compares two runs seconds apart: on a shared virtual machine the
     throughput of the same code drifts by 10% within a minute."""
+    app = servers["app"]
+    assert app is not None
     ceiling = next(t for t in targets if t.name == "ceiling")
     active = [t for t in targets if not t.unavailable and t is not ceiling]
     for round_index in range(args.rounds):
         shift = round_index % max(len(active), 1)
         for target in active[shift:] + active[:shift]:  # rotate the order every round
-            pool = refresh_pool(server, creds, args) if target.name == "token_refresh" else None
-            for measured, spec in ((ceiling, None), (target, pool)):
-                result = run_target(server, measured, args, spec)
+            request = pooled(app, target, creds, args)
+            for measured, spec in ((ceiling, None), (target, request)):
+                result = run_target(servers, measured, args, spec)
                 measured.runs.append(result)
                 log(
                     f"round {round_index + 1}/{args.rounds} {measured.name}: "
@@ -367,7 +521,10 @@ def lookup_microseconds(token: str, caller: Any, calls: int = 400, batches: int 
 
 
 def introspection_scaling(
-    server: Server, target: Target, args: argparse.Namespace, log: Callable[[str], None]
+    servers: dict[str, Server | None],
+    target: Target,
+    args: argparse.Namespace,
+    log: Callable[[str], None],
 ) -> list[dict[str, Any]]:
     """Introspection of a user's token (found by its row) with ``--token-rows`` stored access
     tokens (filler rows removed after)."""
@@ -389,7 +546,7 @@ def introspection_scaling(
             seeded = time.monotonic() - started
             lookup = lookup_microseconds(token, caller)
             connection.close()
-            result = run_target(server, target, args)
+            result = run_target(servers, target, args)
             result["rows"] = fixtures.access_token_rows()
             result["seed_seconds"] = round(seeded, 1)
             result["lookup_us"] = lookup
@@ -403,7 +560,10 @@ def introspection_scaling(
 
 
 def decision_scaling(
-    server: Server, target: Target, args: argparse.Namespace, log: Callable[[str], None]
+    servers: dict[str, Server | None],
+    target: Target,
+    args: argparse.Namespace,
+    log: Callable[[str], None],
 ) -> list[dict[str, Any]]:
     """AuthZEN evaluation with ``--role-counts`` roles in 10-deep chains (builds with RBAC)."""
     from django.db import connection
@@ -419,16 +579,56 @@ def decision_scaling(
         config.pop("api_keys", None)  # the key exists already; apply leaves it alone
         fixtures.apply_config(config, OUT / f"roles-{roles}.yaml")
         connection.close()
-        result = run_target(server, target, args)
+        result = run_target(servers, target, args)
         result["roles"] = len(config["roles"])
         steps.append(result)
         log(f"evaluation with {result['roles']:,} roles: {report.one_line(result)}")
     return steps
 
 
+def server_settings(env: dict[str, str]) -> dict[str, Any]:
+    """The worker class, count and threads ``SERVE`` resolves to (gunicorn --print-config)."""
+    printed = subprocess.run(  # noqa: S603 (fixed argv)
+        [*venv_command(SERVE[:-1]), "--print-config", SERVE[-1]],
+        cwd=ROOT,
+        env={**env, "PROMETHEUS_MULTIPROC_DIR": str(OUT / "print-config-metrics")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    resolved = {}
+    for line in printed.splitlines():
+        name, _, value = line.partition("=")
+        resolved[name.strip()] = value.strip()
+    return {
+        "command": " ".join(SERVE),
+        "worker_class": resolved["worker_class"],
+        "workers": int(resolved["workers"]),
+        "threads": int(resolved["threads"]),
+        "keepalive_s": int(resolved["keepalive"]),
+    }
+
+
+def start_peer(
+    stack: ExitStack, log: Callable[[str], None]
+) -> tuple[peer.Peer | None, Server | None, str]:
+    """node-oidc-provider installed and running (stopped with ``stack``), or why not."""
+    directory = OUT / "peer"
+    reason = peer.install(directory)
+    if reason:
+        log(f"peer: {reason}")
+        return None, None, reason
+    the_peer = peer.Peer(directory, OUT / "peer.log")
+    server = stack.enter_context(the_peer.server())
+    log(f"peer: node-oidc-provider {peer.version()} up at {the_peer.base}")
+    return the_peer, server, ""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
+    exit_on_sigterm()
     mode = bench_environment(free_port())
 
     def log(message: str) -> None:
@@ -445,10 +645,26 @@ def main(argv: list[str] | None = None) -> int:
     sections = fixtures.available_sections()
     creds = fixtures.apply_config(fixtures.bench_config(sections), OUT / "config.yaml")
     connection.close()
+    shipped = server_settings(dict(os.environ))
+    ceiling_env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
 
-    with Server(dict(os.environ), OUT / "gunicorn.log") as server:
-        log(f"gunicorn up at {server.base}, workers {server.workers()}")
-        targets = build_targets(server.base, creds)
+    with ExitStack() as stack:
+        server = stack.enter_context(Server(dict(os.environ), OUT / "server.log"))
+        log(
+            f"server up at {server.base}: {shipped['command']}, {shipped['workers']} x "
+            f"{shipped['worker_class']} ({shipped['threads']} threads)"
+        )
+        ceiling_port = free_port()
+        ceiling = stack.enter_context(
+            Server(
+                {**ceiling_env, "PORT": str(ceiling_port)},
+                OUT / "ceiling.log",
+                command=ceiling_command(ceiling_port),
+            )
+        )
+        the_peer, peer_server, peer_unavailable = start_peer(stack, log)
+        servers = {"app": server, "ceiling": ceiling, "peer": peer_server}
+        targets = build_targets(server.base, creds, the_peer, peer_unavailable)
         wanted = set(filter(None, args.targets.split(",")))
         if wanted:
             targets = [t for t in targets if t.name in wanted or t.name == "ceiling"]
@@ -458,13 +674,15 @@ def main(argv: list[str] | None = None) -> int:
         by_name = {t.name: t for t in targets}
         token_scaling = []
         if args.token_rows and "introspect_user_jwt" in by_name:
-            token_scaling = introspection_scaling(server, by_name["introspect_user_jwt"], args, log)
-        run_rounds(server, targets, creds, args, log)
+            token_scaling = introspection_scaling(
+                servers, by_name["introspect_user_jwt"], args, log
+            )
+        run_rounds(servers, targets, creds, args, log)
         decision = by_name.get("authzen_evaluation")
         role_scaling = []
         if args.role_counts and decision is not None and not decision.unavailable:
             if "roles" in sections:
-                role_scaling = decision_scaling(server, decision, args, log)
+                role_scaling = decision_scaling(servers, decision, args, log)
 
     results = report.summarise(
         machine={**machine(), "mode": mode, "loadavg_1m_at_start": load},
@@ -473,7 +691,8 @@ def main(argv: list[str] | None = None) -> int:
             "rounds": args.rounds,
             "connections": args.connections,
             "threads": args.threads,
-            "gunicorn_workers": 2,
+            "server": shipped,
+            "peer": f"node-oidc-provider {peer.version()}" if the_peer else peer_unavailable,
         },
         targets=targets,
         token_scaling=token_scaling,
@@ -482,6 +701,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = report.write(results, OUT, mode)
     print(report.markdown(results))
     log("wrote " + ", ".join(str(p.relative_to(ROOT)) for p in paths))
+    if readme.update(ROOT / "README.md", OUT):
+        log("rewrote the performance table in README.md")
     return 0
 
 

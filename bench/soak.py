@@ -38,7 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench import fixtures  # noqa: E402
 from bench.load import Request, Server, free_port, run_wrk  # noqa: E402
-from bench.run import bench_environment, build_targets, machine, reset_database  # noqa: E402
+from bench.run import (  # noqa: E402
+    bench_environment,
+    build_targets,
+    machine,
+    reset_database,
+    static_login,
+)
 
 SOCKET_ERRORS = ("connect", "read", "write", "timeout")
 
@@ -258,16 +264,19 @@ def main(argv: list[str] | None = None) -> int:
     load_before = float(Path("/proc/loadavg").read_text().split()[0])
     log(f"mode {mode}, load average {load_before:.1f}: migrating and applying the bench config")
     reset_database()
-    config = fixtures.bench_config(fixtures.available_sections())
+    config = fixtures.bench_config(fixtures.available_sections(), sign_in_users=0)
     creds = fixtures.apply_config(config, OUT / "soak-config.yaml")
     connection.close()
     mix = kinds(args)
 
     with Server(dict(os.environ), OUT / "soak-gunicorn.log") as server:
         log(f"gunicorn up at {server.base}, workers {server.workers()}")
-        targets = {t.name: t for t in build_targets(server.base, creds)}
+        targets = {t.name: t for t in build_targets(server.base, creds, None, "not used")}
         requests: dict[str, Request] = {}
         for kind in mix:
+            if kind.target == "password_login":  # one connection: one account will do
+                requests[kind.name] = static_login(server.base)
+                continue
             target = targets[kind.target]
             if target.unavailable or target.request is None:
                 raise SystemExit(f"{kind.name}: {target.unavailable or 'not available'}")

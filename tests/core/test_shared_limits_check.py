@@ -26,12 +26,15 @@ def test_a_process_local_cache_with_several_workers_is_an_error(monkeypatch, set
     assert "REDIS_URL" in finding.hint and "WEB_CONCURRENCY=1" in finding.hint
 
 
-def test_without_web_concurrency_the_worker_count_is_gunicorns_default(monkeypatch, settings):
+@pytest.mark.parametrize("cpus, workers", [(1, 2), (2, 2), (8, 8)])
+def test_without_web_concurrency_there_is_a_worker_per_cpu_and_at_least_two(
+    monkeypatch, settings, cpus, workers
+):
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
-    monkeypatch.setattr("multiprocessing.cpu_count", lambda: 2)
+    monkeypatch.setattr("multiprocessing.cpu_count", lambda: cpus)
     settings.CACHES = LOCMEM
     (finding,) = findings()
-    assert "5 workers" in finding.msg
+    assert f"{workers} workers" in finding.msg
 
 
 def test_one_worker_may_count_in_its_own_memory(monkeypatch, settings):
