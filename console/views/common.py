@@ -23,10 +23,11 @@ from roles.access import (
     Principal,
     acting,
     require_client_write,
+    require_group_write,
     require_role_write,
     require_user_write,
 )
-from roles.models import Role
+from roles.models import Group, Role
 
 PER_PAGE = 50
 
@@ -56,11 +57,12 @@ WRITE_GUARDS: tuple[tuple[type[Model], Callable[[Principal, Any], None]], ...] =
     (User, require_user_write),
     (Client, require_client_write),
     (Role, require_role_write),
+    (Group, require_group_write),
 )
 
 
 def writing(subject: Model) -> Callable[[Principal], None]:
-    """``perform``'s guard for a write to ``subject`` (a user, a client or a role)."""
+    """``perform``'s guard for a write to ``subject`` (a user, a client, a role or a group)."""
     check = next(check for model, check in WRITE_GUARDS if isinstance(subject, model))
     return lambda principal: check(principal, subject)
 

@@ -19,11 +19,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from console import access
 from console.forms import ConsoleForm
-from console.views.common import REFUSED, add_errors, refusal_text
+from console.views.common import perform
 from core.request_meta import request_meta
 from directory import client, services
 from directory.models import Directory
-from roles.access import ROLES_READ, ROLES_WRITE, USERS_READ, USERS_WRITE, acting
+from roles.access import ROLES_READ, ROLES_WRITE, USERS_READ, USERS_WRITE
 
 READ = (USERS_READ, ROLES_READ)
 WRITE = (USERS_WRITE, ROLES_WRITE)
@@ -138,19 +138,20 @@ def _save(request: HttpRequest, directory: Directory | None) -> HttpResponse:
     initial = DirectoryForm.initial_for(directory) if directory else {}
     form = DirectoryForm(request.POST or None, initial=initial, directory=directory)
     if request.method == "POST" and form.is_valid():
-        actor, meta = acting(access.principal(request)), request_meta(request)
-        try:
-            if directory is None:
-                directory = services.directory_create(
-                    actor=actor, meta=meta, slug=form.cleaned_data["slug"], spec=form.spec()
-                )
-            else:
-                services.directory_update(
-                    actor=actor, meta=meta, directory=directory, spec=form.spec()
-                )
-        except REFUSED as exc:
-            add_errors(form, exc)
+        if directory is None:
+            done = perform(
+                request,
+                services.directory_create,
+                form=form,
+                slug=form.cleaned_data["slug"],
+                spec=form.spec(),
+            )
+            directory = done.value
         else:
+            done = perform(
+                request, services.directory_update, form=form, directory=directory, spec=form.spec()
+            )
+        if done.refused is None:
             messages.success(request, f"Directory {directory.slug} saved.")
             return redirect("console:directory-detail", directory.pk)
     status = 400 if form.errors else 200
@@ -202,15 +203,10 @@ def directory_delete(request: HttpRequest, pk: int) -> HttpResponse:
     directory = get_object_or_404(Directory, pk=pk)
     error = None
     if request.method == "POST":
-        try:
-            services.directory_delete(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                directory=directory,
-            )
-        except REFUSED as exc:
-            error = refusal_text(exc)
-        else:
+        error = perform(
+            request, services.directory_delete, message=False, directory=directory
+        ).refused
+        if error is None:
             messages.success(request, f"Directory {directory.slug} deleted.")
             return redirect("console:directory-list")
     context = {"directory": directory, "linked": directory.links.count(), "error": error}

@@ -15,10 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from console import access
 from console.forms import GroupForm, GroupMemberForm
-from console.views.common import REFUSED, add_errors, page_of, refusal_text, searched
-from core.request_meta import request_meta
+from console.views.common import page_of, perform, searched, writing
 from roles import group_services, policy, selectors
-from roles.access import NotFound, acting, require_group_write, require_user_write
+from roles.access import NotFound, Principal, require_group_write, require_user_write
 from roles.models import Group
 
 
@@ -67,15 +66,9 @@ def _group_args(form: GroupForm) -> dict[str, Any]:
 def group_create(request: HttpRequest) -> HttpResponse:
     form = GroupForm(request.POST or None, initial=access.restore_draft(request, GroupForm))
     if request.method == "POST" and form.is_valid():
-        try:
-            group = group_services.group_create(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                **_group_args(form),
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
+        done = perform(request, group_services.group_create, form=form, **_group_args(form))
+        if done.refused is None:
+            group = done.value
             messages.success(request, f"Group {group.name} created.")
             return redirect("console:group-detail", pk=group.pk)
     return render(request, "console/groups/form.html", {"form": form, "group": None})
@@ -94,16 +87,16 @@ def group_edit(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = GroupForm(request.POST or None, initial=initial, group=group)
     if request.method == "POST" and form.is_valid():
-        actor = access.principal(request)
-        try:
-            require_group_write(actor, group)
-            group_services.group_update(
-                actor=acting(actor), meta=request_meta(request), group=group, **_group_args(form)
-            )
-        except REFUSED as exc:
-            group.refresh_from_db()  # a refused rename leaves the stored name
-            add_errors(form, exc)
-        else:
+        done = perform(
+            request,
+            group_services.group_update,
+            guard=writing(group),
+            form=form,
+            reload=group,  # a refused rename leaves the stored name
+            group=group,
+            **_group_args(form),
+        )
+        if done.refused is None:
             messages.success(request, f"Group {group.name} saved.")
             return redirect("console:group-detail", pk=group.pk)
     return render(request, "console/groups/form.html", {"form": form, "group": group})
@@ -117,15 +110,11 @@ def group_delete(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_object_or_404(Group, pk=pk)
     error = None
     if request.method == "POST":
-        actor = access.principal(request)
-        try:
-            require_group_write(actor, group)
-            group_services.group_delete(
-                actor=acting(actor), meta=request_meta(request), group=group
-            )
-        except REFUSED as exc:
-            error = refusal_text(exc)
-        else:
+        done = perform(
+            request, group_services.group_delete, guard=writing(group), message=False, group=group
+        )
+        error = done.refused
+        if error is None:
             messages.success(request, f"Group {group.name} deleted.")
             return redirect("console:group-list")
     context = {
@@ -143,20 +132,20 @@ def group_member_add(request: HttpRequest, pk: int) -> HttpResponse:
     group = get_object_or_404(Group, pk=pk)
     form = GroupMemberForm(request.POST)
     if form.is_valid():
-        user = User.objects.filter(username=form.cleaned_data["username"]).first()
-        actor = access.principal(request)
-        try:
+        username = form.cleaned_data["username"]
+        user = User.objects.filter(username=username).first()
+
+        def guard(principal: Principal) -> None:
             if user is None:
-                raise NotFound("user", form.cleaned_data["username"])
-            require_group_write(actor, group)
-            require_user_write(actor, user)
-            already = group_services.group_member_add(
-                actor=acting(actor), meta=request_meta(request), group=group, user=user
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
-            note = "was already a member of" if already else "added to"
+                raise NotFound("user", username)
+            require_group_write(principal, group)
+            require_user_write(principal, user)
+
+        done = perform(
+            request, group_services.group_member_add, guard=guard, form=form, group=group, user=user
+        )
+        if done.refused is None and user is not None:
+            note = "was already a member of" if done.value else "added to"
             messages.success(request, f"{user.username} {note} {group.name}.")
             return redirect("console:group-detail", pk=group.pk)
     return _detail(request, group, form)
@@ -167,15 +156,12 @@ def group_member_add(request: HttpRequest, pk: int) -> HttpResponse:
 def group_member_remove(request: HttpRequest, pk: int, user_pk: int) -> HttpResponse:
     group = get_object_or_404(Group, pk=pk)
     user = get_object_or_404(User, pk=user_pk)
-    actor = access.principal(request)
-    try:
-        require_group_write(actor, group)
-        require_user_write(actor, user)
-        group_services.group_member_remove(
-            actor=acting(actor), meta=request_meta(request), group=group, user=user
-        )
-    except REFUSED as exc:
-        messages.error(request, refusal_text(exc))
-    else:
+
+    def guard(principal: Principal) -> None:
+        require_group_write(principal, group)
+        require_user_write(principal, user)
+
+    done = perform(request, group_services.group_member_remove, guard=guard, group=group, user=user)
+    if done.refused is None:
         messages.success(request, f"{user.username} removed from {group.name}.")
     return redirect("console:group-detail", pk=group.pk)

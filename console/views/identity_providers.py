@@ -14,11 +14,9 @@ from django.views.decorators.http import require_http_methods
 
 from console import access
 from console.forms import ConsoleForm, lines
-from console.views.common import REFUSED, add_errors, refusal_text
-from core.request_meta import request_meta
+from console.views.common import perform
 from federation import config, flows, services
 from federation.models import IdentityProvider
-from roles.access import acting
 
 RULE_HELP = (
     "One rule a line: claim=value -> role role (e.g. groups=platform-admins -> admin). At every "
@@ -142,17 +140,14 @@ def _save(request: HttpRequest, provider: IdentityProvider | None) -> HttpRespon
     initial = ProviderForm.initial_for(provider) if provider else {"enabled": True}
     form = ProviderForm(request.POST or None, initial=initial, provider=provider)
     if request.method == "POST" and form.is_valid():
-        actor, meta = acting(access.principal(request)), request_meta(request)
-        try:
-            if provider is None:
-                provider = services.provider_create(actor=actor, meta=meta, spec=form.spec())
-            else:
-                services.provider_update(
-                    actor=actor, meta=meta, provider=provider, spec=form.spec()
-                )
-        except REFUSED as exc:
-            add_errors(form, exc)
+        if provider is None:
+            done = perform(request, services.provider_create, form=form, spec=form.spec())
+            provider = done.value
         else:
+            done = perform(
+                request, services.provider_update, form=form, provider=provider, spec=form.spec()
+            )
+        if done.refused is None:
             messages.success(request, f"Identity provider {provider.name} saved.")
             return redirect("console:identity-provider-edit", provider.slug)
     context = {
@@ -182,15 +177,8 @@ def provider_delete(request: HttpRequest, slug: str) -> HttpResponse:
     provider = get_object_or_404(IdentityProvider, slug=slug)
     error = None
     if request.method == "POST":
-        try:
-            services.provider_delete(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                provider=provider,
-            )
-        except REFUSED as exc:
-            error = refusal_text(exc)
-        else:
+        error = perform(request, services.provider_delete, message=False, provider=provider).refused
+        if error is None:
             messages.success(request, f"Identity provider {provider.name} deleted.")
             return redirect("console:identity-provider-list")
     context = {"provider": provider, "links": provider.links.count(), "error": error}

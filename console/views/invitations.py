@@ -13,9 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from console import access
 from console.forms import InvitationForm
-from console.views.common import REFUSED, add_errors, page_of, refusal_text
-from core.request_meta import request_meta
-from roles.access import acting
+from console.views.common import page_of, perform
 from selfservice import invitations
 from selfservice.models import Invitation
 
@@ -37,17 +35,15 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
         request.POST or None, initial=access.restore_draft(request, InvitationForm)
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            invitation = invitations.invitation_create(
-                actor=acting(access.principal(request)),
-                meta=request_meta(request),
-                email=form.cleaned_data["email"],
-                roles=[role.name for role in form.cleaned_data["roles"]],
-            )
-        except REFUSED as exc:
-            add_errors(form, exc)
-        else:
-            messages.success(request, f"Invitation sent to {invitation.email}.")
+        done = perform(
+            request,
+            invitations.invitation_create,
+            form=form,
+            email=form.cleaned_data["email"],
+            roles=[role.name for role in form.cleaned_data["roles"]],
+        )
+        if done.refused is None:
+            messages.success(request, f"Invitation sent to {done.value.email}.")
             return redirect("console:invitation-list")
     context = {"form": form, "days": settings.INVITATION_DAYS}
     return render(request, "console/invitations/form.html", context)
@@ -56,15 +52,7 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
 def _act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     invitation = get_object_or_404(Invitation, pk=pk)
     service = invitations.invitation_resend if action == "resend" else invitations.invitation_revoke
-    try:
-        service(
-            actor=acting(access.principal(request)),
-            meta=request_meta(request),
-            invitation=invitation,
-        )
-    except REFUSED as exc:
-        messages.error(request, refusal_text(exc))
-    else:
+    if perform(request, service, invitation=invitation).refused is None:
         done = "sent again" if action == "resend" else "revoked"
         messages.success(request, f"Invitation of {invitation.email} {done}.")
     return redirect("console:invitation-list")
