@@ -38,6 +38,23 @@ _WRITE = re.compile(  # SQLite's many-to-many adds are INSERT OR IGNORE
 )
 
 
+_CTE_WRITE = re.compile(
+    r'\bAS\s*\(\s*(INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE
+)
+
+
+def _written(sql: str) -> str:
+    """What a statement writes (``INSERT table``, ...), or "" for a read. A statement of
+    data-modifying CTEs (PostgreSQL ``WITH s0 AS (UPDATE ...), s1 AS (INSERT ...) SELECT``: the
+    token endpoint's rotation) is one write naming each table it writes, in order."""
+    if re.match(r"\s*WITH\b", sql, re.IGNORECASE):
+        parts = _CTE_WRITE.findall(sql)
+    else:
+        match = _WRITE.match(sql)
+        parts = [(match[1], match[2])] if match else []
+    return " ".join(f"{verb.split()[0].upper()} {table}" for verb, table in parts)
+
+
 def _claim(path: str) -> dict[str, str] | None:
     """The armed spec if it is armed for ``path`` (and disarm it), else None."""
     arm = Path(os.environ["KILLSWITCH_ARM"])
@@ -84,9 +101,9 @@ class _Switch:
 
     def execute(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
         result = execute(sql, params, many, context)
-        match = _WRITE.match(sql)
-        if match and not self.connection.get_autocommit():
-            self.writes.append(f"{match[1].split()[0].upper()} {match[2]}")
+        written = _written(sql)
+        if written and not self.connection.get_autocommit():
+            self.writes.append(written)
             if self.mode == "after-first-write":
                 self._die("after the first write")
         return result
