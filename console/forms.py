@@ -498,3 +498,6 @@ class AuditFilterForm(ConsoleForm):
 class InvitationForm(ConsoleForm):
     email = forms.EmailField(label="E-mail address", max_length=254)
     roles = RoleChoiceField(label="Roles", help_text="What the new account holds once accepted.")
+    groups = RoleChoiceField(
+        Group, label="Groups", help_text="What the new account is a member of once accepted."
+    )

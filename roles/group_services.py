@@ -185,7 +185,9 @@ def group_roles_set(
     return True
 
 
-def _guard_membership(actor: Actor, group: Group) -> None:
+def guard_membership(actor: Actor, group: Group) -> None:
+    """The guard of every membership change (and of an invitation into ``group``): a fresh
+    second factor and every permission the group gives."""
     actor.require_fresh_factor()
     actor.require_covers(access.group_permissions([group.name]), what=f"Group {group.name!r}")
 
@@ -207,7 +209,7 @@ def group_member_add(
     *, actor: Actor, meta: RequestMeta | None = None, group: Group, user: User
 ) -> bool:
     """Make ``user`` a member of ``group``; returns whether they were one already."""
-    _guard_membership(actor, group)
+    guard_membership(actor, group)
     _lock_and_invalidate()
     if group.members.filter(pk=user.pk).exists():
         return True
@@ -221,7 +223,7 @@ def group_member_remove(
     *, actor: Actor, meta: RequestMeta | None = None, group: Group, user: User
 ) -> None:
     """End ``user``'s membership of ``group`` (``NotFound`` when there is none)."""
-    _guard_membership(actor, group)
+    guard_membership(actor, group)
     _lock_and_invalidate()
     if not group.members.filter(pk=user.pk).exists():
         raise access.NotFound("group member", user.username)
@@ -238,7 +240,7 @@ def group_members_set(
     wanted = {u.username: u for u in _users_named(usernames)}
     if set(current) == set(wanted):
         return False
-    _guard_membership(actor, group)
+    guard_membership(actor, group)
     _lock_and_invalidate()
     for username in sorted(set(current) - set(wanted)):
         group.members.remove(current[username])
@@ -262,7 +264,7 @@ def user_groups_set(
         return False
     changed = sorted(set(current) ^ set(wanted))
     for name in changed:
-        _guard_membership(actor, current.get(name) or wanted[name])
+        guard_membership(actor, current.get(name) or wanted[name])
     _lock_and_invalidate()
     for name in changed:
         joined = name in wanted
@@ -276,7 +278,7 @@ def user_groups_set(
 def group_delete(*, actor: Actor, meta: RequestMeta | None = None, group: Group) -> None:
     """Delete ``group``: its members lose what it gave them, and the groups inside it lose it
     as a parent (their own roles and members stay)."""
-    _guard_membership(actor, group)
+    guard_membership(actor, group)
     _lock_and_invalidate()
     name = group.name
     members = group.members.count()

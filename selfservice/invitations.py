@@ -1,13 +1,16 @@
-"""Invitations: an operator invites an address with roles; the mailed link
+"""Invitations: an operator invites an address with roles and groups; the mailed link
 (``<ISSUER_URL>/invitation/<token>``, only a keyed hash stored) leads to choosing a username
 and password, then a second factor when the roles or the policy require one.
 
 - ``invitation_create``: the actor must be allowed to hand out every role (the hierarchy
-  guard, ``actor.require_covers``) and have a fresh second factor; valid ``INVITATION_DAYS``.
+  guard, ``actor.require_covers``) and to add a member to every group (the groups' own guard,
+  ``group_services.guard_membership``), and have a fresh second factor; valid
+  ``INVITATION_DAYS``.
 - ``invitation_resend``: a new link (the old one stops working) and a new expiry.
 - ``invitation_revoke``: the link stops working.
 - ``invitation_accept``: the account (address already confirmed: the link proves the mailbox)
-  with the invited roles, once.
+  with the invited roles, a member of the invited groups (``group_services.group_member_add``,
+  audited ``group.member_added``), once.
 
 The console and the management API call these with ``users:write`` (an invitation makes a
 user). Every change is audited in its own transaction; the token is never audited or logged.
@@ -32,9 +35,9 @@ from core.actors import Actor, SystemActor
 from core.crypto import keyed_hash
 from core.request_meta import RequestMeta
 from mail import services as mail
-from roles import access
+from roles import access, group_services, policy, selectors
 from roles import services as role_services
-from roles.models import Role
+from roles.models import Group, Role
 from roles.services import AssignmentSpec
 from selfservice.links import EXPIRED, UNKNOWN, USED, VALID, LinkUnusable
 from selfservice.models import Invitation
@@ -58,28 +61,41 @@ def _mail(invitation: Invitation, token: str) -> None:
         "invited_by": invitation.invited_by,
         "days": settings.INVITATION_DAYS,
         "roles": [role.name for role in invitation.roles.all()],
+        "groups": [group.name for group in invitation.groups.order_by("name")],
     }
     mail.send(to=invitation.email, kind="invitation", context=context)
 
 
 @transaction.atomic
 def invitation_create(
-    *, actor: Actor, meta: RequestMeta | None = None, email: str, roles: Sequence[str] = ()
+    *,
+    actor: Actor,
+    meta: RequestMeta | None = None,
+    email: str,
+    roles: Sequence[str] = (),
+    groups: Sequence[str] = (),
 ) -> Invitation:
     actor.require_fresh_factor()
     found = {role.name: role for role in Role.objects.filter(name__in=roles)}
     missing = sorted(set(roles) - set(found))
     if missing:
         raise ValidationError({"roles": [f"No role named {name!r}." for name in missing]})
+    joined = {group.name: group for group in Group.objects.filter(name__in=groups)}
+    missing = sorted(set(groups) - set(joined))
+    if missing:
+        raise ValidationError({"groups": [f"No group named {name!r}." for name in missing]})
     actor.require_covers(access.role_permissions(found), what="These roles")
+    for group in joined.values():
+        group_services.guard_membership(actor, group)
     email = email.strip()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": ["An account with this address exists already."]})
     invitation = Invitation(email=email, invited_by=actor.audit_name, created_at=timezone.now())
     token = _new_token(invitation)
-    invitation.full_clean(exclude=["roles"])
+    invitation.full_clean(exclude=["roles", "groups"])
     invitation.save()
     invitation.roles.set(found.values())
+    invitation.groups.set(joined.values())
     _mail(invitation, token)
     record(
         "invitation.created",
@@ -87,9 +103,17 @@ def invitation_create(
         meta=meta,
         target=email,
         roles=sorted(found),
+        groups=sorted(joined),
         invitation=invitation.pk,
     )
     return invitation
+
+
+def invited_roles(invitation: Invitation) -> set[str]:
+    """The roles the account will hold: the invited ones and those the invited groups give."""
+    names = {role.name for role in invitation.roles.all()}
+    groups = [group.name for group in invitation.groups.all()]
+    return names | set(policy.group_roles(selectors.group_graph(), groups))
 
 
 def _open(invitation: Invitation) -> None:
@@ -104,6 +128,9 @@ def invitation_resend(
     """A new link with a new expiry (an expired invitation may be resent)."""
     actor.require_covers(
         access.role_permissions(r.name for r in invitation.roles.all()), what="These roles"
+    )
+    actor.require_covers(
+        access.group_permissions(g.name for g in invitation.groups.all()), what="These groups"
     )
     _open(invitation)
     token = _new_token(invitation)
@@ -178,6 +205,9 @@ def invitation_accept(
     )
     roles = [AssignmentSpec(role.name) for role in invitation.roles.all()]
     role_services.user_roles_set(user=user, assignments=roles)
+    groups = list(invitation.groups.order_by("name"))
+    for group in groups:
+        group_services.group_member_add(actor=actor, meta=meta, group=group, user=user)
     invitation.accepted_at = timezone.now()
     invitation.user = user
     invitation.save(update_fields=["accepted_at", "user"])
@@ -188,5 +218,6 @@ def invitation_accept(
         target=invitation.email,
         invitation=invitation.pk,
         roles=[spec.role for spec in roles],
+        groups=[group.name for group in groups],
     )
     return user

@@ -191,7 +191,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             user.backend = settings.AUTHENTICATION_BACKENDS[0]
             welcome = reverse("selfservice:welcome")
             return redirect(flows.after_password(request, user, welcome) or welcome)
-    roles = [role.name for role in found.roles.all()]
+    roles = invitations.invited_roles(found)
     context = {
         "form": form,
         "email": found.email,

@@ -63,11 +63,12 @@ class Link(models.Model):
 
 
 class Invitation(models.Model):
-    """An operator's invitation of an address, with roles: the link leads to choosing a
-    username and password (and a second factor when one is required)."""
+    """An operator's invitation of an address, with roles and groups: the link leads to
+    choosing a username and password (and a second factor when one is required)."""
 
     email = models.EmailField(max_length=254)
     roles = models.ManyToManyField("roles.Role", blank=True, related_name="+")
+    groups = models.ManyToManyField("roles.Group", blank=True, related_name="+")
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.CharField(max_length=200)  # the actor's audit name
     created_at = models.DateTimeField()

@@ -1,6 +1,7 @@
-"""Invitations (``selfservice.invitations``): list, invite an address with roles, resend,
-revoke. Reading takes ``users:read``, writing ``users:write`` (an invitation makes a user) plus
-the hierarchy guard over the roles handed out, and inviting a fresh second factor."""
+"""Invitations (``selfservice.invitations``): list, invite an address with roles and groups,
+resend, revoke. Reading takes ``users:read``, writing ``users:write`` (an invitation makes a
+user) plus the hierarchy guard over the roles and groups handed out, and inviting a fresh
+second factor."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from selfservice.models import Invitation
 
 @access.console_view(access.USERS_READ)
 def invitation_list(request: HttpRequest) -> HttpResponse:
-    rows = Invitation.objects.prefetch_related("roles").order_by("-created_at")
+    rows = Invitation.objects.prefetch_related("roles", "groups").order_by("-created_at")
     now = timezone.now()
     page = page_of(request, rows)
     context = {"page": page, "rows": [(i, i.status(now)) for i in page]}
@@ -41,6 +42,7 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
             form=form,
             email=form.cleaned_data["email"],
             roles=[role.name for role in form.cleaned_data["roles"]],
+            groups=[group.name for group in form.cleaned_data["groups"]],
         )
         if done.refused is None:
             messages.success(request, f"Invitation sent to {done.value.email}.")

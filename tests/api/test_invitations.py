@@ -66,3 +66,48 @@ def test_reading_does_not_allow_inviting(caller, django_capture_on_commit_callba
     assert_problem(
         _invite(reader_only, django_capture_on_commit_callbacks), 403, "permission-denied"
     )
+
+
+def test_invite_into_a_group_and_accept(
+    admin, reader, mailbox, client, django_capture_on_commit_callbacks
+):
+    from accounts.models import User
+    from audit.models import AuditEvent
+    from roles import group_services, selectors
+    from tests.conftest import PASSWORD
+
+    group_services.group_create(actor=APPLY, name="staff", roles=["reader"])
+    created = _invite(admin, django_capture_on_commit_callbacks, groups=["staff"])
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["groups"] == ["staff"] and body["roles"] == []
+    assert admin.get(f"/api/v1/invitations/{body['id']}/").json()["groups"] == ["staff"]
+    message = mailbox.wait("fay@example.com")[-1]
+    link = link_in(message, "/invitation/")
+    accepted = client.post(link, {"username": "fay", "password": PASSWORD, "password2": PASSWORD})
+    assert accepted.status_code == 302, accepted.content
+    fay = User.objects.get(username="fay")
+    assert list(fay.member_groups.values_list("name", flat=True)) == ["staff"]
+    assert "reader" in selectors.user_grant(fay.pk).roles
+    added = AuditEvent.objects.get(event="group.member_added", target="user:fay")
+    assert added.actor == f"invitation:{body['id']}"
+
+
+def test_an_unknown_group_is_a_problem(admin, django_capture_on_commit_callbacks):
+    unknown = _invite(admin, django_capture_on_commit_callbacks, groups=["ghost"])
+    assert_problem(unknown, 400, "validation-error")
+    assert "ghost" in unknown.content.decode()
+    assert admin.get("/api/v1/invitations/").json()["results"] == []
+
+
+def test_nobody_invites_into_a_group_whose_roles_they_lack(
+    caller, admin, django_capture_on_commit_callbacks
+):
+    from roles import group_services
+
+    role_services.role_create(actor=APPLY, name="boss", permissions=["security:write"])
+    group_services.group_create(actor=APPLY, name="power", roles=["boss"])
+    manager = caller("users:read", "users:write")
+    refused = _invite(manager, django_capture_on_commit_callbacks, groups=["power"])
+    assert "security:write" in assert_problem(refused, 403, "privilege-escalation")["detail"]
+    assert admin.get("/api/v1/invitations/").json()["results"] == []

@@ -90,3 +90,24 @@ def test_nobody_hands_out_a_role_beyond_their_own(make_user, reader) -> None:
     with pytest.raises(AccessError):
         invitations.invitation_create(actor=actor, email="new@example.com", roles=["reader"])
     assert not Invitation.objects.exists()
+
+
+def test_accepting_makes_the_account_a_member_of_the_groups(mailbox, reader) -> None:
+    from roles import group_services, selectors
+
+    group_services.group_create(actor=APPLY, name="staff", roles=["reader"])
+    with pytest.raises(ValidationError, match="No group named 'ghost'"):
+        invitations.invitation_create(actor=APPLY, email="erin@example.com", groups=["ghost"])
+    invitation = invitations.invitation_create(
+        actor=APPLY, email="erin@example.com", groups=["staff"]
+    )
+    assert invitations.invited_roles(invitation) == {"reader"}
+    assert _accept(_link(mailbox)).status_code == 302
+    erin = Invitation.objects.get().user
+    assert list(erin.member_groups.values_list("name", flat=True)) == ["staff"]
+    assert "reader" in selectors.user_grant(erin.pk).roles
+    accepted = AuditEvent.objects.get(event="invitation.accepted")
+    assert accepted.actor == "erin"
+    assert AuditEvent.objects.filter(
+        event="group.member_added", target="user:erin", actor=f"invitation:{invitation.pk}"
+    ).exists()

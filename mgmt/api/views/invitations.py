@@ -1,6 +1,7 @@
-"""Invitations (``selfservice.invitations``): list, invite an address with roles, resend,
-revoke. ``users:read`` to read, ``users:write`` to write (an invitation makes a user), and the
-hierarchy guard over the roles handed out; inviting needs a fresh second factor like every
+"""Invitations (``selfservice.invitations``): list, invite an address with roles and groups,
+resend, revoke. ``users:read`` to read, ``users:write`` to write (an invitation makes a user),
+and the hierarchy guard over the roles and groups handed out (a group's: the one of its member
+changes); inviting needs a fresh second factor like every
 privilege-handing change."""
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class InvitationOutput(serializers.Serializer):
     id = serializers.IntegerField()
     email = serializers.EmailField()
     roles = serializers.ListField(child=serializers.CharField())
+    groups = serializers.ListField(child=serializers.CharField())
     invited_by = serializers.CharField()
     created = serializers.DateTimeField()
     sent = serializers.DateTimeField(help_text="When the current link was sent.")
@@ -39,6 +41,7 @@ def present(invitation: Invitation) -> dict[str, Any]:
             "id": invitation.pk,
             "email": invitation.email,
             "roles": sorted(role.name for role in invitation.roles.all()),
+            "groups": sorted(group.name for group in invitation.groups.all()),
             "invited_by": invitation.invited_by,
             "created": invitation.created_at,
             "sent": invitation.sent_at,
@@ -56,7 +59,7 @@ class InvitationsBaseApi(ManagementApi):
     def _invitation(self, invitation_id: int) -> Invitation:
         found = (
             Invitation.objects.select_related("user")
-            .prefetch_related("roles")
+            .prefetch_related("roles", "groups")
             .filter(pk=invitation_id)
             .first()
         )
@@ -71,10 +74,13 @@ class InvitationsApi(InvitationsBaseApi):
         roles = serializers.ListField(
             child=serializers.CharField(max_length=150), required=False, default=list
         )
+        groups = serializers.ListField(
+            child=serializers.CharField(max_length=150), required=False, default=list
+        )
 
     @extend_schema(responses=InvitationOutput(many=True))
     def get(self, request: Request) -> Response:
-        rows = Invitation.objects.select_related("user").prefetch_related("roles")
+        rows = Invitation.objects.select_related("user").prefetch_related("roles", "groups")
         return self.paginate(rows.order_by("-created_at", "-pk"), present)
 
     @extend_schema(
