@@ -1,4 +1,5 @@
-"""The ``directories`` section of ``manage.py apply`` (after roles: a mapping names roles).
+"""The ``directories`` section of ``manage.py apply`` (after roles and groups: a mapping
+names them).
 
     directories:
       - slug: corp
@@ -17,6 +18,7 @@
         role_mapping:
           - group: platform-admins    # the group's name (cn) or DN
             roles: [admin]
+            groups: [operators]       # local groups, joined while the user is in the group
         provision: true               # create the local user at the first sign-in
         sync: true                    # the periodic sync disables users gone from it
 
@@ -69,14 +71,26 @@ def _sub_mapping(fields: dict[str, str]) -> Callable[[Any], dict[str, str]]:
     return check
 
 
+RULE_SHAPE = "each rule is {group: <name or DN>, roles: [role, ...], groups: [group, ...]}"
+
+
 def role_rules(value: Any) -> list[dict[str, Any]]:
+    """Canonical rules: ``roles`` always (possibly empty), ``groups`` (local groups) when any."""
     if not isinstance(value, list):
-        raise ValueError("must be a list of {group, roles}")
+        raise ValueError("must be a list of {group, roles, groups}")
     rules = []
     for rule in value:
-        if not isinstance(rule, dict) or set(rule) != {"group", "roles"}:
-            raise ValueError("each rule is {group: <name or DN>, roles: [role, ...]}")
-        rules.append({"group": text(rule["group"]), "roles": string_list(rule["roles"])})
+        if (
+            not isinstance(rule, dict)
+            or "group" not in rule
+            or set(rule) - {"group", "roles", "groups"}
+            or not (rule.get("roles") or rule.get("groups"))
+        ):
+            raise ValueError(RULE_SHAPE)
+        clean = {"group": text(rule["group"]), "roles": string_list(rule.get("roles", []))}
+        if rule.get("groups"):
+            clean["groups"] = string_list(rule["groups"])
+        rules.append(clean)
     return rules
 
 

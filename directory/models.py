@@ -62,6 +62,10 @@ class Directory(models.Model):
     def mapped_roles(self) -> set[str]:
         return {role for rule in self.role_mapping for role in rule.get("roles", [])}
 
+    def mapped_groups(self) -> set[str]:
+        """The local groups the mapping names (their membership follows the directory's)."""
+        return {group for rule in self.role_mapping for group in rule.get("groups", [])}
+
 
 class DirectoryLink(models.Model):
     """A local user provisioned from (or matched to) one directory entry."""

@@ -1,13 +1,14 @@
 """Writes of the directory app, each with its audit event in its own transaction.
 
 - ``directory_create`` / ``directory_update`` / ``directory_delete``: the configuration. A
-  directory's role mapping hands out roles to whoever its groups name, so setting it needs the
-  actor's fresh second factor and every permission of the mapped roles (the hierarchy guard,
-  as handing the roles out directly would).
+  directory's role mapping hands out roles (and memberships of local groups) to whoever its
+  groups name, so setting it needs the actor's fresh second factor and every permission of the
+  mapped roles and of what the mapped groups give (the hierarchy guard, as handing the roles
+  out directly would).
 - ``sign_in``: a person the directory just authenticated: their local user is found by the
   link ``(directory, entry UUID)``, or made (JIT) when provisioning is on and no local account
   has that username (a local account is never taken over by a directory entry of the same
-  name); then profile and mapped roles are refreshed.
+  name); then profile, mapped roles and mapped group memberships are refreshed.
 - ``sync_directory``: every linked user whose entry is gone (or no longer matches the user
   filter) is disabled, which ends their sessions and tokens (``oauth.services.user_set_active``);
   the others are refreshed. Directory changes are made as the actor ``directory:<slug>``.
@@ -38,9 +39,9 @@ from core.request_meta import RequestMeta
 from directory import client
 from directory.models import Directory, DirectoryLink
 from oauth import services as oauth_services
-from roles import access
+from roles import access, group_services
 from roles import services as role_services
-from roles.models import Role, UserRole
+from roles.models import Group, Role, UserRole
 
 log = logging.getLogger(__name__)
 
@@ -105,27 +106,41 @@ def _url_errors(urls: Any, directory: Directory) -> list[str]:
     return errors
 
 
+def _names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
 def _mapping_errors(mapping: Any) -> list[str]:
     if not isinstance(mapping, list):
-        return ["a list of {group, roles}"]
-    errors, names = [], set()
+        return ["a list of {group, roles, groups}"]
+    errors, names, groups = [], set(), set()
     for rule in mapping:
         if (
             not isinstance(rule, dict)
-            or set(rule) != {"group", "roles"}
+            or "group" not in rule
+            or set(rule) - {"group", "roles", "groups"}
             or not isinstance(rule["group"], str)
             or not rule["group"].strip()
-            or not isinstance(rule["roles"], list)
-            or not all(isinstance(r, str) and r for r in rule["roles"])
+            or not _names(rule.get("roles", []))
+            or not _names(rule.get("groups", []))
+            or not (rule.get("roles") or rule.get("groups"))
         ):
-            errors.append("each rule is {group: <name or DN>, roles: [role, ...]}")
+            errors.append(
+                "each rule is {group: <name or DN>, roles: [role, ...], groups: [group, ...]}"
+            )
             continue
-        names.update(rule["roles"])
+        names.update(rule.get("roles", []))
+        groups.update(rule.get("groups", []))
     unknown = sorted(
         names - set(Role.objects.filter(name__in=names).values_list("name", flat=True))
     )
     if unknown:
         errors.append(f"unknown role(s): {', '.join(unknown)}")
+    unknown = sorted(
+        groups - set(Group.objects.filter(name__in=groups).values_list("name", flat=True))
+    )
+    if unknown:
+        errors.append(f"unknown group(s): {', '.join(unknown)}")
     return errors
 
 
@@ -194,7 +209,9 @@ def directory_errors(
 def _guard(actor: Actor, directory: Directory) -> None:
     actor.require_fresh_factor()
     actor.require_covers(
-        access.role_permissions(directory.mapped_roles()), what=f"Directory {directory.slug!r}"
+        access.role_permissions(directory.mapped_roles())
+        | access.group_permissions(directory.mapped_groups()),
+        what=f"Directory {directory.slug!r}",
     )
 
 
@@ -280,25 +297,44 @@ def _wanted_roles(directory: Directory, groups: Iterable[str]) -> set[str]:
         role
         for rule in directory.role_mapping
         if rule["group"].strip().lower() in member_of
-        for role in rule["roles"]
+        for role in rule.get("roles", [])
+    }
+
+
+def _wanted_groups(directory: Directory, groups: Iterable[str]) -> set[str]:
+    member_of = {g.lower() for g in groups}
+    return {
+        group
+        for rule in directory.role_mapping
+        if rule["group"].strip().lower() in member_of
+        for group in rule.get("groups", [])
     }
 
 
 def _refresh_roles(
     directory: Directory, user: User, entry: client.Entry, meta: RequestMeta | None
 ) -> None:
-    """Add and remove the mapped roles only (a role nobody maps is left as it is)."""
-    mapped = directory.mapped_roles()
-    if not mapped:
-        return
-    wanted = _wanted_roles(directory, entry.groups)
-    held = set(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
+    """Add and remove the mapped roles and local group memberships only (a role or group
+    nobody maps is left as it is)."""
     actor = directory_actor(directory)
-    for role in Role.objects.filter(name__in=mapped).order_by("name"):
-        if (role.name in wanted) != (role.name in held):
-            role_services.user_role_set(
-                actor=actor, meta=meta, user=user, role=role, remove=role.name not in wanted
-            )
+    mapped = directory.mapped_roles()
+    if mapped:
+        wanted = _wanted_roles(directory, entry.groups)
+        held = set(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
+        for role in Role.objects.filter(name__in=mapped).order_by("name"):
+            if (role.name in wanted) != (role.name in held):
+                role_services.user_role_set(
+                    actor=actor, meta=meta, user=user, role=role, remove=role.name not in wanted
+                )
+    mapped = directory.mapped_groups()
+    if mapped:
+        wanted = _wanted_groups(directory, entry.groups)
+        member_of = set(user.member_groups.filter(name__in=mapped).values_list("name", flat=True))
+        for group in Group.objects.filter(name__in=mapped).order_by("name"):
+            if group.name in wanted and group.name not in member_of:
+                group_services.group_member_add(actor=actor, meta=meta, group=group, user=user)
+            elif group.name not in wanted and group.name in member_of:
+                group_services.group_member_remove(actor=actor, meta=meta, group=group, user=user)
 
 
 def _refresh(

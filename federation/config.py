@@ -13,11 +13,11 @@
         provision: true
         trust_mfa: false
         role_mapping:
-          - {claim: groups, value: platform-admins, roles: [admin]}
+          - {claim: groups, value: platform-admins, roles: [admin], groups: [operators]}
         exclusive_clients: [wiki]       # these clients' users sign in only upstream
 
-Applied after roles (a mapping names roles), through ``federation.services`` with the file's
-actor; an entry's secret is set only when the file names one.
+Applied after roles and groups (a mapping names them), through ``federation.services`` with
+the file's actor; an entry's secret is set only when the file names one.
 """
 
 from __future__ import annotations

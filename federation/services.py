@@ -7,8 +7,9 @@ Every change needs the actor's fresh second factor (a provider decides who may s
 
 Identities: ``link``/``unlink`` (``federation.linked``/``federation.unlinked``), ``provision``
 (a new local user for an upstream identity: ``user.created`` by ``federation:<slug>``, then the
-link), and ``apply_claims``: at every sign-in the mapped roles and the profile follow the
-upstream's claims, through the roles and accounts services with the provider as system actor.
+link), and ``apply_claims``: at every sign-in the mapped roles, the mapped local groups'
+memberships and the profile follow the upstream's claims, through the roles, groups and
+accounts services with the provider as system actor.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from core.request_meta import RequestMeta
 from federation import mapping
 from federation.models import IdentityProvider, LinkedIdentity
 from federation.upstream import Identity
-from roles import access
+from roles import access, group_services
 from roles import services as role_services
-from roles.models import Role, UserRole
+from roles.models import Group, Role, UserRole
 
 SPEC_FIELDS = (
     "slug",
@@ -120,6 +121,11 @@ def _role_mapping(value: Any) -> list[dict[str, Any]]:
     unknown = sorted(named - known)
     if unknown:
         raise ValueError(f"unknown role {unknown[0]!r}")
+    groups = mapping.named_groups(rules)
+    known = set(Group.objects.filter(name__in=groups).values_list("name", flat=True))
+    unknown = sorted(groups - known)
+    if unknown:
+        raise ValueError(f"unknown group {unknown[0]!r}")
     return rules
 
 
@@ -159,10 +165,15 @@ def _check_whole(provider: IdentityProvider) -> None:
 
 
 def _guard_mapping(actor: Actor, values: dict[str, Any]) -> None:
-    """Mapping claims to a role hands the role out: the actor must hold what it grants."""
-    named = sorted({role for rule in values.get("role_mapping", []) for role in rule["roles"]})
+    """Mapping claims to a role hands the role out: the actor must hold what it grants; to a
+    group, what the group gives (its roles and its parents')."""
+    rules = values.get("role_mapping", [])
+    named = sorted({role for rule in rules for role in rule["roles"]})
     if named:
         actor.require_covers(access.role_permissions(named), what=f"Roles {', '.join(named)}")
+    groups = sorted(mapping.named_groups(rules))
+    if groups:
+        actor.require_covers(access.group_permissions(groups), what=f"Groups {', '.join(groups)}")
 
 
 def _assign(provider: IdentityProvider, values: dict[str, Any]) -> list[str]:
@@ -354,9 +365,9 @@ def apply_claims(
     linked: LinkedIdentity,
     identity: Identity,
 ) -> None:
-    """What the upstream says at this sign-in, onto the user: each role the mapping names is
-    held iff one of its rules matches (other roles are left alone), the name and the verified
-    e-mail follow the upstream's."""
+    """What the upstream says at this sign-in, onto the user: each role (local group) the
+    mapping names is held (joined) iff one of its rules matches (other roles and groups are left
+    alone), the name and the verified e-mail follow the upstream's."""
     actor = provider_actor(provider)
     user = linked.user
     wanted = mapping.roles_for(provider.role_mapping, identity.claims)
@@ -372,6 +383,13 @@ def apply_claims(
             role_services.user_role_set(
                 actor=actor, meta=meta, user=user, role=role, remove=not give
             )
+    join = mapping.groups_for(provider.role_mapping, identity.claims)
+    member_of = set(user.member_groups.filter(name__in=join).values_list("name", flat=True))
+    for group in Group.objects.filter(name__in=join).order_by("name"):
+        if join[group.name] and group.name not in member_of:
+            group_services.group_member_add(actor=actor, meta=meta, group=group, user=user)
+        elif not join[group.name] and group.name in member_of:
+            group_services.group_member_remove(actor=actor, meta=meta, group=group, user=user)
     profile: dict[str, Any] = {}
     name = identity.claims.get("name")
     if isinstance(name, str) and name and name[:255] != user.name:

@@ -32,8 +32,15 @@ MODEL_FIELDS = [
 ]
 
 
+def _rule_text(rule: dict[str, Any]) -> str:
+    text = f"{rule['group']} = {', '.join(rule.get('roles', []))}"
+    if rule.get("groups"):
+        text = f"{text.rstrip()} | {', '.join(rule['groups'])}"
+    return text
+
+
 def _mapping_text(mapping: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{rule['group']} = {', '.join(rule['roles'])}" for rule in mapping)
+    return "\n".join(_rule_text(rule) for rule in mapping)
 
 
 def _mapping_of(text: str) -> list[dict[str, Any]]:
@@ -41,11 +48,18 @@ def _mapping_of(text: str) -> list[dict[str, Any]]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        group, sep, roles = line.partition("=")
+        group, sep, given = line.partition("=")
+        roles, _, groups = given.partition("|")
         names = [r.strip() for r in roles.split(",") if r.strip()]
-        if not sep or not group.strip() or not names:
-            raise forms.ValidationError(f"line {number}: write it as: group = role, role")
-        rules.append({"group": group.strip(), "roles": names})
+        local = [g.strip() for g in groups.split(",") if g.strip()]
+        if not sep or not group.strip() or not (names or local):
+            raise forms.ValidationError(
+                f"line {number}: write it as: group = role, role | local group, local group"
+            )
+        rule: dict[str, Any] = {"group": group.strip(), "roles": names}
+        if local:
+            rule["groups"] = local
+        rules.append(rule)
     return rules
 
 
@@ -69,11 +83,12 @@ class DirectoryForm(ConsoleForm):
         help_text="Stored encrypted and never shown; leave empty to keep the stored one.",
     )
     role_mapping = forms.CharField(
-        label="Group → roles",
+        label="Group → roles and groups",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One a line: a group's name (cn) or DN = roles, separated by commas. Mapped "
-        "roles are added and removed at each sign-in and sync; other roles are left alone.",
+        help_text="One a line: a group's name (cn) or DN = roles, separated by commas, then "
+        "optionally | local groups, separated by commas. Mapped roles and group memberships are "
+        "added and removed at each sign-in and sync; other roles and groups are left alone.",
     )
 
     def __init__(self, *args: Any, directory: Directory | None = None, **kwargs: Any) -> None:

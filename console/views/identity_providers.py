@@ -19,8 +19,10 @@ from federation import config, flows, services
 from federation.models import IdentityProvider
 
 RULE_HELP = (
-    "One rule a line: claim=value -> role role (e.g. groups=platform-admins -> admin). At every "
-    "sign-in each role named here is held exactly when one of its rules matches."
+    "One rule a line: claim=value -> role role | group group (e.g. groups=platform-admins -> "
+    "admin | operators; the part after | names local groups and may be left out). At every "
+    "sign-in each role named here is held, and each group joined, exactly when one of its rules "
+    "matches."
 )
 
 
@@ -29,16 +31,36 @@ def parse_rules(text: str) -> list[dict[str, Any]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        match, arrow, roles = line.partition("->")
+        match, arrow, given = line.partition("->")
         claim, equals, value = match.partition("=")
-        if not arrow or not equals or not claim.strip() or not value.strip() or not roles.split():
-            raise forms.ValidationError(f"Line {number}: write claim=value -> role role.")
-        rules.append({"claim": claim.strip(), "value": value.strip(), "roles": roles.split()})
+        roles, _, groups = given.partition("|")
+        if (
+            not arrow
+            or not equals
+            or not claim.strip()
+            or not value.strip()
+            or not (roles.split() or groups.split())
+        ):
+            raise forms.ValidationError(
+                f"Line {number}: write claim=value -> role role | group group."
+            )
+        rule: dict[str, Any] = {"claim": claim.strip(), "value": value.strip()}
+        rule["roles"] = roles.split()
+        if groups.split():
+            rule["groups"] = groups.split()
+        rules.append(rule)
     return rules
 
 
+def _rule_text(rule: dict[str, Any]) -> str:
+    text = f"{rule['claim']}={rule['value']} -> {' '.join(rule['roles'])}"
+    if rule.get("groups"):
+        text = f"{text.rstrip()} | {' '.join(rule['groups'])}"
+    return text
+
+
 def rules_text(rules: list[dict[str, Any]]) -> str:
-    return "\n".join(f"{r['claim']}={r['value']} -> {' '.join(r['roles'])}" for r in rules)
+    return "\n".join(_rule_text(r) for r in rules)
 
 
 class ProviderForm(ConsoleForm):

@@ -1,7 +1,7 @@
 """Upstream identity providers: list, create, read, change, delete (``users:read`` /
 ``users:write``: a provider decides who signs in as whom; a role mapping also needs the roles'
-permissions, the hierarchy guard). ``client_secret`` is write-only: answers say only whether
-one is set."""
+and the mapped groups' permissions, the hierarchy guard). ``client_secret`` is write-only:
+answers say only whether one is set."""
 
 from __future__ import annotations
 
@@ -21,7 +21,12 @@ from roles import access
 class RuleSerializer(serializers.Serializer):
     claim = serializers.CharField(max_length=255)
     value = serializers.JSONField(help_text="A string, number or true/false.")
-    roles = serializers.ListField(child=serializers.CharField(max_length=100), min_length=1)
+    roles = serializers.ListField(child=serializers.CharField(max_length=100))
+    groups = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        help_text="Local groups joined while the rule matches.",
+    )
 
 
 class ProviderOutput(serializers.Serializer):

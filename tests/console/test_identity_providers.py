@@ -4,7 +4,10 @@ edit with the secret kept when left empty, delete."""
 from __future__ import annotations
 
 from audit.models import AuditEvent
+from core.actors import APPLY
 from federation.models import IdentityProvider
+from roles import group_services
+from roles import services as role_services
 from tests.console.conftest import text
 
 FORM = {
@@ -67,3 +70,28 @@ def test_delete_asks_then_deletes(console):
     assert console.post("/console/identity-providers/corp/delete/").status_code == 302
     assert not IdentityProvider.objects.exists()
     assert AuditEvent.objects.filter(event="identity_provider.deleted").exists()
+
+
+def test_a_rule_maps_to_local_groups_checked_and_guarded(console):
+    role_services.role_create(actor=APPLY, name="wiki-reader", permissions=["wiki:read"])
+    group_services.group_create(actor=APPLY, name="beyond", roles=["wiki-reader"])
+    group_services.group_create(actor=APPLY, name="readers")
+    line = "groups=staff -> console-admin | readers"
+    created = console.post("/console/identity-providers/new/", {**FORM, "role_mapping": line})
+    assert created.status_code == 302, text(created)
+    provider = IdentityProvider.objects.get(slug="corp")
+    assert provider.role_mapping == [
+        {"claim": "groups", "value": "staff", "roles": ["console-admin"], "groups": ["readers"]}
+    ]
+    assert line.replace(">", "&gt;") in text(console.get(created["Location"]))
+    for mapping, message in [
+        ("groups=x -> | nowhere", "unknown group 'nowhere'"),
+        ("groups=x -> |", "write claim=value -&gt; role role | group group"),
+        ("groups=x -> | beyond", "wiki:read"),  # the group gives what the admin lacks
+    ]:
+        response = console.post(
+            "/console/identity-providers/corp/edit/", {**FORM, "role_mapping": mapping}
+        )
+        assert message in text(response).replace("&#x27;", "'"), mapping
+    provider.refresh_from_db()
+    assert provider.role_mapping[0]["groups"] == ["readers"]

@@ -1,11 +1,13 @@
 """The periodic sync against a real slapd: a user removed from the directory is disabled, their
-sessions and tokens end; nothing is disabled while the directory cannot be asked."""
+sessions and tokens end; mapped roles and local groups follow the directory's groups; nothing
+is disabled while the directory cannot be asked."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -13,8 +15,9 @@ from accounts.models import User
 from audit.models import AuditEvent
 from core.actors import APPLY
 from directory import tasks
+from roles import group_services, selectors
 from roles import services as role_services
-from roles.models import UserRole
+from roles.models import Group, UserRole
 from tests.conftest import introspect, login
 from tests.directory import slapd
 from tests.directory.conftest import set_membership
@@ -90,3 +93,35 @@ def test_nothing_is_disabled_while_the_directory_cannot_be_asked(make_directory,
     assert "corp: failed" in err.getvalue()
     assert User.objects.get(username="bob").is_active
     assert AuditEvent.objects.filter(event="directory.sync_failed", target="corp").exists()
+
+
+def test_an_ldap_group_maps_to_a_local_group_at_sign_in_and_in_the_sync(
+    make_directory, client, ldap_admin
+):
+    role_services.role_create(actor=APPLY, name="operator", permissions=["ops:run"])
+    group_services.group_create(actor=APPLY, name="operators", roles=["operator"])
+    group_services.group_create(actor=APPLY, name="unmapped")
+    make_directory(role_mapping=[{"group": "staff", "groups": ["operators"]}])
+    assert login(client, "bob", slapd.PASSWORDS["bob"]).status_code == 302
+    bob = User.objects.get(username="bob")
+    assert set(bob.member_groups.values_list("name", flat=True)) == {"operators"}
+    assert "operator" in selectors.user_grant(bob.pk).roles
+    added = AuditEvent.objects.get(event="group.member_added", target="user:bob")
+    assert added.actor == "directory:corp"
+    # a group the mapping does not name is left alone
+    group_services.group_member_add(actor=APPLY, group=Group.objects.get(name="unmapped"), user=bob)
+    set_membership(ldap_admin, "staff", "bob", member=False)
+    try:
+        tasks.sync_directories_task.delay()
+        assert set(bob.member_groups.values_list("name", flat=True)) == {"unmapped"}
+        assert "operator" not in selectors.user_grant(bob.pk).roles
+        removed = AuditEvent.objects.get(event="group.member_removed", target="user:bob")
+        assert removed.actor == "directory:corp"
+    finally:
+        set_membership(ldap_admin, "staff", "bob", member=True)
+
+
+def test_mapping_to_an_unknown_local_group_is_refused(make_directory):
+    with pytest.raises(ValidationError) as refused:
+        make_directory(role_mapping=[{"group": "staff", "groups": ["nope"]}])
+    assert "unknown group(s): nope" in str(refused.value)

@@ -1,6 +1,7 @@
 """Sign-in through a real upstream OpenID provider (panva's oidc-provider on loopback), driven
 through its own login page: JIT provisioning, a ``groups`` claim mapped to a role that shows in
-our introspection, the second sign-in on the same account, and the refusals (wrong ``state``,
+our introspection, one mapped to a local group (joined, then left without the claim), the
+second sign-in on the same account, and the refusals (wrong ``state``,
 a forged or an expired ID token)."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.core.exceptions import ValidationError
 
 from accounts.models import User
 from audit.models import AuditEvent
@@ -15,7 +17,9 @@ from core.actors import APPLY
 from federation import services
 from federation import upstream as rp
 from federation.models import IdentityProvider, LinkedIdentity
+from roles import group_services, selectors
 from roles import services as role_services
+from roles.models import Group
 from roles.services import AssignmentSpec
 from tests.conftest import REDIRECT_URI, basic_auth, query_of
 from tests.federation.conftest import local, sign_in
@@ -70,6 +74,44 @@ def test_second_sign_in_is_the_same_account_and_mapping_follows_the_upstream(
     assert LinkedIdentity.objects.filter(provider=corp).count() == 1
     held = set(user.role_assignments.values_list("role__name", flat=True))
     assert held == {"platform-admin", "unmapped"}
+
+
+def test_a_groups_claim_maps_to_a_local_group_and_goes_without_the_claim(client, upstream, corp):
+    role_services.role_create(actor=APPLY, name="operator", permissions=["ops:run"])
+    group_services.group_create(actor=APPLY, name="operators", roles=["operator"])
+    group_services.group_create(actor=APPLY, name="unmapped")
+    rules = [
+        *corp.role_mapping,
+        {"claim": "groups", "value": "platform-admins", "groups": ["operators"]},
+    ]
+    services.provider_update(actor=APPLY, provider=corp, spec={"role_mapping": rules})
+    sign_in(client, upstream)
+    user = User.objects.get(username="alice")
+    assert set(user.member_groups.values_list("name", flat=True)) == {"operators"}
+    assert "operator" in selectors.user_grant(user.pk).roles
+    added = AuditEvent.objects.get(event="group.member_added", target="user:alice")
+    assert (added.actor, added.data["group"]) == ("federation:corp", "operators")
+    # a group no rule names is left alone
+    group_services.group_member_add(
+        actor=APPLY, group=Group.objects.get(name="unmapped"), user=user
+    )
+    client.logout()
+    # the next sign-in asks no ``groups`` scope: the upstream sends no groups claim
+    services.provider_update(
+        actor=APPLY, provider=corp, spec={"scopes": ["openid", "email", "profile"]}
+    )
+    sign_in(client, upstream)
+    assert set(user.member_groups.values_list("name", flat=True)) == {"unmapped"}
+    assert "operator" not in selectors.user_grant(user.pk).roles
+    removed = AuditEvent.objects.get(event="group.member_removed", target="user:alice")
+    assert removed.actor == "federation:corp"
+
+
+def test_mapping_to_an_unknown_local_group_is_refused(corp):
+    rules = [{"claim": "groups", "value": "x", "groups": ["nope"]}]
+    with pytest.raises(ValidationError) as refused:
+        services.provider_update(actor=APPLY, provider=corp, spec={"role_mapping": rules})
+    assert "unknown group 'nope'" in str(refused.value)
 
 
 def test_verified_email_links_an_existing_user(client, make_user, upstream, corp):
