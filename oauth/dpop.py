@@ -14,18 +14,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from jwcrypto.jwk import JWK
 
 from core import clock
 from core.crypto import keyed_hash
-from oauth import tokens
+from core.responses import oauth_error
+from oauth import profiles, tokens
+from oauth.models import Client
 
 ALGORITHMS = ["ES256", "RS256", "PS256"]
 IAT_WINDOW_SECONDS = 60  # a proof older than this is refused (RFC 9449 §11.1)
@@ -33,6 +36,7 @@ FUTURE_SECONDS = 5  # clock skew allowed the other way
 JTI_MAX_LENGTH = 255
 NONCE_SECONDS = 300
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+JKT = re.compile(r"[A-Za-z0-9_-]{43}")  # an RFC 7638 SHA-256 thumbprint, base64url (dpop_jkt)
 CHALLENGE = f'DPoP algs="{" ".join(ALGORITHMS)}"'  # WWW-Authenticate of a refused DPoP use
 
 
@@ -130,6 +134,29 @@ def endpoint_url(request: HttpRequest) -> str:
     """The URL the client addressed: the issuer's origin and the request's path."""
     origin = urlsplit(settings.ISSUER_URL)
     return f"{origin.scheme}://{origin.netloc}{request.path}"
+
+
+def endpoint_proof(request: HttpRequest, client: Client | None) -> str | None:
+    """The key thumbprint of the DPoP proof sent to one of our POST endpoints (token, PAR),
+    in the algorithms ``client`` may use; None without a proof. ``ProofError`` (or
+    ``NonceRequired``) for a proof that does not verify."""
+    proof = request.META.get("HTTP_DPOP")
+    if proof is None:
+        return None
+    return verify(
+        proof,
+        method="POST",
+        url=endpoint_url(request),
+        algorithms=profiles.signing_algorithms(client, ALGORITHMS),
+        nonce=settings.DPOP_NONCE,
+    )
+
+
+def refusal(error: ProofError) -> HttpResponse:
+    """An endpoint's RFC 9449 §7.1/§8 answer to a refused proof."""
+    if isinstance(error, NonceRequired):
+        return oauth_error("use_dpop_nonce", str(error), **{"DPoP-Nonce": current_nonce()})
+    return oauth_error("invalid_dpop_proof", str(error))
 
 
 def bound_key(token: str) -> str | None:

@@ -206,6 +206,10 @@ class AuthContext(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The sender constraint (RFC 7800 ``cnf``: ``jkt`` of a DPoP key, RFC 9449) the code is
+    # bound to (``dpop_jkt``, RFC 9449 §10) and, after the exchange, a public client's refresh
+    # tokens (§5): a refresh must prove the same key. Empty: not bound.
+    cnf = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"auth context {self.id}"

@@ -299,20 +299,23 @@ def _run_with(
     return led, removed
 
 
-def consume(presented: Presented) -> bool:
+def consume(presented: Presented, *, revoke: bool = True) -> bool:
     """Revoke the presented refresh token if it is still current, and delete its access token
-    (DOT's ``revoke``), in one statement on PostgreSQL. False when it was no longer current."""
+    (DOT's ``revoke``), in one statement on PostgreSQL. False when it was no longer current.
+    ``revoke=False``: the refresh token stays current (it does not rotate) and only loses its
+    access token (``reattach`` gives it the new one)."""
     rt_model, at_model = get_refresh_token_model(), get_access_token_model()
     refresh = presented.refresh
     now = timezone.now()
     rt = _table("rt")
-    revoked = connection.ops.adapt_datetimefield_value(now)
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    revoking = f"{_qn('revoked')} = %s, " if revoke else ""
     lead = (
-        f"UPDATE {_qn(rt.name)} SET {_qn('revoked')} = %s, {_qn('updated')} = %s, "  # nosec B608
+        f"UPDATE {_qn(rt.name)} SET {revoking}{_qn('updated')} = %s, "  # nosec B608
         f"{_qn(rt_model._meta.get_field('access_token').column)} = NULL "
         f"WHERE {_qn(rt_model._meta.pk.column)} = %s AND {_qn('revoked')} IS NULL "
         f"RETURNING {_qn(rt_model._meta.pk.column)}",
-        [revoked, revoked, refresh.pk],
+        [stamp] * (2 if revoke else 1) + [refresh.pk],
     )
     access_id = refresh.access_token_id
     guard = " AND EXISTS (SELECT 1 FROM lead)" if connection.vendor == "postgresql" else ""
@@ -328,8 +331,23 @@ def consume(presented: Presented) -> bool:
         led, removed = _run_with(cursor, lead, statements)
     if removed:
         generations.bump(ACCESS_TOKENS)  # what the delete signal would do (oauth.apps)
-    refresh.revoked, refresh.access_token_id = now, None
+    refresh.access_token_id = None
+    if revoke:
+        refresh.revoked = now
     return bool(led)
+
+
+def reattach(refresh: Any, access: Any) -> None:
+    """Point the refresh token that did not rotate at its new access token."""
+    rt_model = get_refresh_token_model()
+    column = _qn(rt_model._meta.get_field("access_token").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_qn(rt_model._meta.db_table)} SET {column} = %s "  # nosec B608
+            f"WHERE {_qn(rt_model._meta.pk.column)} = %s",
+            [access.pk, refresh.pk],
+        )
+    refresh.access_token_id = access.pk
 
 
 def delete(model: type[models.Model], pk: Any) -> bool:

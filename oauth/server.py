@@ -12,6 +12,7 @@ from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.openid import Server as OpenIDServer
 
+from oauth import dpop
 from oauth.tokens import DPOP_JKT, access_token_lifetime
 
 # Extension grants (RFC 6749 §4.5) by grant_type URI: factories (request validator) -> grant,
@@ -46,6 +47,17 @@ def refuse_repeated_parameters(request: Any) -> dict:
     return {}
 
 
+def refuse_malformed_dpop_jkt(request: Any) -> dict:
+    """oauthlib ``pre_auth`` validator: ``dpop_jkt`` (RFC 9449 §10), when sent, is a key
+    thumbprint; the code is then bound to that key."""
+    jkt = getattr(request, "dpop_jkt", None)
+    if jkt is not None and not dpop.JKT.fullmatch(jkt):
+        raise InvalidRequestError(
+            description="dpop_jkt is not a JWK SHA-256 thumbprint.", request=request
+        )
+    return {}
+
+
 class Server(OpenIDServer):
     def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
         kwargs["token_expires_in"] = access_token_lifetime
@@ -71,6 +83,7 @@ class Server(OpenIDServer):
                 request_validator.validate_authorization_resources
             )
             grant.custom_validators.pre_auth.append(refuse_repeated_parameters)
+            grant.custom_validators.pre_auth.append(refuse_malformed_dpop_jkt)
             # codes are stored hashed: the presented one is hashed before any lookup
             grant.custom_validators.pre_token.append(request_validator.digest_presented_code)
         for grant_type, factory in extension_grants.items():

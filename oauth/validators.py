@@ -42,7 +42,7 @@ from oauthlib.oauth2.rfc6749.errors import (
 
 from accounts.session import ACR_MFA
 from core import clock, metrics
-from oauth import apis, clienttokens, events, extensions, keys, rotation, tokens
+from oauth import apis, clienttokens, events, extensions, keys, profiles, rotation, tokens
 from oauth.client_auth import private_key_jwt
 from oauth.client_auth.secret import verify_client_secret
 from oauth.codes import code_digest, revoke_replayed_code
@@ -72,6 +72,17 @@ CLAIM_SCOPES = {
 # Callables (token, authenticated client) -> whether they handled the token (RFC 7009 for other
 # credentials: API keys), registered by other apps' ready().
 revokers: list[Callable[[str, Client | None], bool]] = []
+
+
+def _check_binding(context: AuthContext, request: Any) -> None:
+    """A code or refresh token bound to a DPoP key (``context.cnf``) is redeemed only with a
+    proof of that key: ``invalid_grant`` otherwise (as node-oidc-provider answers)."""
+    jkt = context.cnf.get("jkt")
+    if jkt and request.headers.get(tokens.DPOP_JKT) != jkt:
+        raise InvalidGrantError(
+            description="This grant is bound to a DPoP key: send a proof of that key.",
+            request=request,
+        )
 
 
 class Validator(OAuth2Validator):
@@ -143,6 +154,7 @@ class Validator(OAuth2Validator):
             amr=list(data.get("amr", ["pwd"])),
             acr=str(data.get("acr", "1")),
             sid=str(data.get("sid", "")),
+            cnf={"jkt": request.dpop_jkt} if getattr(request, "dpop_jkt", None) else {},
         )
 
     def digest_presented_code(self, request: Any) -> None:
@@ -201,6 +213,7 @@ class Validator(OAuth2Validator):
         context = getattr(grant, "auth_context", None)
         if context is None or not request.user.is_active:
             return False
+        _check_binding(context, request)  # a code bound by dpop_jkt (RFC 9449 §10)
         request.auth_context = context
         return True
 
@@ -296,33 +309,50 @@ class Validator(OAuth2Validator):
             super().save_bearer_token(token, request, *args, **kwargs)
         events.token_issued(token, request)
 
+    def rotate_refresh_token(self, request: Any) -> bool:
+        """A fapi2 client keeps its refresh token (FAPI 2.0 Security Profile §5.3.2.1: no
+        rotation, so that a lost answer cannot cost the client its grant); others rotate."""
+        return not profiles.is_fapi2(request.client)
+
     def _rotate(self, token: dict, request: Any) -> None:
         """Consume the presented refresh token (or, on a retry within the grace period, the
-        live one rotated from it) and store the new pair in its family."""
+        live one rotated from it) and store the new pair in its family; a refresh token that
+        does not rotate (``rotate_refresh_token``) gets the new access token instead."""
         presented: rotation.Presented = request.rotated_refresh
-        if not rotation.consume(presented):
+        keep = token.get("refresh_token") == request.refresh_token
+        if not rotation.consume(presented, revoke=not keep):
             raise InvalidGrantError(request=request)
         source = request.refresh_token_instance
-        rotation.issue(
+        access, _ = rotation.issue(
             request,
-            token,
+            {name: value for name, value in token.items() if name != "refresh_token"}
+            if keep
+            else token,
             source=source,
             family=source.token_family,
             id_token=getattr(request, "pending_id_token", None),
         )
+        if keep:
+            rotation.reattach(source, access)
 
     def _bind_context(self, access: Any, refresh: Any, request: Any) -> None:
-        """Tie the sign-in context to what this exchange issued (replay and refresh use it)."""
+        """Tie the sign-in context to what this exchange issued (replay and refresh use it);
+        a public client's refresh tokens are bound to the DPoP key of this exchange's proof
+        (RFC 9449 §5): a confidential client's are bound to its authentication instead."""
         context: AuthContext = request.auth_context
         context.first_access_token_id = access.pk
         if refresh is not None:
             context.token_family = refresh.token_family
         if request.grant_type == GRANT_AUTHORIZATION_CODE:
             context.code_hash = request.code  # its digest (``digest_presented_code``)
+        jkt = request.headers.get(tokens.DPOP_JKT)
+        public = request.client.client_type == Client.CLIENT_PUBLIC
+        context.cnf = {"jkt": jkt} if public and jkt and refresh is not None else {}
         AuthContext.objects.filter(pk=context.pk).update(
             first_access_token_id=context.first_access_token_id,
             token_family=context.token_family,
             code_hash=context.code_hash,
+            cnf=context.cnf,
         )
 
     def get_original_scopes(self, refresh_token: str, request: Any, *a: Any, **k: Any) -> str:
@@ -365,6 +395,7 @@ class Validator(OAuth2Validator):
         absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
         if context.created_at + absolute <= timezone.now():
             return False
+        _check_binding(context, request)  # a public client's refresh tokens (RFC 9449 §5)
         request.user = user
         request.refresh_token = refresh_token
         request.refresh_token_instance = refresh  # its resources (RFC 8707) and family

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, resolve_url
@@ -13,15 +14,22 @@ from django.urls import reverse
 from oauth2_provider import oauth2_backends
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.forms import AllowForm
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.oauth2.rfc6749.errors import AccessDeniedError, OAuth2Error
 from oauthlib.openid.connect.core.exceptions import InteractionRequired
 
 from accounts.session import auth_state
 from core import clock
-from oauth import extensions, par, request_objects
+from oauth import dpop, extensions, par, request_objects
 from oauth.device import remember_device_approval
 from oauth.selectors import client_get
+
+
+class ConsentForm(AllowForm):
+    """DOT's consent form, carrying ``dpop_jkt`` (RFC 9449 §10) to the approval as well."""
+
+    dpop_jkt = forms.RegexField(dpop.JKT, required=False, widget=forms.HiddenInput())
 
 
 class AuthorizationView(dot_views.AuthorizationView):
@@ -35,6 +43,7 @@ class AuthorizationView(dot_views.AuthorizationView):
     ``request_uri`` stays in every URL in between (sign-in, step-up) and is consumed when the
     authorization answers."""
 
+    form_class = ConsentForm
     pushed: par.Pushed | None = None
     original_path: str = ""
 
@@ -134,7 +143,7 @@ class AuthorizationView(dot_views.AuthorizationView):
         )
 
     def get_initial(self) -> dict[str, Any]:
-        initial = super().get_initial()
+        initial = {**super().get_initial(), "dpop_jkt": self.request.GET.get("dpop_jkt")}
         if self.pushed is not None and self.request.method == "GET":
             par.keep_form(self.pushed, initial)
         return initial
@@ -206,7 +215,12 @@ class AuthorizationView(dot_views.AuthorizationView):
             error = OAuth2Error(description="The request_uri was already used.")
             error.error = "invalid_request_uri"
             raise OAuthToolkitError(error=error, redirect_uri=credentials["redirect_uri"])
-        credentials = {**credentials, "auth_context_data": state or {}}
+        params = request.GET if request.method == "GET" else request.POST
+        credentials = {
+            **credentials,
+            "auth_context_data": state or {},
+            "dpop_jkt": params.get("dpop_jkt") or None,  # checked: pre_auth or the form
+        }
         return super().create_authorization_response(request, scopes, credentials, allow)
 
 

@@ -4,8 +4,9 @@ The client authenticates as at the token endpoint (through the same validator: s
 ``private_key_jwt``, or a public client's ``client_id``), and the request is validated exactly
 as the authorization endpoint validates it (oauthlib and our validator: client, redirect URI,
 response type, PKCE, scopes, RFC 8707 resources, repeated parameters). A signed request
-object (``request``, RFC 9101) is verified and stands for the parameters. Failed client
-authentication counts against the token endpoint's limits."""
+object (``request``, RFC 9101) is verified and stands for the parameters. A DPoP proof binds
+the code to its key (``dpop_jkt``, RFC 9449 §10.1). Failed client authentication counts
+against the token endpoint's limits."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from oauthlib.oauth2.rfc6749.errors import FatalClientError, OAuth2Error
 
 from core.limits import LimitUnavailable
 from core.responses import NO_STORE, json_response, oauth_error
-from oauth import par, request_objects
+from oauth import dpop, par, request_objects
 from oauth.client_auth import limits
 from oauth.server import repeated_parameters
 
@@ -74,6 +75,16 @@ class PushedAuthorizationView(View):
         except request_objects.RequestObjectError as error:
             return oauth_error("invalid_request_object", str(error))
         params = [(k, v) for k, v in pairs if k != "client_id"] + [("client_id", client.client_id)]
+        try:
+            jkt = dpop.endpoint_proof(request, client)
+        except dpop.ProofError as error:
+            return dpop.refusal(error)
+        if jkt is not None:  # RFC 9449 §10.1: the proof binds the code to its key
+            named = dict(params).get("dpop_jkt")
+            if named is None:
+                params.append(("dpop_jkt", jkt))
+            elif named != jkt:
+                return oauth_error("invalid_dpop_proof", "dpop_jkt is not the proof's key.")
         authorize = f"{settings.ISSUER_URL}/o/authorize/?{urlencode(params)}"
         try:
             core.server.validate_authorization_request(authorize, "GET", None, headers)

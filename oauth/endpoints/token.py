@@ -131,22 +131,11 @@ def _dpop_refusal(request: HttpRequest) -> HttpResponse | None:
     """Check a DPoP proof (RFC 9449 §4.3) and keep its key's thumbprint for the token
     (``request.dpop_jkt``, read by ``oauth.server.OAuthLibCore``); a client registered with
     ``dpop_bound_access_tokens`` (or the fapi2 profile) must send one."""
-    proof = request.META.get("HTTP_DPOP")
     client = client_get(claimed_client_id(request))
-    if proof is None:
-        if profiles.requires_dpop(client):
-            return oauth_error("invalid_dpop_proof", "This client must send a DPoP proof.")
-        return None
     try:
-        request.dpop_jkt = dpop.verify(
-            proof,
-            method="POST",
-            url=dpop.endpoint_url(request),
-            algorithms=profiles.signing_algorithms(client, dpop.ALGORITHMS),
-            nonce=settings.DPOP_NONCE,
-        )
-    except dpop.NonceRequired as error:
-        return oauth_error("use_dpop_nonce", str(error), **{"DPoP-Nonce": dpop.current_nonce()})
+        request.dpop_jkt = dpop.endpoint_proof(request, client)
     except dpop.ProofError as error:
-        return oauth_error("invalid_dpop_proof", str(error))
+        return dpop.refusal(error)
+    if request.dpop_jkt is None and profiles.requires_dpop(client):
+        return oauth_error("invalid_dpop_proof", "This client must send a DPoP proof.")
     return None

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from tests.conftest import REDIRECT_URI, authorize_params, pkce_pair, query_of
 from tests.dpop import Holder
@@ -125,3 +126,42 @@ def test_the_check_warns_when_codes_live_longer_than_fapi_allows(fapi_client, se
     settings.AUTHORIZATION_CODE_LIFETIME = 120
     call_command("check", "--deploy", "--tag", "security")
     assert "authserver.W013" in capsys.readouterr().err
+
+
+def test_a_fapi_clients_refresh_token_does_not_rotate(signed_in, keys, fapi_client):
+    """FAPI 2.0 §5.3.2.1: no refresh token rotation, so a lost answer costs the client nothing;
+    each refresh replaces the access token."""
+    fapi_client.grant_types = ["authorization_code", "refresh_token"]
+    fapi_client.allowed_scopes = ["openid", "offline_access"]
+    fapi_client.save()
+    verifier, challenge = pkce_pair()
+    params = authorize_params("bank", challenge, scope="openid offline_access")
+    pushed = signed_in.post("/o/par/", {**params, **assertion(keys)})
+    assert pushed.status_code == 201, pushed.content
+    answer = signed_in.get(
+        "/o/authorize/", {"client_id": "bank", "request_uri": pushed.json()["request_uri"]}
+    )
+    holder = Holder()
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": query_of(answer["Location"])["code"],
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": verifier,
+    }
+    first = signed_in.post(
+        "/o/token/", {**exchange, **assertion(keys)}, HTTP_DPOP=holder.proof("POST", TOKEN_URL)
+    ).json()
+    refresh_token, access_tokens = first["refresh_token"], [first["access_token"]]
+    for _ in range(2):
+        renewed = signed_in.post(
+            "/o/token/",
+            {"grant_type": "refresh_token", "refresh_token": refresh_token, **assertion(keys)},
+            HTTP_DPOP=holder.proof("POST", TOKEN_URL),
+        )
+        assert renewed.status_code == 200, renewed.content
+        assert renewed.json()["refresh_token"] == refresh_token
+        access_tokens.append(renewed.json()["access_token"])
+    live = get_access_token_model().objects.filter(application=fapi_client)
+    assert live.count() == 1  # the replaced access tokens are gone
+    assert get_refresh_token_model().objects.get(application=fapi_client).revoked is None
+    assert len(set(access_tokens)) == 3
