@@ -40,8 +40,7 @@ from directory import client
 from directory.models import Directory, DirectoryLink
 from oauth import services as oauth_services
 from roles import access, group_services
-from roles import services as role_services
-from roles.models import Group, Role, UserRole
+from roles.models import Group, Role
 
 log = logging.getLogger(__name__)
 
@@ -316,25 +315,15 @@ def _refresh_roles(
 ) -> None:
     """Add and remove the mapped roles and local group memberships only (a role or group
     nobody maps is left as it is)."""
-    actor = directory_actor(directory)
-    mapped = directory.mapped_roles()
-    if mapped:
-        wanted = _wanted_roles(directory, entry.groups)
-        held = set(UserRole.objects.filter(user=user).values_list("role__name", flat=True))
-        for role in Role.objects.filter(name__in=mapped).order_by("name"):
-            if (role.name in wanted) != (role.name in held):
-                role_services.user_role_set(
-                    actor=actor, meta=meta, user=user, role=role, remove=role.name not in wanted
-                )
-    mapped = directory.mapped_groups()
-    if mapped:
-        wanted = _wanted_groups(directory, entry.groups)
-        member_of = set(user.member_groups.filter(name__in=mapped).values_list("name", flat=True))
-        for group in Group.objects.filter(name__in=mapped).order_by("name"):
-            if group.name in wanted and group.name not in member_of:
-                group_services.group_member_add(actor=actor, meta=meta, group=group, user=user)
-            elif group.name not in wanted and group.name in member_of:
-                group_services.group_member_remove(actor=actor, meta=meta, group=group, user=user)
+    wanted_roles = _wanted_roles(directory, entry.groups)
+    wanted_groups = _wanted_groups(directory, entry.groups)
+    group_services.upstream_access_set(
+        actor=directory_actor(directory),
+        meta=meta,
+        user=user,
+        roles={role: role in wanted_roles for role in directory.mapped_roles()},
+        groups={group: group in wanted_groups for group in directory.mapped_groups()},
+    )
 
 
 def _refresh(

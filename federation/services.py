@@ -33,8 +33,7 @@ from federation import mapping
 from federation.models import IdentityProvider, LinkedIdentity
 from federation.upstream import Identity
 from roles import access, group_services
-from roles import services as role_services
-from roles.models import Group, Role, UserRole
+from roles.models import Group, Role
 
 SPEC_FIELDS = (
     "slug",
@@ -370,26 +369,13 @@ def apply_claims(
     alone), the name and the verified e-mail follow the upstream's."""
     actor = provider_actor(provider)
     user = linked.user
-    wanted = mapping.roles_for(provider.role_mapping, identity.claims)
-    now = timezone.now()
-    direct = {
-        row.role.name
-        for row in UserRole.objects.filter(user=user, role__name__in=wanted).select_related("role")
-        if row.expires_at is None or row.expires_at > now
-    }
-    for role in Role.objects.filter(name__in=wanted):
-        give = wanted[role.name]
-        if give != (role.name in direct):
-            role_services.user_role_set(
-                actor=actor, meta=meta, user=user, role=role, remove=not give
-            )
-    join = mapping.groups_for(provider.role_mapping, identity.claims)
-    member_of = set(user.member_groups.filter(name__in=join).values_list("name", flat=True))
-    for group in Group.objects.filter(name__in=join).order_by("name"):
-        if join[group.name] and group.name not in member_of:
-            group_services.group_member_add(actor=actor, meta=meta, group=group, user=user)
-        elif not join[group.name] and group.name in member_of:
-            group_services.group_member_remove(actor=actor, meta=meta, group=group, user=user)
+    group_services.upstream_access_set(
+        actor=actor,
+        meta=meta,
+        user=user,
+        roles=mapping.roles_for(provider.role_mapping, identity.claims),
+        groups=mapping.groups_for(provider.role_mapping, identity.claims),
+    )
     profile: dict[str, Any] = {}
     name = identity.claims.get("name")
     if isinstance(name, str) and name and name[:255] != user.name:

@@ -16,10 +16,11 @@ Events: ``group.created``, ``group.updated``, ``group.deleted``, ``group.roles_s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from audit.services import record
@@ -27,7 +28,8 @@ from core import generations
 from core.actors import Actor
 from core.request_meta import RequestMeta
 from roles import access, policy
-from roles.models import Group
+from roles import services as role_services
+from roles.models import Group, Role, UserRole
 from roles.services import _roles_named
 
 
@@ -292,3 +294,35 @@ def group_delete(*, actor: Actor, meta: RequestMeta | None = None, group: Group)
         members=members,
         children=children,
     )
+
+
+def upstream_access_set(
+    *,
+    actor: Actor,
+    meta: RequestMeta | None = None,
+    user: User,
+    roles: Mapping[str, bool],
+    groups: Mapping[str, bool],
+) -> None:
+    """What an upstream (an identity provider's claims, a directory's groups) says onto
+    ``user``: each role in ``roles`` held directly iff its value is true, each group in
+    ``groups`` joined iff true. Roles and groups it does not name, and names not defined here,
+    are left alone; an expired assignment counts as not held. Each change is the service's
+    own (its audit event, its guard)."""
+    now = timezone.now()
+    held = {
+        row.role.name
+        for row in UserRole.objects.filter(user=user, role__name__in=roles).select_related("role")
+        if row.expires_at is None or row.expires_at > now
+    }
+    for role in Role.objects.filter(name__in=roles).order_by("name"):
+        if roles[role.name] != (role.name in held):
+            role_services.user_role_set(
+                actor=actor, meta=meta, user=user, role=role, remove=not roles[role.name]
+            )
+    member_of = set(user.member_groups.filter(name__in=groups).values_list("name", flat=True))
+    for group in Group.objects.filter(name__in=groups).order_by("name"):
+        if groups[group.name] and group.name not in member_of:
+            group_member_add(actor=actor, meta=meta, group=group, user=user)
+        elif not groups[group.name] and group.name in member_of:
+            group_member_remove(actor=actor, meta=meta, group=group, user=user)
