@@ -27,32 +27,14 @@ from audit.services import record
 from core import generations
 from core.actors import Actor
 from core.request_meta import RequestMeta
-from roles import access, policy
+from roles import access
 from roles import services as role_services
 from roles.models import Group, Role, UserRole
-from roles.services import _roles_named
+from roles.services import check_acyclic, rows_named
 
 
 def _lock_and_invalidate() -> None:
     generations.bump("roles")
-
-
-def _groups_named(names: Iterable[str], field: str) -> list[Group]:
-    names = list(dict.fromkeys(names))
-    found = {g.name: g for g in Group.objects.filter(name__in=names)}
-    unknown = [n for n in names if n not in found]
-    if unknown:
-        raise ValidationError({field: [f"unknown group(s): {', '.join(unknown)}"]})
-    return [found[n] for n in names]
-
-
-def _users_named(usernames: Iterable[str]) -> list[User]:
-    usernames = list(dict.fromkeys(usernames))
-    found = {u.username: u for u in User.objects.filter(username__in=usernames)}
-    unknown = [n for n in usernames if n not in found]
-    if unknown:
-        raise ValidationError({"members": [f"unknown user(s): {', '.join(unknown)}"]})
-    return [found[n] for n in usernames]
 
 
 def _guard(actor: Actor, name: str, roles: Iterable[str], parents: Iterable[str] = ()) -> None:
@@ -60,18 +42,6 @@ def _guard(actor: Actor, name: str, roles: Iterable[str], parents: Iterable[str]
     permissions."""
     held = access.role_permissions(roles) | access.group_permissions(parents)
     actor.require_covers(held, what=f"Group {name!r}")
-
-
-def _check_acyclic(group: Group, parents: list[Group]) -> None:
-    graph: dict[str, set[str]] = {}
-    for child, parent in Group.parents.through.objects.values_list(
-        "from_group__name", "to_group__name"
-    ):
-        graph.setdefault(child, set()).add(parent)
-    graph[group.name] = {p.name for p in parents}
-    cycle = policy.find_cycle(graph)
-    if cycle is not None:
-        raise ValidationError({"parents": [policy.describe_cycle(cycle, "groups")]})
 
 
 def _role_names(group: Group) -> set[str]:
@@ -91,8 +61,8 @@ def group_create(
     actor.require_fresh_factor()
     _guard(actor, name, roles, parents)
     _lock_and_invalidate()
-    parent_groups = _groups_named(parents, "parents")
-    given = _roles_named(roles, "roles")
+    parent_groups = rows_named(Group, parents, "parents")
+    given = rows_named(Role, roles, "roles")
     group = Group(name=name, description=description)
     group.full_clean()
     group.save()
@@ -142,8 +112,8 @@ def group_update(
         group.full_clean(validate_unique=False)
         group.save()
     if parents is not None and set(parents) != old_parents:
-        parent_groups = _groups_named(parents, "parents")
-        _check_acyclic(group, parent_groups)
+        parent_groups = rows_named(Group, parents, "parents")
+        check_acyclic(group, parent_groups)
         group.parents.set(parent_groups)
         fields.append("parents")
     if fields:
@@ -174,7 +144,7 @@ def group_roles_set(
     actor.require_fresh_factor()
     _guard(actor, group.name, [*added, *removed])
     _lock_and_invalidate()
-    group.roles.set(_roles_named(roles, "roles"))
+    group.roles.set(rows_named(Role, roles, "roles"))
     record(
         "group.roles_set",
         actor=actor.audit_name,
@@ -239,7 +209,7 @@ def group_members_set(
 ) -> bool:
     """Make ``usernames`` the group's members (``apply``'s ``members``): one event per change."""
     current = {u.username: u for u in group.members.all()}
-    wanted = {u.username: u for u in _users_named(usernames)}
+    wanted = {u.username: u for u in rows_named(User, usernames, "members", key="username")}
     if set(current) == set(wanted):
         return False
     guard_membership(actor, group)
@@ -261,7 +231,7 @@ def user_groups_set(
     the console's user page): one event per change; the actor must hold what each group
     joined or left gives."""
     current = {g.name: g for g in user.member_groups.all()}
-    wanted = {g.name: g for g in _groups_named(groups, "groups")}
+    wanted = {g.name: g for g in rows_named(Group, groups, "groups")}
     if set(current) == set(wanted):
         return False
     changed = sorted(set(current) ^ set(wanted))

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 
 from accounts.models import User
 from audit.services import record
@@ -32,7 +32,7 @@ from core.actors import Actor
 from core.request_meta import RequestMeta
 from oauth.models import Client
 from roles import access, policy
-from roles.models import Assignment, ClientRole, Permission, Role, UserRole
+from roles.models import Assignment, ClientRole, Group, Permission, Role, UserRole
 
 
 @dataclass(frozen=True)
@@ -54,26 +54,35 @@ def _canonical_permissions(permissions: Iterable[str]) -> list[str]:
         raise ValidationError({"permissions": [str(exc)]}) from None
 
 
-def _roles_named(names: Iterable[str], field: str) -> list[Role]:
+def rows_named(
+    model: type[models.Model], names: Iterable[str], field: str, *, key: str = "name"
+) -> list[Any]:
+    """The ``model`` rows whose ``key`` is each of ``names``, in that order (repeats once);
+    a ``ValidationError`` on ``field`` naming the unknown ones."""
     names = list(dict.fromkeys(names))
-    found = {r.name: r for r in Role.objects.filter(name__in=names)}
+    found = {getattr(row, key): row for row in model.objects.filter(**{f"{key}__in": names})}
     unknown = [n for n in names if n not in found]
     if unknown:
-        raise ValidationError({field: [f"unknown role(s): {', '.join(unknown)}"]})
+        kind = model._meta.verbose_name
+        raise ValidationError({field: [f"unknown {kind}(s): {', '.join(unknown)}"]})
     return [found[n] for n in names]
 
 
-def _check_acyclic(role: Role, parents: list[Role]) -> None:
-    """Reject ``parents`` for ``role`` if the resulting graph would have a cycle."""
+def check_acyclic(node: Role | Group, parents: list[Any]) -> None:
+    """Reject ``parents`` for ``node`` (a role or a group) if its hierarchy would then have a
+    cycle."""
+    model = type(node)
+    name = model._meta.model_name
     graph: dict[str, set[str]] = {}
-    for child, parent in Role.parents.through.objects.values_list(
-        "from_role__name", "to_role__name"
+    for child, parent in model.parents.through.objects.values_list(
+        f"from_{name}__name", f"to_{name}__name"
     ):
         graph.setdefault(child, set()).add(parent)
-    graph[role.name] = {p.name for p in parents}
+    graph[node.name] = {p.name for p in parents}
     cycle = policy.find_cycle(graph)
     if cycle is not None:
-        raise ValidationError({"parents": [policy.describe_cycle(cycle)]})
+        kind = model._meta.verbose_name_plural
+        raise ValidationError({"parents": [policy.describe_cycle(cycle, kind)]})
 
 
 def _set_permissions(role: Role, permissions: list[str]) -> bool:
@@ -110,7 +119,7 @@ def role_create(
     _guard_role_shape(actor, name, parents, permissions)
     _lock_and_invalidate()
     values = _canonical_permissions(permissions)
-    parent_roles = _roles_named(parents, "parents")
+    parent_roles = rows_named(Role, parents, "parents")
     role = Role(name=name, description=description, require_mfa=require_mfa)
     role.full_clean()
     role.save()
@@ -167,9 +176,9 @@ def role_update(
         role.full_clean()
         role.save()
     if parents is not None:
-        parent_roles = _roles_named(parents, "parents")
+        parent_roles = rows_named(Role, parents, "parents")
         if {p.pk for p in parent_roles} != set(role.parents.values_list("pk", flat=True)):
-            _check_acyclic(role, parent_roles)
+            check_acyclic(role, parent_roles)
             role.parents.set(parent_roles)
             changed = True
     if permissions is not None:
@@ -237,7 +246,7 @@ def _set_assignments(
 ) -> bool:
     _lock_and_invalidate()
     wanted = {s.role: s.expires_at for s in specs}
-    roles = {r.name: r for r in _roles_named(wanted, "roles")}
+    roles = {r.name: r for r in rows_named(Role, wanted, "roles")}
     current = {a.role.name: a for a in model.objects.filter(**owner).select_related("role")}
     changed = False
     for name, assignment in current.items():
