@@ -80,3 +80,49 @@ def test_oauth4webapi_pushes_redeems_with_dpop_and_the_request_uri_works_once(
         timeout=10,
     )
     assert plain.status_code == 400 and "pushed authorization request endpoint" in plain.text
+
+
+def test_oauth4webapi_as_a_public_client_binds_its_code_and_refresh_tokens_to_its_dpop_key(
+    peers,
+    issuer,  # noqa: F811 (the fixture imported above)
+    make_client,
+    make_user,
+):
+    make_user("alice")
+    make_client(
+        client_id="spa",
+        type="public",
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=[REDIRECT],
+        scopes=["openid", "offline_access"],
+        skip_consent=True,
+    )
+    key, thief = (
+        ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True) for _ in range(2)
+    )
+    common = {"issuer": issuer, "client_id": "spa", "redirect_uri": REDIRECT}
+    pushed = node_peers.run("public_dpop_client.mjs", {**common, "dpop_jwk": key, "step": "push"})
+    browser = signed_in_browser(issuer)
+    answer = browser.get(pushed["authorize"], allow_redirects=False, timeout=10)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(REDIRECT)
+    redeem = {
+        **common,
+        "step": "redeem",
+        "callback": answer.headers["Location"],
+        "state": pushed["state"],
+        "verifier": pushed["verifier"],
+    }
+    # the code is bound to the key of the push's proof: the thief's key cannot redeem it
+    assert node_peers.run("public_dpop_client.mjs", {**redeem, "dpop_jwk": thief}) == {
+        "error": "invalid_grant",
+        "error_description": "This grant is bound to a DPoP key: send a proof of that key.",
+    }
+    tokens = node_peers.run("public_dpop_client.mjs", {**redeem, "dpop_jwk": key})
+    assert tokens["token_type"].lower() == "dpop", tokens
+
+    refresh = {**common, "step": "refresh", "refresh_token": tokens["refresh_token"]}
+    stolen = node_peers.run("public_dpop_client.mjs", {**refresh, "dpop_jwk": thief})
+    assert stolen["error"] == "invalid_grant"
+    renewed = node_peers.run("public_dpop_client.mjs", {**refresh, "dpop_jwk": key})
+    assert renewed["token_type"].lower() == "dpop", renewed
+    assert renewed["refresh_token"] != tokens["refresh_token"]  # rotated, still bound
