@@ -3,7 +3,8 @@
 What changes against DOT's ``OAuth2Validator``:
 - clients come from a per-process cache (``oauth.selectors.client_get``), secrets are checked
   with the HMAC hasher, and ``private_key_jwt`` (RFC 7523) is accepted for registered clients
-  (``oauth.client_auth.private_key_jwt``);
+  (``oauth.client_auth.private_key_jwt``), and so are mutual TLS ``tls_client_auth`` and
+  ``self_signed_tls_client_auth`` (RFC 8705, ``oauth.client_auth.mtls``);
 - a client may use exactly the grant types listed on it; only ``response_type=code``;
 - authorization codes are stored as keyed hashes, consumed under a row lock, and a replayed
   code revokes what it issued;
@@ -43,7 +44,7 @@ from oauthlib.oauth2.rfc6749.errors import (
 from accounts.session import ACR_MFA
 from core import clock, metrics
 from oauth import apis, clienttokens, events, extensions, keys, rotation, tokens
-from oauth.client_auth import private_key_jwt
+from oauth.client_auth import mtls, private_key_jwt
 from oauth.client_auth.secret import verify_client_secret
 from oauth.codes import code_digest, revoke_replayed_code
 from oauth.models import (
@@ -52,6 +53,7 @@ from oauth.models import (
     GRANT_DEVICE_CODE,
     GRANT_REFRESH_TOKEN,
     GRANT_TYPES,
+    MTLS_AUTH_METHODS,
     AuthContext,
     Client,
 )
@@ -94,6 +96,9 @@ class Validator(OAuth2Validator):
             )
         if has_basic and params.get("client_secret"):
             return False  # RFC 6749 §2.3: one authentication method per request
+        client = None if has_basic else self._load_application(params.get("client_id", ""), request)
+        if client is not None and client.token_endpoint_auth_method in MTLS_AUTH_METHODS:
+            return "client_secret" not in params and mtls.authenticate_request(request, client)
         if not super().authenticate_client(request, *args, **kwargs):
             return False
         client = request.client
