@@ -13,7 +13,7 @@ from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.openid import Server as OpenIDServer
 
 from oauth.client_auth import mtls
-from oauth.tokens import DPOP_JKT, access_token_lifetime
+from oauth.tokens import DPOP_JKT, TLS_X5T, access_token_lifetime
 
 # Extension grants (RFC 6749 §4.5) by grant_type URI: factories (request validator) -> grant,
 # registered by other apps' ready() (API keys: RFC 8693 token exchange).
@@ -129,5 +129,8 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         jkt = getattr(request, "dpop_jkt", None)
         if jkt:
             passed[DPOP_JKT] = jkt
+        x5t = getattr(request, "tls_x5t", None)
+        if x5t:
+            passed[TLS_X5T] = x5t
         passed.update(mtls.headers(request))  # likewise the TLS client certificate
         return passed

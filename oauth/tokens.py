@@ -27,6 +27,8 @@ from oauth.models import GRANT_CLIENT_CREDENTIALS
 # ``oauth.server.OAuthLibCore``); no HTTP header can have this name (it has a space), so a
 # client cannot send it.
 DPOP_JKT = "Authserver DPoP-jkt"
+# ... and the thumbprint of the token request's TLS client certificate (RFC 8705 §3.1)
+TLS_X5T = "Authserver x5t-S256"
 
 # Callables (request) -> dict of extra access-token claims, registered by other apps' ready().
 claim_providers: list[Callable[[Any], dict[str, Any]]] = []
@@ -133,9 +135,12 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
         claims["acr"] = context.acr
         if context.sid:
             claims["sid"] = context.sid
-    jkt = request.headers.get(DPOP_JKT)
-    if jkt:
-        claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1: bound to the proof's key
+    cnf = {
+        "jkt": request.headers.get(DPOP_JKT),  # RFC 9449 §6.1: bound to the proof's key
+        "x5t#S256": request.headers.get(TLS_X5T),  # RFC 8705 §3.1: to the certificate
+    }
+    if any(cnf.values()):
+        claims["cnf"] = {name: value for name, value in cnf.items() if value}
     for provider in claim_providers:
         claims.update(provider(request))
     request.access_token_claims = claims  # for the audit event (oauth.events)
