@@ -177,6 +177,13 @@ def certificate_thumbprint(request: HttpRequest) -> str | None:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode() if len(digest) == 32 else None
 
 
+# The Web PKI's rules (cryptography's), but a client certificate may name its subject in the DN
+# alone (tls_client_auth_subject_dn): no SAN needed. The clientAuth key usage still is.
+_EE_POLICY = verification.ExtensionPolicy.webpki_defaults_ee().may_be_present(
+    x509.SubjectAlternativeName, verification.Criticality.AGNOSTIC, None
+)
+
+
 @lru_cache(maxsize=4)
 def _store(path: str) -> verification.Store:
     with open(path, "rb") as file:
@@ -185,7 +192,8 @@ def _store(path: str) -> verification.Store:
 
 def issued_by_trusted_ca(request: HttpRequest) -> bool:
     """Whether the request's certificate chains to ``TLS_CLIENT_CA_FILE`` for client
-    authentication (verified by our own handshake, else here, at the clock's time)."""
+    authentication (verified by our own handshake, else here, at the clock's time, with the
+    file's certificates as trust anchors: a forwarded certificate comes without its chain)."""
     certificate = client_certificate(request)
     if certificate is None or not settings.TLS_CLIENT_CA_FILE:
         return False
@@ -195,6 +203,9 @@ def issued_by_trusted_ca(request: HttpRequest) -> bool:
         verification.PolicyBuilder()
         .store(_store(settings.TLS_CLIENT_CA_FILE))
         .time(datetime.fromtimestamp(clock.now(), tz=UTC))
+        .extension_policies(
+            ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(), ee_policy=_EE_POLICY
+        )
         .build_client_verifier()
     )
     try:
