@@ -248,7 +248,7 @@ class ClientForm(ConsoleForm):
         "the four SAN fields.",
     )
     tls_client_auth_san_dns = forms.CharField(
-        label="Certificate SAN: DNS name", required=False, max_length=253
+        label="Certificate SAN: DNS host", required=False, max_length=253
     )
     tls_client_auth_san_uri = forms.CharField(
         label="Certificate SAN: URI", required=False, max_length=500
