@@ -199,9 +199,14 @@ def issued_by_trusted_ca(request: HttpRequest) -> bool:
         return False
     if request.META.get(ENVIRON_VERIFIED):
         return True
+    try:
+        store = _store(settings.TLS_CLIENT_CA_FILE)
+    except (OSError, ValueError) as exc:
+        log.error("TLS_CLIENT_CA_FILE %s unusable: %s", settings.TLS_CLIENT_CA_FILE, exc)
+        return False
     verifier = (
         verification.PolicyBuilder()
-        .store(_store(settings.TLS_CLIENT_CA_FILE))
+        .store(store)
         .time(datetime.fromtimestamp(clock.now(), tz=UTC))
         .extension_policies(
             ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(), ee_policy=_EE_POLICY

@@ -107,6 +107,20 @@ def key_registered(client: Client, certificate: x509.Certificate) -> bool:
     return _key_in(refetched, wanted)
 
 
+def prefetch_keys(client: Client | None) -> None:
+    """Fetch a ``self_signed_tls_client_auth`` client's ``jwks_uri`` before the token view opens
+    its transaction (``private_key_jwt.prefetch_key`` says why); failures are left to the
+    authentication, which finds the set cached otherwise."""
+    if client is None or client.token_endpoint_auth_method != SELF_SIGNED_TLS_CLIENT_AUTH:
+        return
+    if client.jwks or not client.jwks_uri:
+        return
+    try:
+        fetch.fetch_json(client.jwks_uri, max_bytes=JWKS_MAX_BYTES)
+    except fetch.FetchError:
+        return
+
+
 def authenticate(
     client: Client, certificate: x509.Certificate | None, *, chain_trusted: bool
 ) -> bool:

@@ -18,7 +18,7 @@ from core import tls
 from core.limits import LimitUnavailable
 from core.responses import NO_STORE, oauth_error
 from oauth import dpop, events, profiles, server
-from oauth.client_auth import limits, private_key_jwt
+from oauth.client_auth import limits, mtls, private_key_jwt
 from oauth.client_auth.secret import claimed_client_id
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES, Client
 from oauth.outcome import TokenOutcome
@@ -96,6 +96,7 @@ class TokenView(dot_views.TokenView):
         if refusal is not None:
             return refusal
         private_key_jwt.prefetch_key(request.POST)  # no network wait inside a transaction
+        mtls.prefetch_keys(client)
         if grant_type == GRANT_DEVICE_CODE:
             device_code = request.POST.get("device_code", "")
             if not get_device_grant_model().objects.filter(device_code=device_code).exists():
