@@ -9,7 +9,15 @@ import jwt
 import pytest
 
 from oauth import services
-from tests.conftest import APPLY, REDIRECT_URI, basic_auth, code_grant, introspect
+from tests.conftest import (
+    APPLY,
+    REDIRECT_URI,
+    authorize_params,
+    basic_auth,
+    code_grant,
+    introspect,
+    pkce_pair,
+)
 from tests.mtls import Ca, self_signed
 
 pytestmark = pytest.mark.django_db
@@ -127,10 +135,30 @@ def test_mtls_authenticates_at_introspection_and_revocation(client, tls_client, 
     assert answer.status_code == 200 and answer.json()["active"] is True
     refused = client.post("/o/introspect/", {"token": token, "client_id": "orders"})
     assert refused.status_code == 401
+    anonymous = client.post("/o/revoke_token/", {"token": token, "client_id": "orders"})
+    assert anonymous.status_code == 401
     revoked = client.post(
         "/o/revoke_token/", {"token": token, "client_id": "orders"}, **SVC.forwarded()
     )
     assert revoked.status_code == 200
+
+
+def test_mtls_authenticates_a_pushed_authorization_request(client, make_client):
+    make_client(
+        client_id="orders",
+        grant_types=["authorization_code"],
+        redirect_uris=[REDIRECT_URI],
+        scopes=["openid"],
+        token_endpoint_auth_method="tls_client_auth",
+        tls_client_auth_subject_dn=SVC_DN,
+    )
+    _verifier, challenge = pkce_pair()
+    params = authorize_params("orders", challenge, scope="openid")
+    pushed = client.post("/o/par/", params, **SVC.forwarded())
+    assert pushed.status_code == 201, pushed.content
+    assert pushed.json()["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
+    refused = client.post("/o/par/", params, **OTHER_CA.issue("orders-svc").forwarded())
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
 
 
 # --- self_signed_tls_client_auth -------------------------------------------------------------
