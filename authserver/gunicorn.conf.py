@@ -5,7 +5,8 @@ WEB_CONCURRENCY (default one per CPU, at least 2: ``core.workers``), GUNICORN_TH
 worker), GUNICORN_TIMEOUT,
 GUNICORN_MAX_REQUESTS, GUNICORN_ACCESS_LOG ("-" for stdout; JSON
 lines), GUNICORN_CONTROL_SOCKET (a path of this instance's own for ``gunicornc``; none when
-unset), TLS_CERTFILE and TLS_KEYFILE (terminate TLS here, TLS 1.3 only),
+unset), TLS_CERTFILE and TLS_KEYFILE (terminate TLS here, TLS 1.3 only), TLS_CLIENT_CA_FILE
+(ask for an optional client certificate, verified against these CAs: core/tls.py),
 PROMETHEUS_MULTIPROC_DIR (metrics from every worker, see docs/monitoring.md), and the slow-client
 bounds GUNICORN_HEADER_TIMEOUT, GUNICORN_BODY_TIMEOUT, GUNICORN_CONNECTIONS_PER_IP
 (authserver/http_worker.py).
@@ -85,9 +86,15 @@ def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn hook
 
 
 def ssl_context(config, default_ssl_context_factory):  # noqa: ANN001, ANN201 - gunicorn hook
-    """TLS 1.3 only: older protocol versions are refused at the handshake."""
+    """TLS 1.3 only: older protocol versions are refused at the handshake. With
+    ``TLS_CLIENT_CA_FILE`` a client may present a certificate (mutual TLS, RFC 8705), which
+    must chain to those CAs; a client without one is served as before."""
     context = default_ssl_context_factory()
     context.minimum_version = ssl.TLSVersion.TLSv1_3
+    client_ca = os.environ.get("TLS_CLIENT_CA_FILE")
+    if client_ca:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_OPTIONAL
     return context
 
 

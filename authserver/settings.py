@@ -260,6 +260,15 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SECURE_COOKIES)
 SECURE_REDIRECT_EXEMPT = [rf"^{re.escape(p.lstrip('/'))}" for p in MACHINE_PATH_PREFIXES]
 # Reverse proxies (CIDRs) whose X-Forwarded-For/-Proto are believed (authserver/proxy.py).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+# Mutual TLS (RFC 8705, core/tls.py): the CAs whose client certificates tls_client_auth accepts
+# (gunicorn asks for an optional client certificate when it terminates TLS itself); the request
+# header a trusted proxy forwards the client certificate in (nginx $ssl_client_escaped_cert, or
+# RFC 9440 Client-Cert; Envoy's X-Forwarded-Client-Cert is read too); the base URL of the
+# endpoints reached with a client certificate (discovery's mtls_endpoint_aliases), by default
+# the issuer's own.
+TLS_CLIENT_CA_FILE = env_str("TLS_CLIENT_CA_FILE")
+TLS_CLIENT_CERT_HEADER = env_str("TLS_CLIENT_CERT_HEADER", "X-SSL-Client-Cert")
+MTLS_BASE_URL = env_str("MTLS_BASE_URL").rstrip("/")  # "": ISSUER_URL
 # Outbound fetches (core/fetch.py: a client's jwks_uri, ...) reach public https hosts only.
 # Development and tests only (``check --deploy`` warns): CIDRs exempted from the address rule,
 # and http:// targets allowed. OUTBOUND_CA_BUNDLE: a PEM file of the CAs to trust instead of

@@ -12,7 +12,7 @@ from audit.models import AuditEvent
 from oauth import selectors as oauth_selectors
 from oauth import services as client_services
 from oauth.api_services import MAX_LIFETIME
-from oauth.models import AUTH_METHODS, GRANT_TYPES, Api, Client
+from oauth.models import AUTH_METHODS, GRANT_TYPES, TLS_CLIENT_FIELDS, Api, Client
 from roles.models import Group, Role
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> shows and sends
@@ -176,6 +176,9 @@ AUTH_LABELS = {
     "client_secret_basic": "Client secret, HTTP Basic (client_secret_basic)",
     "client_secret_post": "Client secret in the form body (client_secret_post)",
     "private_key_jwt": "Signed JWT with its own key (private_key_jwt)",
+    "tls_client_auth": "TLS client certificate from our CA (tls_client_auth)",
+    "self_signed_tls_client_auth": "Self-signed TLS client certificate in its JWKS "
+    "(self_signed_tls_client_auth)",
     "none": "None: a public client (PKCE)",
 }
 
@@ -226,16 +229,41 @@ class ClientForm(ConsoleForm):
         "when the method needs one.",
     )
     jwks = forms.CharField(
-        label="JWKS (for private_key_jwt)",
+        label="JWKS (for private_key_jwt, self_signed_tls_client_auth)",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text='Its public keys as a JSON Web Key Set: {"keys": [...]}.',
     )
     jwks_uri = forms.CharField(
-        label="JWKS URI (for private_key_jwt)",
+        label="JWKS URI (for private_key_jwt, self_signed_tls_client_auth)",
         required=False,
         max_length=200,
         help_text="Or where this server fetches its public keys (https).",
+    )
+    tls_client_auth_subject_dn = forms.CharField(
+        label="Certificate subject DN (for tls_client_auth)",
+        required=False,
+        max_length=500,
+        help_text="RFC 4514, e.g. CN=orders,O=Example. Set exactly one of the subject DN and "
+        "the four SAN fields.",
+    )
+    tls_client_auth_san_dns = forms.CharField(
+        label="Certificate SAN: DNS host", required=False, max_length=253
+    )
+    tls_client_auth_san_uri = forms.CharField(
+        label="Certificate SAN: URI", required=False, max_length=500
+    )
+    tls_client_auth_san_ip = forms.CharField(
+        label="Certificate SAN: IP address", required=False, max_length=45
+    )
+    tls_client_auth_san_email = forms.CharField(
+        label="Certificate SAN: e-mail address", required=False, max_length=254
+    )
+    tls_client_certificate_bound_access_tokens = forms.BooleanField(
+        label="Tokens only bound to the app's TLS client certificate (mTLS)",
+        required=False,
+        help_text="RFC 8705: every token request comes over mutual TLS, and the token works "
+        "only with the same certificate.",
     )
     grant_types = forms.MultipleChoiceField(
         choices=[(g, GRANT_LABELS[g]) for g in GRANT_TYPES], widget=forms.CheckboxSelectMultiple
@@ -283,7 +311,10 @@ class ClientForm(ConsoleForm):
     profile = forms.ChoiceField(
         label="Security profile",
         required=False,
-        choices=[("", "none"), ("fapi2", "FAPI 2.0 (PAR, DPoP, private_key_jwt, ES256)")],
+        choices=[
+            ("", "none"),
+            ("fapi2", "FAPI 2.0 (PAR, DPoP or mTLS, private_key_jwt or mTLS, ES256)"),
+        ],
         help_text="FAPI 2.0 Security Profile: the server enforces its rules for this app.",
     )
     dpop_bound_access_tokens = forms.BooleanField(
@@ -369,6 +400,7 @@ class ClientForm(ConsoleForm):
             "backchannel_logout_session_required": client.backchannel_logout_session_required,
             "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
             "profile": client.profile,
+            **{field: getattr(client, field) for field in TLS_CLIENT_FIELDS},
         }
 
 

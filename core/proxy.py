@@ -3,7 +3,8 @@
 ``TRUSTED_PROXIES`` is a list of CIDRs (the load balancer, ingress). A request whose peer is
 one of them gets its client address from ``X-Forwarded-For`` (the rightmost address that is
 not itself a trusted proxy) and its scheme from ``X-Forwarded-Proto``. From anyone else those
-headers are removed, so no view, log line, audit row or rate limit can be fooled by them.
+headers are removed, so no view, log line, audit row or rate limit can be fooled by them. The
+same rule holds for a forwarded client certificate (``core.tls.take``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+
+from core import tls
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 FORWARDED_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST")
@@ -62,7 +65,9 @@ class TrustedProxies:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         forwarded = {name: environ.pop(name, None) for name in FORWARDED_HEADERS}
-        if self.trusted(environ.get("REMOTE_ADDR")):
+        trusted = self.trusted(environ.get("REMOTE_ADDR"))
+        tls.take(environ, trusted=trusted)
+        if trusted:
             chain = [part for part in (forwarded["HTTP_X_FORWARDED_FOR"] or "").split(",")]
             for hop in reversed(chain):
                 ip = _address(hop)

@@ -53,6 +53,8 @@ from oauth.models import (
     GRANT_DEVICE_CODE,
     ID_TOKEN_ALGORITHMS,
     PROFILES,
+    TLS_CLIENT_FIELDS,
+    TLS_SUBJECT_FIELDS,
     Api,
     Client,
 )
@@ -100,6 +102,8 @@ CLIENT_SCHEMA: dict[str, Callable[[Any], Any]] = {
     "backchannel_logout_uri": text,
     "backchannel_logout_session_required": boolean,
     "dpop_bound_access_tokens": boolean,
+    **{field: text for field in TLS_SUBJECT_FIELDS},
+    "tls_client_certificate_bound_access_tokens": boolean,
     "profile": choice("", *PROFILES),
     "is_active": boolean,
 }
@@ -154,6 +158,7 @@ def export_clients() -> list[dict[str, Any]]:
             "backchannel_logout_uri": client.backchannel_logout_uri,
             "backchannel_logout_session_required": client.backchannel_logout_session_required,
             "dpop_bound_access_tokens": client.dpop_bound_access_tokens,
+            **{field: getattr(client, field) for field in TLS_CLIENT_FIELDS},
             "profile": client.profile,
         }
         entry.update({k: v for k, v in optional.items() if v})

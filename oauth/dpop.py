@@ -4,9 +4,9 @@ At the token endpoint a ``DPoP`` header carries a proof: a JWT of ``typ: dpop+jw
 the client's key, whose public half (``jwk``) is in its header, naming the request (``htm``,
 ``htu``), fresh (``iat`` within ``IAT_WINDOW_SECONDS``) and used once (``jti``, remembered in
 the shared cache by every worker). The access token then carries ``cnf.jkt`` (the key's RFC 7638
-thumbprint) and ``token_type`` is ``DPoP``. At our resource doors (userinfo, the gateway
-endpoint) a bound token is accepted only as ``Authorization: DPoP <token>`` with a proof of the
-same key whose ``ath`` is the token's hash; presented as a bearer token it is refused.
+thumbprint) and ``token_type`` is ``DPoP``. At our resource doors (``oauth.binding``) a bound
+token is accepted only as ``Authorization: DPoP <token>`` with a proof of the same key whose
+``ath`` is the token's hash; presented as a bearer token it is refused.
 Introspection reports ``cnf`` so that resource servers check the proof themselves (§6.2).
 """
 
@@ -27,7 +27,7 @@ from jwcrypto.jwk import JWK
 from core import clock
 from core.crypto import keyed_hash
 from core.responses import oauth_error
-from oauth import profiles, tokens
+from oauth import profiles
 from oauth.models import Client
 
 ALGORITHMS = ["ES256", "RS256", "PS256"]
@@ -157,42 +157,3 @@ def refusal(error: ProofError) -> HttpResponse:
     if isinstance(error, NonceRequired):
         return oauth_error("use_dpop_nonce", str(error), **{"DPoP-Nonce": current_nonce()})
     return oauth_error("invalid_dpop_proof", str(error))
-
-
-def bound_key(token: str) -> str | None:
-    """The ``cnf.jkt`` a token we signed is bound to (its signature is checked by the door
-    that accepts it), or None for a bearer token."""
-    claims = tokens.unverified_claims(token) or {}
-    cnf = claims.get("cnf")
-    jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
-    return jkt if isinstance(jkt, str) else None
-
-
-def presented(request: HttpRequest, *, method: str, url: str) -> tuple[str, str | None]:
-    """The access token of ``Authorization`` (``Bearer`` or ``DPoP``; or, where a door takes
-    one, a form body's ``access_token``) and what is wrong with how it was presented (None:
-    nothing): a bound token needs the DPoP scheme and a proof of its key for this request
-    (``url`` may be a path alone: the gateway knows only the original path); the DPoP scheme
-    needs a bound token."""
-    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    scheme, token = scheme.lower(), value.strip()
-    if scheme not in ("bearer", "dpop") or not token:
-        scheme, token = (
-            "bearer",
-            request.POST.get("access_token", "") if request.method == "POST" else "",
-        )
-    jkt = bound_key(token) if token else None
-    if scheme == "bearer":
-        return (
-            token,
-            "the access token is DPoP-bound: present it with a DPoP proof" if jkt else None,
-        )
-    if jkt is None:
-        return token, "the access token is not DPoP-bound"
-    try:
-        proven = verify(
-            request.META.get("HTTP_DPOP", ""), method=method, url=url, access_token=token
-        )
-    except ProofError as exc:
-        return token, str(exc)
-    return token, None if proven == jkt else "the DPoP proof is from another key"

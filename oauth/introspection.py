@@ -180,8 +180,9 @@ def _answer(token: str, caller: Client) -> tuple[dict[str, Any] | None, str | No
     claims = active.claims
     response: dict[str, Any] = {
         "active": True,
-        # RFC 9449 §6.2: a DPoP-bound token says so, and its ``cnf`` names the key
-        "token_type": "DPoP" if "cnf" in claims else "Bearer",
+        # RFC 9449 §6.2: a DPoP-bound token says so, and its ``cnf`` names the key (or, RFC
+        # 8705 §3.2, the client certificate: ``x5t#S256``; such a token stays Bearer)
+        "token_type": "DPoP" if "jkt" in claims.get("cnf", {}) else "Bearer",
         "scope": claims.get("scope", ""),
         "client_id": claims.get("client_id"),
         "sub": claims.get("sub"),

@@ -14,9 +14,12 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import uuid
 from urllib.parse import urlsplit
 
+from cryptography import x509
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -42,11 +45,30 @@ _DOT_GRANTS = {
     AbstractApplication.GRANT_DEVICE_CODE: GRANT_DEVICE_CODE,
 }
 
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+TLS_CLIENT_AUTH = "tls_client_auth"
+SELF_SIGNED_TLS_CLIENT_AUTH = "self_signed_tls_client_auth"
+MTLS_AUTH_METHODS = (TLS_CLIENT_AUTH, SELF_SIGNED_TLS_CLIENT_AUTH)  # RFC 8705 §2
+AUTH_METHODS = (
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    *MTLS_AUTH_METHODS,
+    "none",
+)
+# RFC 8705 §2.1.2: what a tls_client_auth client's certificate must name (exactly one is set)
+TLS_SUBJECT_FIELDS = (
+    "tls_client_auth_subject_dn",
+    "tls_client_auth_san_dns",
+    "tls_client_auth_san_uri",
+    "tls_client_auth_san_ip",
+    "tls_client_auth_san_email",
+)
+TLS_CLIENT_FIELDS = (*TLS_SUBJECT_FIELDS, "tls_client_certificate_bound_access_tokens")
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256")
 # Security profiles a client may be held to: FAPI 2.0 Security Profile (``oauth.profiles``).
 PROFILE_FAPI2 = "fapi2"
 PROFILES = (PROFILE_FAPI2,)
+DNS_NAME = re.compile(r"(?=.{1,253}$)(\*\.)?([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}")
 
 
 def validate_redirect_uri(uri: str) -> None:
@@ -93,6 +115,14 @@ class Client(AbstractApplication):
     )
     # RFC 9449 §5.2: its tokens are always DPoP-bound (a token request needs a proof)
     dpop_bound_access_tokens = models.BooleanField(default=False)
+    # RFC 8705 §2.1.2: the certificate subject of a tls_client_auth client (one of them)
+    tls_client_auth_subject_dn = models.CharField(max_length=500, blank=True, default="")
+    tls_client_auth_san_dns = models.CharField(max_length=253, blank=True, default="")
+    tls_client_auth_san_uri = models.CharField(max_length=500, blank=True, default="")
+    tls_client_auth_san_ip = models.CharField(max_length=45, blank=True, default="")
+    tls_client_auth_san_email = models.CharField(max_length=254, blank=True, default="")
+    # RFC 8705 §3: its access tokens are bound to the client certificate of the token request
+    tls_client_certificate_bound_access_tokens = models.BooleanField(default=False)
     # OpenID Connect Back-Channel Logout 1.0: where logout tokens are posted, and whether they
     # must carry the session (``sid``)
     backchannel_logout_uri = models.URLField(blank=True, default="")
@@ -132,10 +162,12 @@ class Client(AbstractApplication):
             errors["token_endpoint_auth_method"] = ["a confidential client must authenticate"]
         if is_public and GRANT_CLIENT_CREDENTIALS in self.grant_types:
             errors["grant_types"] = ["client_credentials needs a confidential client"]
-        if self.token_endpoint_auth_method == "private_key_jwt" and not (
-            self.jwks or self.jwks_uri
-        ):
-            errors["jwks"] = ["private_key_jwt needs jwks or jwks_uri"]
+        if self.token_endpoint_auth_method in (
+            "private_key_jwt",
+            SELF_SIGNED_TLS_CLIENT_AUTH,
+        ) and not (self.jwks or self.jwks_uri):
+            errors["jwks"] = [f"{self.token_endpoint_auth_method} needs jwks or jwks_uri"]
+        _tls_subject_errors(self, errors)
         for field in ("jwks_uri", "backchannel_logout_uri"):
             url = getattr(self, field)
             try:
@@ -149,13 +181,44 @@ class Client(AbstractApplication):
             raise ValidationError(errors)
 
 
+def _tls_subject_errors(client: Client, errors: dict[str, list[str]]) -> None:
+    """RFC 8705 §2.1.2: a ``tls_client_auth`` client names exactly one subject of its
+    certificate, well formed; no other client names one."""
+    named = [field for field in TLS_SUBJECT_FIELDS if getattr(client, field)]
+    if client.token_endpoint_auth_method != TLS_CLIENT_AUTH:
+        for field in named:
+            errors.setdefault(field, []).append("only for tls_client_auth")
+        return
+    if len(named) != 1:
+        errors.setdefault(named[1] if named else "tls_client_auth_subject_dn", []).append(
+            "tls_client_auth needs exactly one of " + ", ".join(TLS_SUBJECT_FIELDS)
+        )
+        return
+    field, value = named[0], getattr(client, named[0])
+    try:
+        if field == "tls_client_auth_subject_dn":
+            x509.Name.from_rfc4514_string(value)
+        elif field == "tls_client_auth_san_ip":
+            ipaddress.ip_address(value)
+        elif field == "tls_client_auth_san_uri" and not urlsplit(value).scheme:
+            raise ValueError("an absolute URI")
+        elif field == "tls_client_auth_san_email" and "@" not in value:
+            raise ValueError("an e-mail address")
+        elif field == "tls_client_auth_san_dns" and not DNS_NAME.fullmatch(value):
+            raise ValueError("a DNS name")
+    except ValueError as exc:
+        errors.setdefault(field, []).append(f"{value!r} is not valid: {exc}")
+
+
 def _fapi2_errors(client: Client, errors: dict[str, list[str]]) -> None:
     """FAPI 2.0 Security Profile §5.3.3 / §5.4: a confidential client authenticating with
-    ``private_key_jwt``, ID tokens signed with ES256 (PS256 is not offered), the code flow (and
-    client credentials) only."""
+    ``private_key_jwt`` or mutual TLS, ID tokens signed with ES256 (PS256 is not offered), the
+    code flow (and client credentials) only."""
     rule = "the fapi2 profile needs"
-    if client.token_endpoint_auth_method != "private_key_jwt":
-        errors.setdefault("token_endpoint_auth_method", []).append(f"{rule} private_key_jwt")
+    if client.token_endpoint_auth_method not in ("private_key_jwt", *MTLS_AUTH_METHODS):
+        errors.setdefault("token_endpoint_auth_method", []).append(
+            f"{rule} private_key_jwt, tls_client_auth or self_signed_tls_client_auth"
+        )
     if client.id_token_signed_response_alg != "ES256":
         errors.setdefault("id_token_signed_response_alg", []).append(f"{rule} ES256")
     if GRANT_DEVICE_CODE in client.grant_types:
@@ -206,9 +269,10 @@ class AuthContext(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # The sender constraint (RFC 7800 ``cnf``: ``jkt`` of a DPoP key, RFC 9449) the code is
-    # bound to (``dpop_jkt``, RFC 9449 §10) and, after the exchange, a public client's refresh
-    # tokens (§5): a refresh must prove the same key. Empty: not bound.
+    # The sender constraint (RFC 7800 ``cnf``: ``jkt`` of a DPoP key, ``x5t#S256`` of a TLS
+    # client certificate) the code is bound to (``dpop_jkt``, RFC 9449 §10) and, after the
+    # exchange, a public client's refresh tokens (RFC 9449 §5, RFC 8705 §4): a refresh must
+    # prove the same. Empty: not bound.
     cnf = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:

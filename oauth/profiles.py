@@ -1,9 +1,10 @@
 """Security profiles a client can be held to (``Client.profile``).
 
 ``fapi2``, the FAPI 2.0 Security Profile (final, 2025): authorization requests only pushed
-(PAR, RFC 9126), PKCE S256 (every client here), sender-constrained tokens (DPoP, RFC 9449),
-``private_key_jwt`` client authentication, PS256/ES256 signatures only (client assertions,
-request objects, DPoP proofs; ID tokens ES256), ``iss`` in every authorization response
+(PAR, RFC 9126), PKCE S256 (every client here), sender-constrained tokens (DPoP, RFC 9449, or
+certificate-bound, RFC 8705), ``private_key_jwt`` or mutual-TLS client authentication,
+PS256/ES256 signatures only (client assertions, request objects, DPoP proofs; ID tokens
+ES256), ``iss`` in every authorization response
 (every client here) and codes living at most 60 s. The client's shape is checked where it is
 saved (``oauth.models``); the rules below are asked by the doors that apply them.
 """
@@ -28,8 +29,19 @@ def requires_pushed_requests(client: Client | None) -> bool:
     )
 
 
+def requires_certificate(client: Client | None) -> bool:
+    """Its access tokens are bound to its TLS client certificate (RFC 8705 §3)."""
+    return bool(client is not None and client.tls_client_certificate_bound_access_tokens)
+
+
 def requires_dpop(client: Client | None) -> bool:
-    return is_fapi2(client) or bool(client is not None and client.dpop_bound_access_tokens)
+    """Its token requests need a DPoP proof: registered so, or fapi2 without the other sender
+    constraint FAPI 2.0 §5.3.2.2 allows, certificate-bound tokens."""
+    if client is None:
+        return False
+    return client.dpop_bound_access_tokens or (
+        is_fapi2(client) and not requires_certificate(client)
+    )
 
 
 def signing_algorithms(client: Client | None, offered: list[str]) -> list[str]:

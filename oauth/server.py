@@ -13,7 +13,8 @@ from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.openid import Server as OpenIDServer
 
 from oauth import dpop
-from oauth.tokens import DPOP_JKT, access_token_lifetime
+from oauth.client_auth import mtls
+from oauth.tokens import DPOP_JKT, TLS_X5T, access_token_lifetime
 
 # Extension grants (RFC 6749 §4.5) by grant_type URI: factories (request validator) -> grant,
 # registered by other apps' ready() (API keys: RFC 8693 token exchange).
@@ -133,11 +134,16 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         with ``application/x-www-form-urlencoded`` exactly (openid-client adds
         ``;charset=UTF-8``). No header reads as an empty one (oauthlib indexes it). The
         thumbprint of a verified DPoP proof (set by the token view, never taken from the
-        client's headers) travels as ``DPOP_JKT``."""
+        client's headers) travels as ``DPOP_JKT``, the TLS client certificate as
+        ``mtls.CLIENT_CERT``."""
         headers = super().extract_headers(request)
         passed = {name: value for name, value in headers.items() if name in self.PASSED}
         passed["Content-Type"] = passed["CONTENT_TYPE"] = request.content_type or ""
         jkt = getattr(request, "dpop_jkt", None)
         if jkt:
             passed[DPOP_JKT] = jkt
+        x5t = getattr(request, "tls_x5t", None)
+        if x5t:
+            passed[TLS_X5T] = x5t
+        passed.update(mtls.headers(request))  # likewise the TLS client certificate
         return passed

@@ -42,6 +42,7 @@ from oauth.api_services import clean_lifetime, scope_error
 from oauth.models import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_DEVICE_CODE,
+    TLS_CLIENT_FIELDS,
     Api,
     AuthContext,
     Client,
@@ -66,6 +67,7 @@ CLIENT_FIELDS = {
     "require_pushed_authorization_requests": "require_pushed_authorization_requests",
     "backchannel_logout_uri": "backchannel_logout_uri",
     "dpop_bound_access_tokens": "dpop_bound_access_tokens",
+    **{field: field for field in TLS_CLIENT_FIELDS},
     "profile": "profile",
     "backchannel_logout_session_required": "backchannel_logout_session_required",
     "is_active": "is_active",
@@ -88,6 +90,7 @@ PRIVILEGED_CLIENT_FIELDS = frozenset(
         "require_verified_email",  # loosening who may sign in
         "require_pushed_authorization_requests",  # loosening: requests in the browser's URL
         "dpop_bound_access_tokens",  # loosening: bearer tokens again
+        *TLS_CLIENT_FIELDS,  # whose certificate proves it; bearer tokens again
         "profile",  # leaving FAPI 2.0 loosens every rule above
         "is_active",  # re-enabling (disabling removes access and is not asked: below)
     }

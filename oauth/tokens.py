@@ -27,9 +27,18 @@ from oauth.models import GRANT_CLIENT_CREDENTIALS
 # ``oauth.server.OAuthLibCore``); no HTTP header can have this name (it has a space), so a
 # client cannot send it.
 DPOP_JKT = "Authserver DPoP-jkt"
+# ... and the thumbprint of the token request's TLS client certificate (RFC 8705 §3.1)
+TLS_X5T = "Authserver x5t-S256"
 
 # Callables (request) -> dict of extra access-token claims, registered by other apps' ready().
 claim_providers: list[Callable[[Any], dict[str, Any]]] = []
+
+
+def confirmation(request: Any) -> dict[str, str]:
+    """The ``cnf`` (RFC 7800) of what this token request proved: the DPoP key (RFC 9449 §6.1)
+    and the TLS client certificate of a client whose tokens are bound to it (RFC 8705 §3.1)."""
+    cnf = {"jkt": request.headers.get(DPOP_JKT), "x5t#S256": request.headers.get(TLS_X5T)}
+    return {name: value for name, value in cnf.items() if value}
 
 
 def access_token_lifetime(request: Any) -> int:
@@ -133,9 +142,9 @@ def generate_access_token(request: Any, refresh_token: bool = False) -> str:
         claims["acr"] = context.acr
         if context.sid:
             claims["sid"] = context.sid
-    jkt = request.headers.get(DPOP_JKT)
-    if jkt:
-        claims["cnf"] = {"jkt": jkt}  # RFC 9449 §6.1: bound to the proof's key
+    cnf = confirmation(request)
+    if cnf:
+        claims["cnf"] = cnf
     for provider in claim_providers:
         claims.update(provider(request))
     request.access_token_claims = claims  # for the audit event (oauth.events)

@@ -3,7 +3,8 @@
 What changes against DOT's ``OAuth2Validator``:
 - clients come from a per-process cache (``oauth.selectors.client_get``), secrets are checked
   with the HMAC hasher, and ``private_key_jwt`` (RFC 7523) is accepted for registered clients
-  (``oauth.client_auth.private_key_jwt``);
+  (``oauth.client_auth.private_key_jwt``), and so are mutual TLS ``tls_client_auth`` and
+  ``self_signed_tls_client_auth`` (RFC 8705, ``oauth.client_auth.mtls``);
 - a client may use exactly the grant types listed on it; only ``response_type=code``;
 - authorization codes are stored as keyed hashes, consumed under a row lock, and a replayed
   code revokes what it issued;
@@ -43,7 +44,7 @@ from oauthlib.oauth2.rfc6749.errors import (
 from accounts.session import ACR_MFA
 from core import clock, metrics
 from oauth import apis, clienttokens, events, extensions, keys, profiles, rotation, tokens
-from oauth.client_auth import private_key_jwt
+from oauth.client_auth import mtls, private_key_jwt
 from oauth.client_auth.secret import verify_client_secret
 from oauth.codes import code_digest, revoke_replayed_code
 from oauth.models import (
@@ -52,6 +53,7 @@ from oauth.models import (
     GRANT_DEVICE_CODE,
     GRANT_REFRESH_TOKEN,
     GRANT_TYPES,
+    MTLS_AUTH_METHODS,
     AuthContext,
     Client,
 )
@@ -74,15 +76,20 @@ CLAIM_SCOPES = {
 revokers: list[Callable[[str, Client | None], bool]] = []
 
 
+BINDING_REFUSALS = {
+    "jkt": "This grant is bound to a DPoP key: send a proof of that key.",
+    "x5t#S256": "This grant is bound to a TLS client certificate: present that certificate.",
+}
+
+
 def _check_binding(context: AuthContext, request: Any) -> None:
-    """A code or refresh token bound to a DPoP key (``context.cnf``) is redeemed only with a
-    proof of that key: ``invalid_grant`` otherwise (as node-oidc-provider answers)."""
-    jkt = context.cnf.get("jkt")
-    if jkt and request.headers.get(tokens.DPOP_JKT) != jkt:
-        raise InvalidGrantError(
-            description="This grant is bound to a DPoP key: send a proof of that key.",
-            request=request,
-        )
+    """A code or refresh token bound to a DPoP key or a TLS client certificate
+    (``context.cnf``) is redeemed only with a proof of the same: ``invalid_grant`` otherwise
+    (as node-oidc-provider answers)."""
+    proven = tokens.confirmation(request)
+    for name, value in context.cnf.items():
+        if proven.get(name) != value:
+            raise InvalidGrantError(description=BINDING_REFUSALS[name], request=request)
 
 
 class Validator(OAuth2Validator):
@@ -105,6 +112,9 @@ class Validator(OAuth2Validator):
             )
         if has_basic and params.get("client_secret"):
             return False  # RFC 6749 §2.3: one authentication method per request
+        client = None if has_basic else self._load_application(params.get("client_id", ""), request)
+        if client is not None and client.token_endpoint_auth_method in MTLS_AUTH_METHODS:
+            return "client_secret" not in params and mtls.authenticate_request(request, client)
         if not super().authenticate_client(request, *args, **kwargs):
             return False
         client = request.client
@@ -337,17 +347,17 @@ class Validator(OAuth2Validator):
 
     def _bind_context(self, access: Any, refresh: Any, request: Any) -> None:
         """Tie the sign-in context to what this exchange issued (replay and refresh use it);
-        a public client's refresh tokens are bound to the DPoP key of this exchange's proof
-        (RFC 9449 §5): a confidential client's are bound to its authentication instead."""
+        a public client's refresh tokens are bound to what this exchange proved, the DPoP key
+        (RFC 9449 §5) and the TLS client certificate its tokens are bound to (RFC 8705 §4): a
+        confidential client's are bound to its authentication instead."""
         context: AuthContext = request.auth_context
         context.first_access_token_id = access.pk
         if refresh is not None:
             context.token_family = refresh.token_family
         if request.grant_type == GRANT_AUTHORIZATION_CODE:
             context.code_hash = request.code  # its digest (``digest_presented_code``)
-        jkt = request.headers.get(tokens.DPOP_JKT)
         public = request.client.client_type == Client.CLIENT_PUBLIC
-        context.cnf = {"jkt": jkt} if public and jkt and refresh is not None else {}
+        context.cnf = tokens.confirmation(request) if public and refresh is not None else {}
         AuthContext.objects.filter(pk=context.pk).update(
             first_access_token_id=context.first_access_token_id,
             token_family=context.token_family,
@@ -395,7 +405,7 @@ class Validator(OAuth2Validator):
         absolute = timedelta(seconds=settings.REFRESH_TOKEN_ABSOLUTE_LIFETIME)
         if context.created_at + absolute <= timezone.now():
             return False
-        _check_binding(context, request)  # a public client's refresh tokens (RFC 9449 §5)
+        _check_binding(context, request)  # a public client's refresh tokens (RFC 9449 §5, 8705 §4)
         request.user = user
         request.refresh_token = refresh_token
         request.refresh_token_instance = refresh  # its resources (RFC 8707) and family

@@ -28,7 +28,7 @@ from django.views.decorators.csrf import csrf_exempt
 from audit.models import AuditEvent
 from audit.services import record
 from core import limits
-from oauth import apis, dpop
+from oauth import apis, binding
 from roles import decisions
 
 CHALLENGE = 'Bearer realm="authserver"'
@@ -71,12 +71,12 @@ def decide(request: HttpRequest, method: str, uri: str, *, limited_status: int) 
     if not credential:
         return _answer(401, **{"WWW-Authenticate": CHALLENGE})
     # a DPoP-bound token passes only with a proof of its key for the original request (the
-    # gateway forwards ``DPoP``; its method and path are checked, the host is the gateway's)
-    _token, problem = dpop.presented(request, method=method, url=uri.split("?", 1)[0])
-    if problem is not None:
+    # gateway forwards ``DPoP``; its method and path are checked, the host is the gateway's),
+    # a certificate-bound one only with the client certificate the gateway forwards
+    presented = binding.presented(request, method=method, url=uri.split("?", 1)[0])
+    if presented.problem is not None:
         _denied(request, method, uri, 401)
-        challenge = f'{dpop.CHALLENGE}, error="invalid_token", error_description="{problem}"'
-        return _answer(401, **{"WWW-Authenticate": challenge})
+        return _answer(401, **{"WWW-Authenticate": presented.www_authenticate()})
     # presented by its holder, from the address the gateway forwards (core.proxy): an
     # API key's allow-list applies, and its one rate budget (apikeys.policy)
     try:

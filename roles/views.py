@@ -20,7 +20,7 @@ from audit.models import AuditEvent
 from audit.services import record
 from core import jsonbody, responses
 from core.responses import json_response
-from oauth import dpop
+from oauth import binding, dpop
 from oauth.client_auth.secret import authenticate_client
 from roles import authzen, decisions
 
@@ -48,10 +48,10 @@ def caller_principal(request: HttpRequest) -> decisions.Principal | None:
     ``DPoP`` with a proof of the key a DPoP-bound token is bound to)."""
     scheme, _, _value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() in ("bearer", "dpop"):
-        token, problem = dpop.presented(request, method="POST", url=dpop.endpoint_url(request))
-        if problem is not None:
+        presented = binding.presented(request, method="POST", url=dpop.endpoint_url(request))
+        if presented.problem is not None:
             return None
-        principal = decisions.principal_for_access_token(token)
+        principal = decisions.principal_for_access_token(presented.token)
         return principal if principal is not None and principal.username is None else None
     client = authenticate_client(request)
     return decisions.principal_for_client(client.client_id) if client is not None else None

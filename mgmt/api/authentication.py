@@ -26,7 +26,7 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from apikeys.credentials import PREFIX as API_KEY_PREFIX
-from oauth import apis, dpop
+from oauth import apis, binding, dpop
 from oauth.selectors import client_get
 from roles.decisions import OverBudget, Principal, principal_for_token
 
@@ -66,10 +66,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         if scheme.lower() not in ("bearer", "dpop"):
             return None  # no credentials: 401 with a challenge once a permission is needed
         django_request = request._request
-        token, problem = dpop.presented(
+        token, problem, _challenge = binding.presented(
             django_request, method=request.method, url=dpop.endpoint_url(django_request)
         )
-        if problem is not None:  # a DPoP-bound token without a proof of its key (RFC 9449)
+        if problem is not None:  # a bound token without its proof (RFC 9449, RFC 8705)
             raise self._refused(request, problem)
         principal = _principal(token, request.META.get("REMOTE_ADDR")) if token else None
         if principal is None:

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 
 from core.crypto import keyed_hash
 from oauth import tokens
+from oauth.client_auth import mtls
 from oauth.models import Client
 from oauth.selectors import client_get
 
@@ -76,11 +77,14 @@ def basic_credentials(request: HttpRequest) -> tuple[str, str] | None:
 
 
 def authenticate_client(request: HttpRequest) -> Client | None:
-    """The confidential client proven by HTTP Basic or ``client_secret_post``, else None."""
+    """The confidential client proven by HTTP Basic, ``client_secret_post`` or its TLS client
+    certificate (a ``client_id`` alone: ``mtls``), else None."""
     credentials = basic_credentials(request)
     if credentials is None:
         client_id = request.POST.get("client_id")
         secret = request.POST.get("client_secret")
+        if client_id and secret is None:
+            return mtls.authenticate_client(request, client_id)
         if not client_id or not secret:
             return None
         credentials = (client_id, secret)

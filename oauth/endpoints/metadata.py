@@ -8,15 +8,36 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
 from oauth import dpop, extensions, keys, server
-from oauth.models import GRANT_TYPES
+from oauth.models import GRANT_TYPES, MTLS_AUTH_METHODS, TLS_CLIENT_AUTH
 
 
 def jwks(request: HttpRequest) -> JsonResponse:
     return JsonResponse(keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
 
+def mtls_methods() -> list[str]:
+    """The mutual-TLS client authentication methods (RFC 8705 §2) this deployment offers:
+    ``tls_client_auth`` needs ``TLS_CLIENT_CA_FILE``."""
+    return [m for m in MTLS_AUTH_METHODS if m != TLS_CLIENT_AUTH or settings.TLS_CLIENT_CA_FILE]
+
+
+def mtls_endpoint_aliases() -> dict[str, str]:
+    """RFC 8705 §5: where a client presenting its certificate sends its requests,
+    ``MTLS_BASE_URL`` (a host asking for client certificates), by default the issuer itself."""
+    base = settings.MTLS_BASE_URL or settings.ISSUER_URL
+    return {
+        "token_endpoint": f"{base}/o/token/",
+        "introspection_endpoint": f"{base}/o/introspect/",
+        "revocation_endpoint": f"{base}/o/revoke_token/",
+        "device_authorization_endpoint": f"{base}/o/device-authorization/",
+        "pushed_authorization_request_endpoint": f"{base}/o/par/",
+        "userinfo_endpoint": f"{base}/o/userinfo/",
+    }
+
+
 def _endpoints() -> dict[str, Any]:
     base = settings.ISSUER_URL
+    mtls = mtls_methods()
     return {
         "issuer": base,
         "authorization_endpoint": f"{base}/o/authorize/",
@@ -36,18 +57,23 @@ def _endpoints() -> dict[str, Any]:
             "client_secret_basic",
             "client_secret_post",
             "private_key_jwt",
+            *mtls,
             "none",
         ],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256", "ES256"],
         "introspection_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
+            *mtls,
         ],
         "revocation_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
+            *mtls,
             "none",
         ],
+        "tls_client_certificate_bound_access_tokens": True,
+        "mtls_endpoint_aliases": mtls_endpoint_aliases(),
         "authorization_response_iss_parameter_supported": True,
         "dpop_signing_alg_values_supported": list(dpop.ALGORITHMS),
         # The languages of the sign-in, consent and device pages (``ui_locales`` picks one).

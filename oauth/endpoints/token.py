@@ -14,12 +14,13 @@ from django.views import View
 from oauth2_provider import views as dot_views
 from oauth2_provider.models import get_device_grant_model
 
+from core import tls
 from core.limits import LimitUnavailable
 from core.responses import NO_STORE, oauth_error
 from oauth import dpop, events, profiles, server
-from oauth.client_auth import limits, private_key_jwt
+from oauth.client_auth import limits, mtls, private_key_jwt
 from oauth.client_auth.secret import claimed_client_id
-from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
+from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES, Client
 from oauth.outcome import TokenOutcome
 from oauth.selectors import client_get
 
@@ -90,10 +91,12 @@ class TokenView(dot_views.TokenView):
             return oauth_error("invalid_request", "Missing grant_type parameter.")
         if grant_type not in GRANT_TYPES and grant_type not in server.extension_grants:
             return oauth_error("unsupported_grant_type", "This grant type is not supported.")
-        refusal = _dpop_refusal(request)
+        client = client_get(claimed_client_id(request))
+        refusal = _dpop_refusal(request, client) or _certificate_refusal(request, client)
         if refusal is not None:
             return refusal
         private_key_jwt.prefetch_key(request.POST)  # no network wait inside a transaction
+        mtls.prefetch_keys(client)
         if grant_type == GRANT_DEVICE_CODE:
             device_code = request.POST.get("device_code", "")
             if not get_device_grant_model().objects.filter(device_code=device_code).exists():
@@ -127,11 +130,26 @@ class TokenView(dot_views.TokenView):
         return response
 
 
-def _dpop_refusal(request: HttpRequest) -> HttpResponse | None:
+def _certificate_refusal(request: HttpRequest, client: Client | None) -> HttpResponse | None:
+    """For a client registered with ``tls_client_certificate_bound_access_tokens`` keep the
+    thumbprint of the request's client certificate for the token (``request.tls_x5t``, read by
+    ``oauth.server.OAuthLibCore``: RFC 8705 §3); without a certificate the request is refused."""
+    if not profiles.requires_certificate(client):
+        return None
+    request.tls_x5t = tls.certificate_thumbprint(request)
+    if request.tls_x5t is None:
+        return oauth_error(
+            "invalid_request",
+            "This client's tokens are bound to its TLS client certificate: present one.",
+        )
+    return None
+
+
+def _dpop_refusal(request: HttpRequest, client: Client | None) -> HttpResponse | None:
     """Check a DPoP proof (RFC 9449 §4.3) and keep its key's thumbprint for the token
     (``request.dpop_jkt``, read by ``oauth.server.OAuthLibCore``); a client registered with
-    ``dpop_bound_access_tokens`` (or the fapi2 profile) must send one."""
-    client = client_get(claimed_client_id(request))
+    ``dpop_bound_access_tokens`` (or the fapi2 profile without certificate-bound tokens) must
+    send one."""
     try:
         request.dpop_jkt = dpop.endpoint_proof(request, client)
     except dpop.ProofError as error:

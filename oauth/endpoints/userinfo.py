@@ -10,13 +10,13 @@ from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider import views as dot_views
 
 from core.responses import oauth_error
-from oauth import dpop
+from oauth import binding, dpop
 
 
 @method_decorator(csrf_exempt, name="dispatch")
 class UserInfoView(dot_views.UserInfoView):
     """DOT's userinfo; a token in the URL query is refused (RFC 9700 §2.5, OAuth 2.1), and a
-    DPoP-bound token is accepted only with a proof of its key (RFC 9449 §7)."""
+    bound token only as its binding requires (``oauth.binding``: RFC 9449 §7, RFC 8705 §3)."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if "access_token" in request.GET:
@@ -26,17 +26,17 @@ class UserInfoView(dot_views.UserInfoView):
                 status=401,
                 **{"WWW-Authenticate": 'Bearer error="invalid_request"'},
             )
-        token, problem = dpop.presented(
+        presented = binding.presented(
             request, method=request.method or "GET", url=dpop.endpoint_url(request)
         )
-        if problem is not None:
+        if presented.problem is not None:
             return oauth_error(
                 "invalid_token",
-                problem,
+                presented.problem,
                 status=401,
-                **{"WWW-Authenticate": f'{dpop.CHALLENGE}, error="invalid_token"'},
+                **{"WWW-Authenticate": presented.www_authenticate()},
             )
         if request.META.get("HTTP_AUTHORIZATION", "")[:5].lower() == "dpop ":
             # proven: DOT (oauthlib) reads bearer credentials only
-            request.META["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+            request.META["HTTP_AUTHORIZATION"] = f"Bearer {presented.token}"
         return super().dispatch(request, *args, **kwargs)

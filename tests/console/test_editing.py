@@ -282,3 +282,27 @@ def test_the_dashboard_counts_people_signed_in_and_links_its_totals(console, mak
     assert 'href="/console/users/?status=disabled"' in page
     disabled = text(console.get("/console/users/?status=disabled"))
     assert "bob" in disabled and "ada" not in disabled
+
+
+def test_a_tls_client_auth_client_with_its_certificate_subject(console):
+    data = {
+        **NEW,
+        "client_id": "orders",
+        "grant_types": ["client_credentials"],
+        "redirect_uris": "",
+        "token_endpoint_auth_method": "tls_client_auth",
+    }
+    page = console.post("/console/clients/new/", data)
+    assert page.status_code == 200  # the form again, the error beside the field
+    assert "tls_client_auth needs exactly one of" in text(page)
+    data["tls_client_auth_san_ip"] = "10.0.0.300"
+    assert "is not valid" in text(console.post("/console/clients/new/", data))
+    data.update(tls_client_auth_san_ip="10.0.0.3", tls_client_certificate_bound_access_tokens="on")
+    response = console.post("/console/clients/new/", data)
+    client = OAuthClient.objects.get(client_id="orders")
+    assert response["Location"] == f"/console/clients/{client.pk}/"  # no secret to show
+    assert client.client_secret == "" and client.tls_client_auth_san_ip == "10.0.0.3"
+    detail = text(console.get(response["Location"]))
+    assert (
+        "naming <code>10.0.0.3</code>" in detail and "bound to its TLS client certificate" in detail
+    )

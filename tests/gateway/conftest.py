@@ -1,12 +1,18 @@
 """Fixtures for gateway tests: the registered API the gateway fronts, an API catalogue and tokens
 for a reader and a service."""
 
+import threading
+from http.server import ThreadingHTTPServer
+
 import pytest
 from django.test import Client
 
 from core.actors import APPLY
+from core.proxy import TrustedProxies, parse_networks
 from roles import services
 from roles.services import AssignmentSpec
+from tests.gateway import nginx
+from tests.outbound import make_tls_files
 from tests.roles.conftest import client_credentials_token
 
 ORDERS_API = "https://orders.example.test/"
@@ -43,3 +49,44 @@ def tokens(client, make_client):
         "writer": client_credentials_token(client, "writer-svc", writer_secret),
         "reader_secret": reader_secret,
     }
+
+
+@pytest.fixture
+def upstream():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), nginx.Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def trusting_live_server(live_server):
+    """pytest-django's live server behind ``core.proxy.TrustedProxies`` (as authserver/wsgi.py
+    serves), trusting 127.0.0.1, where nginx connects from."""
+    httpd = live_server.thread.httpd
+    app = httpd.get_app()
+    httpd.set_app(TrustedProxies(app, parse_networks(["127.0.0.1/32"])))
+    yield live_server
+    httpd.set_app(app)
+
+
+@pytest.fixture
+def nginx_server(trusting_live_server, upstream, tmp_path, orders_api):
+    authserver = trusting_live_server.url.removeprefix("http://")
+    (tmp_path / "tls").mkdir()
+    server = nginx.start(
+        tmp_path,
+        make_tls_files(tmp_path / "tls"),
+        AUTHSERVER=authserver.replace("localhost", "127.0.0.1"),
+        AUTHSERVER_HOST="localhost",
+        UPSTREAM=upstream,
+        API=orders_api.identifier,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def gateway(nginx_server):
+    return nginx_server.http

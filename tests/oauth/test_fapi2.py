@@ -63,7 +63,7 @@ def assertion(keys, kind: str = "ec") -> dict[str, str]:
     return {"client_id": "bank", "client_assertion_type": ASSERTION_TYPE, "client_assertion": token}
 
 
-def test_the_profile_needs_private_key_jwt_and_es256_id_tokens(make_client):
+def test_the_profile_needs_private_key_jwt_or_mtls_and_es256_id_tokens(make_client):
     with pytest.raises(ValidationError) as refused:
         make_client(
             client_id="weak",
@@ -72,7 +72,9 @@ def test_the_profile_needs_private_key_jwt_and_es256_id_tokens(make_client):
             profile="fapi2",
         )
     errors = refused.value.message_dict
-    assert errors["token_endpoint_auth_method"] == ["the fapi2 profile needs private_key_jwt"]
+    assert errors["token_endpoint_auth_method"] == [
+        "the fapi2 profile needs private_key_jwt, tls_client_auth or self_signed_tls_client_auth"
+    ]
     assert errors["id_token_signed_response_alg"] == ["the fapi2 profile needs ES256"]
     assert errors["grant_types"] == ["the fapi2 profile needs no device flow"]
 

@@ -52,6 +52,14 @@ class ClientOutput(serializers.Serializer):
     dpop_bound_access_tokens = serializers.BooleanField(
         help_text="Every token request needs a DPoP proof (RFC 9449): no bearer tokens."
     )
+    tls_client_auth_subject_dn = serializers.CharField(allow_blank=True)
+    tls_client_auth_san_dns = serializers.CharField(allow_blank=True)
+    tls_client_auth_san_uri = serializers.CharField(allow_blank=True)
+    tls_client_auth_san_ip = serializers.CharField(allow_blank=True)
+    tls_client_auth_san_email = serializers.CharField(allow_blank=True)
+    tls_client_certificate_bound_access_tokens = serializers.BooleanField(
+        help_text="Access tokens are bound to the client certificate (RFC 8705 §3)."
+    )
     profile = serializers.CharField(allow_blank=True)
     is_active = serializers.BooleanField()
     has_secret = serializers.BooleanField(help_text="The secret itself is never shown again.")
@@ -116,11 +124,29 @@ class ClientSpecInput(StrictSerializer):
     )
     backchannel_logout_session_required = serializers.BooleanField(required=False)
     dpop_bound_access_tokens = serializers.BooleanField(required=False)
+    tls_client_auth_subject_dn = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=500,
+        help_text="tls_client_auth (RFC 8705 §2.1.2): the certificate's subject DN (RFC 4514); "
+        "set exactly one of it and the four `tls_client_auth_san_*` fields.",
+    )
+    tls_client_auth_san_dns = serializers.CharField(
+        required=False, allow_blank=True, max_length=253
+    )
+    tls_client_auth_san_uri = serializers.CharField(
+        required=False, allow_blank=True, max_length=500
+    )
+    tls_client_auth_san_ip = serializers.CharField(required=False, allow_blank=True, max_length=45)
+    tls_client_auth_san_email = serializers.CharField(
+        required=False, allow_blank=True, max_length=254
+    )
+    tls_client_certificate_bound_access_tokens = serializers.BooleanField(required=False)
     profile = serializers.ChoiceField(
         choices=["", *PROFILES],
         required=False,
-        help_text="`fapi2`: held to the FAPI 2.0 Security Profile (PAR, DPoP, private_key_jwt, "
-        "PS256/ES256).",
+        help_text="`fapi2`: held to the FAPI 2.0 Security Profile (PAR, DPoP or mTLS, "
+        "private_key_jwt or mTLS client authentication, PS256/ES256).",
     )
     is_active = serializers.BooleanField(required=False)
 

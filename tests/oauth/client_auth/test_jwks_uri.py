@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.core.exceptions import ValidationError
 
 from core import fetch
+from tests.mtls import self_signed
 from tests.oauth.client_auth.test_private_key_jwt import assertion_claims, request_token
 from tests.outbound import JwksHost, Listener, make_tls_files
 
@@ -255,3 +256,23 @@ def test_http_and_loopback_are_accepted_when_development_opens_them(make_client,
 
 def test_a_public_name_that_does_not_resolve_yet_may_be_registered(make_client):
     assert register(make_client, "https://jwks.not-yet.invalid/keys").jwks_uri
+
+
+def test_self_signed_tls_client_auth_finds_the_key_at_the_jwks_uri(
+    client, make_client, jwks_host, later
+):
+    """The certificate's key is looked up through the guarded fetcher, and the set refetched
+    when the key is not in the cached one (at most once per ``REFETCH_SECONDS``)."""
+    mine, later_key = self_signed("device"), self_signed("device")
+    jwks_host.jwks = mine.jwks()
+    make_client(
+        client_id="device",
+        token_endpoint_auth_method="self_signed_tls_client_auth",
+        jwks_uri=f"https://127.0.0.1:{jwks_host.port}/jwks",
+    )
+    form = {"grant_type": "client_credentials", "client_id": "device"}
+    assert client.post("/o/token/", form, **mine.forwarded()).status_code == 200
+    assert client.post("/o/token/", form, **later_key.forwarded()).status_code == 401
+    jwks_host.jwks = {"keys": mine.jwks()["keys"] + later_key.jwks()["keys"]}  # a new key
+    later(fetch.REFETCH_SECONDS + 1)
+    assert client.post("/o/token/", form, **later_key.forwarded()).status_code == 200

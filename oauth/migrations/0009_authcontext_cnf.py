@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('oauth', '0007_par_dpop_fapi_backchannel_logout'),
+        ('oauth', '0008_mtls_client_auth'),
     ]
 
     operations = [
