@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from oauth2_provider import oauth2_backends
+from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.openid import Server as OpenIDServer
@@ -113,6 +114,12 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
             body,
             self.extract_headers(request),
         )
+
+    def oauthlib_request(self, request: Any) -> Request:
+        """The oauthlib request of Django's ``request``, as DOT's endpoints hand it to oauthlib
+        (for the grants answered without oauthlib's endpoint: ``oauth.client_credentials``)."""
+        uri, method, body, headers = self._extract_params(request)
+        return Request(uri, http_method=method, body=body, headers=headers)
 
     def extract_headers(self, request: Any) -> dict[str, Any]:
         """The passed headers, ``Content-Type`` as its media type only: Django has decoded the

@@ -16,7 +16,7 @@ from oauth2_provider.models import get_device_grant_model
 
 from core.limits import LimitUnavailable
 from core.responses import NO_STORE, oauth_error
-from oauth import dpop, events, profiles, server
+from oauth import client_credentials, dpop, events, profiles, server
 from oauth.client_auth import limits, private_key_jwt
 from oauth.client_auth.secret import claimed_client_id
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES
@@ -100,8 +100,9 @@ class TokenView(dot_views.TokenView):
                 return oauth_error("invalid_grant", "Unknown or expired device_code.")
             with transaction.atomic():
                 response = super().post(request, *args, **kwargs)
-        elif grant_type == GRANT_CLIENT_CREDENTIALS:
-            response = self._token_response(request)
+        elif grant_type == GRANT_CLIENT_CREDENTIALS:  # no transaction, and no oauthlib endpoint
+            core = self.get_oauthlib_core()
+            response = _response(*client_credentials.create_token_response(request, core))
         else:
             with transaction.atomic():
                 response = self._token_response(request)
@@ -121,10 +122,15 @@ class TokenView(dot_views.TokenView):
 
     def _token_response(self, request: HttpRequest) -> HttpResponse:
         _url, headers, body, status = self.create_token_response(request)
-        response = HttpResponse(body, status=status, content_type="application/json")
-        for name, value in headers.items():
-            response[name] = value
-        return response
+        return _response(headers, body, status)
+
+
+def _response(headers: dict[str, str], body: str, status: int) -> HttpResponse:
+    """oauthlib's answer (headers, body, status) as a Django response."""
+    response = HttpResponse(body, status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 def _dpop_refusal(request: HttpRequest) -> HttpResponse | None:
