@@ -1,15 +1,17 @@
 """The client-credentials grant (RFC 6749 §4.4) on a short path through the token endpoint.
 
-A client's own token is the machine-to-machine hot path, and most of its cost was transport
-rather than work: DOT re-encoding the form Django had parsed, oauthlib's token endpoint building
-its request and dispatching, the token wrapped in an ``OAuth2Token`` and serialised, then the
-view copying headers and, for DPoP, parsing the body again (issue 18). The token view hands
-``grant_type=client_credentials`` to ``token_response`` instead. Every check is the one the
-oauthlib path runs, from the same objects:
+A client's own token is the machine-to-machine hot path, and much of its cost was transport
+rather than work: DOT re-encoding the form Django had parsed, oauthlib's request converting every
+header and parameter to text again and parsing the body, its token endpoint dispatching through
+its error wrapper (issue 18; the measurements are in docs/benchmarks.md). The token view hands
+``grant_type=client_credentials`` to ``create_token_response`` instead of DOT's, and finishes
+its answer as for every grant (``no-store``, ``token_type: DPoP``, ``WWW-Authenticate``). Every
+check is the one the oauthlib path runs, from the same objects:
 
-- the oauthlib request comes from ``oauth.server.OAuthLibCore`` (``oauthlib_request``): the same
-  headers and body the validator reads on every other grant (HTTP Basic, the verified DPoP
-  thumbprint, whatever a client-authentication method passes there);
+- the oauthlib request comes from ``oauth.server.OAuthLibCore`` (``oauthlib_request``, a
+  ``DecodedRequest``): the same headers and parameters the validator reads on every other
+  grant (HTTP Basic, the verified DPoP thumbprint, whatever a client-authentication method
+  passes there);
 - oauthlib's own ``ClientCredentialsGrant.validate_token_request`` of the server DOT built
   validates it: client authentication (``Validator.authenticate_client``, the one entry for
   every method), the client's grant types, its scopes and the RFC 8707 resources (the grant's

@@ -26,7 +26,8 @@ from oauth.selectors import client_get
 
 class TokenView(dot_views.TokenView):
     """DOT's token endpoint. Grants that consume a code or refresh token run in one transaction
-    (row locks serialise concurrent redemptions); client credentials skip that. Mounted through
+    (row locks serialise concurrent redemptions); client credentials skip that, and DOT's and
+    oauthlib's endpoint layers too (``oauth.client_credentials``). Mounted through
     ``machine_view``, so DOT's per-request wrappers of ``dispatch`` are skipped."""
 
     http_method_names = ["post", "options"]
