@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from oauth2_provider import oauth2_backends
+from oauthlib.common import CaseInsensitiveDict, Request
 from oauthlib.oauth2.rfc6749.errors import InvalidRequestError
 from oauthlib.oauth2.rfc6749.grant_types.base import GrantTypeBase
 from oauthlib.openid import Server as OpenIDServer
@@ -91,6 +92,26 @@ class Server(OpenIDServer):
             self.grant_types[grant_type] = factory(request_validator)
 
 
+_PARAMETERS = Request("")._params  # the parameters an oauthlib request always has (None)
+
+
+class DecodedRequest(Request):
+    """An oauthlib request of what Django has decoded already: text headers and the body's
+    parameters as pairs. oauthlib's own constructor converts every header and parameter to
+    text again and parses the body it is handed (a tenth of a client-credentials request)."""
+
+    def __init__(
+        self, uri: str, http_method: str, pairs: list[tuple[str, str]], headers: dict[str, str]
+    ) -> None:
+        self.uri = uri
+        self.http_method = http_method
+        self.headers = CaseInsensitiveDict(headers)
+        self.body = self.decoded_body = pairs
+        self.oauth_params = []
+        self.validator_log = {}
+        self._params = {**_PARAMETERS, **dict(self.uri_query_params), **dict(pairs)}
+
+
 class OAuthLibCore(oauth2_backends.OAuthLibCore):
     """DOT's bridge to oauthlib (``OAUTH2_BACKEND_CLASS``), handing oauthlib only the request
     headers that it, DOT and our validator read, instead of the whole WSGI environ (oauthlib
@@ -115,17 +136,30 @@ class OAuthLibCore(oauth2_backends.OAuthLibCore):
         """DOT url-encodes the form Django has already parsed, and oauthlib decodes it again;
         oauthlib's request takes the pairs themselves (a list of 2-tuples is a body it accepts)
         unless a parameter repeats (RFC 8707 ``resource``): oauthlib turns pairs into a dict,
-        which would keep one. DOT's escaping of the query string is skipped when there is none
-        (token requests)."""
-        query = request.META.get("QUERY_STRING")
+        which would keep one."""
         body: list[tuple[str, str]] | str = self.extract_body(request)
         if len({key for key, _ in body}) < len(body):
             body = urlencode(body)
-        return (
-            self._get_escaped_full_path(request) if query else request.path,
+        return self._uri(request), request.method, body, self.extract_headers(request)
+
+    def oauthlib_request(self, request: Any) -> Request:
+        """The oauthlib request of Django's ``request`` that DOT's endpoints have oauthlib
+        build, for the grants answered without oauthlib's endpoint
+        (``oauth.client_credentials``): the same URI, headers and parameters (every value of
+        a repeated one in its body)."""
+        return DecodedRequest(
+            self._uri(request),
             request.method,
-            body,
+            self.extract_body(request),
             self.extract_headers(request),
+        )
+
+    def _uri(self, request: Any) -> str:
+        """DOT's escaping of the query string is skipped when there is none (token requests)."""
+        return (
+            self._get_escaped_full_path(request)
+            if request.META.get("QUERY_STRING")
+            else request.path
         )
 
     def extract_headers(self, request: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from oauth2_provider.models import get_device_grant_model
 from core import tls
 from core.limits import LimitUnavailable
 from core.responses import NO_STORE, oauth_error
-from oauth import dpop, events, profiles, server
+from oauth import client_credentials, dpop, events, profiles, server
 from oauth.client_auth import limits, mtls, private_key_jwt
 from oauth.client_auth.secret import claimed_client_id
 from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES, Client
@@ -27,7 +27,8 @@ from oauth.selectors import client_get
 
 class TokenView(dot_views.TokenView):
     """DOT's token endpoint. Grants that consume a code or refresh token run in one transaction
-    (row locks serialise concurrent redemptions); client credentials skip that. Mounted through
+    (row locks serialise concurrent redemptions); client credentials skip that, and DOT's and
+    oauthlib's endpoint layers too (``oauth.client_credentials``). Mounted through
     ``machine_view``, so DOT's per-request wrappers of ``dispatch`` are skipped."""
 
     http_method_names = ["post", "options"]
@@ -103,8 +104,9 @@ class TokenView(dot_views.TokenView):
                 return oauth_error("invalid_grant", "Unknown or expired device_code.")
             with transaction.atomic():
                 response = super().post(request, *args, **kwargs)
-        elif grant_type == GRANT_CLIENT_CREDENTIALS:
-            response = self._token_response(request)
+        elif grant_type == GRANT_CLIENT_CREDENTIALS:  # no transaction, and no oauthlib endpoint
+            core = self.get_oauthlib_core()
+            response = _response(*client_credentials.create_token_response(request, core))
         else:
             with transaction.atomic():
                 response = self._token_response(request)
@@ -124,10 +126,15 @@ class TokenView(dot_views.TokenView):
 
     def _token_response(self, request: HttpRequest) -> HttpResponse:
         _url, headers, body, status = self.create_token_response(request)
-        response = HttpResponse(body, status=status, content_type="application/json")
-        for name, value in headers.items():
-            response[name] = value
-        return response
+        return _response(headers, body, status)
+
+
+def _response(headers: dict[str, str], body: str, status: int) -> HttpResponse:
+    """oauthlib's answer (headers, body, status) as a Django response."""
+    response = HttpResponse(body, status=status, content_type="application/json")
+    for name, value in headers.items():
+        response[name] = value
+    return response
 
 
 def _certificate_refusal(request: HttpRequest, client: Client | None) -> HttpResponse | None:
