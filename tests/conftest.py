@@ -34,11 +34,41 @@ SHIPPED_ARGON2 = {"ARGON2_MEMORY_KIB": 19456, "ARGON2_TIME_COST": 2, "ARGON2_PAR
 REDIRECT_URI = "https://app.example.com/callback"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test on pytest-django's live server is a live test (``make test-fast`` leaves it out)."""
+def _is_slow(item: pytest.Item) -> bool:
+    return any(item.iter_markers("live")) or any(item.iter_markers("browser"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test on pytest-django's live server is a live test and one driving chromium a browser
+    test (``make test-fast`` leaves both out; a ``pytestmark`` in a conftest marks nothing).
+
+    Under pytest-xdist the slow (live and browser) modules run first: ``--dist worksteal``
+    hands worker 0 the first half of this list and worker 1 the second, so each half starts
+    with its share of the slow modules (dealt out largest first, each module kept whole) and
+    ends with quick tests the other worker can steal, rather than one worker finishing on a
+    queue of servers the other cannot help with."""
     for item in items:
-        if "live_server" in getattr(item, "fixturenames", ()):
+        names = getattr(item, "fixturenames", ())
+        if "live_server" in names:
             item.add_marker(pytest.mark.live)
+        if "chromium" in names:
+            item.add_marker(pytest.mark.browser)
+    workers = getattr(config.option, "numprocesses", None)
+    if workers != 2:  # 2: `make test`'s TEST_WORKERS (any other count keeps file order)
+        return
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    slow = sorted(
+        (tests for tests in modules.values() if any(map(_is_slow, tests))), key=len, reverse=True
+    )
+    quick = [item for tests in modules.values() if not any(map(_is_slow, tests)) for item in tests]
+    halves: tuple[list[pytest.Item], list[pytest.Item]] = ([], [])
+    for tests in slow:  # the larger share so far goes to the half with fewer slow tests
+        min(halves, key=len).extend(tests)
+    first, second = halves
+    fill = max(0, (len(items) + 1) // 2 - len(first))
+    items[:] = [*first, *quick[:fill], *second, *quick[fill:]]
 
 
 # The rows data migrations write (module, function): a transactional test ends by flushing
