@@ -2,16 +2,8 @@
 // request (RFC 9126) with private_key_jwt, then the code exchange with a DPoP key (RFC 9449) and
 // userinfo with the DPoP-bound token. JSON in on stdin, out on stdout.
 import * as oauth from 'oauth4webapi'
+import { as, input, insecure } from './peer.mjs'
 
-const input = JSON.parse(await new Promise((resolve) => {
-  let data = ''
-  process.stdin.on('data', (chunk) => { data += chunk })
-  process.stdin.on('end', () => resolve(data))
-}))
-const insecure = { [oauth.allowInsecureRequests]: true } // the test server is http on loopback
-const issuer = new URL(input.issuer)
-const as = await oauth.processDiscoveryResponse(
-  issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }))
 const client = { client_id: input.client_id }
 const key = await crypto.subtle.importKey(
   'jwk', input.private_jwk, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign'])

@@ -4,16 +4,8 @@
 // a public client are bound to it (§5). JSON in on stdin, out on stdout; the key comes in as a
 // JWK so that each step (a process of its own) holds the same one.
 import * as oauth from 'oauth4webapi'
+import { as, input, insecure } from './peer.mjs'
 
-const input = JSON.parse(await new Promise((resolve) => {
-  let data = ''
-  process.stdin.on('data', (chunk) => { data += chunk })
-  process.stdin.on('end', () => resolve(data))
-}))
-const insecure = { [oauth.allowInsecureRequests]: true } // the test server is http on loopback
-const issuer = new URL(input.issuer)
-const as = await oauth.processDiscoveryResponse(
-  issuer, await oauth.discoveryRequest(issuer, { algorithm: 'oidc', ...insecure }))
 const client = { client_id: input.client_id, token_endpoint_auth_method: 'none' }
 const clientAuth = oauth.None()
 const { d, ...publicJwk } = input.dpop_jwk
