@@ -14,6 +14,7 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -89,9 +90,20 @@ def _generate(algorithm: str) -> SigningKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    public_jwk = jwk.JWK.from_pem(pem).export_public(as_dict=True)
-    kid = public_jwk_thumbprint(public_jwk)
+    kid = public_jwk_thumbprint(_public_jwk(private))
     return SigningKey.objects.create(kid=kid, algorithm=algorithm, private_key=encrypt(pem))
+
+
+def _public_jwk(private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> dict:
+    return jwk.JWK.from_pyca(private.public_key()).export_public(as_dict=True)
+
+
+@lru_cache(maxsize=64)
+def _parse(pem: bytes) -> tuple[rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, str]:
+    """The private key of ``pem`` and its public JWK (as JSON: the cached value is never
+    changed), parsed once per process: parsing an RSA key checks it, some 20 ms."""
+    private = serialization.load_pem_private_key(pem, password=None)
+    return private, json.dumps(_public_jwk(private))
 
 
 def public_jwk_thumbprint(public_jwk: dict) -> str:
@@ -124,14 +136,14 @@ def _load_published(parsed: dict[tuple[str, bool], LoadedKey] | None = None) -> 
         if known is not None:
             loaded.append(known)
             continue
-        pem = decrypt(row.private_key)
-        public_jwk = jwk.JWK.from_pem(pem).export_public(as_dict=True)
+        private, public_json = _parse(decrypt(row.private_key))
+        public_jwk = json.loads(public_json)
         public_jwk.update(kid=row.kid, alg=row.algorithm, use="sig")
         loaded.append(
             LoadedKey(
                 kid=row.kid,
                 algorithm=row.algorithm,
-                private_key=serialization.load_pem_private_key(pem, password=None),
+                private_key=private,
                 public_jwk=public_jwk,
                 retired=row.retired_at is not None,
             )
