@@ -468,12 +468,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # retry waits at most TASK_RETRY_BACKOFF_MAX. A task stays unacknowledged in Redis from its
 # delivery (a retry's countdown included) to its end, so the broker hands a task whose worker
 # died (main process killed, node lost) to another worker after both plus a margin, checked
-# every 5 s: 12.5 minutes by default, not kombu's hour. The margin covers a reserved task's
-# wait for a free pool process.
+# every 5 s: 12.5 minutes by default, not kombu's hour. The margin (CELERY_VISIBILITY_MARGIN)
+# covers a reserved task's wait for a free pool process.
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 600)
 TASK_RETRY_BACKOFF_MAX = env_int("TASK_RETRY_BACKOFF_MAX", 120)
+CELERY_VISIBILITY_MARGIN = env_int("CELERY_VISIBILITY_MARGIN", 30)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": CELERY_TASK_TIME_LIMIT + TASK_RETRY_BACKOFF_MAX + 30,
+    "visibility_timeout": CELERY_TASK_TIME_LIMIT
+    + TASK_RETRY_BACKOFF_MAX
+    + CELERY_VISIBILITY_MARGIN,
     "unacked_restore_interval": 5,
     "unacked_restore_throttle": 1,
 }

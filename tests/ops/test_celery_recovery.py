@@ -18,8 +18,9 @@ from authserver.celery import app
 from tests.ops.servers import VENV_BIN, own_session, python_in, wait_for
 
 ADDRESS = "203.0.113.99"
-TIME_LIMIT, BACKOFF_MAX = 15, 1  # the worker's: visibility timeout 15 + 1 + 30 = 46 s
-VISIBILITY = TIME_LIMIT + BACKOFF_MAX + 30
+# the worker's: visibility timeout 10 + 1 + 2 = 13 s (the shipped 600 + 120 + 30 is tested above)
+TIME_LIMIT, BACKOFF_MAX, MARGIN = 10, 1, 2
+VISIBILITY = TIME_LIMIT + BACKOFF_MAX + MARGIN
 RESTORE_INTERVAL = 5  # how often a worker looks for tasks past their visibility timeout
 
 
@@ -46,6 +47,7 @@ def test_the_visibility_timeout_covers_the_longest_task_and_retry(settings):
         assert _longest_countdown(task) <= settings.TASK_RETRY_BACKOFF_MAX, task.name
     visibility = app.conf.broker_transport_options["visibility_timeout"]
     assert app.conf.task_time_limit == settings.CELERY_TASK_TIME_LIMIT == 600
+    assert settings.CELERY_VISIBILITY_MARGIN == 30
     assert visibility == 600 + settings.TASK_RETRY_BACKOFF_MAX + 30 == 750  # 12.5 min, not 1 h
 
 
@@ -74,6 +76,7 @@ def supervised_worker(prod_stack, private_redis, tmp_path: Path) -> Iterator[dic
         "REDIS_URL": private_redis.url.rsplit("/", 1)[0] + "/3",
         "CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT),
         "TASK_RETRY_BACKOFF_MAX": str(BACKOFF_MAX),
+        "CELERY_VISIBILITY_MARGIN": str(MARGIN),
         "SLOW_TASK_MARKER": str(tmp_path / "hanging"),
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
