@@ -51,7 +51,7 @@ dev-cert:
 # fast lane: no live server, no browser. Bytecode is written even where the environment says
 # PYTHONDONTWRITEBYTECODE (otherwise every run compiles the project and rewrites every test
 # module's asserts again; __pycache__ is ignored by git).
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest
 test: install
 	$(PYTEST) -n $(TEST_WORKERS) --dist worksteal

@@ -43,18 +43,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     test (``make test-fast`` leaves both out; a ``pytestmark`` in a conftest marks nothing).
 
     Under pytest-xdist the slow (live and browser) modules run first: ``--dist worksteal``
-    hands worker 0 the first half of this list and worker 1 the second, so each half starts
-    with its share of the slow modules (dealt out largest first, each module kept whole) and
-    ends with quick tests the other worker can steal, rather than one worker finishing on a
-    queue of servers the other cannot help with."""
+    hands each of the n workers one contiguous nth of this list, so each share starts with its
+    part of the slow modules (dealt out largest first, each module kept whole) and ends with
+    quick tests another worker can steal, rather than one worker finishing on a queue of
+    servers the others cannot help with."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "live_server" in names:
             item.add_marker(pytest.mark.live)
         if "chromium" in names:
             item.add_marker(pytest.mark.browser)
-    workers = getattr(config.option, "numprocesses", None)
-    if workers != 2:  # 2: `make test`'s TEST_WORKERS (any other count keeps file order)
+    # a worker's own options say ``-n 0``: the count is in what the controller handed it
+    workers = getattr(config, "workerinput", {}).get("workercount", 0)
+    if workers < 2:
         return
     modules: dict[str, list[pytest.Item]] = {}
     for item in items:
@@ -63,12 +64,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         (tests for tests in modules.values() if any(map(_is_slow, tests))), key=len, reverse=True
     )
     quick = [item for tests in modules.values() if not any(map(_is_slow, tests)) for item in tests]
-    halves: tuple[list[pytest.Item], list[pytest.Item]] = ([], [])
-    for tests in slow:  # the larger share so far goes to the half with fewer slow tests
-        min(halves, key=len).extend(tests)
-    first, second = halves
-    fill = max(0, (len(items) + 1) // 2 - len(first))
-    items[:] = [*first, *quick[:fill], *second, *quick[fill:]]
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for tests in slow:  # the larger share so far goes to the share with fewer slow tests
+        min(shares, key=len).extend(tests)
+    ordered: list[pytest.Item] = []
+    for n, share in enumerate(shares):  # worksteal's shares: the rest split evenly in turn
+        size = (len(items) - len(ordered)) // (workers - n)
+        fill = max(0, size - len(share))
+        ordered += [*share, *quick[:fill]]
+        quick = quick[fill:]
+    items[:] = [*ordered, *quick]
 
 
 # The rows data migrations write (module, function): a transactional test ends by flushing
