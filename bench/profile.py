@@ -163,7 +163,7 @@ def targets(creds: fixtures.Credentials, application: Any, requests: int) -> dic
             ),
             web,
         ),
-        seed_codes(verifier, 50 + 3 * requests),  # the warm-up and three batches
+        seed_codes(verifier, 50 + 4 * requests),  # the warm-up, three batches and a profile
     )
     if creds.api_key:
         specs["introspect_api_key"] = (

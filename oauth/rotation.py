@@ -38,6 +38,7 @@ from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
+    get_grant_model,
     get_id_token_model,
     get_refresh_token_model,
     refresh_token_expire_timedelta,
@@ -135,6 +136,7 @@ def _table(key: str) -> _Table:
             "rt": get_refresh_token_model,
             "at": get_access_token_model,
             "idt": get_id_token_model,
+            "gr": get_grant_model,
             "ctx": lambda: AuthContext,
             "usr": lambda: AuthContext._meta.get_field("user").related_model,
         }[key]()
@@ -204,6 +206,43 @@ def _find(checksum: str) -> Presented | None:
     return Presented(refresh, row[n_rt], at.convert("expires", row[n_rt + 1]), context)
 
 
+_GRANT_SQL: dict[tuple[str, bool], str] = {}
+
+
+def find_grant(digest: str, *, lock: bool) -> Any:
+    """The authorization code's grant row by the code's ``digest``, with its sign-in context
+    (``auth_context``, None when it has none) and user, in one statement; ``lock``: the grant
+    row is locked until the transaction ends (only it: PostgreSQL refuses ``FOR UPDATE`` on
+    the outer-joined context). None when there is no such code."""
+    key = (connection.vendor, lock)
+    sql = _GRANT_SQL.get(key)
+    grant, ctx, user = (_table(k) for k in ("gr", "ctx", "usr"))
+    if sql is None:
+        locking = lock and connection.features.has_select_for_update
+        of = f" OF {grant.alias}" if connection.features.has_select_for_update_of else ""
+        sql = _GRANT_SQL[key] = (
+            f"SELECT {grant.columns()}, {ctx.columns()}, {user.columns()} "  # nosec B608
+            f"FROM {grant.table} "
+            f"LEFT JOIN {ctx.table} ON {ctx.column('grant_id')} = {grant.column('id')} "
+            f"INNER JOIN {user.table} ON {user.column('id')} = {grant.column('user_id')} "
+            f"WHERE {grant.column('code')} = %s LIMIT 1{' FOR UPDATE' + of if locking else ''}"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [digest])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n_grant, n_ctx = len(grant.fields), len(ctx.fields)
+    found = grant.build(row[:n_grant])
+    found.user = user.build(row[n_grant + n_ctx :])
+    context_values = row[n_grant : n_grant + n_ctx]
+    context = ctx.build(context_values) if context_values[0] is not None else None
+    if context is not None:
+        context.grant = found
+    get_grant_model().auth_context.related.set_cached_value(found, context)
+    return found
+
+
 def within_grace(refresh: Any) -> bool:
     """Whether the rotated-out ``refresh`` is within ``REFRESH_TOKEN_GRACE_PERIOD``."""
     grace = oauth2_settings.REFRESH_TOKEN_GRACE_PERIOD_SECONDS
@@ -267,11 +306,15 @@ def _delete_statements(
 
 
 def _run_with(
-    cursor: Any, lead: tuple[str, list[Any]] | None, statements: list[tuple[str, list[Any]]]
+    cursor: Any,
+    lead: tuple[str, list[Any]] | None,
+    statements: list[tuple[str, list[Any]]],
+    bump: str = "",
 ) -> tuple[int, int]:
     """Run ``lead`` (an ``UPDATE ... RETURNING``) and then ``statements`` (the last one a
-    delete), on PostgreSQL as one statement of data-modifying CTEs. Returns the rows of the
-    lead and of the last statement."""
+    delete), on PostgreSQL as one statement of data-modifying CTEs, with generation ``bump``
+    advanced and announced in it too (``core.generations.bump_statement``; the caller bumps it
+    otherwise). Returns the rows of the lead and of the last statement."""
     if connection.vendor == "postgresql" and statements:
         parts, params = [], []
         if lead is not None:
@@ -282,10 +325,22 @@ def _run_with(
             params += values
         last = f"s{len(statements) - 1}"
         lead_count = "(SELECT count(*) FROM lead)" if lead is not None else "1"
-        sql = f"WITH {', '.join(parts)} SELECT {lead_count}, (SELECT count(*) FROM {last})"  # nosec B608
+        selects = [lead_count, f"(SELECT count(*) FROM {last})"]  # nosec B608
+        if bump:
+            update, announce = generations.bump_statement(bump)
+            parts.append(f"bumped AS ({update[0]})")
+            params += update[1]
+            selects += ["(SELECT count(*) FROM bumped)", announce[0]]
+            params += announce[1]
+        sql = f"WITH {', '.join(parts)} SELECT {', '.join(selects)}"  # nosec B608
         cursor.execute(sql, params)
-        led, removed = cursor.fetchone()
-        return int(led), int(removed)
+        row = cursor.fetchone()
+        if bump:
+            if row[2]:
+                generations.bumped(bump)
+            else:  # no counter row yet
+                generations.bump(bump)
+        return int(row[0]), int(row[1])
     led = 1
     if lead is not None:
         cursor.execute(*lead)
@@ -328,9 +383,12 @@ def consume(presented: Presented, *, revoke: bool = True) -> bool:
             if led:
                 at_model.objects.filter(pk=access_id).delete()  # the collector, and its signals
             return bool(led)
-        led, removed = _run_with(cursor, lead, statements)
-    if removed:
-        generations.bump(ACCESS_TOKENS)  # what the delete signal would do (oauth.apps)
+        # what the delete signal would do (oauth.apps): in the same statement on PostgreSQL
+        # (a rotation that removed nothing bumps all the same: a needless emptying, no harm)
+        folded = ACCESS_TOKENS if generations.folds_bumps() else ""
+        led, removed = _run_with(cursor, lead, statements, bump=folded)
+    if removed and not folded:
+        generations.bump(ACCESS_TOKENS)
     refresh.access_token_id = None
     if revoke:
         refresh.revoked = now

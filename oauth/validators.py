@@ -182,10 +182,7 @@ class Validator(OAuth2Validator):
         cached = getattr(request, "presented_grant", None)
         if cached is not None and cached[0] == digest:
             return cached[1]
-        grants = get_grant_model().objects.filter(code=digest)
-        if connection.in_atomic_block:
-            grants = grants.select_for_update(of=("self",))
-        grant = grants.select_related("auth_context", "user").first()
+        grant = rotation.find_grant(digest, lock=connection.in_atomic_block)
         request.presented_grant = (digest, grant)
         return grant
 
@@ -267,11 +264,41 @@ class Validator(OAuth2Validator):
 
     def _check_and_set_request_resource(self, request: Any) -> None:
         """DOT's RFC 8707 check, once per request: ``oauth.server`` runs it before the token is
-        built, and DOT's save would run it again (reading the code's grant a second time)."""
+        built, and DOT's save would run it again. For a code the resources are narrowed or
+        inherited from the grant row read once (``_presented_grant``), where DOT reads it again."""
         if getattr(request, "resources_settled", False):
             return
-        super()._check_and_set_request_resource(request)
+        grant = None
+        if request.grant_type == GRANT_AUTHORIZATION_CODE:
+            grant = self._client_grant(request, request.code)
+        if grant is None:
+            super()._check_and_set_request_resource(request)
+        else:
+            self._settle_code_resources(request, grant.resource or [])
         request.resources_settled = True
+
+    def _settle_code_resources(self, request: Any, granted: list[str]) -> None:
+        """DOT's rule for a code (RFC 8707 §2.2): the requested resources, each valid, must be
+        among those the code was granted for; none requested inherits the granted ones."""
+        resource = getattr(request, "resource", None)
+        if isinstance(resource, str):  # oauthlib keeps the last of repeated body parameters
+            sent = [value for key, value in request.decoded_body or [] if key == "resource"]
+            resource = sent if len(sent) > 1 else [resource] if resource.strip() else []
+        request.resource = resource if isinstance(resource, list) else []
+        self._validate_resource_uris(request, request.resource)
+        beyond = [res for res in request.resource if granted and res not in granted]
+        if beyond:
+            raise CustomOAuth2Error(
+                error="invalid_target",
+                description=(
+                    f"The requested resource '{beyond[0]}' is not allowed. Token request cannot "
+                    "escalate resource permissions beyond the original authorization grant"
+                ),
+                request=request,
+            )
+        if granted and not request.resource:
+            self._validate_resource_uris(request, granted)
+            request.resource = granted
 
     def _validate_resource_uris(self, request: Any, resources: list[str]) -> None:
         """DOT's RFC 8707 check of each resource (an absolute URI), then ours: a registered
