@@ -139,12 +139,10 @@ class Listener:
     def bump(self, name: str) -> int:
         """Advance counter ``name`` and announce it in one statement (a round trip less on
         every write path that bumps); returns the number of counters advanced (0 or 1)."""
+        update, announce = bump_statement(name)
+        sql = f"WITH bumped AS ({update[0]}) SELECT (SELECT count(*) FROM bumped), {announce[0]}"  # noqa: S608  # nosec B608
         with connection.cursor() as cursor:
-            cursor.execute(
-                "WITH bumped AS (UPDATE core_generation SET value = value + 1 WHERE name = %s"
-                " RETURNING 1) SELECT (SELECT count(*) FROM bumped), pg_notify(%s, %s)",
-                [name, CHANNEL, name],
-            )
+            cursor.execute(sql, [*update[1], *announce[1]])
             return int(cursor.fetchone()[0])
 
     def close(self) -> None:
@@ -244,7 +242,34 @@ def bump(name: str) -> None:
             signal.announce(name)
     if not updated:
         Generation.objects.get_or_create(name=name, defaults={"value": 1})
-    _local.values = None
+    bumped(name)
+
+
+Statement = tuple[str, list[Any]]
+
+
+def bump_statement(name: str) -> tuple[Statement, Statement]:
+    """PostgreSQL: the ``UPDATE ... RETURNING 1`` that advances counter ``name`` (for a
+    data-modifying CTE) and the select expression that announces it, for a writer that folds
+    the bump into its own statement; then ``bumped(name)`` after it, or ``bump(name)`` when
+    the update advanced nothing."""
+    return (
+        ("UPDATE core_generation SET value = value + 1 WHERE name = %s RETURNING 1", [name]),
+        ("pg_notify(%s, %s)", [CHANNEL, name]),
+    )
+
+
+def folds_bumps() -> bool:
+    """Whether a writer may fold its bump into its own statement (``bump_statement``)."""
+    return isinstance(_signal(), Listener)
+
+
+def bumped(name: str) -> None:
+    """Counter ``name`` was advanced by a writer's own statement: the rest of this request sees
+    the counter moved (this process's caches of ``name`` are emptied) without reading every
+    counter again; the next request reads them."""
+    values = getattr(_local, "values", None)
+    _local.values = None if values is None else {**values, name: values.get(name, 0) + 1}
 
 
 def bump_on_change(

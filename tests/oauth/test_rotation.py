@@ -21,14 +21,14 @@ pytestmark = pytest.mark.django_db
 
 # Statements per request with the shipped settings (audit rows batched, generation counters
 # read only on a change signal), transaction control (BEGIN, COMMIT) not counted. PostgreSQL:
-# the refresh is find + consume + the ``access-tokens`` bump (the rotated-out access token is
-# deleted, as DOT does) + issue, and then one read of the counters its bump moved; the code
-# exchange reads the code twice (ours, and DOT's RFC 8707 check), issues, binds the sign-in
-# context and deletes the code. SQLite (in memory here, so without the change signal: each
-# request reads the counters once) runs each write on its own.
+# the refresh reads the counters the previous refresh moved, finds the token, consumes it with
+# the ``access-tokens`` bump in the same statement (the rotated-out access token is deleted, as
+# DOT does) and issues; the code exchange reads the code once (with its sign-in context and
+# user), issues, binds the sign-in context and deletes the code. SQLite (in memory here, so
+# without the change signal: each request reads the counters once) runs each write on its own.
 QUERIES = {
-    "postgresql": {"refresh": 5, "code": 5, "client_credentials": 0, "introspection": 0},
-    "sqlite": {"refresh": 11, "code": 9, "client_credentials": 1, "introspection": 1},
+    "postgresql": {"refresh": 4, "code": 4, "client_credentials": 0, "introspection": 0},
+    "sqlite": {"refresh": 10, "code": 8, "client_credentials": 1, "introspection": 1},
 }
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE SAVEPOINT")
 
@@ -161,6 +161,20 @@ def _statements(call) -> tuple[object, int]:
         q["sql"] for q in captured.captured_queries if not q["sql"].startswith(TRANSACTION_CONTROL)
     ]
     return response, len(statements)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_rotated_out_access_token_is_inactive_at_once(
+    code_flow, client, resource_server, shipped_batching
+):
+    """Its row, cached by the introspection before, is forgotten: the refresh advances the
+    ``access-tokens`` counter (on PostgreSQL in the rotation's own statement)."""
+    tokens = code_flow.tokens()
+    assert introspect(client, resource_server, tokens["access_token"])["active"]
+    response = refresh(code_flow, tokens["refresh_token"])
+    assert response.status_code == 200, response.content
+    assert introspect(client, resource_server, tokens["access_token"]) == {"active": False}
+    assert introspect(client, resource_server, response.json()["access_token"])["active"]
 
 
 @pytest.mark.django_db(transaction=True)
