@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from accounts.backends import SourceUnavailable
 from accounts.models import User
 from core.request_meta import request_meta
-from directory import client, services
+from directory import services
 from directory.models import Directory, DirectoryLink
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ class DirectoryBackend(ModelBackend):
             return None
         unreachable = []
         for directory in directories_for(username):
+            from directory import client  # ldap3 loads only where a directory is asked
+
             try:
                 entry = client.authenticate(directory, username, password)
             except client.Unreachable as exc:

@@ -20,14 +20,12 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from ldap3.core.exceptions import LDAPInvalidFilterError
-from ldap3.operation.search import parse_filter
 
 from accounts import services as account_services
 from accounts.models import User
@@ -36,11 +34,13 @@ from audit.services import record
 from core import crypto
 from core.actors import Actor, SystemActor
 from core.request_meta import RequestMeta
-from directory import client
 from directory.models import Directory, DirectoryLink
 from oauth import services as oauth_services
 from roles import access, group_services
 from roles.models import Group, Role
+
+if TYPE_CHECKING:  # ldap3 (directory.client) loads only where a directory is asked
+    from directory import client
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,9 @@ def directory_actor(directory: Directory) -> SystemActor:
 
 
 def _filter_error(value: str) -> str | None:
+    from ldap3.core.exceptions import LDAPInvalidFilterError
+    from ldap3.operation.search import parse_filter
+
     try:
         parse_filter(
             value, None, auto_escape=False, auto_encode=False, validator=None, check_names=False
@@ -429,6 +432,8 @@ def sync_directory(directory: Directory, *, meta: RequestMeta | None = None) -> 
     """Check every linked user against the directory: gone or no longer matching, disabled
     (sessions and tokens end); still there, refreshed. Nothing is disabled when the directory
     cannot be asked. Audited as ``directory.synced`` (or ``directory.sync_failed``)."""
+    from directory import client
+
     actor = directory_actor(directory)
     checked = disabled = 0
     try:

@@ -21,7 +21,7 @@ from console import access
 from console.forms import ConsoleForm
 from console.views.common import perform
 from core.request_meta import request_meta
-from directory import client, services
+from directory import services
 from directory.models import Directory
 from roles.access import ROLES_READ, ROLES_WRITE, USERS_READ, USERS_WRITE
 
@@ -190,6 +190,8 @@ def directory_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @access.console_view(WRITE)
 def directory_test(request: HttpRequest, pk: int) -> HttpResponse:
     """Connect and bind with the stored settings: what worked, or why not."""
+    from directory import client  # ldap3 loads only where a directory is asked
+
     directory = get_object_or_404(Directory, pk=pk)
     try:
         messages.success(request, f"{directory.slug}: {client.probe(directory)}.")
