@@ -16,7 +16,6 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
-from core.failsoft_cache import cache_is_degraded
 from core.responses import oauth_error
 
 log = logging.getLogger(__name__)
@@ -61,6 +60,8 @@ def _check_cache() -> str:
     cache.set("health:probe", 1, timeout=10)
     if cache.get("health:probe") != 1:
         raise RuntimeError("cache did not return what was stored")
+    from core.failsoft_cache import cache_is_degraded  # redis loads only where it is used
+
     return "degraded" if cache_is_degraded(cache) else "ok"
 
 
