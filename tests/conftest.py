@@ -146,6 +146,15 @@ def builtin_roles(db):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: Django's locale middleware leaves the last
+    request's language active in the thread (a test after one in German rendered German)."""
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _audit_rows_at_once(settings):
     """Deferred audit events are stored at once, in the test's transaction (the batching
     itself is tested in tests/audit/test_batch.py), and cache counters are read on every request
