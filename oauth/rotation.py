@@ -28,6 +28,7 @@ the ones the ORM writes (hashed tokens: only their SHA-256 checksum is stored).
 # ruff: noqa: S608
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -110,20 +111,24 @@ class _Table:
     def insert(self, obj: models.Model, linked: dict[str, str]) -> tuple[str, list[Any]]:
         """``INSERT ... RETURNING pk`` of the unsaved ``obj``, with the fields of ``linked`` set
         to SQL expressions (another statement's id) instead of parameters."""
-        columns, marks, params = [], [], []
+        params = [
+            field.get_db_prep_save(field.pre_save(obj, True), connection)  # auto_now, checksum
+            for field in self.fields
+            if not field.primary_key and field.attname not in linked
+        ]
+        return self._insert_sql(connection.vendor, tuple(sorted(linked.items()))), params
+
+    @functools.cache  # noqa: B019 - one per table and vendor, for the process's life
+    def _insert_sql(self, vendor: str, linked: tuple[tuple[str, str], ...]) -> str:
+        expressions = dict(linked)
+        columns, marks = [], []
         for field in self.fields:
-            if field.primary_key:
-                continue
-            columns.append(_qn(field.column))
-            if field.attname in linked:
-                marks.append(linked[field.attname])
-            else:
-                marks.append("%s")
-                value = field.pre_save(obj, True)  # auto_now, the token checksum
-                params.append(field.get_db_prep_save(value, connection))
+            if not field.primary_key:
+                columns.append(_qn(field.column))
+                marks.append(expressions.get(field.attname, "%s"))
         pk = _qn(self.model._meta.pk.column)
         sql = f"INSERT INTO {_qn(self.name)} ({', '.join(columns)}) VALUES ({', '.join(marks)})"  # nosec B608
-        return f"{sql} RETURNING {pk}", params
+        return f"{sql} RETURNING {pk}"
 
 
 _tables: dict[str, _Table] = {}
@@ -289,6 +294,14 @@ def _delete_statements(
 ) -> list[tuple[str, list[Any]]] | None:
     """The statements deleting row ``pk`` of ``model`` as the ORM would (dependents unset or
     deleted first), each only if SQL condition ``guard`` holds; None: use the ORM."""
+    sql = _delete_sql(model, skip, guard, connection.vendor)
+    return None if sql is None else [(statement, [pk]) for statement in sql]
+
+
+@functools.cache
+def _delete_sql(
+    model: type[models.Model], skip: Any, guard: str, vendor: str
+) -> tuple[str, ...] | None:
     dependents = _dependents(model, skip)
     if dependents is None:
         return None
@@ -299,10 +312,9 @@ def _delete_statements(
             if delete
             else f"UPDATE {_qn(table)} SET {_qn(column)} = NULL"  # nosec B608
         )
-        statements.append((f"{action} WHERE {_qn(column)} = %s{guard}", [pk]))
+        statements.append(f"{action} WHERE {_qn(column)} = %s{guard}")
     own = f"DELETE FROM {_qn(model._meta.db_table)} WHERE {_qn(model._meta.pk.column)} = %s{guard}"  # nosec B608
-    statements.append((own, [pk]))
-    return statements
+    return (*statements, own)
 
 
 def _run_with(
@@ -354,6 +366,18 @@ def _run_with(
     return led, removed
 
 
+@functools.cache
+def _consume_sql(vendor: str, revoke: bool) -> str:
+    rt_model = get_refresh_token_model()
+    revoking = f"{_qn('revoked')} = %s, " if revoke else ""
+    pk = _qn(rt_model._meta.pk.column)
+    return (
+        f"UPDATE {_qn(rt_model._meta.db_table)} SET {revoking}{_qn('updated')} = %s, "  # nosec B608
+        f"{_qn(rt_model._meta.get_field('access_token').column)} = NULL "
+        f"WHERE {pk} = %s AND {_qn('revoked')} IS NULL RETURNING {pk}"
+    )
+
+
 def consume(presented: Presented, *, revoke: bool = True) -> bool:
     """Revoke the presented refresh token if it is still current, and delete its access token
     (DOT's ``revoke``), in one statement on PostgreSQL. False when it was no longer current.
@@ -362,14 +386,9 @@ def consume(presented: Presented, *, revoke: bool = True) -> bool:
     rt_model, at_model = get_refresh_token_model(), get_access_token_model()
     refresh = presented.refresh
     now = timezone.now()
-    rt = _table("rt")
     stamp = connection.ops.adapt_datetimefield_value(now)
-    revoking = f"{_qn('revoked')} = %s, " if revoke else ""
     lead = (
-        f"UPDATE {_qn(rt.name)} SET {revoking}{_qn('updated')} = %s, "  # nosec B608
-        f"{_qn(rt_model._meta.get_field('access_token').column)} = NULL "
-        f"WHERE {_qn(rt_model._meta.pk.column)} = %s AND {_qn('revoked')} IS NULL "
-        f"RETURNING {_qn(rt_model._meta.pk.column)}",
+        _consume_sql(connection.vendor, revoke),
         [stamp] * (2 if revoke else 1) + [refresh.pk],
     )
     access_id = refresh.access_token_id
