@@ -34,13 +34,14 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.signals import request_started
 from django.db import connection, connections, transaction
-from django.db.models import F, Model
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from core import clock
 
 T = TypeVar("T")
 CHANNEL = "authserver_generations"
+_ADVANCE = "UPDATE core_generation SET value = value + 1 WHERE name = %s"
 RETRY_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
@@ -237,7 +238,9 @@ def bump(name: str) -> None:
     if isinstance(signal, Listener):
         updated = signal.bump(name)  # the increment and its NOTIFY: one statement
     else:
-        updated = Generation.objects.filter(name=name).update(value=F("value") + 1)
+        with connection.cursor() as cursor:  # the ORM's update costs 0.2 ms more a write
+            cursor.execute(_ADVANCE, [name])
+            updated = cursor.rowcount
         if signal is not None:
             signal.announce(name)
     if not updated:
@@ -254,7 +257,7 @@ def bump_statement(name: str) -> tuple[Statement, Statement]:
     the bump into its own statement; then ``bumped(name)`` after it, or ``bump(name)`` when
     the update advanced nothing."""
     return (
-        ("UPDATE core_generation SET value = value + 1 WHERE name = %s RETURNING 1", [name]),
+        (f"{_ADVANCE} RETURNING 1", [name]),
         ("pg_notify(%s, %s)", [CHANNEL, name]),
     )
 
