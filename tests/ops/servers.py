@@ -6,6 +6,7 @@ Tests stop and start these (never the machine's shared services). Every wait is 
 from __future__ import annotations
 
 import atexit
+import fcntl
 import glob
 import json
 import os
@@ -298,11 +299,42 @@ def migrated_embedded_env(workdir: Path) -> dict:
     return env
 
 
-# Per test process: a database migrated once (``manage.py migrate`` costs some 4 CPU seconds
-# beyond Django's start), which ``migrate`` copies for every server that needs a fresh one.
+# A database migrated once (``manage.py migrate`` costs some 4 CPU seconds beyond Django's
+# start), which ``migrate`` copies for every server that needs a fresh one: per test run for
+# SQLite (the first xdist worker that needs it migrates, the others wait, then copy), per test
+# process on PostgreSQL.
 _templates: dict[str, str] = {}
 _template_dir = Path(tempfile.mkdtemp(prefix="authserver-migrated-"))
 atexit.register(shutil.rmtree, _template_dir, ignore_errors=True)
+RUN_TEMPLATES_KEPT = 86400  # seconds a test run's shared template outlives it (then removed)
+
+
+def _run_template_dir() -> Path:
+    """The directory every xdist worker of this test run shares (its run id names it; those of
+    runs more than a day old are removed), else this process's own."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        return _template_dir
+    root = Path(tempfile.gettempdir())
+    for old in root.glob("authserver-migrated-run-*"):
+        if time.time() - old.stat().st_mtime > RUN_TEMPLATES_KEPT:
+            shutil.rmtree(old, ignore_errors=True)
+    shared = root / f"authserver-migrated-run-{run}"
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
+def _sqlite_template(env: dict) -> str:
+    """The migrated SQLite file of this run, migrated by the first caller (under a lock: a
+    file whose ``.done`` marker is missing is not finished)."""
+    shared = _run_template_dir()
+    template = shared / "migrated.sqlite3"
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "migrated.done").exists():
+            manage({**env, "SQLITE_PATH": str(template)}, "migrate", "--noinput")
+            (shared / "migrated.done").touch()
+    return str(template)
 
 
 def migrate(env: dict) -> None:
@@ -317,9 +349,7 @@ def migrate(env: dict) -> None:
     target = Path(env.get("SQLITE_PATH") or Path(env["AUTHSERVER_VAR_DIR"]) / "authserver.sqlite3")
     template = _templates.get("sqlite")
     if template is None:
-        template = str(_template_dir / "migrated.sqlite3")
-        manage({**env, "SQLITE_PATH": template}, "migrate", "--noinput")
-        _templates["sqlite"] = template
+        template = _templates["sqlite"] = _sqlite_template(env)
     target.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(template) as source, sqlite3.connect(target) as copy:
         source.backup(copy)
