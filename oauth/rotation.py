@@ -168,26 +168,32 @@ class Presented:
         return bool(idle) and self.access_expires + idle <= timezone.now()
 
 
-_FIND_SQL: dict[str, str] = {}
+@functools.cache
+def _find_sql(vendor: str) -> str:
+    rt, at, ctx, user = (_table(k) for k in ("rt", "at", "ctx", "usr"))
+    lock = f" FOR UPDATE OF {rt.alias}" if connection.features.has_select_for_update_of else ""
+    # Only model metadata is interpolated; the checksum is a parameter.
+    return (
+        f"SELECT {rt.columns()}, {at.column('scope')}, {at.column('expires')}, "  # nosec B608
+        f"{ctx.columns()}, {user.columns()} FROM {rt.table} "
+        f"LEFT JOIN {at.table} ON {at.column('id')} = {rt.column('access_token_id')} "
+        f"LEFT JOIN {ctx.table} ON {ctx.column('token_family')} = {rt.column('token_family')} "
+        f"INNER JOIN {user.table} ON {user.column('id')} = {rt.column('user_id')} "
+        f"WHERE {rt.column('token_checksum')} = %s "
+        f"ORDER BY {rt.column('revoked')} DESC NULLS FIRST LIMIT 1{lock}"
+    )
 
 
-def _find_sql() -> str:
-    vendor = connection.vendor
-    sql = _FIND_SQL.get(vendor)
-    if sql is None:
-        rt, at, ctx, user = (_table(k) for k in ("rt", "at", "ctx", "usr"))
-        lock = f" FOR UPDATE OF {rt.alias}" if connection.features.has_select_for_update_of else ""
-        # Only model metadata is interpolated; the checksum is a parameter.
-        sql = _FIND_SQL[vendor] = (
-            f"SELECT {rt.columns()}, {at.column('scope')}, {at.column('expires')}, "  # nosec B608
-            f"{ctx.columns()}, {user.columns()} FROM {rt.table} "
-            f"LEFT JOIN {at.table} ON {at.column('id')} = {rt.column('access_token_id')} "
-            f"LEFT JOIN {ctx.table} ON {ctx.column('token_family')} = {rt.column('token_family')} "
-            f"INNER JOIN {user.table} ON {user.column('id')} = {rt.column('user_id')} "
-            f"WHERE {rt.column('token_checksum')} = %s "
-            f"ORDER BY {rt.column('revoked')} DESC NULLS FIRST LIMIT 1{lock}"
-        )
-    return sql
+def _split(owner: _Table, row: tuple[Any, ...], extra: int) -> tuple[Any, tuple, Any]:
+    """A row of ``owner``'s columns, ``extra`` more values, then the sign-in context's and the
+    user's columns: the ``owner`` instance with its ``user``, the extra values, and the
+    context (None when the outer join found none)."""
+    ctx, user = _table("ctx"), _table("usr")
+    n, n_ctx = len(owner.fields), len(ctx.fields)
+    found = owner.build(row[:n])
+    found.user = user.build(row[n + extra + n_ctx :])
+    values = row[n + extra : n + extra + n_ctx]
+    return found, row[n : n + extra], ctx.build(values) if values[0] is not None else None
 
 
 def find(refresh_token: str) -> Presented | None:
@@ -198,20 +204,26 @@ def find(refresh_token: str) -> Presented | None:
 
 def _find(checksum: str) -> Presented | None:
     with connection.cursor() as cursor:
-        cursor.execute(_find_sql(), [checksum])
+        cursor.execute(_find_sql(connection.vendor), [checksum])
         row = cursor.fetchone()
     if row is None:
         return None
-    rt, at, ctx, user = (_table(k) for k in ("rt", "at", "ctx", "usr"))
-    n_rt, n_ctx = len(rt.fields), len(ctx.fields)
-    refresh = rt.build(row[:n_rt])
-    refresh.user = user.build(row[n_rt + 2 + n_ctx :])
-    context_values = row[n_rt + 2 : n_rt + 2 + n_ctx]
-    context = ctx.build(context_values) if context_values[0] is not None else None
-    return Presented(refresh, row[n_rt], at.convert("expires", row[n_rt + 1]), context)
+    refresh, (scope, expires), context = _split(_table("rt"), row, 2)
+    return Presented(refresh, scope, _table("at").convert("expires", expires), context)
 
 
-_GRANT_SQL: dict[tuple[str, bool], str] = {}
+@functools.cache
+def _grant_sql(vendor: str, lock: bool) -> str:
+    grant, ctx, user = (_table(k) for k in ("gr", "ctx", "usr"))
+    locking = lock and connection.features.has_select_for_update
+    of = f" OF {grant.alias}" if connection.features.has_select_for_update_of else ""
+    return (
+        f"SELECT {grant.columns()}, {ctx.columns()}, {user.columns()} "  # nosec B608
+        f"FROM {grant.table} "
+        f"LEFT JOIN {ctx.table} ON {ctx.column('grant_id')} = {grant.column('id')} "
+        f"INNER JOIN {user.table} ON {user.column('id')} = {grant.column('user_id')} "
+        f"WHERE {grant.column('code')} = %s LIMIT 1{' FOR UPDATE' + of if locking else ''}"
+    )
 
 
 def find_grant(digest: str, *, lock: bool) -> Any:
@@ -219,33 +231,16 @@ def find_grant(digest: str, *, lock: bool) -> Any:
     (``auth_context``, None when it has none) and user, in one statement; ``lock``: the grant
     row is locked until the transaction ends (only it: PostgreSQL refuses ``FOR UPDATE`` on
     the outer-joined context). None when there is no such code."""
-    key = (connection.vendor, lock)
-    sql = _GRANT_SQL.get(key)
-    grant, ctx, user = (_table(k) for k in ("gr", "ctx", "usr"))
-    if sql is None:
-        locking = lock and connection.features.has_select_for_update
-        of = f" OF {grant.alias}" if connection.features.has_select_for_update_of else ""
-        sql = _GRANT_SQL[key] = (
-            f"SELECT {grant.columns()}, {ctx.columns()}, {user.columns()} "  # nosec B608
-            f"FROM {grant.table} "
-            f"LEFT JOIN {ctx.table} ON {ctx.column('grant_id')} = {grant.column('id')} "
-            f"INNER JOIN {user.table} ON {user.column('id')} = {grant.column('user_id')} "
-            f"WHERE {grant.column('code')} = %s LIMIT 1{' FOR UPDATE' + of if locking else ''}"
-        )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [digest])
+        cursor.execute(_grant_sql(connection.vendor, lock), [digest])
         row = cursor.fetchone()
     if row is None:
         return None
-    n_grant, n_ctx = len(grant.fields), len(ctx.fields)
-    found = grant.build(row[:n_grant])
-    found.user = user.build(row[n_grant + n_ctx :])
-    context_values = row[n_grant : n_grant + n_ctx]
-    context = ctx.build(context_values) if context_values[0] is not None else None
+    grant, _, context = _split(_table("gr"), row, 0)
     if context is not None:
-        context.grant = found
-    get_grant_model().auth_context.related.set_cached_value(found, context)
-    return found
+        context.grant = grant
+    get_grant_model().auth_context.related.set_cached_value(grant, context)
+    return grant
 
 
 def within_grace(refresh: Any) -> bool:
