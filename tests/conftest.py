@@ -100,9 +100,12 @@ def _is_transactional(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator:
-    """After a transactional test's flush, the data migrations' rows are written again."""
+    """After a transactional test's flush, the data migrations' rows are written again for
+    the tests that follow. After a process's last test there are none, and its test
+    databases are gone already (the session's fixtures end with that test's teardown: the
+    connection names the real database again)."""
     result = yield
-    if _is_transactional(item):
+    if _is_transactional(item) and nextitem is not None:
         from django.apps import apps
         from pytest_django.plugin import blocking_manager_key
 
