@@ -268,9 +268,9 @@ def folds_bumps() -> bool:
 
 
 def bumped(name: str) -> None:
-    """Counter ``name`` was advanced by a writer's own statement: the rest of this request sees
-    the counter moved (this process's caches of ``name`` are emptied) without reading every
-    counter again; the next request reads them."""
+    """Counter ``name`` was advanced in this request (by ``bump`` or in a writer's own
+    statement): the rest of the request sees it moved (this process's caches of ``name`` are
+    emptied) without reading every counter again; the next request reads them."""
     values = getattr(_local, "values", None)
     _local.values = None if values is None else {**values, name: values.get(name, 0) + 1}
 

@@ -168,19 +168,34 @@ class Presented:
         return bool(idle) and self.access_expires + idle <= timezone.now()
 
 
+def _with_context_sql(
+    owner: _Table, extra: str, joins: str, context_on: tuple[str, str], where: str
+) -> str:
+    """The ``SELECT`` of the row ``_split`` reads: ``owner``'s columns, the ``extra``
+    expressions, the sign-in context's columns (outer-joined where its column ``context_on[0]``
+    equals the owner's ``context_on[1]``) and the user's, from ``owner`` and its other
+    ``joins``. Only model metadata is interpolated; the values are parameters of ``where``."""
+    ctx, user = _table("ctx"), _table("usr")
+    return (
+        f"SELECT {owner.columns()}, {extra}{ctx.columns()}, {user.columns()} "  # nosec B608
+        f"FROM {owner.table}{joins} "
+        f"LEFT JOIN {ctx.table} ON {ctx.column(context_on[0])} = {owner.column(context_on[1])} "
+        f"INNER JOIN {user.table} ON {user.column('id')} = {owner.column('user_id')} "
+        f"WHERE {where}"
+    )
+
+
 @functools.cache
 def _find_sql(vendor: str) -> str:
-    rt, at, ctx, user = (_table(k) for k in ("rt", "at", "ctx", "usr"))
+    rt, at = _table("rt"), _table("at")
     lock = f" FOR UPDATE OF {rt.alias}" if connection.features.has_select_for_update_of else ""
-    # Only model metadata is interpolated; the checksum is a parameter.
-    return (
-        f"SELECT {rt.columns()}, {at.column('scope')}, {at.column('expires')}, "  # nosec B608
-        f"{ctx.columns()}, {user.columns()} FROM {rt.table} "
-        f"LEFT JOIN {at.table} ON {at.column('id')} = {rt.column('access_token_id')} "
-        f"LEFT JOIN {ctx.table} ON {ctx.column('token_family')} = {rt.column('token_family')} "
-        f"INNER JOIN {user.table} ON {user.column('id')} = {rt.column('user_id')} "
-        f"WHERE {rt.column('token_checksum')} = %s "
-        f"ORDER BY {rt.column('revoked')} DESC NULLS FIRST LIMIT 1{lock}"
+    return _with_context_sql(
+        rt,
+        f"{at.column('scope')}, {at.column('expires')}, ",
+        f" LEFT JOIN {at.table} ON {at.column('id')} = {rt.column('access_token_id')}",
+        ("token_family", "token_family"),
+        f"{rt.column('token_checksum')} = %s "
+        f"ORDER BY {rt.column('revoked')} DESC NULLS FIRST LIMIT 1{lock}",
     )
 
 
@@ -214,15 +229,15 @@ def _find(checksum: str) -> Presented | None:
 
 @functools.cache
 def _grant_sql(vendor: str, lock: bool) -> str:
-    grant, ctx, user = (_table(k) for k in ("gr", "ctx", "usr"))
+    grant = _table("gr")
     locking = lock and connection.features.has_select_for_update
     of = f" OF {grant.alias}" if connection.features.has_select_for_update_of else ""
-    return (
-        f"SELECT {grant.columns()}, {ctx.columns()}, {user.columns()} "  # nosec B608
-        f"FROM {grant.table} "
-        f"LEFT JOIN {ctx.table} ON {ctx.column('grant_id')} = {grant.column('id')} "
-        f"INNER JOIN {user.table} ON {user.column('id')} = {grant.column('user_id')} "
-        f"WHERE {grant.column('code')} = %s LIMIT 1{' FOR UPDATE' + of if locking else ''}"
+    return _with_context_sql(
+        grant,
+        "",
+        "",
+        ("grant_id", "id"),
+        f"{grant.column('code')} = %s LIMIT 1{' FOR UPDATE' + of if locking else ''}",
     )
 
 
