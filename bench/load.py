@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -202,6 +203,13 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's ended and waited-for children (wrk, once it has exited;
+    the servers run on until the end)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_wrk(
     base: str,
     request: Request,
@@ -212,8 +220,9 @@ def run_wrk(
     script: str | None = None,
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One wrk run; returns the summary printed by ``bench/lua/report.lua``. ``script`` names
-    another Lua script in ``bench/lua/`` and ``env`` adds to its environment."""
+    """One wrk run; returns the summary printed by ``bench/lua/report.lua``, with the CPU time
+    wrk itself used (``client_cpu_s``: the load generator shares the machine with the server).
+    ``script`` names another Lua script in ``bench/lua/`` and ``env`` adds to its environment."""
     script = script or request.script or ("refresh.lua" if request.pool else "static.lua")
     if request.thread_per_connection:
         threads = connections
@@ -240,13 +249,15 @@ def run_wrk(
     for name, value in request.headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(base + request.path)
+    before = _children_cpu_s()
     completed = subprocess.run(  # noqa: S603 (fixed argv)
         command, env=env, capture_output=True, text=True, timeout=duration + 60, check=False
     )
+    client_cpu_s = _children_cpu_s() - before
     if os.environ.get("BENCH_DEBUG") and completed.stderr:
         print(completed.stderr[-2000:], file=sys.stderr)
     for line in completed.stdout.splitlines():
         if line.startswith(MARKER):
-            return json.loads(line[len(MARKER) :])
+            return {**json.loads(line[len(MARKER) :]), "client_cpu_s": client_cpu_s}
     output = (completed.stdout + completed.stderr).strip()
     raise RuntimeError(f"wrk failed ({completed.returncode}): {output}")

@@ -90,6 +90,7 @@ def section(modes: list[tuple[str, dict[str, Any]]], uptime: str = "") -> str:
             f"{m['loadavg_1m_at_end']:.1f} after; {errors} errors in all; bar "
             + ("met on every row." if not missed else "missed: " + "; ".join(missed) + ".")
             + scaling(results)
+            + budgets(results)
         )
     busy = [
         title
@@ -106,6 +107,25 @@ def section(modes: list[tuple[str, dict[str, Any]]], uptime: str = "") -> str:
     if uptime:
         lines.append(f"- `uptime` when the table was written: {uptime}")
     return "\n".join(lines) + "\n"
+
+
+def budgets(results: dict[str, Any]) -> str:
+    """What each ratio of the bar leaves the server per request, beside what it spent (bench/
+    report.py's ``cpu_budget_us``), as a sentence; empty for results without the figures."""
+    parts = [
+        f"{row['label']} {row['bar']['cpu_budget_us']:,.0f} / {row['cpu_us_per_request']:,.0f}"
+        for row in results["targets"].values()
+        if row["available"]
+        and row.get("bar", {}).get("cpu_budget_us") is not None
+        and row.get("cpu_us_per_request") is not None
+    ]
+    if not parts:
+        return ""
+    return (
+        " CPU µs per request the bar's ratio leaves the server (with the database) / spent: "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def scaling(results: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean throughput and latency over rounds; p99 is the worst round's (conservative)."""
     rates = [req_per_s(r) for r in runs]
     rss = [max(values) for values in zip(*(r["peak_rss_mib"] for r in runs), strict=False)]
-    cpu = sorted(r["cpu_us_per_request"] for r in runs if "cpu_us_per_request" in r)
+    cpu = _median(r.get("cpu_us_per_request") for r in runs)
     aggregate = {
         "req_s": round(sum(rates) / len(rates), 1),
         "req_s_rounds": [round(r, 1) for r in rates],
@@ -39,7 +39,8 @@ def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "errors": {k: sum(r["errors"][k] for r in runs) for k in ERROR_KINDS},
         "peak_rss_mib_per_worker": rss,
         # the median round's: CPU time per request moves far less with the load than req/s
-        "cpu_us_per_request": cpu[len(cpu) // 2] if cpu else None,
+        "cpu_us_per_request": cpu,
+        "client_cpu_us_per_request": _median(r.get("client_cpu_us_per_request") for r in runs),
     }
     for key in ("journeys", "journeys_broken", "threads_ran_dry"):
         if any(key in r for r in runs):
@@ -47,6 +48,29 @@ def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     if aggregate.get("journeys_broken"):  # a journey that did not end in tokens is an error
         aggregate["errors"]["status"] += aggregate["journeys_broken"]
     return aggregate
+
+
+def _median(values: Any) -> float | None:
+    """The median round's value (the upper one of an even count); None when no round has one."""
+    present = sorted(v for v in values if v is not None)
+    return present[len(present) // 2] if present else None
+
+
+def cpu_budget_us(ceiling: dict[str, Any], row: dict[str, Any], ratio: float) -> float | None:
+    """The server CPU per request at which ``row`` would reach ``ratio`` × the ceiling, on a
+    machine the load keeps busy: the ceiling's server and wrk CPU per request over the ratio,
+    less this row's own wrk CPU. It includes what the database's processes spend (PostgreSQL
+    runs on the same cores), so a row whose server alone spends more cannot meet the ratio on
+    this machine. None without the CPU figures."""
+    parts = (
+        ceiling.get("cpu_us_per_request"),
+        ceiling.get("client_cpu_us_per_request"),
+        row.get("client_cpu_us_per_request"),
+    )
+    if any(part is None for part in parts):
+        return None
+    server, client, own_client = parts
+    return round((server + client) / ratio - own_client, 1)
 
 
 def _bar(target: Any, row: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +135,9 @@ def summarise(
             row["peer_ratio"] = round(row["req_s"] / other["req_s"], 3)
         if target.min_ratio is not None or target.p99_bar_ms is not None:
             row["bar"] = _bar(target, row)
+        ceiling = rows.get("ceiling")
+        if target.min_ratio is not None and ceiling is not None and ceiling["available"]:
+            row["bar"]["cpu_budget_us"] = cpu_budget_us(ceiling, row, target.min_ratio)
     return {
         "machine": machine,
         "settings": settings,

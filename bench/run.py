@@ -436,8 +436,9 @@ def run_target(
         connections=args.connections,
         threads=args.threads,
     )
-    done = result.get("journeys", result["requests"])
-    result["cpu_us_per_request"] = round((server.cpu_seconds() - cpu) / max(done, 1) * 1e6, 1)
+    done = max(result.get("journeys", result["requests"]), 1)
+    result["cpu_us_per_request"] = round((server.cpu_seconds() - cpu) / done * 1e6, 1)
+    result["client_cpu_us_per_request"] = round(result.pop("client_cpu_s") / done * 1e6, 1)
     result["peak_rss_mib"] = server.peak_rss_mib()
     result["peak_rss_since_start"] = not rss_reset
     return result

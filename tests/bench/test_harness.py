@@ -10,9 +10,10 @@ import json
 import re
 from pathlib import Path
 
-from bench import readme
+from bench import readme, report
 from bench.load import SERVE
 from bench.report import verdict
+from bench.run import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,3 +141,40 @@ def test_the_project_readme_has_the_markers_once():
     assert text.count(readme.BEGIN) == 1
     assert text.count(readme.END) == 1
     assert text.index(readme.BEGIN) < text.index(readme.END)
+
+
+def _run(req_s: float, server_us: float, wrk_us: float) -> dict:
+    return {
+        "requests": int(req_s * 5),
+        "duration_us": 5_000_000,
+        "latency_us": {"mean": 2000, "percentiles": {"50": 1800, "99": 9000}},
+        "errors": dict.fromkeys(("connect", "read", "write", "status", "timeout"), 0),
+        "peak_rss_mib": [100, 101],
+        "cpu_us_per_request": server_us,
+        "client_cpu_us_per_request": wrk_us,
+    }
+
+
+def test_each_ratio_of_the_bar_is_also_said_as_the_cpu_it_leaves_the_server():
+    # the ceiling's median rounds: 240 µs of server and 70 µs of wrk CPU per request keep the
+    # machine busy; at half its rate a request may cost 620 µs in all, this row's wrk takes 80
+    ceiling = Target("ceiling", "Ceiling", None, runs=[_run(6000, 230, 70), _run(6000, 240, 60)])
+    refresh = Target(
+        "token_refresh", "Token: refresh", None, min_ratio=0.5, runs=[_run(400, 3400, 80)]
+    )
+    refresh.ceiling_req_s.append(6000)
+    results = report.summarise(
+        machine=_results("sqlite", 0.5)["machine"],
+        settings=_results("sqlite", 0.5)["settings"],
+        targets=[ceiling, refresh],
+        token_scaling=[],
+        role_scaling=[],
+    )
+    row = results["targets"]["token_refresh"]
+    assert row["client_cpu_us_per_request"] == 80
+    assert row["bar"]["cpu_budget_us"] == (240 + 70) / 0.5 - 80  # each the median round's
+    assert not row["bar"]["met"]
+    assert (
+        "CPU µs per request the bar's ratio leaves the server (with the database) / spent: "
+        "Token: refresh 540 / 3,400." in readme.section([("SQLite", results)])
+    )
