@@ -151,7 +151,7 @@ def _table(key: str) -> _Table:
 
 @dataclass
 class Presented:
-    """A presented refresh token's row (locked), with what rotating it needs."""
+    """A presented refresh token's row, with what rotating it needs."""
 
     refresh: Any  # the RefreshToken row (its ``user`` loaded)
     scope: str | None  # its access token's scope (None: the access token is gone)
@@ -188,14 +188,13 @@ def _with_context_sql(
 @functools.cache
 def _find_sql(vendor: str) -> str:
     rt, at = _table("rt"), _table("at")
-    lock = f" FOR UPDATE OF {rt.alias}" if connection.features.has_select_for_update_of else ""
     return _with_context_sql(
         rt,
         f"{at.column('scope')}, {at.column('expires')}, ",
         f" LEFT JOIN {at.table} ON {at.column('id')} = {rt.column('access_token_id')}",
         ("token_family", "token_family"),
         f"{rt.column('token_checksum')} = %s "
-        f"ORDER BY {rt.column('revoked')} DESC NULLS FIRST LIMIT 1{lock}",
+        f"ORDER BY {rt.column('revoked')} DESC NULLS FIRST LIMIT 1",
     )
 
 
@@ -212,8 +211,8 @@ def _split(owner: _Table, row: tuple[Any, ...], extra: int) -> tuple[Any, tuple,
 
 
 def find(refresh_token: str) -> Presented | None:
-    """The row of ``refresh_token`` (the live one, else the most recently revoked), locked
-    until the transaction ends, or None."""
+    """The row of ``refresh_token`` (the live one, else the most recently revoked), or None.
+    Unlocked: ``consume`` revokes it only if it is still current."""
     return _find(sha256_hex(refresh_token))
 
 
@@ -228,26 +227,18 @@ def _find(checksum: str) -> Presented | None:
 
 
 @functools.cache
-def _grant_sql(vendor: str, lock: bool) -> str:
+def _grant_sql(vendor: str) -> str:
     grant = _table("gr")
-    locking = lock and connection.features.has_select_for_update
-    of = f" OF {grant.alias}" if connection.features.has_select_for_update_of else ""
-    return _with_context_sql(
-        grant,
-        "",
-        "",
-        ("grant_id", "id"),
-        f"{grant.column('code')} = %s LIMIT 1{' FOR UPDATE' + of if locking else ''}",
-    )
+    return _with_context_sql(grant, "", "", ("grant_id", "id"), f"{grant.column('code')} = %s")
 
 
-def find_grant(digest: str, *, lock: bool) -> Any:
+def find_grant(digest: str) -> Any:
     """The authorization code's grant row by the code's ``digest``, with its sign-in context
-    (``auth_context``, None when it has none) and user, in one statement; ``lock``: the grant
-    row is locked until the transaction ends (only it: PostgreSQL refuses ``FOR UPDATE`` on
-    the outer-joined context). None when there is no such code."""
+    (``auth_context``, None when it has none) and user, in one statement, unlocked: the
+    exchange deletes it only if it is still there (``delete``). None when there is no such
+    code."""
     with connection.cursor() as cursor:
-        cursor.execute(_grant_sql(connection.vendor, lock), [digest])
+        cursor.execute(_grant_sql(connection.vendor), [digest])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -265,8 +256,8 @@ def within_grace(refresh: Any) -> bool:
 
 
 def successor(refresh: Any) -> Presented | None:
-    """The live refresh token rotated from ``refresh`` (minted from it and not yet used), locked,
-    or None: then ``refresh`` is not the immediate predecessor of the family's live token."""
+    """The live refresh token rotated from ``refresh`` (minted from it and not yet used), or
+    None: then ``refresh`` is not the immediate predecessor of the family's live token."""
     rt, at = _table("rt"), _table("at")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -327,6 +318,30 @@ def _delete_sql(
     return (*statements, own)
 
 
+def _fold_bump(bump: str, parts: list[str], params: list[Any], selects: list[str]) -> None:
+    """Add to a statement of data-modifying CTEs (``parts``, ``params``, the final SELECT's
+    ``selects``) the advance and announcement of generation ``bump`` (none when empty): the
+    SELECT's next column counts the advanced row (``_folded``)."""
+    if not bump:
+        return
+    update, announce = generations.bump_statement(bump)
+    parts.append(f"bumped AS ({update[0]})")
+    params += update[1]
+    selects += ["(SELECT count(*) FROM bumped)", announce[0]]
+    params += announce[1]
+
+
+def _folded(bump: str, advanced: int) -> None:
+    """After a statement that folded ``bump``: this request sees it moved, or, when there was
+    no counter row yet, it is bumped the ordinary way."""
+    if not bump:
+        return
+    if advanced:
+        generations.bumped(bump)
+    else:
+        generations.bump(bump)
+
+
 def _run_with(
     cursor: Any,
     lead: tuple[str, list[Any]] | None,
@@ -348,20 +363,11 @@ def _run_with(
         last = f"s{len(statements) - 1}"
         lead_count = "(SELECT count(*) FROM lead)" if lead is not None else "1"
         selects = [lead_count, f"(SELECT count(*) FROM {last})"]  # nosec B608
-        if bump:
-            update, announce = generations.bump_statement(bump)
-            parts.append(f"bumped AS ({update[0]})")
-            params += update[1]
-            selects += ["(SELECT count(*) FROM bumped)", announce[0]]
-            params += announce[1]
+        _fold_bump(bump, parts, params, selects)
         sql = f"WITH {', '.join(parts)} SELECT {', '.join(selects)}"  # nosec B608
         cursor.execute(sql, params)
         row = cursor.fetchone()
-        if bump:
-            if row[2]:
-                generations.bumped(bump)
-            else:  # no counter row yet
-                generations.bump(bump)
+        _folded(bump, row[2] if bump else 0)
         return int(row[0]), int(row[1])
     led = 1
     if lead is not None:
@@ -388,11 +394,16 @@ def _consume_sql(vendor: str, revoke: bool) -> str:
     )
 
 
-def consume(presented: Presented, *, revoke: bool = True) -> bool:
+def consume(presented: Presented, *, revoke: bool = True) -> str | None:
     """Revoke the presented refresh token if it is still current, and delete its access token
-    (DOT's ``revoke``), in one statement on PostgreSQL. False when it was no longer current.
-    ``revoke=False``: the refresh token stays current (it does not rotate) and only loses its
-    access token (``reattach`` gives it the new one)."""
+    (DOT's ``revoke``), in one statement on PostgreSQL. None when it was no longer current;
+    else the generation the caller advances in the statement that stores the new tokens
+    (``issue``'s ``bump``; "" when there is none to advance). On PostgreSQL the advance holds
+    the counter's row lock until the commit, and every refresh advances the same counter: in
+    the last statement, the lock is held for the commit alone, not for the new tokens' insert
+    too (in the first, refreshes queued on it at 5 ms each). ``revoke=False``: the refresh
+    token stays current (it does not rotate) and only loses its access token (``reattach``
+    gives it the new one)."""
     rt_model, at_model = get_refresh_token_model(), get_access_token_model()
     refresh = presented.refresh
     now = timezone.now()
@@ -411,17 +422,19 @@ def consume(presented: Presented, *, revoke: bool = True) -> bool:
             led, _ = _run_with(cursor, lead, [])
             if led:
                 at_model.objects.filter(pk=access_id).delete()  # the collector, and its signals
-            return bool(led)
-        # what the delete signal would do (oauth.apps): in the same statement on PostgreSQL
-        # (a rotation that removed nothing bumps all the same: a needless emptying, no harm)
-        folded = ACCESS_TOKENS if generations.folds_bumps() else ""
-        led, removed = _run_with(cursor, lead, statements, bump=folded)
-    if removed and not folded:
-        generations.bump(ACCESS_TOKENS)
+            return "" if led else None
+        led, removed = _run_with(cursor, lead, statements)
+    if not led:
+        return None
     refresh.access_token_id = None
     if revoke:
         refresh.revoked = now
-    return bool(led)
+    # what the delete signal would do (oauth.apps): folded into ``issue`` on PostgreSQL
+    if generations.folds_bumps():
+        return ACCESS_TOKENS
+    if removed:
+        generations.bump(ACCESS_TOKENS)
+    return ""
 
 
 def reattach(refresh: Any, access: Any) -> None:
@@ -455,10 +468,12 @@ def issue(
     source: Any = None,
     family: uuid.UUID | None = None,
     id_token: Any = None,
+    bump: str = "",
 ) -> tuple[Any, Any]:
     """Store what ``token`` issued: the unsaved ``id_token`` row (if any), the access token
     (from refresh token ``source``, if any) and its refresh token (if ``token`` has one; in
-    ``family``, else a new one), in one statement on PostgreSQL. Returns (access, refresh)."""
+    ``family``, else a new one), in one statement on PostgreSQL, which also advances
+    generation ``bump`` (what ``consume`` left to it). Returns (access, refresh)."""
     at_model, rt_model = get_access_token_model(), get_refresh_token_model()
     resource = list(getattr(request, "resource", None) or [])
     access = at_model(
@@ -493,10 +508,15 @@ def issue(
                 sql, values = _table(key).insert(obj, linked)
                 parts.append(f"{key} AS ({sql})")
                 params += values
-            selects = ", ".join(f"(SELECT id FROM {key})" for key, _, _ in rows)  # nosec B608
-            cursor.execute(f"WITH {', '.join(parts)} SELECT {selects}", params)
+            selects = [f"(SELECT id FROM {key})" for key, _, _ in rows]  # nosec B608
+            _fold_bump(bump, parts, params, selects)
+            cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(selects)}", params)
             ids = cursor.fetchone()
+            _folded(bump, ids[len(rows)] if bump else 0)
+            ids = ids[: len(rows)]
         else:
+            if bump:
+                generations.bump(bump)
             ids = []
             for key, obj, _ in rows:
                 if key == "at" and id_token is not None:

@@ -6,8 +6,8 @@ What changes against DOT's ``OAuth2Validator``:
   (``oauth.client_auth.private_key_jwt``), and so are mutual TLS ``tls_client_auth`` and
   ``self_signed_tls_client_auth`` (RFC 8705, ``oauth.client_auth.mtls``);
 - a client may use exactly the grant types listed on it; only ``response_type=code``;
-- authorization codes are stored as keyed hashes, consumed under a row lock, and a replayed
-  code revokes what it issued;
+- authorization codes are stored as keyed hashes, consumed only if still there (in the one
+  transaction that stores the tokens), and a replayed code revokes what it issued;
 - refresh tokens are issued only with ``offline_access``, rotate with reuse detection (DOT), and
   also die at an absolute lifetime measured from the original sign-in;
 - how the user authenticated (``auth_time``, ``amr``, ``acr``, ``sid``) travels in ``AuthContext``
@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 from django.conf import settings
-from django.db import connection
+from django.db import transaction
 from django.utils import timezone
 from jwcrypto import jwk
 from oauth2_provider.models import (
@@ -174,15 +174,15 @@ class Validator(OAuth2Validator):
             request.code = code_digest(request.code)
 
     def _presented_grant(self, request: Any, digest: str) -> Any:
-        """The code's grant row (with its sign-in context and user), read once per request and
-        locked until the exchange commits: the row lock makes two concurrent redemptions of one
-        code queue, and the second finds it gone. Only the grant row is locked: PostgreSQL
-        refuses FOR UPDATE on the outer-joined context. Every lookup of the code below (scopes,
-        client, expiry, PKCE, redirect URI, nonce, the delete) answers from it."""
+        """The code's grant row (with its sign-in context and user), read once per request,
+        unlocked: the exchange deletes it in its write transaction only if it is still there
+        (``save_bearer_token``), so of two concurrent redemptions of one code the second finds
+        it gone. Every lookup of the code below (scopes, client, expiry, PKCE, redirect URI,
+        nonce, the delete) answers from it."""
         cached = getattr(request, "presented_grant", None)
         if cached is not None and cached[0] == digest:
             return cached[1]
-        grant = rotation.find_grant(digest, lock=connection.in_atomic_block)
+        grant = rotation.find_grant(digest)
         request.presented_grant = (digest, grant)
         return grant
 
@@ -248,6 +248,8 @@ class Validator(OAuth2Validator):
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Any, *a: Any, **k: Any
     ) -> None:
+        if getattr(request, "code_consumed", False):  # in ``save_bearer_token``'s transaction
+            return
         grant = self._client_grant(request, code)
         if grant is None or not rotation.delete(get_grant_model(), grant.pk):
             raise InvalidGrantError(request=request)
@@ -324,9 +326,10 @@ class Validator(OAuth2Validator):
         return {}
 
     def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> None:
-        """What the grant issued, stored in a few statements (``oauth.rotation``; the token
-        view's transaction): a refresh rotates the presented token, the code and device grants
-        store their tokens and bind the sign-in context; client-credentials tokens are not
+        """What the grant issued, stored in a few statements (``oauth.rotation``) of one
+        transaction: a refresh consumes the presented token, a code exchange its code, each
+        only if still current (else ``invalid_grant``, as a reuse or a replay), then the new
+        tokens are stored and the sign-in context bound; client-credentials tokens are not
         stored (``oauth.clienttokens``) and get no refresh token; other grants (extensions)
         take DOT's save. Every issued token is audited."""
         if not self._may_issue_refresh_token(request):
@@ -335,30 +338,59 @@ class Validator(OAuth2Validator):
             if "scope" not in token:
                 raise FatalClientError("Failed to renew access token: missing scope")
             self._check_and_set_request_resource(request)
-            if request.grant_type == GRANT_REFRESH_TOKEN:
-                self._rotate(token, request)
-            else:
-                access, refresh = rotation.issue(
-                    request, token, id_token=getattr(request, "pending_id_token", None)
-                )
-                self._bind_context(access, refresh, request)
+            with transaction.atomic():
+                stored = self._store(token, request)
+            if not stored:
+                self._spent(request)
+                raise InvalidGrantError(request=request)
         elif request.grant_type != GRANT_CLIENT_CREDENTIALS:
             super().save_bearer_token(token, request, *args, **kwargs)
         events.token_issued(token, request)
+
+    def _store(self, token: dict, request: Any) -> bool:
+        """Consume what the request presented and store what it was issued; False, with
+        nothing written, when another request consumed it first (the token view reads and
+        signs outside a transaction: this is where two uses of one code or token meet)."""
+        if request.grant_type == GRANT_REFRESH_TOKEN:
+            return self._rotate(token, request)
+        if request.grant_type == GRANT_AUTHORIZATION_CODE:
+            grant = self._client_grant(request, request.code)
+            if grant is None or not rotation.delete(get_grant_model(), grant.pk):
+                return False
+            request.code_consumed = True  # ``invalidate_authorization_code`` has nothing to do
+        access, refresh = rotation.issue(
+            request, token, id_token=getattr(request, "pending_id_token", None)
+        )
+        self._bind_context(access, refresh, request)
+        return True
+
+    def _spent(self, request: Any) -> None:
+        """A code or refresh token consumed by another request between this one's reads and
+        its write: a second use. A code's tokens are revoked (RFC 6749 §4.1.2), a refresh
+        token's family too (reuse), as when the second use comes later."""
+        if request.grant_type == GRANT_AUTHORIZATION_CODE:
+            revoke_replayed_code(request.code)
+            return
+        refresh = request.refresh_token_instance
+        get_refresh_token_model().revoke_family(refresh.token_family)
+        metrics.REFRESH_TOKEN_REUSE.inc()
+        events.refresh_token_reused(refresh, request)
 
     def rotate_refresh_token(self, request: Any) -> bool:
         """A fapi2 client keeps its refresh token (FAPI 2.0 Security Profile §5.3.2.1: no
         rotation, so that a lost answer cannot cost the client its grant); others rotate."""
         return not profiles.is_fapi2(request.client)
 
-    def _rotate(self, token: dict, request: Any) -> None:
+    def _rotate(self, token: dict, request: Any) -> bool:
         """Consume the presented refresh token (or, on a retry within the grace period, the
         live one rotated from it) and store the new pair in its family; a refresh token that
-        does not rotate (``rotate_refresh_token``) gets the new access token instead."""
+        does not rotate (``rotate_refresh_token``) gets the new access token instead. False
+        when it was no longer current."""
         presented: rotation.Presented = request.rotated_refresh
         keep = token.get("refresh_token") == request.refresh_token
-        if not rotation.consume(presented, revoke=not keep):
-            raise InvalidGrantError(request=request)
+        owed = rotation.consume(presented, revoke=not keep)
+        if owed is None:
+            return False
         source = request.refresh_token_instance
         access, _ = rotation.issue(
             request,
@@ -368,9 +400,11 @@ class Validator(OAuth2Validator):
             source=source,
             family=source.token_family,
             id_token=getattr(request, "pending_id_token", None),
+            bump=owed,
         )
         if keep:
             rotation.reattach(source, access)
+        return True
 
     def _bind_context(self, access: Any, refresh: Any, request: Any) -> None:
         """Tie the sign-in context to what this exchange issued (replay and refresh use it);
@@ -402,11 +436,12 @@ class Validator(OAuth2Validator):
         self, refresh_token: str, client: Client, request: Any, *a: Any, **k: Any
     ) -> bool:
         """DOT's checks (idle lifetime, client, reuse protection) and ours (sign-in context,
-        active user, second factor, absolute lifetime) on the row ``oauth.rotation`` read and
-        locked once: concurrent uses of one refresh token queue on it, and the second finds it
-        rotated. A rotated-out or revoked token revokes its family, unless it is the immediate
-        predecessor of the live token within ``REFRESH_TOKEN_GRACE_PERIOD``: then the live one
-        is rotated in its place (a client retrying a refresh whose answer it lost)."""
+        active user, second factor, absolute lifetime) on the row ``oauth.rotation`` read once
+        (of concurrent uses of one refresh token only one consumes it: ``save_bearer_token``,
+        where the others count as reuse). A rotated-out or revoked token revokes its family,
+        unless it is the immediate predecessor of the live token within
+        ``REFRESH_TOKEN_GRACE_PERIOD``: then the live one is rotated in its place (a client
+        retrying a refresh whose answer it lost)."""
         presented = rotation.find(refresh_token)
         if presented is None:
             return False

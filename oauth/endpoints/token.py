@@ -20,16 +20,31 @@ from core.responses import NO_STORE, oauth_error
 from oauth import client_credentials, dpop, events, profiles, server
 from oauth.client_auth import limits, mtls, private_key_jwt
 from oauth.client_auth.secret import claimed_client_id
-from oauth.models import GRANT_CLIENT_CREDENTIALS, GRANT_DEVICE_CODE, GRANT_TYPES, Client
+from oauth.models import (
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_CLIENT_CREDENTIALS,
+    GRANT_DEVICE_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_TYPES,
+    Client,
+)
 from oauth.outcome import TokenOutcome
 from oauth.selectors import client_get
 
+# Refresh and code exchange read and sign outside any transaction; what they write (the code
+# or refresh token consumed only if still current, the new tokens) is one short transaction in
+# ``Validator.save_bearer_token``. On SQLite a transaction holds the database's one write lock
+# from its start: around the whole grant it was held through the reads and both signatures,
+# so no two refreshes of the server could overlap (issue 18).
+WRITE_PHASE_GRANTS = frozenset({GRANT_AUTHORIZATION_CODE, GRANT_REFRESH_TOKEN})
+
 
 class TokenView(dot_views.TokenView):
-    """DOT's token endpoint. Grants that consume a code or refresh token run in one transaction
-    (row locks serialise concurrent redemptions); client credentials skip that, and DOT's and
-    oauthlib's endpoint layers too (``oauth.client_credentials``). Mounted through
-    ``machine_view``, so DOT's per-request wrappers of ``dispatch`` are skipped."""
+    """DOT's token endpoint. The device grant and extension grants run in one transaction;
+    refresh and code exchange write in one at the end (``WRITE_PHASE_GRANTS``); client
+    credentials write nothing, and skip DOT's and oauthlib's endpoint layers too
+    (``oauth.client_credentials``). Mounted through ``machine_view``, so DOT's per-request
+    wrappers of ``dispatch`` are skipped."""
 
     http_method_names = ["post", "options"]
     dispatch = View.dispatch
@@ -107,6 +122,8 @@ class TokenView(dot_views.TokenView):
         elif grant_type == GRANT_CLIENT_CREDENTIALS:  # no transaction, and no oauthlib endpoint
             core = self.get_oauthlib_core()
             response = _response(*client_credentials.create_token_response(request, core))
+        elif grant_type in WRITE_PHASE_GRANTS:  # the validator's save is their transaction
+            response = self._token_response(request)
         else:
             with transaction.atomic():
                 response = self._token_response(request)

@@ -261,3 +261,53 @@ def test_a_dependent_the_sql_cannot_follow_leaves_the_delete_to_the_orm(code_flo
     assert not AccessToken.objects.filter(pk=old_access.pk).exists()
     assert _row(tokens["refresh_token"]).revoked is not None
     assert refresh(code_flow, response.json()["refresh_token"]).status_code == 200
+
+
+def _meanwhile(monkeypatch, use):
+    """Run ``use`` once, inside the next request, between its reads and its write: when it
+    signs its first token (the token endpoint signs outside any transaction). Returns the
+    list ``use``'s answer is appended to."""
+    from oauth import tokens
+
+    answers, sign = [], tokens.sign
+
+    def signing(*args, **kwargs):
+        if not answers:
+            answers.append(None)  # the nested request signs too
+            answers[0] = use()
+        return sign(*args, **kwargs)
+
+    monkeypatch.setattr(tokens, "sign", signing)
+    return answers
+
+
+def test_a_refresh_token_another_request_rotates_meanwhile_is_reuse(
+    code_flow, client, resource_server, monkeypatch
+):
+    token = code_flow.tokens()["refresh_token"]
+    meanwhile = _meanwhile(monkeypatch, lambda: refresh(code_flow, token, HttpClient()))
+    late = refresh(code_flow, token)
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+    first = meanwhile[0]
+    assert first.status_code == 200, first.content
+    # two uses of one refresh token: the one that won loses its tokens too (the family)
+    assert not introspect(client, resource_server, first.json()["access_token"])["active"]
+    assert refresh(code_flow, first.json()["refresh_token"]).json()["error"] == "invalid_grant"
+    assert not RefreshToken.objects.filter(
+        token_family=_row(token).token_family, revoked__isnull=True
+    ).exists()
+
+
+def test_a_code_another_request_redeems_meanwhile_is_a_replay(
+    code_flow, client, resource_server, monkeypatch
+):
+    code, verifier = code_flow.code()
+    meanwhile = _meanwhile(monkeypatch, lambda: code_flow.exchange(code, verifier))
+    late = code_flow.exchange(code, verifier)
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+    first = meanwhile[0]
+    assert first.status_code == 200, first.content
+    # RFC 6749 §4.1.2: the tokens the code gave are revoked, and the late one stored nothing
+    assert not introspect(client, resource_server, first.json()["access_token"])["active"]
+    assert refresh(code_flow, first.json()["refresh_token"]).json()["error"] == "invalid_grant"
+    assert AccessToken.objects.count() == 0
