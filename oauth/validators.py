@@ -338,12 +338,15 @@ class Validator(OAuth2Validator):
             if "scope" not in token:
                 raise FatalClientError("Failed to renew access token: missing scope")
             self._check_and_set_request_resource(request)
-            with transaction.atomic():
+            with transaction.atomic():  # the tokens and their audit event, or neither
                 stored = self._store(token, request)
+                if stored:
+                    events.token_issued(token, request)
             if not stored:
                 self._spent(request)
                 raise InvalidGrantError(request=request)
-        elif request.grant_type != GRANT_CLIENT_CREDENTIALS:
+            return
+        if request.grant_type != GRANT_CLIENT_CREDENTIALS:
             super().save_bearer_token(token, request, *args, **kwargs)
         events.token_issued(token, request)
 
