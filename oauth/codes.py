@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import transaction
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from core.crypto import keyed_hash
@@ -24,7 +25,8 @@ def revoke_replayed_code(digest: str) -> None:
     if context is None:
         return
     log.warning("authorization code replayed; revoking its tokens (client %s)", context.client_id)
-    if context.token_family:
-        get_refresh_token_model().revoke_family(context.token_family)
-    if context.first_access_token_id:
-        get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()
+    with transaction.atomic():  # every token it gave, or none
+        if context.token_family:
+            get_refresh_token_model().revoke_family(context.token_family)
+        if context.first_access_token_id:
+            get_access_token_model().objects.filter(pk=context.first_access_token_id).delete()

@@ -2,25 +2,28 @@
 
 django-oauth-toolkit's ORM rotation costs about twenty statements a refresh (a lookup twice,
 locks taken again, a delete through the collector, a save of every column); the same rows are
-written here with raw SQL over DOT's tables, inside the token view's transaction:
+written here with raw SQL over DOT's tables. The token view reads and signs outside any
+transaction and writes in one short one at the end (``Validator.save_bearer_token``):
 
 - ``find``: the presented refresh token by checksum (the live row first, else the most recently
-  revoked one), locked (PostgreSQL ``FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE`` already holds
-  the write lock), with its access token's scope and expiry, the family's sign-in context and
-  the user, in one statement;
-- ``consume``: the old refresh token revoked only while it is still current (``revoked IS
-  NULL``), its access token deleted (as DOT's ``revoke`` does) with what points at it, in one
-  statement on PostgreSQL (data-modifying CTEs);
+  revoked one), unlocked, with its access token's scope and expiry, the family's sign-in
+  context and the user, in one statement;
+- ``consume``: in the write transaction, the old refresh token revoked only while it is still
+  current (``revoked IS NULL``; one that does not rotate, only while it still points at the
+  access token read), its access token deleted (as DOT's ``revoke`` does) with what points at
+  it, in one statement on PostgreSQL (data-modifying CTEs): of two uses of one token only one
+  gets past it;
 - ``issue``: the new ID token row, access token and refresh token, in one statement on
   PostgreSQL, each in its own on SQLite;
 - reuse of a rotated-out token revokes the whole family (DOT's set-based ``revoke_family``),
   except within ``REFRESH_TOKEN_GRACE_PERIOD`` for the immediate predecessor of the live token
   (a client retrying a refresh whose answer it lost): that rotates the live token in its place.
 
-On PostgreSQL a refresh is four statements: ``find``, ``consume``, ``issue`` and the
-``access-tokens`` generation bump (``core.generations``) that tells every process the old access
-token is gone. Values go through the model fields' own conversions both ways, so the rows are
-the ones the ORM writes (hashed tokens: only their SHA-256 checksum is stored).
+On PostgreSQL a refresh is four statements: the change counters read (when another process
+moved one), ``find``, ``consume`` and ``issue``, which also advances the ``access-tokens``
+generation (``core.generations``) that tells every process the old access token is gone.
+Values go through the model fields' own conversions both ways, so the rows are the ones the
+ORM writes (hashed tokens: only their SHA-256 checksum is stored).
 """
 
 # Only model metadata (table and column names) is interpolated into the SQL here; every value
@@ -346,12 +349,10 @@ def _run_with(
     cursor: Any,
     lead: tuple[str, list[Any]] | None,
     statements: list[tuple[str, list[Any]]],
-    bump: str = "",
 ) -> tuple[int, int]:
     """Run ``lead`` (an ``UPDATE ... RETURNING``) and then ``statements`` (the last one a
-    delete), on PostgreSQL as one statement of data-modifying CTEs, with generation ``bump``
-    advanced and announced in it too (``core.generations.bump_statement``; the caller bumps it
-    otherwise). Returns the rows of the lead and of the last statement."""
+    delete), on PostgreSQL as one statement of data-modifying CTEs. Returns the rows of the
+    lead and of the last statement."""
     if connection.vendor == "postgresql" and statements:
         parts, params = [], []
         if lead is not None:
@@ -363,11 +364,9 @@ def _run_with(
         last = f"s{len(statements) - 1}"
         lead_count = "(SELECT count(*) FROM lead)" if lead is not None else "1"
         selects = [lead_count, f"(SELECT count(*) FROM {last})"]  # nosec B608
-        _fold_bump(bump, parts, params, selects)
         sql = f"WITH {', '.join(parts)} SELECT {', '.join(selects)}"  # nosec B608
         cursor.execute(sql, params)
         row = cursor.fetchone()
-        _folded(bump, row[2] if bump else 0)
         return int(row[0]), int(row[1])
     led = 1
     if lead is not None:
@@ -384,13 +383,19 @@ def _run_with(
 
 @functools.cache
 def _consume_sql(vendor: str, revoke: bool) -> str:
+    """The compare-and-set of ``consume``: a rotating token while it is not revoked, one that
+    does not rotate while it also still points at the access token read (null-safe: ``IS``
+    on SQLite), so that of two concurrent refreshes with it only one replaces that token."""
     rt_model = get_refresh_token_model()
     revoking = f"{_qn('revoked')} = %s, " if revoke else ""
     pk = _qn(rt_model._meta.pk.column)
+    access = _qn(rt_model._meta.get_field("access_token").column)
+    same = "IS NOT DISTINCT FROM" if vendor == "postgresql" else "IS"
+    unchanged = "" if revoke else f" AND {access} {same} %s"
     return (
         f"UPDATE {_qn(rt_model._meta.db_table)} SET {revoking}{_qn('updated')} = %s, "  # nosec B608
-        f"{_qn(rt_model._meta.get_field('access_token').column)} = NULL "
-        f"WHERE {pk} = %s AND {_qn('revoked')} IS NULL RETURNING {pk}"
+        f"{access} = NULL "
+        f"WHERE {pk} = %s AND {_qn('revoked')} IS NULL{unchanged} RETURNING {pk}"
     )
 
 
@@ -399,20 +404,21 @@ def consume(presented: Presented, *, revoke: bool = True) -> str | None:
     (DOT's ``revoke``), in one statement on PostgreSQL. None when it was no longer current;
     else the generation the caller advances in the statement that stores the new tokens
     (``issue``'s ``bump``; "" when there is none to advance). On PostgreSQL the advance holds
-    the counter's row lock until the commit, and every refresh advances the same counter: in
-    the last statement, the lock is held for the commit alone, not for the new tokens' insert
-    too (in the first, refreshes queued on it at 5 ms each). ``revoke=False``: the refresh
-    token stays current (it does not rotate) and only loses its access token (``reattach``
-    gives it the new one)."""
+    the counter's row lock until the commit, and every refresh advances the same counter:
+    advanced in the last statement, it is not also held through the new tokens' insert (in
+    the first, refreshes queued on it at 5 ms each). ``revoke=False``: the refresh token stays
+    current (it does not rotate) and only loses its access token, if that is still the one
+    read (else None: another refresh replaced it meanwhile); ``reattach`` gives it the new
+    one."""
     rt_model, at_model = get_refresh_token_model(), get_access_token_model()
     refresh = presented.refresh
     now = timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
+    access_id = refresh.access_token_id
     lead = (
         _consume_sql(connection.vendor, revoke),
-        [stamp] * (2 if revoke else 1) + [refresh.pk],
+        [stamp] * (2 if revoke else 1) + [refresh.pk] + ([] if revoke else [access_id]),
     )
-    access_id = refresh.access_token_id
     guard = " AND EXISTS (SELECT 1 FROM lead)" if connection.vendor == "postgresql" else ""
     statements = _delete_statements(
         at_model, access_id, skip=rt_model._meta.get_field("access_token"), guard=guard

@@ -248,10 +248,10 @@ class Validator(OAuth2Validator):
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Any, *a: Any, **k: Any
     ) -> None:
-        if getattr(request, "code_consumed", False):  # in ``save_bearer_token``'s transaction
-            return
-        grant = self._client_grant(request, code)
-        if grant is None or not rotation.delete(get_grant_model(), grant.pk):
+        """The code was consumed in the transaction that stored its tokens
+        (``save_bearer_token``); an exchange that did not get there stored nothing and must
+        not succeed."""
+        if not getattr(request, "code_consumed", False):
             raise InvalidGrantError(request=request)
 
     # --- tokens ------------------------------------------------------------------------------
@@ -342,8 +342,9 @@ class Validator(OAuth2Validator):
                 stored = self._store(token, request)
                 if stored:
                     events.token_issued(token, request)
+                else:
+                    self._spent(request)
             if not stored:
-                self._spent(request)
                 raise InvalidGrantError(request=request)
             return
         if request.grant_type != GRANT_CLIENT_CREDENTIALS:
@@ -369,10 +370,14 @@ class Validator(OAuth2Validator):
 
     def _spent(self, request: Any) -> None:
         """A code or refresh token consumed by another request between this one's reads and
-        its write: a second use. A code's tokens are revoked (RFC 6749 §4.1.2), a refresh
-        token's family too (reuse), as when the second use comes later."""
+        its write (in the write transaction, after the other one committed): a second use. A
+        code's tokens are revoked (RFC 6749 §4.1.2), a rotating refresh token's family too
+        (reuse), as when the second use comes later. Two refreshes with a token that does not
+        rotate (fapi2) are no reuse: the one that lost only gets ``invalid_grant``."""
         if request.grant_type == GRANT_AUTHORIZATION_CODE:
             revoke_replayed_code(request.code)
+            return
+        if not self.rotate_refresh_token(request):
             return
         refresh = request.refresh_token_instance
         get_refresh_token_model().revoke_family(refresh.token_family)
@@ -453,9 +458,10 @@ class Validator(OAuth2Validator):
         if refresh.revoked is not None:
             live = rotation.successor(refresh) if rotation.within_grace(refresh) else None
             if live is None:
-                get_refresh_token_model().revoke_family(refresh.token_family)
+                with transaction.atomic():  # the family revoked and its audit event, or neither
+                    get_refresh_token_model().revoke_family(refresh.token_family)
+                    events.refresh_token_reused(refresh, request)
                 metrics.REFRESH_TOKEN_REUSE.inc()
-                events.refresh_token_reused(refresh, request)
                 return False
             rotated = live
         if rotated.idle_expired or refresh.application_id != client.pk:

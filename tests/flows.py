@@ -47,3 +47,21 @@ def exchange(browser, client_id: str, secret: str, code: str, verifier: str) -> 
         },
         HTTP_AUTHORIZATION=basic_auth(client_id, secret),
     )
+
+
+def meanwhile(monkeypatch: Any, use: Any) -> list:
+    """Run ``use`` (another request) once, inside the next token request, between its reads
+    and its write: when it signs its first token (the token endpoint signs outside any
+    transaction). Returns the list ``use``'s answer is put in."""
+    from oauth import tokens
+
+    answers, sign = [], tokens.sign
+
+    def signing(*args, **kwargs):
+        if not answers:
+            answers.append(None)  # the nested request signs too
+            answers[0] = use()
+        return sign(*args, **kwargs)
+
+    monkeypatch.setattr(tokens, "sign", signing)
+    return answers

@@ -120,10 +120,10 @@ def authenticate_request(
 
 def prefetch_key(params: dict[str, str]) -> None:
     """Fetch the key set of the client an assertion claims to come from, if it has a
-    ``jwks_uri``, before the token view opens its transaction: the fetch may take up to its
-    deadline, and in the embedded mode a transaction holds the database's writer lock. The
-    authentication inside the transaction then finds the key set cached; failures are left to it.
-    """
+    ``jwks_uri``, before the token view authenticates the client (inside a transaction for the
+    device and extension grants): the fetch may take up to its deadline, and in the embedded
+    mode a transaction holds the database's writer lock. The authentication then finds the key
+    set cached; failures are left to it."""
     client_id = claimed_client_id(params)
     client = client_get(client_id) if client_id else None
     if client is None or client.jwks or not client.jwks_uri:
@@ -137,7 +137,7 @@ def prefetch_key(params: dict[str, str]) -> None:
 def _first_use(client_id: str, jti: str, expires: int) -> bool:
     """Record ``jti``; False if it was recorded before (RFC 7523 §3: a jti is used once)."""
     try:
-        with transaction.atomic():  # a savepoint inside the token view's transaction
+        with transaction.atomic():  # a savepoint when the grant runs in a transaction
             AssertionJti.objects.create(
                 client_id=client_id, jti=jti, expires=datetime.fromtimestamp(expires, tz=UTC)
             )

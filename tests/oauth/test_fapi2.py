@@ -13,8 +13,10 @@ from django.core.management import call_command
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
+from core.crypto import sha256_hex
 from tests.conftest import REDIRECT_URI, authorize_params, pkce_pair, query_of
 from tests.dpop import Holder
+from tests.flows import meanwhile
 
 pytestmark = pytest.mark.django_db
 
@@ -130,9 +132,9 @@ def test_the_check_warns_when_codes_live_longer_than_fapi_allows(fapi_client, se
     assert "authserver.W013" in capsys.readouterr().err
 
 
-def test_a_fapi_clients_refresh_token_does_not_rotate(signed_in, keys, fapi_client):
-    """FAPI 2.0 §5.3.2.1: no refresh token rotation, so a lost answer costs the client nothing;
-    each refresh replaces the access token."""
+def _refreshable(signed_in, keys, fapi_client) -> tuple[dict, Holder]:
+    """A FAPI client's first tokens with a refresh token (pushed request, DPoP), and the
+    DPoP key they are bound to."""
     fapi_client.grant_types = ["authorization_code", "refresh_token"]
     fapi_client.allowed_scopes = ["openid", "offline_access"]
     fapi_client.save()
@@ -153,13 +155,24 @@ def test_a_fapi_clients_refresh_token_does_not_rotate(signed_in, keys, fapi_clie
     first = signed_in.post(
         "/o/token/", {**exchange, **assertion(keys)}, HTTP_DPOP=holder.proof("POST", TOKEN_URL)
     ).json()
+    return first, holder
+
+
+def _refresh(signed_in, keys, holder: Holder, refresh_token: str):
+    return signed_in.post(
+        "/o/token/",
+        {"grant_type": "refresh_token", "refresh_token": refresh_token, **assertion(keys)},
+        HTTP_DPOP=holder.proof("POST", TOKEN_URL),
+    )
+
+
+def test_a_fapi_clients_refresh_token_does_not_rotate(signed_in, keys, fapi_client):
+    """FAPI 2.0 §5.3.2.1: no refresh token rotation, so a lost answer costs the client nothing;
+    each refresh replaces the access token."""
+    first, holder = _refreshable(signed_in, keys, fapi_client)
     refresh_token, access_tokens = first["refresh_token"], [first["access_token"]]
     for _ in range(2):
-        renewed = signed_in.post(
-            "/o/token/",
-            {"grant_type": "refresh_token", "refresh_token": refresh_token, **assertion(keys)},
-            HTTP_DPOP=holder.proof("POST", TOKEN_URL),
-        )
+        renewed = _refresh(signed_in, keys, holder, refresh_token)
         assert renewed.status_code == 200, renewed.content
         assert renewed.json()["refresh_token"] == refresh_token
         access_tokens.append(renewed.json()["access_token"])
@@ -167,3 +180,22 @@ def test_a_fapi_clients_refresh_token_does_not_rotate(signed_in, keys, fapi_clie
     assert live.count() == 1  # the replaced access tokens are gone
     assert get_refresh_token_model().objects.get(application=fapi_client).revoked is None
     assert len(set(access_tokens)) == 3
+
+
+def test_two_refreshes_at_once_with_a_token_that_does_not_rotate_leave_one_access_token(
+    signed_in, keys, fapi_client, monkeypatch
+):
+    """The refresh that finds the token's access token replaced by another refresh meanwhile
+    gets ``invalid_grant``; the token stays usable and points at the one live access token (no
+    second one that no revocation would reach)."""
+    first, holder = _refreshable(signed_in, keys, fapi_client)
+    token = first["refresh_token"]
+    won = meanwhile(monkeypatch, lambda: _refresh(signed_in, keys, holder, token))
+    lost = _refresh(signed_in, keys, holder, token)
+    assert lost.status_code == 400 and lost.json()["error"] == "invalid_grant"
+    assert won[0].status_code == 200, won[0].content
+    live = get_access_token_model().objects.filter(application=fapi_client)
+    assert [a.token_checksum for a in live] == [sha256_hex(won[0].json()["access_token"])]
+    row = get_refresh_token_model().objects.get(application=fapi_client)
+    assert row.revoked is None and row.access_token_id == live.get().pk
+    assert _refresh(signed_in, keys, holder, token).status_code == 200

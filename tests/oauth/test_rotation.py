@@ -16,15 +16,16 @@ from oauth2_provider.models import AccessToken, IDToken, RefreshToken
 from core.crypto import sha256_hex
 from oauth.models import AuthContext
 from tests.conftest import basic_auth, introspect
+from tests.flows import meanwhile
 
 pytestmark = pytest.mark.django_db
 
 # Statements per request with the shipped settings (audit rows batched, generation counters
 # read only on a change signal), transaction control (BEGIN, COMMIT) not counted. PostgreSQL:
-# the refresh reads the counters the previous refresh moved, finds the token, consumes it with
-# the ``access-tokens`` bump in the same statement (the rotated-out access token is deleted, as
-# DOT does) and issues; the code exchange reads the code once (with its sign-in context and
-# user), issues, binds the sign-in context and deletes the code. SQLite (in memory here, so
+# the refresh reads the counters the previous refresh moved, finds the token, consumes it (the
+# rotated-out access token is deleted, as DOT does) and issues with the ``access-tokens`` bump
+# in the same statement; the code exchange reads the code once (with its sign-in context and
+# user), deletes it, issues and binds the sign-in context. SQLite (in memory here, so
 # without the change signal: each request reads the counters once) runs each write on its own.
 QUERIES = {
     "postgresql": {"refresh": 4, "code": 4, "client_credentials": 0, "introspection": 0},
@@ -168,7 +169,7 @@ def test_the_rotated_out_access_token_is_inactive_at_once(
     code_flow, client, resource_server, shipped_batching
 ):
     """Its row, cached by the introspection before, is forgotten: the refresh advances the
-    ``access-tokens`` counter (on PostgreSQL in the rotation's own statement)."""
+    ``access-tokens`` counter (on PostgreSQL in the statement that stores the new tokens)."""
     tokens = code_flow.tokens()
     assert introspect(client, resource_server, tokens["access_token"])["active"]
     response = refresh(code_flow, tokens["refresh_token"])
@@ -263,32 +264,14 @@ def test_a_dependent_the_sql_cannot_follow_leaves_the_delete_to_the_orm(code_flo
     assert refresh(code_flow, response.json()["refresh_token"]).status_code == 200
 
 
-def _meanwhile(monkeypatch, use):
-    """Run ``use`` once, inside the next request, between its reads and its write: when it
-    signs its first token (the token endpoint signs outside any transaction). Returns the
-    list ``use``'s answer is appended to."""
-    from oauth import tokens
-
-    answers, sign = [], tokens.sign
-
-    def signing(*args, **kwargs):
-        if not answers:
-            answers.append(None)  # the nested request signs too
-            answers[0] = use()
-        return sign(*args, **kwargs)
-
-    monkeypatch.setattr(tokens, "sign", signing)
-    return answers
-
-
 def test_a_refresh_token_another_request_rotates_meanwhile_is_reuse(
     code_flow, client, resource_server, monkeypatch
 ):
     token = code_flow.tokens()["refresh_token"]
-    meanwhile = _meanwhile(monkeypatch, lambda: refresh(code_flow, token, HttpClient()))
+    first_use = meanwhile(monkeypatch, lambda: refresh(code_flow, token, HttpClient()))
     late = refresh(code_flow, token)
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
-    first = meanwhile[0]
+    first = first_use[0]
     assert first.status_code == 200, first.content
     # two uses of one refresh token: the one that won loses its tokens too (the family)
     assert not introspect(client, resource_server, first.json()["access_token"])["active"]
@@ -302,10 +285,10 @@ def test_a_code_another_request_redeems_meanwhile_is_a_replay(
     code_flow, client, resource_server, monkeypatch
 ):
     code, verifier = code_flow.code()
-    meanwhile = _meanwhile(monkeypatch, lambda: code_flow.exchange(code, verifier))
+    first_use = meanwhile(monkeypatch, lambda: code_flow.exchange(code, verifier))
     late = code_flow.exchange(code, verifier)
     assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
-    first = meanwhile[0]
+    first = first_use[0]
     assert first.status_code == 200, first.content
     # RFC 6749 §4.1.2: the tokens the code gave are revoked, and the late one stored nothing
     assert not introspect(client, resource_server, first.json()["access_token"])["active"]
