@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
+from oauth2_provider.models import get_device_grant_model
 from oauthlib.oauth2.rfc8628.errors import AccessDenied as DeviceAccessDenied
 
 from accounts.session import ACR_MFA
@@ -18,6 +19,24 @@ from oauth.models import AuthContext, Client
 
 def _device_context_key(device_code: str) -> str:
     return sha256_hex(f"device:{device_code}")
+
+
+def _presented(request: Any) -> str:
+    return str(request._params.get("device_code", ""))
+
+
+def consume(request: Any) -> bool:
+    """End the device code the request polled with, in the transaction that stores its
+    tokens (RFC 8628 §3.5: one token response per authorization; node-oidc-provider and
+    Keycloak alike): False when it was already gone, so another poll got the tokens."""
+    grants = get_device_grant_model().objects.filter(device_code=_presented(request))
+    return bool(grants.delete()[0])
+
+
+def context_key(request: Any) -> str:
+    """The key of the sign-in context of the device code the request polled with (what a
+    second use revokes: ``oauth.codes.revoke_replayed_code``)."""
+    return _device_context_key(_presented(request))
 
 
 def remember_device_approval(device_code: str, *, user: Any, client: Client, state: dict) -> None:
@@ -43,7 +62,7 @@ def attach_device_context(request: Any) -> Any:
     client = getattr(request, "client", None)
     if user is not None and client is not None:
         request.auth_context = AuthContext.objects.filter(
-            code_hash=_device_context_key(str(request._params.get("device_code", ""))),
+            code_hash=context_key(request),
             user=user,
             client=client,
         ).first() or AuthContext(

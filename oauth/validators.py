@@ -43,7 +43,7 @@ from oauthlib.oauth2.rfc6749.errors import (
 
 from accounts.session import ACR_MFA
 from core import clock, metrics
-from oauth import apis, clienttokens, events, extensions, keys, profiles, rotation, tokens
+from oauth import apis, clienttokens, device, events, extensions, keys, profiles, rotation, tokens
 from oauth.client_auth import mtls, private_key_jwt
 from oauth.client_auth.secret import verify_client_secret
 from oauth.codes import code_digest, revoke_replayed_code
@@ -352,9 +352,10 @@ class Validator(OAuth2Validator):
         events.token_issued(token, request)
 
     def _store(self, token: dict, request: Any) -> bool:
-        """Consume what the request presented and store what it was issued; False, with
-        nothing written, when another request consumed it first (the token view reads and
-        signs outside a transaction: this is where two uses of one code or token meet)."""
+        """Consume what the request presented (refresh token, code, device code) and store what
+        it was issued; False, with nothing written, when another request consumed it first
+        (the token view reads and signs outside a transaction for refresh and code exchange:
+        this is where two uses of one code or token meet)."""
         if request.grant_type == GRANT_REFRESH_TOKEN:
             return self._rotate(token, request)
         if request.grant_type == GRANT_AUTHORIZATION_CODE:
@@ -362,6 +363,8 @@ class Validator(OAuth2Validator):
             if grant is None or not rotation.delete(get_grant_model(), grant.pk):
                 return False
             request.code_consumed = True  # ``invalidate_authorization_code`` has nothing to do
+        elif request.grant_type == GRANT_DEVICE_CODE and not device.consume(request):
+            return False
         access, refresh = rotation.issue(
             request, token, id_token=getattr(request, "pending_id_token", None)
         )
@@ -369,13 +372,17 @@ class Validator(OAuth2Validator):
         return True
 
     def _spent(self, request: Any) -> None:
-        """A code or refresh token consumed by another request between this one's reads and
-        its write (in the write transaction, after the other one committed): a second use. A
-        code's tokens are revoked (RFC 6749 §4.1.2), a rotating refresh token's family too
-        (reuse), as when the second use comes later. Two refreshes with a token that does not
-        rotate (fapi2) are no reuse: the one that lost only gets ``invalid_grant``."""
+        """A code, device code or refresh token consumed by another request between this one's
+        reads and its write (in the write transaction, after the other one committed): a second
+        use. A code's tokens are revoked (RFC 6749 §4.1.2), a device code's too, a rotating
+        refresh token's family too (reuse), as when the second use comes later. Two refreshes
+        with a token that does not rotate (fapi2) are no reuse: the one that lost only gets
+        ``invalid_grant``."""
         if request.grant_type == GRANT_AUTHORIZATION_CODE:
             revoke_replayed_code(request.code)
+            return
+        if request.grant_type == GRANT_DEVICE_CODE:
+            revoke_replayed_code(device.context_key(request))
             return
         if not self.rotate_refresh_token(request):
             return

@@ -64,6 +64,24 @@ def test_device_flow_end_to_end(client, signed_in, tv, resource_server):
     assert info["active"] is True and info["username"] == "alice" and info["client_id"] == "tv"
 
 
+def test_a_device_code_gives_tokens_once(client, signed_in, tv, resource_server):
+    """RFC 8628 §3.5: one token response per approval; the device code is gone with it."""
+    grant = start_device(client, "openid offline_access").json()
+    entered = signed_in.post("/device", {"user_code": grant["user_code"]})
+    assert signed_in.post(entered["Location"], {"action": "accept"}).status_code == 302
+    tokens = poll(client, grant["device_code"])
+    assert tokens.status_code == 200, tokens.content
+    again = poll(client, grant["device_code"])
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    rs, secret = resource_server
+    info = client.post(
+        "/o/introspect/",
+        {"token": tokens.json()["access_token"]},
+        HTTP_AUTHORIZATION=basic_auth("rs1", secret),
+    ).json()
+    assert info["active"] is True  # the answer the device got stays good
+
+
 def test_denied_device_gets_access_denied(client, signed_in, tv):
     grant = start_device(client, "openid").json()
     entered = signed_in.post("/device", {"user_code": grant["user_code"]})
