@@ -13,6 +13,11 @@ process learns that *some* counter moved from a change signal, and reads them on
 - SQLite (the embedded mode, one host): ``bump`` increments a change counter in a small
   memory-mapped file next to the database after its transaction commits; a reader compares it
   with the value it last saw.
+On PostgreSQL a counter is kept in ``SHARDS`` rows (``name#k``), each bump advancing one picked
+at random and a reader summing them: a bump holds its row's lock until its transaction commits,
+and the write paths of the token endpoint all advance ``access-tokens``, so with one row every
+refresh queued behind the commit of the one before it. SQLite has one writer at a time anyway:
+one row per counter there.
 When the signal is unavailable (an in-memory database, a lost listening connection, which is
 retried every few seconds) or ``GENERATIONS_SIGNAL=poll`` (the tests: their transactions never
 commit), the counters are read once per request.
@@ -24,6 +29,7 @@ import fcntl
 import logging
 import mmap
 import os
+import secrets
 import select
 import struct
 import threading
@@ -41,7 +47,12 @@ from core import clock
 
 T = TypeVar("T")
 CHANNEL = "authserver_generations"
-_ADVANCE = "UPDATE core_generation SET value = value + 1 WHERE name = %s"
+_ADVANCE = (
+    "INSERT INTO core_generation (name, value) VALUES (%s, 1) "
+    "ON CONFLICT (name) DO UPDATE SET value = core_generation.value + 1"
+)
+SHARDS = 16  # rows per counter on PostgreSQL
+_MARK = "#"  # between a counter's name and its shard's number
 RETRY_SECONDS = 5.0
 
 log = logging.getLogger(__name__)
@@ -137,14 +148,13 @@ class Listener:
         self._retry_at = clock.monotonic() + RETRY_SECONDS
         log.warning("generations: %s; reading the counters on every request meanwhile", why)
 
-    def bump(self, name: str) -> int:
+    def bump(self, name: str) -> None:
         """Advance counter ``name`` and announce it in one statement (a round trip less on
-        every write path that bumps); returns the number of counters advanced (0 or 1)."""
+        every write path that bumps)."""
         update, announce = bump_statement(name)
-        sql = f"WITH bumped AS ({update[0]}) SELECT (SELECT count(*) FROM bumped), {announce[0]}"  # noqa: S608  # nosec B608
+        sql = f"WITH bumped AS ({update[0]}) SELECT {announce[0]}"  # noqa: S608  # nosec B608
         with connection.cursor() as cursor:
             cursor.execute(sql, [*update[1], *announce[1]])
-            return int(cursor.fetchone()[0])
 
     def close(self) -> None:
         if self._conn is not None:
@@ -183,7 +193,19 @@ def stop_listening() -> None:
 def _read() -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT name, value FROM core_generation")
-        return dict(cursor.fetchall())
+        rows = cursor.fetchall()
+    values: dict[str, int] = {}
+    for row_name, value in rows:
+        name = row_name.partition(_MARK)[0]
+        values[name] = values.get(name, 0) + value
+    return values
+
+
+def _row(name: str) -> str:
+    """The row a bump of counter ``name`` advances (one of its shards on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return name
+    return f"{name}{_MARK}{secrets.randbelow(SHARDS)}"
 
 
 def current() -> dict[str, int]:
@@ -232,19 +254,14 @@ def clear_all() -> None:
 
 def bump(name: str) -> None:
     """Advance ``name``; call inside the writer's transaction."""
-    from core.models import Generation
-
     signal = _signal()
     if isinstance(signal, Listener):
-        updated = signal.bump(name)  # the increment and its NOTIFY: one statement
+        signal.bump(name)  # the increment and its NOTIFY: one statement
     else:
         with connection.cursor() as cursor:  # the ORM's update costs 0.2 ms more a write
-            cursor.execute(_ADVANCE, [name])
-            updated = cursor.rowcount
+            cursor.execute(_ADVANCE, [_row(name)])
         if signal is not None:
             signal.announce(name)
-    if not updated:
-        Generation.objects.get_or_create(name=name, defaults={"value": 1})
     bumped(name)
 
 
@@ -252,12 +269,11 @@ Statement = tuple[str, list[Any]]
 
 
 def bump_statement(name: str) -> tuple[Statement, Statement]:
-    """PostgreSQL: the ``UPDATE ... RETURNING 1`` that advances counter ``name`` (for a
-    data-modifying CTE) and the select expression that announces it, for a writer that folds
-    the bump into its own statement; then ``bumped(name)`` after it, or ``bump(name)`` when
-    the update advanced nothing."""
+    """PostgreSQL: the upsert that advances counter ``name`` (for a data-modifying CTE) and the
+    select expression that announces it, for a writer that folds the bump into its own
+    statement; then ``bumped(name)`` after it."""
     return (
-        (f"{_ADVANCE} RETURNING 1", [name]),
+        (f"{_ADVANCE} RETURNING 1", [_row(name)]),
         ("pg_notify(%s, %s)", [CHANNEL, name]),
     )
 

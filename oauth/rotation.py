@@ -323,26 +323,14 @@ def _delete_sql(
 
 def _fold_bump(bump: str, parts: list[str], params: list[Any], selects: list[str]) -> None:
     """Add to a statement of data-modifying CTEs (``parts``, ``params``, the final SELECT's
-    ``selects``) the advance and announcement of generation ``bump`` (none when empty): the
-    SELECT's next column counts the advanced row (``_folded``)."""
+    ``selects``) the advance and announcement of generation ``bump`` (none when empty)."""
     if not bump:
         return
     update, announce = generations.bump_statement(bump)
     parts.append(f"bumped AS ({update[0]})")
     params += update[1]
-    selects += ["(SELECT count(*) FROM bumped)", announce[0]]
+    selects.append(announce[0])
     params += announce[1]
-
-
-def _folded(bump: str, advanced: int) -> None:
-    """After a statement that folded ``bump``: this request sees it moved, or, when there was
-    no counter row yet, it is bumped the ordinary way."""
-    if not bump:
-        return
-    if advanced:
-        generations.bumped(bump)
-    else:
-        generations.bump(bump)
 
 
 def _run_with(
@@ -404,12 +392,11 @@ def consume(presented: Presented, *, revoke: bool = True) -> str | None:
     (DOT's ``revoke``), in one statement on PostgreSQL. None when it was no longer current;
     else the generation the caller advances in the statement that stores the new tokens
     (``issue``'s ``bump``; "" when there is none to advance). On PostgreSQL the advance holds
-    the counter's row lock until the commit, and every refresh advances the same counter:
-    advanced in the last statement, it is not also held through the new tokens' insert (in
-    the first, refreshes queued on it at 5 ms each). ``revoke=False``: the refresh token stays
-    current (it does not rotate) and only loses its access token, if that is still the one
-    read (else None: another refresh replaced it meanwhile); ``reattach`` gives it the new
-    one."""
+    its shard's row lock until the commit (``core.generations``): advanced in the last
+    statement, it is not also held through the new tokens' insert. ``revoke=False``: the
+    refresh token stays current (it does not rotate) and only loses its access token, if that
+    is still the one read (else None: another refresh replaced it meanwhile); ``reattach``
+    gives it the new one."""
     rt_model, at_model = get_refresh_token_model(), get_access_token_model()
     refresh = presented.refresh
     now = timezone.now()
@@ -517,9 +504,9 @@ def issue(
             selects = [f"(SELECT id FROM {key})" for key, _, _ in rows]  # nosec B608
             _fold_bump(bump, parts, params, selects)
             cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(selects)}", params)
-            ids = cursor.fetchone()
-            _folded(bump, ids[len(rows)] if bump else 0)
-            ids = ids[: len(rows)]
+            ids = cursor.fetchone()[: len(rows)]
+            if bump:
+                generations.bumped(bump)
         else:
             if bump:
                 generations.bump(bump)

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -249,6 +249,52 @@ def test_concurrent_refreshes_of_one_token_rotate_it_once(code_flow):
         .count()
         == 0
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_does_not_wait_for_another_writers_commit(
+    code_flow, shipped_batching, monkeypatch
+):
+    """Every write that removes an access token advances the ``access-tokens`` counter and
+    holds that row until it commits; on PostgreSQL the counter is sharded, so a refresh goes
+    past a transaction that is still open with its advance (with one row, each refresh
+    queued behind the previous one's commit)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's row locks (SQLite has one writer at a time)")
+    from types import SimpleNamespace
+
+    from core import generations
+
+    tokens = code_flow.tokens()
+    before = generations._read().get("access-tokens", 0)
+    advanced, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                generations.bump("access-tokens")
+                advanced.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    shard = SimpleNamespace(randbelow=lambda n: 0 if threading.current_thread() is thread else 1)
+    monkeypatch.setattr(generations, "secrets", shard)  # the two writers' shards differ
+    thread.start()
+    try:
+        assert advanced.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '3s'")  # a wait for the holder fails the refresh
+        response = refresh(code_flow, tokens["refresh_token"])
+        assert response.status_code == 200, response.content
+        assert thread.is_alive()  # the holder's transaction is still open
+    finally:
+        release.set()
+        thread.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert generations._read()["access-tokens"] == before + 2  # the shards, summed
 
 
 def test_a_dependent_the_sql_cannot_follow_leaves_the_delete_to_the_orm(code_flow, monkeypatch):
