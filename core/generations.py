@@ -13,11 +13,11 @@ process learns that *some* counter moved from a change signal, and reads them on
 - SQLite (the embedded mode, one host): ``bump`` increments a change counter in a small
   memory-mapped file next to the database after its transaction commits; a reader compares it
   with the value it last saw.
-On PostgreSQL a counter is kept in ``SHARDS`` rows (``name#k``), each bump advancing one picked
-at random and a reader summing them: a bump holds its row's lock until its transaction commits,
-and the write paths of the token endpoint all advance ``access-tokens``, so with one row every
-refresh queued behind the commit of the one before it. SQLite has one writer at a time anyway:
-one row per counter there.
+On PostgreSQL a counter is kept in ``SHARDS`` rows (``name#k``): a request's bumps advance one
+picked at random, and a reader sums them. A bump holds its row's lock until its transaction
+commits, and the write paths of the token endpoint all advance ``access-tokens``: with one row,
+every refresh queued behind the commit of the one before it. SQLite has one writer at a time
+anyway: one row per counter there.
 When the signal is unavailable (an in-memory database, a lost listening connection, which is
 retried every few seconds) or ``GENERATIONS_SIGNAL=poll`` (the tests: their transactions never
 commit), the counters are read once per request.
@@ -64,6 +64,7 @@ _known: tuple[int, dict[str, int]] | None = None
 
 def _reset(**kwargs: Any) -> None:
     _local.values = None
+    _local.shard = None
 
 
 request_started.connect(_reset, dispatch_uid="core.generations.reset")
@@ -202,10 +203,16 @@ def _read() -> dict[str, int]:
 
 
 def _row(name: str) -> str:
-    """The row a bump of counter ``name`` advances (one of its shards on PostgreSQL)."""
+    """The row a bump of counter ``name`` advances: on PostgreSQL one of its shards, the same
+    one for every bump of a request (picked at random at its first), so that a transaction
+    that bumps twice holds one row, as it did before the counters were sharded; two that each
+    took two shards in opposite orders would deadlock."""
     if connection.vendor != "postgresql":
         return name
-    return f"{name}{_MARK}{secrets.randbelow(SHARDS)}"
+    shard = getattr(_local, "shard", None)
+    if shard is None:
+        shard = _local.shard = secrets.randbelow(SHARDS)
+    return f"{name}{_MARK}{shard}"
 
 
 def current() -> dict[str, int]:

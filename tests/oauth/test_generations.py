@@ -1,5 +1,6 @@
 """Cache invalidation across processes: counters, and the change signals that spare a query."""
 
+import threading
 import time
 
 import pytest
@@ -71,6 +72,59 @@ def test_a_lost_listening_connection_falls_back_to_reading(signalled, django_ass
     Generation.objects.create(name="roles", value=7)  # a change nobody announced
     with django_assert_num_queries(1):
         assert next_request()["roles"] == 7
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_that_each_bump_twice_do_not_deadlock(monkeypatch):
+    """On PostgreSQL a request's bumps all advance one shard of the counter: two transactions
+    that each bump twice (a revocation deleting two tokens) hold one row each, not two in
+    opposite orders."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's sharded counters")
+    from types import SimpleNamespace
+
+    from django.db import connections, transaction
+
+    before = generations._read().get("access-tokens", 0)
+    first, second, done = threading.Event(), threading.Event(), threading.Event()
+    failures = []
+
+    def bump_twice():
+        generations._reset()  # a request of that thread
+        try:
+            with transaction.atomic():
+                generations.bump("access-tokens")
+                first.set()
+                second.wait(10)
+                generations.bump("access-tokens")
+        except Exception as error:  # noqa: BLE001 - the test reports it
+            failures.append(error)
+        finally:
+            done.set()
+            connections.close_all()
+
+    holder = threading.Thread(target=bump_twice)
+    # what a fresh pick at every bump would take: the holder 0 then 1, this thread 1 then 0
+    picks = {True: iter([0, 1]), False: iter([1, 0])}
+
+    def pick(n: int) -> int:
+        return next(picks[threading.current_thread() is holder])
+
+    monkeypatch.setattr(generations, "secrets", SimpleNamespace(randbelow=pick))
+    holder.start()
+    try:
+        assert first.wait(10)
+        generations._reset()  # a request of this thread
+        with transaction.atomic():
+            generations.bump("access-tokens")
+            second.set()  # the holder bumps again, and commits
+            assert done.wait(10)
+            generations.bump("access-tokens")
+    finally:
+        second.set()
+        holder.join()
+    assert failures == []
+    assert generations._read()["access-tokens"] == before + 4
 
 
 @pytest.mark.django_db
